@@ -1,0 +1,45 @@
+//! Browser sessions, stored in the ephemeral cache under the hash of the cookie value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::Ephemeral;
+use crate::clock::{Timestamp, random_token};
+use crate::oauth::error::OAuthError;
+use crate::util::secret_hash;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "surety_session";
+/// The `acr` of a password login.
+pub const ACR_PASSWORD: &str = "urn:surety:acr:password";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    pub sub: String,
+    pub auth_time: Timestamp,
+    pub acr: String,
+    pub amr: Vec<String>,
+}
+
+fn key(cookie: &str) -> String {
+    format!("sess:{}", secret_hash(cookie))
+}
+
+/// Starts a session; returns the cookie value.
+pub async fn create(cache: &dyn Ephemeral, s: &Session, ttl: u64) -> Result<String, OAuthError> {
+    let id = random_token(32);
+    let v = serde_json::to_vec(s).map_err(OAuthError::server_error)?;
+    cache.put(&key(&id), &v, ttl).await?;
+    Ok(id)
+}
+
+/// The session a cookie names, if it is live.
+pub async fn load(cache: &dyn Ephemeral, cookie: Option<&str>) -> Result<Option<Session>, OAuthError> {
+    let Some(c) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
+        return Ok(None);
+    };
+    Ok(cache.get(&key(c)).await?.and_then(|v| serde_json::from_slice(&v).ok()))
+}
+
+pub async fn end(cache: &dyn Ephemeral, cookie: &str) -> Result<(), OAuthError> {
+    Ok(cache.delete(&key(cookie)).await?)
+}

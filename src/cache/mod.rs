@@ -1,0 +1,47 @@
+//! Short-lived and single-use state (authorization codes, PAR requests, login
+//! transactions, assertion `jti`s, rate-limit counters, browser sessions) behind one
+//! trait. In-process by default ([`memory::MemoryCache`]); Redis when `SURETY_REDIS_URL`
+//! is set ([`redis::RedisCache`]), so several nodes share it. Every single-use operation
+//! is atomic on both (house rule 9); both pass the contract suite in `contract.rs`.
+
+pub mod memory;
+pub mod redis;
+#[cfg(test)]
+mod contract;
+
+use async_trait::async_trait;
+
+/// The cache is unreachable or answered nonsense; callers refuse with 503.
+#[derive(Debug, thiserror::Error)]
+#[error("cache unavailable: {0}")]
+pub struct CacheError(pub String);
+
+pub type CacheResult<T> = Result<T, CacheError>;
+
+/// What [`Ephemeral::consume`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    /// `true` for exactly one caller: the first to consume this key.
+    pub first: bool,
+    pub value: Vec<u8>,
+}
+
+/// Ephemeral key/value state with atomic single-use operations. TTLs are in seconds and
+/// always positive; keys are namespaced by the caller (`code:`, `par:`, `sess:` …).
+#[async_trait]
+pub trait Ephemeral: Send + Sync {
+    /// Stores `value` under `key` for `ttl` seconds, replacing what was there.
+    async fn put(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<()>;
+    /// Stores only if absent (`SET NX`); `true` if this call stored it. Replay caches.
+    async fn put_new(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<bool>;
+    async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;
+    /// Returns and deletes atomically (`GETDEL`): at most one caller gets the value.
+    async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;
+    /// Returns the value and marks it used, atomically, keeping it until its TTL ends so a
+    /// second use can be recognised (authorization-code reuse detection, RFC 6749 §4.1.2).
+    async fn consume(&self, key: &str) -> CacheResult<Option<Consumed>>;
+    async fn delete(&self, key: &str) -> CacheResult<()>;
+    /// Increments a counter, creating it with `ttl` if new; returns the new count.
+    async fn incr(&self, key: &str, ttl: u64) -> CacheResult<u64>;
+    async fn ping(&self) -> CacheResult<()>;
+}

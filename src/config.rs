@@ -1,0 +1,137 @@
+//! Typed settings, layered (house rule 11): built-in defaults → optional `surety.toml`
+//! (or the file named by `SURETY_CONFIG`) → `SURETY_*` environment variables. Secrets are
+//! [`SecretString`]s: they never print in `Debug` output or logs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on (`SURETY_LISTEN`).
+    pub listen: SocketAddr,
+    /// The issuer identifier (`SURETY_ISSUER`); defaults to `http://<listen address>`.
+    pub issuer: Option<String>,
+    /// Where the SQLite file and the generated key-encryption key live (`SURETY_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (`SURETY_DATABASE_URL`); default: `<data_dir>/surety.db`.
+    pub database_url: Option<String>,
+    /// Switches single-use and ephemeral state to Redis (`SURETY_REDIS_URL`).
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key (`SURETY_REDIS_PREFIX`), so deployments can share a Redis.
+    pub redis_prefix: String,
+    /// Enables the admin API when set (`SURETY_ADMIN_TOKEN`).
+    #[serde(skip_serializing)]
+    pub admin_token: Option<SecretString>,
+    /// 32-byte key-encryption key, hex or base64url (`SURETY_KEY_ENCRYPTION_KEY`).
+    /// Required with PostgreSQL unless `key_encryption_key_file` is set.
+    #[serde(skip_serializing)]
+    pub key_encryption_key: Option<SecretString>,
+    /// File holding the key-encryption key (`SURETY_KEY_ENCRYPTION_KEY_FILE`).
+    pub key_encryption_key_file: Option<PathBuf>,
+    /// `json` for JSON log lines, `text` otherwise (`SURETY_LOG_FORMAT`).
+    pub log_format: String,
+    /// Access-token lifetime in seconds (`SURETY_ACCESS_TOKEN_TTL`).
+    pub access_token_ttl: i64,
+    /// ID-token lifetime in seconds (`SURETY_ID_TOKEN_TTL`).
+    pub id_token_ttl: i64,
+    /// Refresh-token lifetime in seconds (`SURETY_REFRESH_TOKEN_TTL`).
+    pub refresh_token_ttl: i64,
+    /// Seconds a rotated refresh token may be retried (lost response) before it counts as
+    /// reuse (`SURETY_REFRESH_GRACE`).
+    pub refresh_grace: i64,
+    /// Authorization-code lifetime in seconds (`SURETY_CODE_TTL`).
+    pub code_ttl: u64,
+    /// Browser-session lifetime in seconds (`SURETY_SESSION_TTL`).
+    pub session_ttl: u64,
+    /// Seconds between reloads of the signing-key ring (`SURETY_KEY_RELOAD_INTERVAL`).
+    pub key_reload_interval: u64,
+    /// Failed logins per username before a lockout (`SURETY_LOGIN_MAX_FAILURES`).
+    pub login_max_failures: u64,
+    /// Lockout and failure-counting window in seconds (`SURETY_LOGIN_LOCKOUT`).
+    pub login_lockout: u64,
+    /// Database connection pool size (`SURETY_DB_POOL_SIZE`).
+    pub db_pool_size: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: None,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "surety:".into(),
+            admin_token: None,
+            key_encryption_key: None,
+            key_encryption_key_file: None,
+            log_format: "text".into(),
+            access_token_ttl: 600,
+            id_token_ttl: 600,
+            refresh_token_ttl: 14 * 24 * 3600,
+            refresh_grace: 5,
+            code_ttl: 60,
+            session_ttl: 8 * 3600,
+            key_reload_interval: 60,
+            login_max_failures: 5,
+            login_lockout: 900,
+            db_pool_size: 16,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the config file if present, then `SURETY_*` variables.
+    pub fn load() -> Result<Self, figment::Error> {
+        let file = std::env::var("SURETY_CONFIG").unwrap_or_else(|_| "surety.toml".into());
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("SURETY_").ignore(&["config"]))
+            .extract()
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("surety.db").display())
+        })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let u = self.database_url();
+        u.starts_with("postgres://") || u.starts_with("postgresql://")
+    }
+
+    /// The longest lifetime of any token Surety signs (how long old keys stay published).
+    pub fn max_token_ttl(&self) -> i64 {
+        self.access_token_ttl.max(self.id_token_ttl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = Settings::default();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert!(s.database_url().starts_with("sqlite://"));
+        assert!(!s.is_postgres());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings {
+            admin_token: Some(SecretString::from("hunter2-admin")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,398 @@
+//! JSON Web Signatures in compact form (RFC 7515) over aws-lc, for the algorithms Surety
+//! signs and accepts: RS256, ES256, EdDSA (Ed25519) and, for partners that cannot do public
+//! keys, HS256. Verification takes the algorithm from the key, never from the token alone:
+//! a token whose `alg` differs from the key's is refused, and `none` never verifies.
+
+use aws_lc_rs::{hmac, rand::SystemRandom, signature};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::util::{b64, b64_decode};
+
+/// Largest compact JWS accepted from outside (bytes).
+pub const MAX_JWS_LEN: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    RS256,
+    ES256,
+    EdDSA,
+    HS256,
+}
+
+impl Alg {
+    pub fn parse(s: &str) -> Option<Alg> {
+        match s {
+            "RS256" => Some(Alg::RS256),
+            "ES256" => Some(Alg::ES256),
+            "EdDSA" => Some(Alg::EdDSA),
+            "HS256" => Some(Alg::HS256),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::ES256 => "ES256",
+            Alg::EdDSA => "EdDSA",
+            Alg::HS256 => "HS256",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JwsError {
+    #[error("malformed JWS")]
+    Malformed,
+    #[error("unsupported or disallowed alg")]
+    BadAlg,
+    #[error("no key matches the token's kid and alg")]
+    NoKey,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("key rejected: {0}")]
+    BadKey(&'static str),
+}
+
+/// A private signing key.
+pub enum Signer {
+    Rsa(signature::RsaKeyPair),
+    Ec(signature::EcdsaKeyPair),
+    Ed(signature::Ed25519KeyPair),
+}
+
+impl Signer {
+    /// Parses a PKCS#8 private key for `alg`.
+    pub fn from_pkcs8(alg: Alg, der: &[u8]) -> Result<Self, JwsError> {
+        let bad = |_| JwsError::BadKey("pkcs8");
+        Ok(match alg {
+            Alg::RS256 => Signer::Rsa(signature::RsaKeyPair::from_pkcs8(der).map_err(bad)?),
+            Alg::ES256 => Signer::Ec(
+                signature::EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    der,
+                )
+                .map_err(bad)?,
+            ),
+            Alg::EdDSA => Signer::Ed(signature::Ed25519KeyPair::from_pkcs8(der).map_err(bad)?),
+            Alg::HS256 => return Err(JwsError::BadAlg),
+        })
+    }
+
+    /// Generates a fresh key pair for `alg`; returns it with its PKCS#8 encoding.
+    pub fn generate(alg: Alg) -> Result<(Self, Vec<u8>), JwsError> {
+        use aws_lc_rs::encoding::AsDer;
+        let rng = SystemRandom::new();
+        let fail = |_| JwsError::BadKey("generate");
+        let der = match alg {
+            Alg::RS256 => {
+                let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(fail)?;
+                kp.as_der().map_err(fail)?.as_ref().to_vec()
+            }
+            Alg::ES256 => signature::EcdsaKeyPair::generate_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &rng,
+            )
+            .map_err(fail)?
+            .as_ref()
+            .to_vec(),
+            Alg::EdDSA => signature::Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(fail)?
+                .as_ref()
+                .to_vec(),
+            Alg::HS256 => return Err(JwsError::BadAlg),
+        };
+        Ok((Self::from_pkcs8(alg, &der)?, der))
+    }
+
+    /// The public half as a JWK (without `kid`).
+    pub fn public_jwk(&self) -> Value {
+        use signature::KeyPair;
+        match self {
+            Signer::Rsa(k) => {
+                let pk = k.public_key();
+                json!({"kty": "RSA", "alg": "RS256", "use": "sig",
+                    "n": b64(pk.modulus().big_endian_without_leading_zero()),
+                    "e": b64(pk.exponent().big_endian_without_leading_zero())})
+            }
+            Signer::Ec(k) => {
+                let p = k.public_key().as_ref();
+                json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig",
+                    "x": b64(&p[1..33]), "y": b64(&p[33..65])})
+            }
+            Signer::Ed(k) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
+                    "x": b64(k.public_key().as_ref())})
+            }
+        }
+    }
+
+    fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>, JwsError> {
+        let rng = SystemRandom::new();
+        let fail = |_| JwsError::BadKey("sign");
+        match self {
+            Signer::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+                    .map_err(fail)?;
+                Ok(sig)
+            }
+            Signer::Ec(k) => Ok(k.sign(&rng, msg).map_err(fail)?.as_ref().to_vec()),
+            Signer::Ed(k) => Ok(k.sign(msg).as_ref().to_vec()),
+        }
+    }
+}
+
+/// Signs `claims` as a compact JWS with header `{alg, kid, typ}`.
+pub fn sign(signer: &Signer, alg: Alg, kid: &str, typ: &str, claims: &Value) -> Result<String, JwsError> {
+    let header = json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
+    let mut input = b64(header.to_string().as_bytes());
+    input.push('.');
+    input.push_str(&b64(claims.to_string().as_bytes()));
+    let sig = signer.sign_bytes(input.as_bytes())?;
+    input.push('.');
+    input.push_str(&b64(&sig));
+    Ok(input)
+}
+
+/// Signs with an HMAC-SHA256 secret (tests and partners using HS256).
+pub fn sign_hs256(secret: &[u8], kid: Option<&str>, claims: &Value) -> String {
+    let mut header = json!({"alg": "HS256", "typ": "JWT"});
+    if let Some(k) = kid {
+        header["kid"] = json!(k);
+    }
+    let mut input = b64(header.to_string().as_bytes());
+    input.push('.');
+    input.push_str(&b64(claims.to_string().as_bytes()));
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), input.as_bytes());
+    input.push('.');
+    input.push_str(&b64(tag.as_ref()));
+    input
+}
+
+/// A public verification key, its algorithm fixed by the key itself.
+#[derive(Clone, Debug)]
+pub struct VerifyKey {
+    pub kid: Option<String>,
+    pub alg: Alg,
+    material: Material,
+}
+
+#[derive(Clone)]
+enum Material {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Point(Vec<u8>),
+    Secret(Vec<u8>),
+}
+
+impl std::fmt::Debug for Material {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Material(..)")
+    }
+}
+
+impl VerifyKey {
+    /// Parses a public JWK (RFC 7517). `use`, when present, must be `sig`; `alg`, when
+    /// present, must agree with the key type.
+    pub fn from_jwk(jwk: &Value) -> Result<Self, JwsError> {
+        let s = |k: &str| jwk.get(k).and_then(Value::as_str);
+        let bytes = |k: &str| s(k).and_then(b64_decode).ok_or(JwsError::BadKey("coordinates"));
+        if s("use").is_some_and(|u| u != "sig") {
+            return Err(JwsError::BadKey("use is not sig"));
+        }
+        let (alg, material) = match (s("kty"), s("crv")) {
+            (Some("RSA"), _) => {
+                let n = bytes("n")?;
+                if n.len() < 256 {
+                    return Err(JwsError::BadKey("RSA modulus under 2048 bits"));
+                }
+                (Alg::RS256, Material::Rsa { n, e: bytes("e")? })
+            }
+            (Some("EC"), Some("P-256")) => {
+                let (x, y) = (bytes("x")?, bytes("y")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(JwsError::BadKey("P-256 coordinates"));
+                }
+                let mut p = vec![4u8];
+                p.extend(x);
+                p.extend(y);
+                (Alg::ES256, Material::Point(p))
+            }
+            (Some("OKP"), Some("Ed25519")) => {
+                let x = bytes("x")?;
+                if x.len() != 32 {
+                    return Err(JwsError::BadKey("Ed25519 key length"));
+                }
+                (Alg::EdDSA, Material::Point(x))
+            }
+            _ => return Err(JwsError::BadKey("unsupported kty/crv")),
+        };
+        if let Some(a) = s("alg") {
+            if Alg::parse(a) != Some(alg) {
+                return Err(JwsError::BadKey("alg does not match key type"));
+            }
+        }
+        Ok(Self { kid: s("kid").map(str::to_owned), alg, material })
+    }
+
+    /// An HS256 key from a shared secret (at least 32 bytes).
+    pub fn hs256(kid: Option<String>, secret: Vec<u8>) -> Result<Self, JwsError> {
+        if secret.len() < 32 {
+            return Err(JwsError::BadKey("HS256 secret under 256 bits"));
+        }
+        Ok(Self { kid, alg: Alg::HS256, material: Material::Secret(secret) })
+    }
+
+    /// Parses every usable key of a JWK Set, skipping keys it cannot use.
+    pub fn from_jwks(jwks: &Value) -> Vec<Self> {
+        jwks.get("keys")
+            .and_then(Value::as_array)
+            .map(|ks| ks.iter().filter_map(|k| Self::from_jwk(k).ok()).collect())
+            .unwrap_or_default()
+    }
+
+    fn verify_bytes(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match &self.material {
+            Material::Rsa { n, e } => signature::RsaPublicKeyComponents { n, e }
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig)
+                .is_ok(),
+            Material::Point(p) => {
+                let alg: &dyn signature::VerificationAlgorithm = match self.alg {
+                    Alg::EdDSA => &signature::ED25519,
+                    _ => &signature::ECDSA_P256_SHA256_FIXED,
+                };
+                signature::UnparsedPublicKey::new(alg, p).verify(msg, sig).is_ok()
+            }
+            Material::Secret(k) => {
+                hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, k), msg, sig).is_ok()
+            }
+        }
+    }
+}
+
+/// The protected header fields Surety reads.
+#[derive(Debug, Deserialize)]
+pub struct Header {
+    pub alg: String,
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default)]
+    pub typ: Option<String>,
+    #[serde(default)]
+    pub crit: Option<Value>,
+}
+
+/// Splits a compact JWS and decodes its header without verifying anything.
+pub fn peek(token: &str) -> Result<(Header, Map<String, Value>), JwsError> {
+    if token.len() > MAX_JWS_LEN {
+        return Err(JwsError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwsError::Malformed);
+    };
+    let header: Header = b64_decode(h)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(JwsError::Malformed)?;
+    let claims: Map<String, Value> = b64_decode(p)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(JwsError::Malformed)?;
+    Ok((header, claims))
+}
+
+/// Verifies a compact JWS against `keys`: only keys whose own algorithm equals the
+/// header's `alg` (and whose `kid` matches, when the token names one) are tried.
+pub fn verify(token: &str, keys: &[VerifyKey]) -> Result<(Header, Map<String, Value>), JwsError> {
+    let (header, claims) = peek(token)?;
+    if header.crit.is_some() {
+        return Err(JwsError::Malformed);
+    }
+    let alg = Alg::parse(&header.alg).ok_or(JwsError::BadAlg)?;
+    let (input, sig) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
+    let sig = b64_decode(sig).ok_or(JwsError::Malformed)?;
+    let mut candidates = keys
+        .iter()
+        .filter(|k| k.alg == alg)
+        .filter(|k| match (&header.kid, &k.kid) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        })
+        .peekable();
+    if candidates.peek().is_none() {
+        return Err(JwsError::NoKey);
+    }
+    if candidates.any(|k| k.verify_bytes(input.as_bytes(), &sig)) {
+        Ok((header, claims))
+    } else {
+        Err(JwsError::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(alg: Alg) -> (Signer, VerifyKey) {
+        let (s, _) = Signer::generate(alg).unwrap();
+        let mut jwk = s.public_jwk();
+        jwk["kid"] = json!("k1");
+        let v = VerifyKey::from_jwk(&jwk).unwrap();
+        (s, v)
+    }
+
+    #[test]
+    fn sign_and_verify_each_alg() {
+        for alg in [Alg::RS256, Alg::ES256, Alg::EdDSA] {
+            let (s, v) = key(alg);
+            let t = sign(&s, alg, "k1", "JWT", &json!({"sub": "a"})).unwrap();
+            let (h, c) = verify(&t, std::slice::from_ref(&v)).unwrap();
+            assert_eq!(h.alg, alg.as_str());
+            assert_eq!(c["sub"], "a");
+        }
+    }
+
+    #[test]
+    fn tampered_payload_is_refused() {
+        let (s, v) = key(Alg::ES256);
+        let t = sign(&s, Alg::ES256, "k1", "JWT", &json!({"sub": "a"})).unwrap();
+        let parts: Vec<&str> = t.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], b64(br#"{"sub":"b"}"#), parts[2]);
+        assert_eq!(verify(&forged, &[v]).unwrap_err(), JwsError::BadSignature);
+    }
+
+    #[test]
+    fn none_and_alg_confusion_are_refused() {
+        let (_, v) = key(Alg::RS256);
+        let none = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(br#"{"sub":"a"}"#));
+        assert_eq!(verify(&none, std::slice::from_ref(&v)).unwrap_err(), JwsError::BadAlg);
+        // HS256 signed with the RSA public key's bytes must not verify against the RSA key.
+        let hs = sign_hs256(&[7u8; 64], Some("k1"), &json!({"sub": "a"}));
+        assert_eq!(verify(&hs, &[v]).unwrap_err(), JwsError::NoKey);
+    }
+
+    #[test]
+    fn hs256_verifies_with_its_secret_only() {
+        let k = VerifyKey::hs256(None, vec![1u8; 32]).unwrap();
+        let t = sign_hs256(&[1u8; 32], None, &json!({"x": 1}));
+        assert!(verify(&t, std::slice::from_ref(&k)).is_ok());
+        let t2 = sign_hs256(&[2u8; 32], None, &json!({"x": 1}));
+        assert_eq!(verify(&t2, &[k]).unwrap_err(), JwsError::BadSignature);
+        assert!(VerifyKey::hs256(None, vec![1u8; 8]).is_err());
+    }
+
+    #[test]
+    fn jwk_with_mismatched_alg_is_refused() {
+        let (s, _) = Signer::generate(Alg::ES256).unwrap();
+        let mut jwk = s.public_jwk();
+        jwk["alg"] = json!("RS256");
+        assert!(VerifyKey::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn oversized_token_is_malformed() {
+        let big = "a".repeat(MAX_JWS_LEN + 1);
+        assert_eq!(peek(&big).unwrap_err(), JwsError::Malformed);
+    }
+}

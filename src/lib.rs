@@ -1,0 +1,15 @@
+//! Surety: an OAuth 2.0 / OpenID Connect identity provider.
+//!
+//! Layers (arrows point down only): `web` (axum, the only HTTP-aware layer) →
+//! `oauth`, `accounts`, `admin`, `keys` (protocol and domain logic; no axum, sqlx or
+//! redis) → `store` (durable state, SQLite or PostgreSQL) and `cache` (ephemeral,
+//! single-use state, in-process or Redis). `app` wires them together.
+
+pub mod accounts;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod keys;
+pub mod oauth;
+pub mod store;
+pub mod util;

@@ -1,0 +1,250 @@
+//! The authorization endpoint's flow (RFC 6749 §4.1, OpenID Connect Core §3.1.2): validate
+//! the request, then decide — log in, ask consent, or issue a code — remembering the
+//! request between pages in a short-lived transaction bound to the browser.
+
+pub mod par;
+pub mod request;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::session::Session;
+use crate::clock::{Timestamp, random_token};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::grants::Params;
+use crate::oauth::provider::Provider;
+use crate::oauth::scope::Scope;
+use crate::store::ClientRecord;
+use crate::util::{ct_eq, secret_hash};
+pub use request::AuthRequest;
+
+/// How long a login/consent transaction lives (seconds).
+const TX_TTL: u64 = 900;
+
+/// Why the endpoint stops.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: show a page, never redirect.
+    Page(&'static str),
+    /// Tell the client, at its verified redirect URI (`url` carries the error).
+    Redirect { url: String, error: OAuthError },
+    /// A backend is down.
+    Unavailable(String),
+}
+
+impl From<OAuthError> for AuthorizeError {
+    fn from(e: OAuthError) -> Self {
+        AuthorizeError::Unavailable(e.to_string())
+    }
+}
+
+/// Where the browser goes next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Back to the client with a code or an error.
+    Redirect(String),
+    Login { tx: String },
+    Consent { tx: String },
+}
+
+/// A pending authorization request between pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tx {
+    pub req: AuthRequest,
+    /// Hash of the browser-binding cookie that started it.
+    binding: String,
+    /// Anti-CSRF token for the login and consent forms.
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub login_done: bool,
+}
+
+/// What an authorization code stands for (stored in the cache under its hash).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub sub: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: Timestamp,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    /// The grant the redemption will create (and a second redemption revokes).
+    pub grant_id: String,
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", secret_hash(code))
+}
+
+fn tx_key(id: &str) -> String {
+    format!("tx:{}", secret_hash(id))
+}
+
+/// `GET/POST /authorize`: validate and decide. `binding` is the browser-binding cookie.
+pub async fn start(p: &Provider, params: &Params, session: Option<Session>, binding: &str) -> Result<Outcome, AuthorizeError> {
+    let params = match params.get("request_uri") {
+        Some(uri) => par::redeem(p, uri, params.get("client_id")).await?,
+        None => params.clone(),
+    };
+    let (client, req) = request::validate(p, &params).await?;
+    proceed(p, &client, req, session, false, binding).await
+}
+
+/// Continues a transaction after login.
+pub async fn resume(p: &Provider, tx_id: &str, binding: &str, session: Option<Session>) -> Result<Outcome, AuthorizeError> {
+    let tx = load_tx(p, tx_id, binding).await?;
+    let client = client_of(p, &tx.req).await?;
+    let out = proceed(p, &client, tx.req.clone(), session, tx.login_done, binding).await?;
+    if matches!(out, Outcome::Redirect(_)) {
+        p.cache.delete(&tx_key(tx_id)).await.map_err(OAuthError::from)?;
+    }
+    Ok(out)
+}
+
+/// The user answered the consent page.
+pub async fn consent(p: &Provider, tx_id: &str, binding: &str, csrf: &str, approve: bool, session: Option<Session>) -> Result<Outcome, AuthorizeError> {
+    let tx = load_tx(p, tx_id, binding).await?;
+    if !ct_eq(csrf.as_bytes(), tx.csrf.as_bytes()) {
+        return Err(AuthorizeError::Page("the form expired; start again"));
+    }
+    let taken = p.cache.take(&tx_key(tx_id)).await.map_err(OAuthError::from)?;
+    if taken.is_none() {
+        return Err(AuthorizeError::Page("this request was already answered"));
+    }
+    let Some(session) = session else {
+        return Err(AuthorizeError::Page("your session ended; start again"));
+    };
+    if !approve {
+        return Ok(Outcome::Redirect(error_redirect(p, &tx.req.redirect_uri, tx.req.state.as_deref(), &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"))));
+    }
+    let scope = Scope::parse(&tx.req.scope).unwrap_or_default();
+    let prior = p.stores.consents.get_consent(&session.sub, &tx.req.client_id).await.map_err(OAuthError::from)?;
+    let all = prior.as_deref().and_then(Scope::parse).unwrap_or_default().union(&scope);
+    p.stores.consents.put_consent(&session.sub, &tx.req.client_id, &all.to_string(), p.now()).await.map_err(OAuthError::from)?;
+    issue_code(p, &tx.req, &session).await
+}
+
+/// Loads a transaction, checking it belongs to this browser.
+pub async fn load_tx(p: &Provider, tx_id: &str, binding: &str) -> Result<Tx, AuthorizeError> {
+    let gone = AuthorizeError::Page("this login request expired or is unknown; start again from the application");
+    if tx_id.is_empty() || tx_id.len() > 128 {
+        return Err(gone);
+    }
+    let raw = p.cache.get(&tx_key(tx_id)).await.map_err(OAuthError::from)?.ok_or(gone)?;
+    let tx: Tx = serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    if !ct_eq(secret_hash(binding).as_bytes(), tx.binding.as_bytes()) {
+        return Err(AuthorizeError::Page("this login request was started in another browser"));
+    }
+    Ok(tx)
+}
+
+/// Records a successful login in the transaction (so `prompt=login` is satisfied).
+pub async fn mark_logged_in(p: &Provider, tx_id: &str, mut tx: Tx) -> Result<(), AuthorizeError> {
+    tx.login_done = true;
+    let v = serde_json::to_vec(&tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    p.cache.put(&tx_key(tx_id), &v, TX_TTL).await.map_err(OAuthError::from)?;
+    Ok(())
+}
+
+async fn client_of(p: &Provider, req: &AuthRequest) -> Result<ClientRecord, AuthorizeError> {
+    match p.stores.clients.get_client(&req.client_id).await {
+        Ok(c) => Ok(c),
+        Err(crate::store::StoreError::NotFound) => Err(AuthorizeError::Page("unknown client")),
+        Err(e) => Err(AuthorizeError::Unavailable(e.to_string())),
+    }
+}
+
+async fn proceed(p: &Provider, client: &ClientRecord, req: AuthRequest, session: Option<Session>, login_done: bool, binding: &str) -> Result<Outcome, AuthorizeError> {
+    let now = p.now();
+    let fail = |code: ErrorCode, d: &str| Outcome::Redirect(error_redirect(p, &req.redirect_uri, req.state.as_deref(), &OAuthError::new(code, d)));
+    let too_old = |s: &Session| req.max_age.is_some_and(|m| now - s.auth_time > m);
+    let session = match session {
+        Some(s) if !too_old(&s) && (login_done || !req.has_prompt("login")) => s,
+        _ if req.has_prompt("none") => return Ok(fail(ErrorCode::LoginRequired, "the user must log in")),
+        _ => return Ok(Outcome::Login { tx: new_tx(p, req, binding).await? }),
+    };
+    let granted = p.stores.consents.get_consent(&session.sub, &client.client_id).await.map_err(OAuthError::from)?;
+    let granted = granted.as_deref().and_then(Scope::parse).unwrap_or_default();
+    let requested = Scope::parse(&req.scope).unwrap_or_default();
+    if req.has_prompt("consent") || !requested.is_subset(&granted) {
+        if req.has_prompt("none") {
+            return Ok(fail(ErrorCode::ConsentRequired, "the user must consent"));
+        }
+        let mut tx = new_tx_value(req, binding, now);
+        tx.login_done = login_done;
+        return Ok(Outcome::Consent { tx: store_tx(p, &tx).await? });
+    }
+    issue_code(p, &req, &session).await
+}
+
+fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> Tx {
+    Tx { req, binding: secret_hash(binding), csrf: random_token(24), created_at: now, login_done: false }
+}
+
+async fn new_tx(p: &Provider, req: AuthRequest, binding: &str) -> Result<String, AuthorizeError> {
+    store_tx(p, &new_tx_value(req, binding, p.now())).await
+}
+
+async fn store_tx(p: &Provider, tx: &Tx) -> Result<String, AuthorizeError> {
+    let id = random_token(24);
+    let v = serde_json::to_vec(tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    p.cache.put(&tx_key(&id), &v, TX_TTL).await.map_err(OAuthError::from)?;
+    Ok(id)
+}
+
+async fn issue_code(p: &Provider, req: &AuthRequest, s: &Session) -> Result<Outcome, AuthorizeError> {
+    let code = random_token(32);
+    let rec = CodeRecord {
+        client_id: req.client_id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        sub: s.sub.clone(),
+        scope: req.scope.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        auth_time: s.auth_time,
+        acr: Some(s.acr.clone()),
+        amr: s.amr.clone(),
+        grant_id: random_token(16),
+    };
+    let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    p.cache.put(&code_key(&code), &v, p.settings.code_ttl).await.map_err(OAuthError::from)?;
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(st) = &req.state {
+        pairs.push(("state", st));
+    }
+    pairs.push(("iss", &p.issuer));
+    Ok(Outcome::Redirect(with_query(&req.redirect_uri, &pairs)))
+}
+
+/// An error response at the client's redirect URI, with `iss` (RFC 9207).
+pub fn error_redirect(p: &Provider, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
+    let mut pairs = vec![("error", e.code.as_str())];
+    if let Some(d) = &e.description {
+        pairs.push(("error_description", d));
+    }
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &p.issuer));
+    with_query(redirect_uri, &pairs)
+}
+
+/// Appends query parameters to a URI that may already carry a query.
+pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{sep}{q}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_appended() {
+        assert_eq!(with_query("https://a/cb", &[("code", "x y")]), "https://a/cb?code=x+y");
+        assert_eq!(with_query("https://a/cb?k=1", &[("state", "s")]), "https://a/cb?k=1&state=s");
+    }
+}

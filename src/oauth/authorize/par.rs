@@ -1,0 +1,55 @@
+//! Pushed authorization requests (RFC 9126): the client posts its authorization request
+//! to the PAR endpoint, authenticated, and gets a `request_uri` that the authorization
+//! endpoint accepts exactly once.
+
+use super::AuthorizeError;
+use super::request;
+use crate::oauth::client_auth::{self, Credentials};
+use crate::oauth::error::OAuthError;
+use crate::oauth::grants::Params;
+use crate::oauth::provider::{Provider, paths};
+use crate::util::secret_hash;
+
+pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+/// Lifetime of a pushed request (seconds).
+pub const PAR_TTL: u64 = 90;
+
+fn key(reference: &str) -> String {
+    format!("par:{}", secret_hash(reference))
+}
+
+/// Validates and stores a pushed request; returns its `request_uri`.
+pub async fn push(p: &Provider, creds: &Credentials, params: &Params) -> Result<String, OAuthError> {
+    let client = client_auth::authenticate(p, creds, &p.url(paths::PAR), true).await?;
+    if params.contains_key("request_uri") {
+        return Err(OAuthError::invalid_request("request_uri is not allowed in a pushed request"));
+    }
+    let mut params = params.clone();
+    for k in ["client_secret", "client_assertion", "client_assertion_type"] {
+        params.remove(k);
+    }
+    params.insert("client_id".into(), client.client.client_id.clone());
+    match request::validate(p, &params).await {
+        Ok(_) => {}
+        Err(AuthorizeError::Page(d)) => return Err(OAuthError::invalid_request(d)),
+        Err(AuthorizeError::Redirect { error, .. }) => return Err(error),
+        Err(AuthorizeError::Unavailable(d)) => return Err(OAuthError::unavailable(d)),
+    }
+    let reference = crate::clock::random_token(32);
+    let v = serde_json::to_vec(&params).map_err(OAuthError::server_error)?;
+    p.cache.put(&key(&reference), &v, PAR_TTL).await?;
+    Ok(format!("{REQUEST_URI_PREFIX}{reference}"))
+}
+
+/// Takes a pushed request (single use) for the authorization endpoint.
+pub async fn redeem(p: &Provider, uri: &str, client_id: Option<&String>) -> Result<Params, AuthorizeError> {
+    let bad = AuthorizeError::Page("request_uri is invalid, expired or already used");
+    let reference = uri.strip_prefix(REQUEST_URI_PREFIX).filter(|r| r.len() <= 128).ok_or(AuthorizeError::Page("request_uri is invalid, expired or already used"))?;
+    let raw = p.cache.take(&key(reference)).await.map_err(OAuthError::from)?.ok_or(bad)?;
+    let params: Params = serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    if client_id != params.get("client_id") {
+        return Err(AuthorizeError::Page("client_id does not match the pushed request"));
+    }
+    Ok(params)
+}
+

@@ -1,0 +1,96 @@
+//! The token endpoint's grant registry (RFC 6749 §4, §6). Each grant type lives in its
+//! own file behind [`Grant`]; the endpoint authenticates the client as the grant asks,
+//! then dispatches by `grant_type`. New grants (jwt-bearer, token-exchange) register
+//! here without touching the endpoint. Discovery lists the registered grant types.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::client_auth::{self, AuthenticatedClient, Credentials};
+use super::error::{ErrorCode, OAuthError};
+use super::provider::{Provider, paths};
+use super::tokens::TokenResponse;
+
+/// Request parameters, each present at most once.
+pub type Params = HashMap<String, String>;
+
+/// Whether a grant needs the client to authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthPolicy {
+    /// Confidential clients authenticate; public clients identify with `client_id`.
+    PublicAllowed,
+    /// Only authenticated confidential clients.
+    Confidential,
+    /// Client authentication is optional (RFC 7523 §3.1); when presented it is checked.
+    Optional,
+}
+
+#[async_trait]
+pub trait Grant: Send + Sync {
+    /// The `grant_type` value this handles.
+    fn grant_type(&self) -> &'static str;
+    fn client_auth(&self) -> ClientAuthPolicy;
+    /// Exchanges the request for tokens. `client` is `None` only under `Optional`.
+    async fn exchange(&self, p: &Provider, client: Option<&AuthenticatedClient>, params: &Params) -> Result<TokenResponse, OAuthError>;
+}
+
+#[derive(Clone)]
+pub struct GrantRegistry(BTreeMap<&'static str, Arc<dyn Grant>>);
+
+impl Default for GrantRegistry {
+    fn default() -> Self {
+        let mut r = Self(BTreeMap::new());
+        r.register(Arc::new(authorization_code::AuthorizationCode));
+        r.register(Arc::new(refresh_token::RefreshToken));
+        r.register(Arc::new(client_credentials::ClientCredentials));
+        r
+    }
+}
+
+impl GrantRegistry {
+    pub fn register(&mut self, g: Arc<dyn Grant>) {
+        self.0.insert(g.grant_type(), g);
+    }
+    pub fn grant_types(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.keys().copied()
+    }
+}
+
+/// The token endpoint (RFC 6749 §3.2): authenticate the client, check it may use the
+/// grant, dispatch.
+pub async fn token(p: &Provider, creds: &Credentials, params: &Params) -> Result<TokenResponse, OAuthError> {
+    let gt = params.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    let grant = p
+        .grants
+        .0
+        .get(gt.as_str())
+        .cloned()
+        .ok_or_else(|| OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type"))?;
+    let endpoint = p.url(paths::TOKEN);
+    let presented = creds.basic.is_some() || creds.client_id.is_some() || creds.client_assertion.is_some();
+    let client = match grant.client_auth() {
+        ClientAuthPolicy::Optional if !presented => None,
+        policy => Some(
+            client_auth::authenticate(p, creds, &endpoint, policy != ClientAuthPolicy::Confidential).await?,
+        ),
+    };
+    if let Some(c) = &client {
+        if !c.client.metadata.grant_types.iter().any(|g| g == gt) {
+            return Err(OAuthError::unauthorized_client("the client is not registered for this grant_type"));
+        }
+    }
+    let resp = grant.exchange(p, client.as_ref(), params).await?;
+    metrics::counter!("surety_tokens_issued_total", "grant" => grant.grant_type()).increment(1);
+    Ok(resp)
+}
+
+/// The scope a client may hold: its registered `scope`, if it registered one.
+pub fn allowed_scope(client: &crate::store::ClientRecord) -> Option<super::scope::Scope> {
+    client.metadata.scope.as_deref().and_then(super::scope::Scope::parse)
+}

@@ -1,0 +1,16 @@
+//! The protocol engine: authorization requests, the token endpoint's grant registry,
+//! client authentication, PKCE, scopes and token minting. Pure logic over injected
+//! stores, cache, keys and clock: no axum, no sqlx, no redis.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod grants;
+pub mod introspect;
+pub mod logout;
+pub mod pkce;
+pub mod provider;
+pub mod scope;
+pub mod tokens;
+pub mod userinfo;

@@ -1,0 +1,54 @@
+//! The provider: everything the protocol engine needs, injected once at start-up.
+
+use std::sync::Arc;
+
+use crate::cache::Ephemeral;
+use crate::clock::{SharedClock, Timestamp};
+use crate::config::Settings;
+use crate::keys::KeyRing;
+use crate::store::Stores;
+
+use super::grants::GrantRegistry;
+
+/// Paths of the protocol endpoints; discovery derives its URLs from these.
+pub mod paths {
+    pub const AUTHORIZE: &str = "/authorize";
+    pub const TOKEN: &str = "/token";
+    pub const USERINFO: &str = "/userinfo";
+    pub const JWKS: &str = "/jwks";
+    pub const INTROSPECT: &str = "/introspect";
+    pub const REVOKE: &str = "/revoke";
+    pub const PAR: &str = "/par";
+    pub const END_SESSION: &str = "/logout";
+    pub const LOGIN: &str = "/login";
+    pub const CONSENT: &str = "/consent";
+    pub const RESUME: &str = "/authorize/resume";
+}
+
+pub struct Provider {
+    /// The issuer identifier, without a trailing slash.
+    pub issuer: String,
+    pub settings: Settings,
+    pub stores: Stores,
+    pub cache: Arc<dyn Ephemeral>,
+    pub keys: Arc<KeyRing>,
+    pub clock: SharedClock,
+    pub grants: GrantRegistry,
+    pub remote_jwks: crate::keys::remote::RemoteJwks,
+}
+
+impl Provider {
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The absolute URL of one of Surety's endpoints.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// Whether cookies must be `Secure` (the issuer is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}

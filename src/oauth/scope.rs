@@ -1,0 +1,97 @@
+//! Scopes (RFC 6749 §3.3): a set of space-delimited tokens of printable ASCII without `"`
+//! or `\`. Parsed once at the edge; the rest of the engine works on [`Scope`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Longest scope string accepted.
+const MAX_SCOPE_LEN: usize = 2048;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Scope(BTreeSet<String>);
+
+impl Scope {
+    /// Parses a scope parameter; `None` for an invalid token.
+    pub fn parse(s: &str) -> Option<Scope> {
+        if s.len() > MAX_SCOPE_LEN {
+            return None;
+        }
+        let mut set = BTreeSet::new();
+        for tok in s.split(' ').filter(|t| !t.is_empty()) {
+            let ok = tok
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+            if !ok {
+                return None;
+            }
+            set.insert(tok.to_owned());
+        }
+        Some(Scope(set))
+    }
+
+    pub fn contains(&self, s: &str) -> bool {
+        self.0.contains(s)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn is_subset(&self, other: &Scope) -> bool {
+        self.0.is_subset(&other.0)
+    }
+    pub fn union(&self, other: &Scope) -> Scope {
+        Scope(self.0.union(&other.0).cloned().collect())
+    }
+    pub fn intersection(&self, other: &Scope) -> Scope {
+        Scope(self.0.intersection(&other.0).cloned().collect())
+    }
+    /// Tokens in `self` not in `other`.
+    pub fn difference(&self, other: &Scope) -> Scope {
+        Scope(self.0.difference(&other.0).cloned().collect())
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for t in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(t)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_normalises() {
+        let s = Scope::parse("openid  profile openid").unwrap();
+        assert_eq!(s.to_string(), "openid profile");
+        assert!(s.contains("openid"));
+    }
+
+    #[test]
+    fn refuses_bad_characters() {
+        assert!(Scope::parse("open\"id").is_none());
+        assert!(Scope::parse("a\\b").is_none());
+        assert!(Scope::parse("caf\u{e9}").is_none());
+        assert!(Scope::parse(&"a".repeat(3000)).is_none());
+    }
+
+    #[test]
+    fn set_operations() {
+        let a = Scope::parse("a b c").unwrap();
+        let b = Scope::parse("b c d").unwrap();
+        assert_eq!(a.intersection(&b).to_string(), "b c");
+        assert_eq!(a.difference(&b).to_string(), "a");
+        assert!(Scope::parse("b").unwrap().is_subset(&a));
+    }
+}

@@ -1,0 +1,117 @@
+//! A tiny embedded migration runner. Each backend's SQL files are compiled in with
+//! `include_str!`; applied versions are recorded in `schema_migrations`. Every pending
+//! migration runs in its own transaction that first claims its version row, so a
+//! migration is applied exactly once even when several nodes start together (on
+//! PostgreSQL each step also holds a transaction-scoped advisory lock). Running the
+//! migrations again is a no-op.
+
+use sqlx::{Any, AnyPool, Transaction};
+
+use super::StoreResult;
+use super::sql::{Backend, map_err};
+use crate::clock::Timestamp;
+
+/// One schema step, in both dialects.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core",
+    sqlite: include_str!("../../migrations/sqlite/0001_core.sql"),
+    postgres: include_str!("../../migrations/postgres/0001_core.sql"),
+}];
+
+/// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).
+const PG_LOCK_KEY: i64 = 0x0073_7572_6574_79;
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+    (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+/// The newest schema version this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Applies every pending migration; `now` is recorded as the application time.
+pub(crate) async fn run(pool: &AnyPool, backend: Backend, now: Timestamp) -> StoreResult<()> {
+    let mut tx = begin_locked(pool, backend).await?;
+    sqlx::query(CREATE_TABLE)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+
+    let applied = applied_versions(pool).await?;
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        if apply(pool, backend, m, now).await? {
+            tracing::info!(version = m.version, name = m.name, "applied schema migration");
+        }
+    }
+    Ok(())
+}
+
+/// The versions recorded in `schema_migrations`, ascending.
+pub async fn applied_versions(pool: &AnyPool) -> StoreResult<Vec<i64>> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(pool)
+            .await
+            .map_err(map_err)?;
+    Ok(rows.into_iter().map(|(v,)| v).collect())
+}
+
+/// Applies `m` unless another node got there first; `true` if this call applied it.
+async fn apply(
+    pool: &AnyPool,
+    backend: Backend,
+    m: &Migration,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let mut tx = begin_locked(pool, backend).await?;
+    let claimed = sqlx::query(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2) \
+         ON CONFLICT (version) DO NOTHING",
+    )
+    .bind(m.version)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if claimed.rows_affected() == 0 {
+        tx.rollback().await.map_err(map_err)?;
+        return Ok(false);
+    }
+    let sql = match backend {
+        Backend::Sqlite => m.sqlite,
+        Backend::Postgres => m.postgres,
+    };
+    // Multi-statement text: sent unprepared (simple query protocol on PostgreSQL).
+    sqlx::raw_sql(sql)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(true)
+}
+
+/// A write transaction holding the migration lock: `BEGIN IMMEDIATE` on SQLite, an
+/// advisory transaction lock on PostgreSQL (released at commit or rollback).
+async fn begin_locked(pool: &AnyPool, backend: Backend) -> StoreResult<Transaction<'static, Any>> {
+    match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err),
+        Backend::Postgres => {
+            let mut tx = pool.begin().await.map_err(map_err)?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            Ok(tx)
+        }
+    }
+}

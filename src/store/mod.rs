@@ -1,0 +1,219 @@
+//! Durable state behind one small trait per aggregate (house rule 8). SQL lives only in
+//! this module. One implementation, [`sql::SqlStore`], speaks to both SQLite (the
+//! embedded default) and PostgreSQL through sqlx's `Any` driver; the two backends differ
+//! only in their migration folders, and both pass the contract suite in `contract.rs`.
+
+pub mod migrate;
+pub mod sql;
+#[cfg(test)]
+mod contract;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use crate::clock::Timestamp;
+
+/// What a store call can fail with. A failed query is never hidden behind `None`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or foreign-key constraint refused the write; the name says which.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database is unreachable or failed; callers answer 503 and retry later.
+    #[error("backend error: {0}")]
+    Backend(String),
+    /// A stored row could not be decoded (a bug or a tampered database).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// RFC 7591 client metadata as stored (the subset Surety acts on).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ClientMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub response_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRecord {
+    pub client_id: String,
+    /// SHA-256 hex of the client secret; `None` for public and `private_key_jwt` clients.
+    pub secret_hash: Option<String>,
+    pub metadata: ClientMetadata,
+    pub created_at: Timestamp,
+}
+
+/// A person who can log in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub sub: String,
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// One authorization (a code redemption): refresh tokens and the access tokens issued
+/// under it share its id, so revoking it stops them all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantRecord {
+    pub id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub scope: String,
+    pub auth_time: Option<Timestamp>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A refresh token (stored by hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub scope: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub rotated_at: Option<Timestamp>,
+}
+
+/// The outcome of presenting a refresh token for rotation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rotation {
+    /// The token was live and is now rotated; the successor has been stored.
+    Rotated(RefreshRecord),
+    /// The token had already been rotated (outside the grace window) or its grant is
+    /// revoked: the caller must treat this as reuse.
+    Reused(RefreshRecord),
+    /// Unknown or expired.
+    Invalid,
+}
+
+/// A signing key as stored: the private key is sealed under the key-encryption key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: serde_json::Value,
+    pub sealed_private: Vec<u8>,
+    pub created_at: Timestamp,
+    /// The key signs from this time on (until a newer key of the same alg activates).
+    pub activates_at: Timestamp,
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<ClientRecord>;
+    async fn update_client(&self, c: &ClientRecord) -> StoreResult<()>;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
+    async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn insert_user(&self, u: &UserRecord) -> StoreResult<()>;
+    async fn get_user(&self, sub: &str) -> StoreResult<UserRecord>;
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<UserRecord>;
+    async fn delete_user(&self, sub: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scopes `sub` has granted `client_id` (space separated), if any.
+    async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<String>>;
+    async fn put_consent(&self, sub: &str, client_id: &str, scope: &str, now: Timestamp)
+    -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Records a grant; a grant already present (e.g. revoked by a racing code reuse) is
+    /// left as it is.
+    async fn insert_grant(&self, g: &GrantRecord) -> StoreResult<()>;
+    async fn get_grant(&self, id: &str) -> StoreResult<GrantRecord>;
+    /// Marks the grant revoked (creating a revoked tombstone if it does not exist yet) and
+    /// kills every refresh token under it.
+    async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()>;
+    async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
+    async fn find_refresh(&self, token_hash: &str) -> StoreResult<RefreshRecord>;
+    /// Atomically rotates `old_hash` into `successor` (RFC 9700 §4.14.2). A token rotated
+    /// at most `grace` seconds ago may rotate again (a retry of a lost response).
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        successor: &RefreshRecord,
+        now: Timestamp,
+        grace: i64,
+    ) -> StoreResult<Rotation>;
+    /// Records an access token id as revoked until it would have expired anyway.
+    async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn insert_key(&self, k: &StoredKey) -> StoreResult<()>;
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    async fn delete_key(&self, kid: &str) -> StoreResult<()>;
+}
+
+/// Liveness of the database (for `/readyz`).
+#[async_trait]
+pub trait Health: Send + Sync {
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Every durable aggregate, injected as trait objects.
+#[derive(Clone)]
+pub struct Stores {
+    pub clients: Arc<dyn ClientStore>,
+    pub users: Arc<dyn UserStore>,
+    pub consents: Arc<dyn ConsentStore>,
+    pub grants: Arc<dyn GrantStore>,
+    pub keys: Arc<dyn KeyStore>,
+    pub health: Arc<dyn Health>,
+}
+
+impl Stores {
+    pub fn from_sql(s: sql::SqlStore) -> Self {
+        let s = Arc::new(s);
+        Self {
+            clients: s.clone(),
+            users: s.clone(),
+            consents: s.clone(),
+            grants: s.clone(),
+            keys: s.clone(),
+            health: s,
+        }
+    }
+}

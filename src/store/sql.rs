@@ -1,0 +1,666 @@
+//! [`SqlStore`]: every store trait over sqlx's `Any` driver, one SQL dialect for SQLite
+//! and PostgreSQL (`$n` placeholders, `ON CONFLICT`, `RETURNING`; only `i64`, `String`,
+//! `Vec<u8>` and their `Option`s cross the driver). JSON values are stored as TEXT.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::error::ErrorKind;
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+
+use super::{
+    ClientRecord, ClientStore, ConsentStore, GrantRecord, GrantStore, Health, KeyStore,
+    RefreshRecord, Rotation, StoreError, StoreResult, StoredKey, UserRecord, UserStore,
+};
+use crate::clock::{Clock, SystemClock, Timestamp};
+
+type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The SQL store (SQLite or PostgreSQL).
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Opens a pool on `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
+pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+    SqlStore::connect(url).await
+}
+
+impl SqlStore {
+    /// Opens a pool on `url`. A SQLite file is created if missing and put in WAL mode;
+    /// an in-memory SQLite database gets a single long-lived connection.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url)?;
+        let memory = backend == Backend::Sqlite && is_memory(url);
+        let url = match backend {
+            Backend::Sqlite if !memory => with_create_mode(url),
+            _ => url.to_owned(),
+        };
+        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        if memory {
+            // Every connection to `:memory:` is its own database: keep exactly one.
+            opts = opts
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = opts.connect(&url).await.map_err(map_err)?;
+        if backend == Backend::Sqlite && !memory {
+            // WAL is a property of the file: setting it once covers every connection.
+            sqlx::raw_sql("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies every pending embedded migration (see [`super::migrate`]).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        super::migrate::run(&self.pool, self.backend, SystemClock.now()).await
+    }
+
+    /// Deletes revoked `jti`s and refresh tokens whose expiry is at or before `now`
+    /// (housekeeping; neither is needed once expired). Returns the number of rows removed.
+    pub async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
+        let jtis = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(jtis.rows_affected() + refresh.rows_affected())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of
+    /// failing to upgrade a read lock.
+    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.map_err(map_err)
+    }
+}
+
+fn backend_of(url: &str) -> StoreResult<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        // Never echo the URL: it may carry a password.
+        Err(StoreError::Backend(
+            "unsupported database URL (expected sqlite: or postgres://)".into(),
+        ))
+    }
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Adds `mode=rwc` (create if missing) unless the URL already chooses a mode.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Maps a sqlx error onto [`StoreError`]. Conflicts are named by table on both backends.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) => match db.kind() {
+            ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation => {
+                StoreError::Conflict(conflict_name(db.as_ref()))
+            }
+            _ => StoreError::Backend(db.message().to_owned()),
+        },
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(e.to_string()),
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+fn conflict_name(db: &dyn sqlx::error::DatabaseError) -> String {
+    if let Some(table) = db.table() {
+        return table.to_owned();
+    }
+    // SQLite: "UNIQUE constraint failed: users.username".
+    let msg = db.message();
+    if let Some((_, cols)) = msg.split_once("failed: ") {
+        if let Some((table, _)) = cols.split_once('.') {
+            return table.trim().to_owned();
+        }
+    }
+    db.constraint().unwrap_or("constraint").to_owned()
+}
+
+fn col<'r, T>(row: &'r AnyRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn json_col<T: DeserializeOwned>(row: &AnyRow, name: &str) -> StoreResult<T> {
+    let text: String = col(row, name)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("encode json: {e}")))
+}
+
+/// `NotFound` unless the statement touched a row.
+fn expect_row(r: sqlx::any::AnyQueryResult) -> StoreResult<()> {
+    if r.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+fn client_from(row: &AnyRow) -> StoreResult<ClientRecord> {
+    Ok(ClientRecord {
+        client_id: col(row, "client_id")?,
+        secret_hash: col(row, "secret_hash")?,
+        metadata: json_col(row, "metadata")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+fn user_from(row: &AnyRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        sub: col(row, "sub")?,
+        username: col(row, "username")?,
+        password_hash: col(row, "password_hash")?,
+        email: col(row, "email")?,
+        name: col(row, "name")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+fn grant_from(row: &AnyRow) -> StoreResult<GrantRecord> {
+    Ok(GrantRecord {
+        id: col(row, "id")?,
+        client_id: col(row, "client_id")?,
+        sub: col(row, "sub")?,
+        scope: col(row, "scope")?,
+        auth_time: col(row, "auth_time")?,
+        acr: col(row, "acr")?,
+        amr: json_col(row, "amr")?,
+        created_at: col(row, "created_at")?,
+        revoked_at: col(row, "revoked_at")?,
+    })
+}
+
+fn refresh_from(row: &AnyRow) -> StoreResult<RefreshRecord> {
+    Ok(RefreshRecord {
+        token_hash: col(row, "token_hash")?,
+        grant_id: col(row, "grant_id")?,
+        client_id: col(row, "client_id")?,
+        sub: col(row, "sub")?,
+        scope: col(row, "scope")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        rotated_at: col(row, "rotated_at")?,
+    })
+}
+
+fn key_from(row: &AnyRow) -> StoreResult<StoredKey> {
+    Ok(StoredKey {
+        kid: col(row, "kid")?,
+        alg: col(row, "alg")?,
+        public_jwk: json_col(row, "public_jwk")?,
+        sealed_private: col(row, "sealed_private")?,
+        created_at: col(row, "created_at")?,
+        activates_at: col(row, "activates_at")?,
+    })
+}
+
+const CLIENT_SELECT: &str = "SELECT client_id, secret_hash, metadata, created_at FROM clients";
+const USER_SELECT: &str =
+    "SELECT sub, username, password_hash, email, name, created_at FROM users";
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, secret_hash, metadata, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&c.client_id)
+        .bind(c.secret_hash.as_deref())
+        .bind(to_json(&c.metadata)?)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_client(&self, client_id: &str) -> StoreResult<ClientRecord> {
+        let sql = format!("{CLIENT_SELECT} WHERE client_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(client_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        client_from(&row)
+    }
+
+    async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1")
+            .bind(&c.client_id)
+            .bind(c.secret_hash.as_deref())
+            .bind(to_json(&c.metadata)?)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        expect_row(r)
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+        let r = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        expect_row(r)
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
+        let sql = format!("{CLIENT_SELECT} ORDER BY client_id");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(client_from).collect()
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (sub, username, password_hash, email, name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&u.sub)
+        .bind(&u.username)
+        .bind(&u.password_hash)
+        .bind(u.email.as_deref())
+        .bind(u.name.as_deref())
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_user(&self, sub: &str) -> StoreResult<UserRecord> {
+        let sql = format!("{USER_SELECT} WHERE sub = $1");
+        let row = sqlx::query(&sql)
+            .bind(sub)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        user_from(&row)
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<UserRecord> {
+        let sql = format!("{USER_SELECT} WHERE username = $1");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        user_from(&row)
+    }
+
+    async fn delete_user(&self, sub: &str) -> StoreResult<()> {
+        let r = sqlx::query("DELETE FROM users WHERE sub = $1")
+            .bind(sub)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        expect_row(r)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for SqlStore {
+    async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT scope FROM consents WHERE sub = $1 AND client_id = $2")
+            .bind(sub)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| col(&r, "scope")).transpose()
+    }
+
+    async fn put_consent(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scope: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (sub, client_id, scope, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sub, client_id) \
+             DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        )
+        .bind(sub)
+        .bind(client_id)
+        .bind(scope)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+const GRANT_INSERT: &str = "INSERT INTO grants \
+    (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Binds a grant's nine columns in `GRANT_INSERT` order, with `revoked_at` given.
+fn bind_grant<'q>(
+    q: AnyQuery<'q>,
+    g: &'q GrantRecord,
+    amr: String,
+    revoked_at: Option<Timestamp>,
+) -> AnyQuery<'q> {
+    q.bind(&g.id)
+        .bind(&g.client_id)
+        .bind(&g.sub)
+        .bind(&g.scope)
+        .bind(g.auth_time)
+        .bind(g.acr.as_deref())
+        .bind(amr)
+        .bind(g.created_at)
+        .bind(revoked_at)
+}
+
+const REFRESH_COLS: &str =
+    "token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
+
+async fn insert_refresh_with<'e, E>(e: E, r: &RefreshRecord) -> StoreResult<()>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let sql = format!(
+        "INSERT INTO refresh_tokens ({REFRESH_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    );
+    sqlx::query(&sql)
+        .bind(&r.token_hash)
+        .bind(&r.grant_id)
+        .bind(&r.client_id)
+        .bind(&r.sub)
+        .bind(&r.scope)
+        .bind(r.created_at)
+        .bind(r.expires_at)
+        .bind(r.rotated_at)
+        .execute(e)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+/// Claims a live token: the single statement that decides which concurrent rotation wins.
+const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2 \
+    WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
+    AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL) \
+    RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
+
+/// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
+const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
+    r.scope, r.created_at, r.expires_at, r.rotated_at, g.id AS g_id, g.revoked_at AS g_revoked_at \
+    FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
+
+impl SqlStore {
+    /// Decides a rotation the claim did not win: unknown, expired, reused or a retry
+    /// within the grace window (which stores `successor` too).
+    async fn rotation_fallback(
+        tx: &mut Transaction<'static, Any>,
+        old_hash: &str,
+        successor: &RefreshRecord,
+        now: Timestamp,
+        grace: i64,
+    ) -> StoreResult<Rotation> {
+        let row = sqlx::query(REFRESH_WITH_GRANT)
+            .bind(old_hash)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(Rotation::Invalid);
+        };
+        let old = refresh_from(&row)?;
+        let grant_id: Option<String> = col(&row, "g_id")?;
+        let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
+        if old.expires_at <= now || grant_id.is_none() {
+            return Ok(Rotation::Invalid);
+        }
+        if grant_revoked.is_some() {
+            return Ok(Rotation::Reused(old));
+        }
+        match old.rotated_at {
+            Some(at) if grace > 0 && now - at <= grace => {
+                insert_refresh_with(&mut **tx, successor).await?;
+                Ok(Rotation::Rotated(old))
+            }
+            Some(_) => Ok(Rotation::Reused(old)),
+            // Live but not claimable: only a racing insert can get here; refuse.
+            None => Ok(Rotation::Invalid),
+        }
+    }
+}
+
+#[async_trait]
+impl GrantStore for SqlStore {
+    async fn insert_grant(&self, g: &GrantRecord) -> StoreResult<()> {
+        let sql = format!("{GRANT_INSERT} ON CONFLICT (id) DO NOTHING");
+        bind_grant(sqlx::query(&sql), g, to_json(&g.amr)?, g.revoked_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_grant(&self, id: &str) -> StoreResult<GrantRecord> {
+        let row = sqlx::query(
+            "SELECT id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at \
+             FROM grants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        grant_from(&row)
+    }
+
+    async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()> {
+        // Keeps the earliest revocation time; inserts a tombstone if the grant is unknown.
+        let sql = format!(
+            "{GRANT_INSERT} ON CONFLICT (id) DO UPDATE SET revoked_at = CASE \
+             WHEN grants.revoked_at IS NULL OR grants.revoked_at > excluded.revoked_at \
+             THEN excluded.revoked_at ELSE grants.revoked_at END"
+        );
+        let mut tx = self.begin_write().await?;
+        bind_grant(sqlx::query(&sql), g, to_json(&g.amr)?, Some(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL",
+        )
+        .bind(&g.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
+        insert_refresh_with(&self.pool, r).await
+    }
+
+    /// A token under a revoked grant is reported with `rotated_at` set (to the
+    /// revocation time if it was not rotated before), so it never looks live.
+    async fn find_refresh(&self, token_hash: &str) -> StoreResult<RefreshRecord> {
+        let row = sqlx::query(REFRESH_WITH_GRANT)
+            .bind(token_hash)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut rec = refresh_from(&row)?;
+        let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
+        rec.rotated_at = rec.rotated_at.or(grant_revoked);
+        Ok(rec)
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        successor: &RefreshRecord,
+        now: Timestamp,
+        grace: i64,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(ROTATE_CLAIM)
+            .bind(old_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let outcome = match claimed {
+            Some(row) => {
+                let old = refresh_from(&row)?;
+                insert_refresh_with(&mut *tx, successor).await?;
+                Rotation::Rotated(old)
+            }
+            None => Self::rotation_fallback(&mut tx, old_hash, successor, now, grace).await?,
+        };
+        tx.commit().await.map_err(map_err)?;
+        Ok(outcome)
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
+             WHEN revoked_jtis.expires_at < excluded.expires_at \
+             THEN excluded.expires_at ELSE revoked_jtis.expires_at END",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn insert_key(&self, k: &StoredKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys \
+             (kid, alg, public_jwk, sealed_private, created_at, activates_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(to_json(&k.public_jwk)?)
+        .bind(k.sealed_private.clone())
+        .bind(k.created_at)
+        .bind(k.activates_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, public_jwk, sealed_private, created_at, activates_at \
+             FROM signing_keys ORDER BY activates_at, created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(key_from).collect()
+    }
+
+    async fn delete_key(&self, kid: &str) -> StoreResult<()> {
+        let r = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        expect_row(r)
+    }
+}
+
+#[async_trait]
+impl Health for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}
