@@ -13,3 +13,7 @@ pub mod keys;
 pub mod oauth;
 pub mod store;
 pub mod util;
+pub mod admin;
+pub mod app;
+pub mod web;
+pub mod demo;

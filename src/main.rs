@@ -1,1 +1,194 @@
-fn main() {}
+//! The `surety` command: `serve` (the default), `migrate`, `keys rotate`, and admin
+//! actions on clients and users. The only place `anyhow` errors end.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use surety::admin::clients::{self, ClientInput, ClientOutput};
+use surety::app;
+use surety::clock::{Clock, SystemClock};
+use surety::config::Settings;
+
+#[derive(Parser)]
+#[command(name = "surety", version, about = "An OAuth 2.0 / OpenID Connect identity provider")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve {
+        /// Seed a demo confidential client, public client and user, and print them.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// OAuth clients.
+    Clients {
+        #[command(subcommand)]
+        action: ClientsAction,
+    },
+    /// Users.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Introduce a new key per algorithm; it is published now and signs after the delay.
+    Rotate {
+        /// Seconds before the new keys sign (default: twice the key reload interval).
+        #[arg(long)]
+        activate_in: Option<i64>,
+    },
+    /// Print the published JWK Set.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ClientsAction {
+    /// Register a client from RFC 7591 metadata given as JSON.
+    Create {
+        /// e.g. '{"client_name":"App","redirect_uris":["https://app.example/cb"]}'
+        metadata: String,
+    },
+    Get { client_id: String },
+    Delete { client_id: String },
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Create a user; the password is read from SURETY_NEW_PASSWORD or stdin.
+    Create {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    Delete { sub: String },
+}
+
+fn init_tracing(s: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    if s.log_format == "json" {
+        b.json().flatten_event(true).with_current_span(true).init();
+    } else {
+        b.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load().context("reading configuration")?;
+    init_tracing(&settings);
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Migrate => {
+            app::open_store(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Keys { action } => keys(settings, action).await,
+        Command::Clients { action } => client_cmd(settings, action).await,
+        Command::Users { action } => user_cmd(settings, action).await,
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let running = app::spawn(settings).await?;
+    if demo {
+        let d = surety::demo::seed(&running.provider).await?;
+        println!("{}", surety::demo::banner(&running.provider, &d));
+    }
+    let stop = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
+        }
+    };
+    stop.await;
+    tracing::info!("shutting down; finishing in-flight requests");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn provider(settings: Settings) -> anyhow::Result<surety::oauth::provider::Provider> {
+    app::build_provider(settings, Arc::new(SystemClock)).await
+}
+
+async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
+    let default_delay = 2 * settings.key_reload_interval as i64;
+    let p = provider(settings).await?;
+    match action {
+        KeysAction::Rotate { activate_in } => {
+            let kids = p.keys.rotate(SystemClock.now(), activate_in.unwrap_or(default_delay)).await?;
+            println!("new keys {} sign in {}s", kids.join(", "), activate_in.unwrap_or(default_delay));
+        }
+        KeysAction::List => println!("{}", serde_json::to_string_pretty(&p.keys.jwks(SystemClock.now()))?),
+    }
+    Ok(())
+}
+
+async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result<()> {
+    let p = provider(settings).await?;
+    match action {
+        ClientsAction::Create { metadata } => {
+            let input: ClientInput = serde_json::from_str(&metadata).context("client metadata JSON")?;
+            let known: Vec<&str> = p.grants.grant_types().collect();
+            let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (rec, secret) = clients::new_client(m, p.now());
+            p.stores.clients.insert_client(&rec).await?;
+            println!("{}", serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?);
+        }
+        ClientsAction::Get { client_id } => {
+            let c = p.stores.clients.get_client(&client_id).await?;
+            println!("{}", serde_json::to_string_pretty(&ClientOutput::of(&c, None))?);
+        }
+        ClientsAction::Delete { client_id } => {
+            p.stores.clients.delete_client(&client_id).await?;
+            println!("deleted {client_id}");
+        }
+    }
+    Ok(())
+}
+
+async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()> {
+    let p = provider(settings).await?;
+    match action {
+        UsersAction::Create { username, email, name } => {
+            let pw = match std::env::var("SURETY_NEW_PASSWORD") {
+                Ok(pw) => pw,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let u = surety::accounts::users::create(p.stores.users.as_ref(), &username, pw, email, name, p.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::json!({"sub": u.sub, "username": u.username}));
+        }
+        UsersAction::Delete { sub } => {
+            p.stores.users.delete_user(&sub).await?;
+            println!("deleted {sub}");
+        }
+    }
+    Ok(())
+}

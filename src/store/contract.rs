@@ -1,0 +1,466 @@
+//! The store contract suite: every case is written once against [`SqlStore`] / [`Stores`]
+//! and run on a fresh SQLite file and, when `SURETY_TEST_DATABASE_URL` names a
+//! PostgreSQL server, on a fresh database created on it for the test. Without that
+//! variable the PostgreSQL half is skipped, unless `CI=true`, where it fails.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Once};
+
+use super::migrate::{applied_versions, latest_version};
+use super::sql::{Backend, SqlStore};
+use super::*;
+use crate::clock::random_hex16;
+
+const PG_ENV: &str = "SURETY_TEST_DATABASE_URL";
+
+/// A migrated store plus what must be cleaned up after the test.
+struct TestDb {
+    store: SqlStore,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Dir(PathBuf),
+    Database { admin: SqlStore, name: String },
+}
+
+impl TestDb {
+    async fn finish(self) {
+        self.store.pool().close().await;
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Database { admin, name } => {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::raw_sql(&sql).execute(admin.pool()).await;
+                admin.pool().close().await;
+            }
+        }
+    }
+}
+
+async fn sqlite_db() -> TestDb {
+    let dir = std::env::temp_dir().join(format!("surety-test-{}", random_hex16()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("surety.db").display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.unwrap();
+    TestDb {
+        store,
+        cleanup: Cleanup::Dir(dir),
+    }
+}
+
+/// `None` (after a notice) when no PostgreSQL server is configured; panics under CI.
+async fn postgres_db() -> Option<TestDb> {
+    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|v| !v.is_empty()) else {
+        skip_notice();
+        return None;
+    };
+    let admin = SqlStore::connect(&admin_url).await.unwrap();
+    let name = format!("surety_t_{}", random_hex16());
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&format!("/{name}"));
+    let store = SqlStore::connect(url.as_str()).await.unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    store.migrate().await.unwrap();
+    Some(TestDb {
+        store,
+        cleanup: Cleanup::Database { admin, name },
+    })
+}
+
+fn skip_notice() {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{PG_ENV} must be set when CI=true: postgres contract tests are mandatory");
+    }
+    static NOTICE: Once = Once::new();
+    NOTICE.call_once(|| {
+        // Written to the real stderr, past the test harness's output capture.
+        let _ = writeln!(
+            std::io::stderr(),
+            "postgres contract tests SKIPPED (set {PG_ENV})"
+        );
+    });
+}
+
+/// Generates one SQLite and one PostgreSQL test per contract case.
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = super::sqlite_db().await;
+                    super::$case(&db.store).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = super::postgres_db().await else { return };
+                    super::$case(&db.store).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    clients_crud,
+    users_crud,
+    consent_upsert,
+    grant_insert_and_revoke,
+    grant_revoke_creates_tombstone,
+    refresh_insert_and_find,
+    rotate_live_then_reused,
+    rotate_unknown_or_expired_is_invalid,
+    rotate_within_grace_window,
+    rotate_under_revoked_grant_is_reused,
+    rotate_concurrently_has_one_winner,
+    jti_revocation,
+    keys_insert_list_delete,
+    migrate_twice_is_noop,
+    ping_and_purge,
+);
+
+fn client(id: &str) -> ClientRecord {
+    ClientRecord {
+        client_id: id.into(),
+        secret_hash: Some("ab".repeat(32)),
+        metadata: ClientMetadata {
+            client_name: Some("Demo «app»".into()),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            response_types: vec!["code".into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            scope: Some("openid profile".into()),
+            jwks: Some(serde_json::json!({"keys": []})),
+            ..ClientMetadata::default()
+        },
+        created_at: 1_700_000_000,
+    }
+}
+
+fn user(sub: &str, username: &str) -> UserRecord {
+    UserRecord {
+        sub: sub.into(),
+        username: username.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        email: Some(format!("{username}@example.com")),
+        name: None,
+        created_at: 1_700_000_001,
+    }
+}
+
+fn grant(id: &str) -> GrantRecord {
+    GrantRecord {
+        id: id.into(),
+        client_id: "c1".into(),
+        sub: "u1".into(),
+        scope: "openid offline_access".into(),
+        auth_time: Some(990),
+        acr: Some("urn:surety:pwd".into()),
+        amr: vec!["pwd".into(), "otp".into()],
+        created_at: 1000,
+        revoked_at: None,
+    }
+}
+
+fn refresh(hash: &str, grant_id: &str, expires_at: Timestamp) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: hash.into(),
+        grant_id: grant_id.into(),
+        client_id: "c1".into(),
+        sub: "u1".into(),
+        scope: "openid offline_access".into(),
+        created_at: 1000,
+        expires_at,
+        rotated_at: None,
+    }
+}
+
+fn is_conflict<T: std::fmt::Debug>(r: StoreResult<T>) -> bool {
+    matches!(r, Err(StoreError::Conflict(_)))
+}
+
+fn is_not_found<T: std::fmt::Debug>(r: StoreResult<T>) -> bool {
+    matches!(r, Err(StoreError::NotFound))
+}
+
+async fn clients_crud(s: &SqlStore) {
+    let st = Stores::from_sql(s.clone());
+    let mut c = client("c1");
+    st.clients.insert_client(&c).await.unwrap();
+    assert_eq!(st.clients.get_client("c1").await.unwrap(), c);
+    assert!(is_conflict(st.clients.insert_client(&c).await));
+
+    let public = ClientRecord {
+        secret_hash: None,
+        ..client("c0")
+    };
+    st.clients.insert_client(&public).await.unwrap();
+    let all = st.clients.list_clients().await.unwrap();
+    assert_eq!(all, vec![public.clone(), c.clone()]);
+
+    c.secret_hash = None;
+    c.metadata.redirect_uris.push("https://app.example/cb2".into());
+    st.clients.update_client(&c).await.unwrap();
+    assert_eq!(st.clients.get_client("c1").await.unwrap(), c);
+    assert!(is_not_found(st.clients.update_client(&client("nope")).await));
+
+    st.clients.delete_client("c1").await.unwrap();
+    assert!(is_not_found(st.clients.get_client("c1").await));
+    assert!(is_not_found(st.clients.delete_client("c1").await));
+}
+
+async fn users_crud(s: &SqlStore) {
+    let u = user("u1", "alice");
+    s.insert_user(&u).await.unwrap();
+    assert_eq!(s.get_user("u1").await.unwrap(), u);
+    assert_eq!(s.find_user_by_username("alice").await.unwrap(), u);
+    assert!(is_conflict(s.insert_user(&user("u2", "alice")).await));
+    assert!(is_conflict(s.insert_user(&user("u1", "bob")).await));
+    assert!(is_not_found(s.get_user("u2").await));
+    assert!(is_not_found(s.find_user_by_username("bob").await));
+
+    let bare = UserRecord {
+        email: None,
+        ..user("u3", "carol")
+    };
+    s.insert_user(&bare).await.unwrap();
+    assert_eq!(s.get_user("u3").await.unwrap(), bare);
+
+    s.delete_user("u1").await.unwrap();
+    assert!(is_not_found(s.get_user("u1").await));
+    assert!(is_not_found(s.delete_user("u1").await));
+    // The username is free again.
+    s.insert_user(&user("u4", "alice")).await.unwrap();
+}
+
+async fn consent_upsert(s: &SqlStore) {
+    assert_eq!(s.get_consent("u1", "c1").await.unwrap(), None);
+    s.put_consent("u1", "c1", "openid", 10).await.unwrap();
+    s.put_consent("u1", "c2", "openid email", 10).await.unwrap();
+    assert_eq!(s.get_consent("u1", "c1").await.unwrap().as_deref(), Some("openid"));
+    s.put_consent("u1", "c1", "openid profile", 20).await.unwrap();
+    let got = s.get_consent("u1", "c1").await.unwrap();
+    assert_eq!(got.as_deref(), Some("openid profile"));
+    let other = s.get_consent("u1", "c2").await.unwrap();
+    assert_eq!(other.as_deref(), Some("openid email"));
+    assert_eq!(s.get_consent("u2", "c1").await.unwrap(), None);
+}
+
+async fn grant_insert_and_revoke(s: &SqlStore) {
+    let g = grant("g1");
+    s.insert_grant(&g).await.unwrap();
+    assert_eq!(s.get_grant("g1").await.unwrap(), g);
+    // A second insert leaves the first as it is.
+    let other = GrantRecord {
+        scope: "openid".into(),
+        ..grant("g1")
+    };
+    s.insert_grant(&other).await.unwrap();
+    assert_eq!(s.get_grant("g1").await.unwrap(), g);
+    assert!(is_not_found(s.get_grant("g2").await));
+
+    s.revoke_grant(&g, 2000).await.unwrap();
+    assert_eq!(s.get_grant("g1").await.unwrap().revoked_at, Some(2000));
+    s.revoke_grant(&g, 3000).await.unwrap();
+    assert_eq!(s.get_grant("g1").await.unwrap().revoked_at, Some(2000));
+    s.revoke_grant(&g, 1500).await.unwrap();
+    let revoked = s.get_grant("g1").await.unwrap();
+    assert_eq!(revoked.revoked_at, Some(1500));
+    assert_eq!(revoked.scope, g.scope);
+}
+
+async fn grant_revoke_creates_tombstone(s: &SqlStore) {
+    let g = grant("g-ghost");
+    s.revoke_grant(&g, 1200).await.unwrap();
+    let tomb = s.get_grant("g-ghost").await.unwrap();
+    assert_eq!(tomb.revoked_at, Some(1200));
+    assert_eq!(tomb.amr, g.amr);
+    // The code exchange that loses the race must not resurrect it.
+    s.insert_grant(&g).await.unwrap();
+    assert_eq!(s.get_grant("g-ghost").await.unwrap().revoked_at, Some(1200));
+}
+
+async fn refresh_insert_and_find(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    let r = refresh("h1", "g1", 5000);
+    s.insert_refresh(&r).await.unwrap();
+    assert_eq!(s.find_refresh("h1").await.unwrap(), r);
+    assert!(is_conflict(s.insert_refresh(&r).await));
+    assert!(is_not_found(s.find_refresh("h2").await));
+}
+
+async fn rotate_live_then_reused(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 5000)).await.unwrap();
+    let next = refresh("h2", "g1", 6000);
+    let Rotation::Rotated(old) = s.rotate_refresh("h1", &next, 2000, 0).await.unwrap() else {
+        panic!("a live token must rotate");
+    };
+    assert_eq!(old.token_hash, "h1");
+    assert_eq!(s.find_refresh("h1").await.unwrap().rotated_at, Some(2000));
+    assert_eq!(s.find_refresh("h2").await.unwrap(), next);
+
+    let again = refresh("h3", "g1", 6000);
+    let reused = s.rotate_refresh("h1", &again, 2001, 0).await.unwrap();
+    assert!(matches!(reused, Rotation::Reused(ref r) if r.token_hash == "h1"));
+    assert!(is_not_found(s.find_refresh("h3").await));
+
+    let rotated = s.rotate_refresh("h2", &again, 2002, 0).await.unwrap();
+    assert!(matches!(rotated, Rotation::Rotated(_)));
+}
+
+async fn rotate_unknown_or_expired_is_invalid(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 5000)).await.unwrap();
+    let next = refresh("h2", "g1", 9000);
+    assert_eq!(
+        s.rotate_refresh("nope", &next, 2000, 0).await.unwrap(),
+        Rotation::Invalid
+    );
+    assert_eq!(
+        s.rotate_refresh("h1", &next, 5000, 60).await.unwrap(),
+        Rotation::Invalid
+    );
+    assert!(is_not_found(s.find_refresh("h2").await));
+    // Still live one second earlier.
+    let ok = s.rotate_refresh("h1", &next, 4999, 0).await.unwrap();
+    assert!(matches!(ok, Rotation::Rotated(_)));
+}
+
+async fn rotate_within_grace_window(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
+    let first = s.rotate_refresh("h1", &refresh("h2", "g1", 9000), 2000, 10);
+    assert!(matches!(first.await.unwrap(), Rotation::Rotated(_)));
+    // A retry of the lost response, 10 s later: allowed, and its successor is stored.
+    let retry = s.rotate_refresh("h1", &refresh("h3", "g1", 9000), 2010, 10);
+    assert!(matches!(retry.await.unwrap(), Rotation::Rotated(_)));
+    assert_eq!(s.find_refresh("h3").await.unwrap().rotated_at, None);
+    // 11 s later: reuse.
+    let late = s.rotate_refresh("h1", &refresh("h4", "g1", 9000), 2011, 10);
+    assert!(matches!(late.await.unwrap(), Rotation::Reused(_)));
+    assert!(is_not_found(s.find_refresh("h4").await));
+}
+
+async fn rotate_under_revoked_grant_is_reused(s: &SqlStore) {
+    let g = grant("g1");
+    s.insert_grant(&g).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
+    s.insert_refresh(&refresh("h2", "g1", 9000)).await.unwrap();
+    s.revoke_grant(&g, 2000).await.unwrap();
+    // Neither token looks live any more.
+    assert_eq!(s.find_refresh("h1").await.unwrap().rotated_at, Some(2000));
+    let next = refresh("h3", "g1", 9000);
+    let out = s.rotate_refresh("h2", &next, 2001, 3600).await.unwrap();
+    assert!(matches!(out, Rotation::Reused(ref r) if r.token_hash == "h2"));
+    assert!(is_not_found(s.find_refresh("h3").await));
+
+    // A token inserted after the revocation (a racing rotation) is dead too.
+    s.insert_refresh(&refresh("h5", "g1", 9000)).await.unwrap();
+    assert!(s.find_refresh("h5").await.unwrap().rotated_at.is_some());
+    let late = s.rotate_refresh("h5", &next, 2002, 0).await.unwrap();
+    assert!(matches!(late, Rotation::Reused(_)));
+}
+
+async fn rotate_concurrently_has_one_winner(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("h0", "g1", 9000)).await.unwrap();
+    let store = Arc::new(s.clone());
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let next = refresh(&format!("succ{i}"), "g1", 9000);
+                store.rotate_refresh("h0", &next, 2000, 0).await
+            })
+        })
+        .collect();
+    let (mut rotated, mut reused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Rotation::Rotated(_) => rotated += 1,
+            Rotation::Reused(_) => reused += 1,
+            Rotation::Invalid => panic!("a known live token is never invalid"),
+        }
+    }
+    assert_eq!((rotated, reused), (1, 19));
+    let mut successors = 0;
+    for i in 0..20 {
+        successors += usize::from(s.find_refresh(&format!("succ{i}")).await.is_ok());
+    }
+    assert_eq!(successors, 1);
+}
+
+async fn jti_revocation(s: &SqlStore) {
+    assert!(!s.is_jti_revoked("j1").await.unwrap());
+    s.revoke_jti("j1", 5000).await.unwrap();
+    s.revoke_jti("j1", 4000).await.unwrap();
+    assert!(s.is_jti_revoked("j1").await.unwrap());
+    assert!(!s.is_jti_revoked("j2").await.unwrap());
+}
+
+async fn keys_insert_list_delete(s: &SqlStore) {
+    let k1 = StoredKey {
+        kid: "k1".into(),
+        alg: "ES256".into(),
+        public_jwk: serde_json::json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "BB"}),
+        sealed_private: vec![0, 1, 2, 0xfe, 0xff, 0],
+        created_at: 100,
+        activates_at: 200,
+    };
+    let k0 = StoredKey {
+        kid: "k0".into(),
+        alg: "RS256".into(),
+        public_jwk: serde_json::json!({"kty": "RSA", "n": "x", "e": "AQAB"}),
+        sealed_private: (0..=255).collect(),
+        created_at: 50,
+        activates_at: 50,
+    };
+    s.insert_key(&k1).await.unwrap();
+    s.insert_key(&k0).await.unwrap();
+    assert!(is_conflict(s.insert_key(&k1).await));
+    assert_eq!(s.list_keys().await.unwrap(), vec![k0.clone(), k1.clone()]);
+    s.delete_key("k0").await.unwrap();
+    assert!(is_not_found(s.delete_key("k0").await));
+    assert_eq!(s.list_keys().await.unwrap(), vec![k1]);
+}
+
+async fn migrate_twice_is_noop(s: &SqlStore) {
+    s.insert_user(&user("u1", "alice")).await.unwrap();
+    let before = applied_versions(s.pool()).await.unwrap();
+    assert_eq!(before.last().copied(), Some(latest_version()));
+    s.migrate().await.unwrap();
+    s.migrate().await.unwrap();
+    assert_eq!(applied_versions(s.pool()).await.unwrap(), before);
+    assert_eq!(s.get_user("u1").await.unwrap().username, "alice");
+}
+
+async fn ping_and_purge(s: &SqlStore) {
+    s.ping().await.unwrap();
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("old", "g1", 1500)).await.unwrap();
+    s.insert_refresh(&refresh("new", "g1", 9000)).await.unwrap();
+    s.revoke_jti("j-old", 1500).await.unwrap();
+    s.revoke_jti("j-new", 9000).await.unwrap();
+    assert_eq!(s.purge_expired(2000).await.unwrap(), 2);
+    assert!(is_not_found(s.find_refresh("old").await));
+    assert!(s.find_refresh("new").await.is_ok());
+    assert!(!s.is_jti_revoked("j-old").await.unwrap());
+    assert!(s.is_jti_revoked("j-new").await.unwrap());
+}

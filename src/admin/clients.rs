@@ -1,0 +1,227 @@
+//! Client registration (RFC 7591 §2 metadata, §3.2.1 response), used by `POST /admin/clients`,
+//! `PUT /admin/clients/{id}` and `surety clients create`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::FieldError;
+use crate::clock::{Timestamp, random_token};
+use crate::keys::jws::{Alg, VerifyKey};
+use crate::oauth::client_auth::AuthMethod;
+use crate::oauth::scope::Scope;
+use crate::store::{ClientMetadata, ClientRecord};
+use crate::util::secret_hash;
+
+/// RFC 7591 client metadata as submitted.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub scope: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    pub jwks_uri: Option<String>,
+    pub id_token_signed_response_alg: Option<String>,
+}
+
+/// The RFC 7591 §3.2.1 registration response.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClientOutput {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub client_id_issued_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub metadata: ClientMetadata,
+}
+
+impl ClientOutput {
+    pub fn of(c: &ClientRecord, secret: Option<String>) -> Self {
+        let confidential = c.secret_hash.is_some();
+        Self {
+            client_id: c.client_id.clone(),
+            client_secret: secret,
+            client_id_issued_at: c.created_at,
+            client_secret_expires_at: confidential.then_some(0),
+            metadata: c.metadata.clone(),
+        }
+    }
+}
+
+/// Validates metadata; `grant_types_known` are the grants the server has registered.
+pub fn validate(input: ClientInput, grant_types_known: &[&str]) -> Result<ClientMetadata, FieldError> {
+    let method = input.token_endpoint_auth_method.unwrap_or_else(|| "client_secret_basic".into());
+    if !AuthMethod::ALL.contains(&method.as_str()) {
+        return Err(FieldError::new("token_endpoint_auth_method", "unsupported method"));
+    }
+    let grant_types = input.grant_types.unwrap_or_else(|| vec!["authorization_code".into()]);
+    if grant_types.is_empty() || grant_types.iter().any(|g| !grant_types_known.contains(&g.as_str())) {
+        return Err(FieldError::new("grant_types", "unsupported grant type"));
+    }
+    let response_types = input.response_types.unwrap_or_else(|| {
+        if grant_types.iter().any(|g| g == "authorization_code") { vec!["code".into()] } else { vec![] }
+    });
+    if response_types.iter().any(|r| r != "code") {
+        return Err(FieldError::new("response_types", "only \"code\" is supported"));
+    }
+    let uses_code = grant_types.iter().any(|g| g == "authorization_code");
+    if uses_code && (input.redirect_uris.is_empty() || response_types.is_empty()) {
+        return Err(FieldError::new("redirect_uris", "the authorization_code grant needs at least one redirect URI"));
+    }
+    for u in &input.redirect_uris {
+        check_redirect_uri(u).map_err(|m| FieldError::new("redirect_uris", m))?;
+    }
+    for u in &input.post_logout_redirect_uris {
+        check_redirect_uri(u).map_err(|m| FieldError::new("post_logout_redirect_uris", m))?;
+    }
+    if method == "none" && grant_types.iter().any(|g| g == "client_credentials") {
+        return Err(FieldError::new("grant_types", "public clients cannot use client_credentials"));
+    }
+    if let Some(s) = &input.scope {
+        Scope::parse(s).ok_or_else(|| FieldError::new("scope", "malformed scope"))?;
+    }
+    check_keys(&method, input.jwks.as_ref(), input.jwks_uri.as_deref())?;
+    if let Some(a) = &input.id_token_signed_response_alg {
+        if !matches!(Alg::parse(a), Some(Alg::RS256 | Alg::ES256 | Alg::EdDSA)) {
+            return Err(FieldError::new("id_token_signed_response_alg", "use RS256, ES256 or EdDSA"));
+        }
+    }
+    if input.client_name.as_ref().is_some_and(|n| n.len() > 256) {
+        return Err(FieldError::new("client_name", "at most 256 characters"));
+    }
+    Ok(ClientMetadata {
+        client_name: input.client_name,
+        redirect_uris: input.redirect_uris,
+        post_logout_redirect_uris: input.post_logout_redirect_uris,
+        grant_types,
+        response_types,
+        token_endpoint_auth_method: method,
+        scope: input.scope,
+        jwks: input.jwks,
+        jwks_uri: input.jwks_uri,
+        id_token_signed_response_alg: input.id_token_signed_response_alg,
+    })
+}
+
+fn check_keys(method: &str, jwks: Option<&Value>, jwks_uri: Option<&str>) -> Result<(), FieldError> {
+    if jwks.is_some() && jwks_uri.is_some() {
+        return Err(FieldError::new("jwks", "give jwks or jwks_uri, not both"));
+    }
+    if let Some(j) = jwks {
+        if VerifyKey::from_jwks(j).is_empty() {
+            return Err(FieldError::new("jwks", "no usable signing key (RSA ≥ 2048, P-256 or Ed25519)"));
+        }
+    }
+    if let Some(u) = jwks_uri {
+        check_redirect_uri(u).map_err(|m| FieldError::new("jwks_uri", m))?;
+    }
+    if method == "private_key_jwt" && jwks.is_none() && jwks_uri.is_none() {
+        return Err(FieldError::new("jwks", "private_key_jwt needs jwks or jwks_uri"));
+    }
+    Ok(())
+}
+
+/// Absolute, no fragment; `https`, `http` only on loopback, or a private-use scheme
+/// with a dot (RFC 8252 §7.1).
+fn check_redirect_uri(u: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(u).map_err(|_| "not an absolute URI")?;
+    if url.fragment().is_some() {
+        return Err("must not contain a fragment");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => match url.host_str() {
+            Some("localhost" | "127.0.0.1" | "[::1]") => Ok(()),
+            _ => Err("http is allowed only on loopback; use https"),
+        },
+        s if s.contains('.') => Ok(()),
+        _ => Err("unsupported scheme"),
+    }
+}
+
+/// Builds a new client record; returns it with the plaintext secret (shown once).
+pub fn new_client(metadata: ClientMetadata, now: Timestamp) -> (ClientRecord, Option<String>) {
+    let secret = needs_secret(&metadata).then(|| random_token(32));
+    let rec = ClientRecord {
+        client_id: random_token(16),
+        secret_hash: secret.as_deref().map(secret_hash),
+        metadata,
+        created_at: now,
+    };
+    (rec, secret)
+}
+
+/// Replaces a client's metadata; a secret is issued if the new method needs one and the
+/// client had none, and dropped if the new method does not use one.
+pub fn replace(mut c: ClientRecord, metadata: ClientMetadata) -> (ClientRecord, Option<String>) {
+    let mut secret = None;
+    if needs_secret(&metadata) {
+        if c.secret_hash.is_none() {
+            let s = random_token(32);
+            c.secret_hash = Some(secret_hash(&s));
+            secret = Some(s);
+        }
+    } else {
+        c.secret_hash = None;
+    }
+    c.metadata = metadata;
+    (c, secret)
+}
+
+fn needs_secret(m: &ClientMetadata) -> bool {
+    matches!(m.token_endpoint_auth_method.as_str(), "client_secret_basic" | "client_secret_post")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRANTS: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+
+    fn input() -> ClientInput {
+        ClientInput { redirect_uris: vec!["https://rp.example/cb".into()], ..Default::default() }
+    }
+
+    #[test]
+    fn defaults_follow_rfc7591() {
+        let m = validate(input(), GRANTS).unwrap();
+        assert_eq!(m.grant_types, vec!["authorization_code"]);
+        assert_eq!(m.response_types, vec!["code"]);
+        assert_eq!(m.token_endpoint_auth_method, "client_secret_basic");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(ClientInput, &str)> = vec![
+            (ClientInput { redirect_uris: vec!["http://evil.example/cb".into()], ..input() }, "redirect_uris"),
+            (ClientInput { redirect_uris: vec!["https://a/cb#frag".into()], ..input() }, "redirect_uris"),
+            (ClientInput { redirect_uris: vec![], ..input() }, "redirect_uris"),
+            (ClientInput { grant_types: Some(vec!["implicit".into()]), ..input() }, "grant_types"),
+            (ClientInput { response_types: Some(vec!["token".into()]), ..input() }, "response_types"),
+            (ClientInput { token_endpoint_auth_method: Some("magic".into()), ..input() }, "token_endpoint_auth_method"),
+            (ClientInput { token_endpoint_auth_method: Some("private_key_jwt".into()), ..input() }, "jwks"),
+            (ClientInput { id_token_signed_response_alg: Some("none".into()), ..input() }, "id_token_signed_response_alg"),
+            (ClientInput { scope: Some("a\"b".into()), ..input() }, "scope"),
+        ];
+        for (i, field) in cases {
+            assert_eq!(validate(i, GRANTS).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn loopback_http_and_native_schemes_are_allowed() {
+        assert!(check_redirect_uri("http://127.0.0.1:8000/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Administration shared by the admin API and the CLI: registering clients from RFC 7591
+//! metadata and creating users. Every field is validated before anything is stored, and
+//! a failure names the field, so nothing is ever half-created.
+
+pub mod clients;
+
+/// A refused input, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+    /// RFC 7591 §3.2.2 error code.
+    pub code: &'static str,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        let code = if field == "redirect_uris" { "invalid_redirect_uri" } else { "invalid_client_metadata" };
+        Self { field, message: message.into(), code }
+    }
+}

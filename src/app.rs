@@ -1,0 +1,179 @@
+//! Wiring: settings → stores, cache, keys, provider → router → a running server.
+//! [`spawn`] binds (port 0 works), serves until shut down, and finishes in-flight
+//! requests on shutdown; the binary and every integration test start Surety this way.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cache::{Ephemeral, memory::MemoryCache, redis::RedisCache};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Settings;
+use crate::keys::KeyRing;
+use crate::keys::seal::Kek;
+use crate::oauth::grants::GrantRegistry;
+use crate::oauth::provider::Provider;
+use crate::store::Stores;
+use crate::store::sql::SqlStore;
+use crate::web::{AppState, router};
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub issuer: String,
+    pub provider: Arc<Provider>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+    /// Resolves when the server stops.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+    pub fn trigger_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Connects the durable store and applies migrations.
+pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
+    if !s.is_postgres() {
+        create_private_dir(&s.data_dir)?;
+    }
+    let store = SqlStore::connect(&s.database_url()).await.context("connecting to the database")?;
+    store.migrate().await.context("applying migrations")?;
+    if !s.is_postgres() {
+        let db = s.data_dir.join("surety.db");
+        if db.exists() {
+            set_mode(&db, 0o600)?;
+        }
+    }
+    Ok(store)
+}
+
+/// Builds the provider from settings (connects, migrates, loads or creates keys).
+pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<Provider> {
+    let store = open_store(&s).await?;
+    let stores = Stores::from_sql(store);
+    let cache: Arc<dyn Ephemeral> = match &s.redis_url {
+        Some(url) => Arc::new(RedisCache::connect(url, &s.redis_prefix).await.context("connecting to Redis")?),
+        None => Arc::new(MemoryCache::new(clock.clone())),
+    };
+    let kek = load_kek(&s)?;
+    let keys = KeyRing::open(stores.keys.clone(), kek, s.max_token_ttl(), clock.now()).await.context("loading signing keys")?;
+    let issuer = s.issuer.clone().unwrap_or_else(|| format!("http://{}", s.listen)).trim_end_matches('/').to_owned();
+    Ok(Provider {
+        issuer,
+        settings: s,
+        stores,
+        cache,
+        keys: Arc::new(keys),
+        clock,
+        grants: GrantRegistry::default(),
+        remote_jwks: Default::default(),
+    })
+}
+
+/// The key-encryption key: from configuration, else (embedded default only) a file
+/// generated under the data dir with mode 0600.
+pub fn load_kek(s: &Settings) -> anyhow::Result<Kek> {
+    if let Some(k) = &s.key_encryption_key {
+        return Kek::parse(k.expose_secret()).context("SURETY_KEY_ENCRYPTION_KEY");
+    }
+    if let Some(f) = &s.key_encryption_key_file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        return Kek::parse(&text).context("the key-encryption key file");
+    }
+    anyhow::ensure!(
+        !s.is_postgres(),
+        "with PostgreSQL, set SURETY_KEY_ENCRYPTION_KEY or SURETY_KEY_ENCRYPTION_KEY_FILE so every node opens the same keys"
+    );
+    let dir = s.data_dir.join("keys");
+    create_private_dir(&dir)?;
+    let path = dir.join("kek");
+    if path.exists() {
+        return Kek::parse(&std::fs::read_to_string(&path)?).context("the generated key-encryption key");
+    }
+    let (kek, text) = Kek::generate()?;
+    std::fs::write(&path, text)?;
+    set_mode(&path, 0o600)?;
+    tracing::info!(path = %path.display(), "generated a key-encryption key");
+    Ok(kek)
+}
+
+fn create_private_dir(p: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
+    set_mode(p, 0o700)
+}
+
+fn set_mode(p: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).with_context(|| format!("chmod {}", p.display()))
+}
+
+/// The process-wide Prometheus recorder (installed once, shared by every server in it).
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+            PrometheusBuilder::new()
+                .set_buckets(&buckets)
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+/// Binds, builds and serves. With `settings.issuer` unset, the issuer is
+/// `http://<bound address>` (so port 0 yields a correct issuer).
+pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
+    let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    settings.listen = addr;
+    let admin_token = settings.admin_token.clone().map(Arc::new);
+    let reload_every = settings.key_reload_interval.max(1);
+    let provider = Arc::new(build_provider(settings, Arc::new(SystemClock)).await?);
+    let state = AppState { provider: provider.clone(), metrics: metrics_handle(), admin_token };
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, mut rx) = watch::channel(false);
+    let keys = provider.keys.clone();
+    let mut reload_rx = rx.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(reload_every)) => {
+                    if let Err(e) = keys.reload().await {
+                        tracing::warn!(error = %e, "signing-key reload failed");
+                    }
+                }
+                _ = reload_rx.changed() => break,
+            }
+        }
+    });
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = rx.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "server error");
+        }
+    });
+    let issuer = provider.issuer.clone();
+    tracing::info!(%addr, %issuer, "surety listening");
+    Ok(Running { addr, issuer, provider, shutdown: tx, task })
+}

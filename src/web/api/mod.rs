@@ -1,0 +1,3 @@
+//! JSON APIs described by OpenAPI documents (house rule 13).
+
+pub mod admin;

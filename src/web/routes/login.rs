@@ -1,0 +1,80 @@
+//! `GET/POST /login`: the username + password page of a pending authorization request.
+//! CSRF: the form carries the transaction's token, and the transaction is bound to the
+//! browser's binding cookie. Failures are rate limited and lock the username out.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use super::authorize::{BINDING_COOKIE, TxQuery};
+use crate::accounts::session::{self, ACR_PASSWORD, SESSION_COOKIE, Session};
+use crate::accounts::users::{self, LoginFailure, LoginLimits};
+use crate::oauth::authorize::{self, AuthorizeError, Tx};
+use crate::oauth::provider::{Provider, paths};
+use crate::util::ct_eq;
+use crate::web::AppState;
+use crate::web::error::ApiError;
+use crate::web::extract::{Cookies, Form, set_cookie};
+use crate::web::pages::{LoginPage, RenderHtml};
+
+pub async fn page(State(s): State<AppState>, cookies: Cookies, Query(q): Query<TxQuery>) -> Response {
+    let p = &s.provider;
+    match authorize::load_tx(p, &q.tx, cookies.get(BINDING_COOKIE).unwrap_or("")).await {
+        Ok(tx) => render(p, &q.tx, &tx, None, StatusCode::OK).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn render(p: &Provider, tx_id: &str, tx: &Tx, error: Option<&str>, status: StatusCode) -> Response {
+    let client_name = p.stores.clients.get_client(&tx.req.client_id).await.ok().and_then(|c| c.metadata.client_name);
+    let page = LoginPage {
+        tx: tx_id,
+        csrf: &tx.csrf,
+        username: tx.req.login_hint.as_deref().unwrap_or(""),
+        client_name: client_name.as_deref(),
+        error,
+    };
+    (status, Html(page.render_html())).into_response()
+}
+
+pub async fn submit(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, cookies: Cookies, form: Result<Form, ApiError>) -> Response {
+    let p = &s.provider;
+    let Ok(Form(f)) = form else {
+        return AuthorizeError::Page("the login form is malformed").into_response();
+    };
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let tx_id = field("tx");
+    let tx = match authorize::load_tx(p, tx_id, cookies.get(BINDING_COOKIE).unwrap_or("")).await {
+        Ok(tx) => tx,
+        Err(e) => return e.into_response(),
+    };
+    if !ct_eq(field("csrf").as_bytes(), tx.csrf.as_bytes()) {
+        return AuthorizeError::Page("the form expired; start again").into_response();
+    }
+    let limits = LoginLimits { max_failures: p.settings.login_max_failures, window: p.settings.login_lockout };
+    let result = users::login(p.stores.users.as_ref(), p.cache.as_ref(), field("username"), field("password").to_owned(), &addr.ip().to_string(), &limits).await;
+    let user = match result {
+        Ok(Ok(u)) => u,
+        Ok(Err(LoginFailure::Invalid)) => return render(p, tx_id, &tx, Some("Invalid username or password."), StatusCode::UNAUTHORIZED).await,
+        Ok(Err(LoginFailure::Locked)) => return render(p, tx_id, &tx, Some("Too many failed attempts. Try again later."), StatusCode::TOO_MANY_REQUESTS).await,
+        Err(e) => return AuthorizeError::from(e).into_response(),
+    };
+    let sess = Session { sub: user.sub, auth_time: p.now(), acr: ACR_PASSWORD.to_owned(), amr: vec!["pwd".to_owned()] };
+    let cookie = match session::create(p.cache.as_ref(), &sess, p.settings.session_ttl).await {
+        Ok(c) => c,
+        Err(e) => return AuthorizeError::from(e).into_response(),
+    };
+    if let Some(old) = cookies.get(SESSION_COOKIE) {
+        let _ = session::end(p.cache.as_ref(), old).await;
+    }
+    if let Err(e) = authorize::mark_logged_in(p, tx_id, tx).await {
+        return e.into_response();
+    }
+    let mut resp = Redirect::to(&format!("{}?tx={tx_id}", paths::RESUME)).into_response();
+    if let Ok(v) = set_cookie(SESSION_COOKIE, &cookie, Some(p.settings.session_ttl), p.secure_cookies()).parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}

@@ -1,0 +1,12 @@
+//! One file per endpoint (house rule 4): extract, call the engine, map the result.
+
+pub mod authorize;
+pub mod consent;
+pub mod discovery;
+pub mod introspect;
+pub mod login;
+pub mod logout;
+pub mod ops;
+pub mod par;
+pub mod token;
+pub mod userinfo;
