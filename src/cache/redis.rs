@@ -4,6 +4,9 @@
 //! Redis comes back; connection and response timeouts (plus an overall per-operation
 //! deadline) make a call fail fast with [`CacheError`] while Redis is down.
 //!
+//! RESP3 is used unless the URL picks a `protocol`, so a connection dropped by a Redis
+//! restart is replaced before the next command needs it.
+//!
 //! `consume` marks a key used with a sibling key `<key>:used` that expires with it;
 //! `put`, `put_new` and `delete` clear that marker so a fresh value starts unused.
 
@@ -12,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, RedisError, Script};
+use redis::{Cmd, FromRedisValue, IntoConnectionInfo, ProtocolVersion, RedisError, Script};
 
 use super::{CacheError, CacheResult, Consumed, Ephemeral};
 
@@ -100,22 +103,32 @@ fn cache_err(e: RedisError) -> CacheError {
     CacheError(msg)
 }
 
-/// A TTL as Redis takes it: whole seconds, at least one.
-fn ttl_arg(ttl: u64) -> u64 {
-    ttl.max(1)
+/// A TTL as Redis takes it: whole seconds (at least one), as a decimal argument.
+fn ttl_arg(ttl: u64) -> Vec<u8> {
+    ttl.max(1).to_string().into_bytes()
 }
 
 impl RedisCache {
     /// Connects to `url` (`redis://…`), failing within a few seconds if Redis is down.
     pub async fn connect(url: &str, prefix: &str) -> CacheResult<Self> {
-        let client = redis::Client::open(url)
+        // Never echo the URL or the parse error: either may carry the password.
+        let mut info = url
+            .into_connection_info()
             .map_err(|_| CacheError("invalid Redis URL".into()))?;
+        if !url.contains("protocol=") {
+            // RESP3 lets the manager see a dropped connection and reconnect at once,
+            // instead of failing the next command (GETDEL already needs Redis >= 6.2).
+            info.redis.protocol = ProtocolVersion::RESP3;
+        }
+        let client =
+            redis::Client::open(info).map_err(|_| CacheError("invalid Redis URL".into()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(1)
-            .set_factor(100)
-            .set_max_delay(500);
+            // One attempt per reconnection: the first retry of redis' backoff waits at
+            // least a second, and a caller waiting on Redis is better refused quickly.
+            // The next command after a failed attempt starts a new one.
+            .set_number_of_retries(0);
         let conn = deadline(ConnectionManager::new_with_config(client, config)).await?;
         Ok(Self {
             conn,
@@ -138,8 +151,37 @@ impl RedisCache {
     /// The remaining TTL of `key` in seconds (`-2` absent, `-1` no expiry); for tests
     /// and diagnostics.
     pub async fn ttl(&self, key: &str) -> CacheResult<i64> {
-        let mut conn = self.conn.clone();
-        deadline(conn.ttl(self.key(key))).await
+        self.query(redis::cmd("TTL").arg(self.key(key))).await
+    }
+
+    /// Sends one command.
+    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> CacheResult<T> {
+        with_retry(|| {
+            let mut conn = self.conn.clone();
+            async move { cmd.query_async(&mut conn).await }
+        })
+        .await
+    }
+
+    /// Runs a Lua script (`EVALSHA`, loading it on first use).
+    async fn eval<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[String],
+        args: &[&[u8]],
+    ) -> CacheResult<T> {
+        with_retry(|| {
+            let mut conn = self.conn.clone();
+            let mut call = script.prepare_invoke();
+            for k in keys {
+                call.key(k);
+            }
+            for a in args {
+                call.arg(*a);
+            }
+            async move { call.invoke_async(&mut conn).await }
+        })
+        .await
     }
 }
 
@@ -151,39 +193,54 @@ async fn deadline<T>(fut: impl Future<Output = Result<T, RedisError>>) -> CacheR
     }
 }
 
+/// Runs `call` under [`OP_TIMEOUT`], once more if the first try never reached Redis
+/// because an earlier reconnection attempt had failed (that failure starts a fresh
+/// attempt). A command that may have been sent is never repeated.
+async fn with_retry<T, F, Fut>(mut call: F) -> CacheResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, RedisError>>,
+{
+    let attempts = async {
+        match call().await {
+            Err(e) if never_sent(&e) => call().await,
+            other => other,
+        }
+    };
+    deadline(attempts).await
+}
+
+/// The error the connection manager returns, without sending anything, when the
+/// connection it would use is a failed reconnection.
+fn never_sent(e: &RedisError) -> bool {
+    e.is_io_error() && e.to_string().contains("Reconnecting failed")
+}
+
 #[async_trait]
 impl Ephemeral for RedisCache {
     async fn put(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<()> {
-        let mut conn = self.conn.clone();
-        let mut call = self.put.key(self.key(key));
-        call.key(self.marker(key)).arg(value).arg(ttl_arg(ttl));
-        let _: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        let keys = [self.key(key), self.marker(key)];
+        let _: i64 = self.eval(&self.put, &keys, &[value, &ttl_arg(ttl)]).await?;
         Ok(())
     }
 
     async fn put_new(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<bool> {
-        let mut conn = self.conn.clone();
-        let mut call = self.put_new.key(self.key(key));
-        call.key(self.marker(key)).arg(value).arg(ttl_arg(ttl));
-        let stored: i64 = deadline(call.invoke_async(&mut conn)).await?;
+        let keys = [self.key(key), self.marker(key)];
+        let stored: i64 = self.eval(&self.put_new, &keys, &[value, &ttl_arg(ttl)]).await?;
         Ok(stored == 1)
     }
 
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
-        let mut conn = self.conn.clone();
-        deadline(conn.get(self.key(key))).await
+        self.query(redis::cmd("GET").arg(self.key(key))).await
     }
 
     async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
-        let mut conn = self.conn.clone();
-        deadline(conn.get_del(self.key(key))).await
+        self.query(redis::cmd("GETDEL").arg(self.key(key))).await
     }
 
     async fn consume(&self, key: &str) -> CacheResult<Option<Consumed>> {
-        let mut conn = self.conn.clone();
-        let mut call = self.consume.key(self.key(key));
-        call.key(self.marker(key));
-        let found: Option<(Vec<u8>, i64)> = deadline(call.invoke_async(&mut conn)).await?;
+        let keys = [self.key(key), self.marker(key)];
+        let found: Option<(Vec<u8>, i64)> = self.eval(&self.consume, &keys, &[]).await?;
         Ok(found.map(|(value, first)| Consumed {
             first: first == 1,
             value,
@@ -191,22 +248,19 @@ impl Ephemeral for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> CacheResult<()> {
-        let mut conn = self.conn.clone();
-        let keys = [self.key(key), self.marker(key)];
-        let _: i64 = deadline(conn.del(&keys)).await?;
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(self.key(key)).arg(self.marker(key));
+        let _: i64 = self.query(&cmd).await?;
         Ok(())
     }
 
     async fn incr(&self, key: &str, ttl: u64) -> CacheResult<u64> {
-        let mut conn = self.conn.clone();
-        let mut call = self.incr.key(self.key(key));
-        call.arg(ttl_arg(ttl));
-        deadline(call.invoke_async(&mut conn)).await
+        let keys = [self.key(key)];
+        self.eval(&self.incr, &keys, &[&ttl_arg(ttl)]).await
     }
 
     async fn ping(&self) -> CacheResult<()> {
-        let mut conn = self.conn.clone();
-        let _: String = deadline(redis::cmd("PING").query_async(&mut conn)).await?;
+        let _: String = self.query(&redis::cmd("PING")).await?;
         Ok(())
     }
 }

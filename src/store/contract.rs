@@ -346,15 +346,16 @@ async fn rotate_unknown_or_expired_is_invalid(s: &SqlStore) {
 async fn rotate_within_grace_window(s: &SqlStore) {
     s.insert_grant(&grant("g1")).await.unwrap();
     s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
-    let first = s.rotate_refresh("h1", &refresh("h2", "g1", 9000), 2000, 10);
-    assert!(matches!(first.await.unwrap(), Rotation::Rotated(_)));
+    let rotate = |succ: &'static str, now| {
+        let next = refresh(succ, "g1", 9000);
+        async move { s.rotate_refresh("h1", &next, now, 10).await.unwrap() }
+    };
+    assert!(matches!(rotate("h2", 2000).await, Rotation::Rotated(_)));
     // A retry of the lost response, 10 s later: allowed, and its successor is stored.
-    let retry = s.rotate_refresh("h1", &refresh("h3", "g1", 9000), 2010, 10);
-    assert!(matches!(retry.await.unwrap(), Rotation::Rotated(_)));
+    assert!(matches!(rotate("h3", 2010).await, Rotation::Rotated(_)));
     assert_eq!(s.find_refresh("h3").await.unwrap().rotated_at, None);
     // 11 s later: reuse.
-    let late = s.rotate_refresh("h1", &refresh("h4", "g1", 9000), 2011, 10);
-    assert!(matches!(late.await.unwrap(), Rotation::Reused(_)));
+    assert!(matches!(rotate("h4", 2011).await, Rotation::Reused(_)));
     assert!(is_not_found(s.find_refresh("h4").await));
 }
 

@@ -1,0 +1,242 @@
+//! Test fixtures: each test spawns its own Surety on port 0 with its own database (a
+//! fresh SQLite file, or a fresh PostgreSQL database when `SURETY_TEST_DATABASE_URL` is
+//! set) and its own Redis key prefix (when `SURETY_TEST_REDIS_URL` is set), and talks real
+//! HTTP with redirects off and a cookie jar.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use surety::app::{self, Running};
+use surety::config::Settings;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+pub const KEK: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Which backends a server uses.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    /// SQLite file + in-process cache.
+    Embedded,
+    /// PostgreSQL database URL + Redis URL (with a per-test prefix).
+    Shared { database_url: String, redis_url: String, prefix: String },
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+/// The shared backends when configured. Under `CI=true` they are mandatory.
+pub async fn shared_backend() -> Option<Backend> {
+    let (db, redis) = (env("SURETY_TEST_DATABASE_URL"), env("SURETY_TEST_REDIS_URL"));
+    match (db, redis) {
+        (Some(db), Some(redis)) => Some(Backend::Shared { database_url: fresh_database(&db).await, redis_url: redis, prefix: format!("t{}:", surety::clock::random_hex16()) }),
+        _ => {
+            assert!(env("CI").as_deref() != Some("true"), "CI=true requires SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL");
+            eprintln!("PostgreSQL/Redis backend tests SKIPPED (set SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL)");
+            None
+        }
+    }
+}
+
+/// The backend for a test that runs once: shared when configured, embedded otherwise.
+pub async fn default_backend() -> Backend {
+    match (env("SURETY_TEST_DATABASE_URL"), env("SURETY_TEST_REDIS_URL")) {
+        (Some(_), Some(_)) => shared_backend().await.unwrap_or(Backend::Embedded),
+        _ => Backend::Embedded,
+    }
+}
+
+/// Every backend available: embedded always, shared when configured.
+pub async fn all_backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Embedded];
+    if let Some(s) = shared_backend().await {
+        v.push(s);
+    }
+    v
+}
+
+/// Creates `surety_it_<random>` on the server of `base` and returns its URL.
+pub async fn fresh_database(base: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("surety_it_{}", surety::clock::random_hex16());
+    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to SURETY_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let mut url = url::Url::parse(base).expect("database URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+pub fn temp_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("surety-it-{}", surety::clock::random_hex16()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+pub fn settings_for(backend: &Backend) -> Settings {
+    let mut s = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: temp_dir(), admin_token: Some(SecretString::from(ADMIN_TOKEN)), ..Settings::default() };
+    s.login_max_failures = 5;
+    if let Backend::Shared { database_url, redis_url, prefix } = backend {
+        s.database_url = Some(database_url.clone());
+        s.redis_url = Some(redis_url.clone());
+        s.redis_prefix = prefix.clone();
+        s.key_encryption_key = Some(SecretString::from(KEK));
+    }
+    s
+}
+
+pub struct TestServer {
+    pub running: Running,
+    pub base: String,
+    /// A browser: cookie jar, no redirects.
+    pub browser: reqwest::Client,
+    /// A plain API client without cookies.
+    pub api: reqwest::Client,
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client")
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_on(&default_backend().await).await
+    }
+
+    pub async fn start_on(backend: &Backend) -> Self {
+        Self::start_with(settings_for(backend)).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Self {
+        let running = app::spawn(settings).await.expect("server starts");
+        let base = format!("http://{}", running.addr);
+        let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { running, base, browser: browser(), api }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn provider(&self) -> Arc<surety::oauth::provider::Provider> {
+        self.running.provider.clone()
+    }
+
+    /// Registers a client through the admin API; returns (client_id, client_secret).
+    pub async fn client(&self, metadata: Value) -> (String, Option<String>) {
+        let r = self.api.post(self.url("/admin/clients")).bearer_auth(ADMIN_TOKEN).json(&metadata).send().await.expect("admin");
+        assert_eq!(r.status(), StatusCode::CREATED, "client registration failed: {}", r.text().await.unwrap_or_default());
+        let v: Value = r.json().await.expect("json");
+        (v["client_id"].as_str().expect("client_id").to_owned(), v["client_secret"].as_str().map(str::to_owned))
+    }
+
+    /// A confidential web client with the code and refresh grants.
+    pub async fn web_client(&self) -> (String, String) {
+        let (id, secret) = self
+            .client(json!({
+                "client_name": "Test RP",
+                "redirect_uris": ["http://127.0.0.1:9/cb"],
+                "post_logout_redirect_uris": ["http://127.0.0.1:9/bye"],
+                "grant_types": ["authorization_code", "refresh_token"],
+            }))
+            .await;
+        (id, secret.expect("secret"))
+    }
+
+    /// Creates a user through the admin API; returns its `sub`.
+    pub async fn user(&self, username: &str) -> String {
+        let r = self.api.post(self.url("/admin/users")).bearer_auth(ADMIN_TOKEN).json(&json!({"username": username, "password": PASSWORD, "email": format!("{username}@example.com"), "name": "Test User"})).send().await.expect("admin");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.expect("json")["sub"].as_str().expect("sub").to_owned()
+    }
+
+    pub async fn shutdown(self) {
+        self.running.shutdown().await;
+    }
+}
+
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// The value of `name="<field>" value="…"` in a page.
+pub fn hidden(page: &str, field: &str) -> String {
+    let marker = format!("name=\"{field}\" value=\"");
+    let start = page.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {field} in page"));
+    page[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+pub fn query_param(url: &str, k: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    u.query_pairs().find(|(a, _)| a == k).map(|(_, v)| v.into_owned())
+}
+
+/// Drives a browser through `authorize_url`: logs in as `username` if asked, approves
+/// consent if asked; returns the final redirect to the client.
+pub async fn authorize(srv: &TestServer, browser: &reqwest::Client, authorize_url: &str, username: &str) -> String {
+    let mut next = authorize_url.to_owned();
+    for _ in 0..8 {
+        let url = if next.starts_with('/') { srv.url(&next) } else { next.clone() };
+        if !url.starts_with(&srv.base) {
+            return url;
+        }
+        let r = browser.get(&url).send().await.expect("get");
+        if r.status().is_redirection() {
+            next = location(&r);
+            continue;
+        }
+        assert_eq!(r.status(), StatusCode::OK, "unexpected page at {url}");
+        let page = r.text().await.expect("page");
+        let (tx, csrf) = (hidden(&page, "tx"), hidden(&page, "csrf"));
+        let form: Vec<(&str, &str)> = if url.contains("/login") {
+            vec![("tx", &tx), ("csrf", &csrf), ("username", username), ("password", PASSWORD)]
+        } else {
+            vec![("tx", &tx), ("csrf", &csrf), ("decision", "approve")]
+        };
+        let action = if url.contains("/login") { "/login" } else { "/consent" };
+        let r = browser.post(srv.url(action)).form(&form).send().await.expect("post");
+        assert!(r.status().is_redirection(), "form at {action} answered {}", r.status());
+        next = location(&r);
+    }
+    panic!("too many redirects")
+}
+
+/// A PKCE pair (verifier, S256 challenge).
+pub fn pkce() -> (String, String) {
+    let verifier = format!("{}{}", surety::clock::random_hex16(), surety::clock::random_hex16());
+    let challenge = surety::util::b64(&surety::util::sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// An authorization URL for a client.
+pub fn authorize_url(srv: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let mut pairs: Vec<(&str, &str)> = vec![("response_type", "code"), ("client_id", client_id), ("redirect_uri", "http://127.0.0.1:9/cb"), ("scope", "openid profile email"), ("state", "st4te"), ("nonce", "n0nce"), ("code_challenge", &challenge), ("code_challenge_method", "S256")];
+    for (k, v) in extra {
+        pairs.retain(|(a, _)| a != k);
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+    }
+    (surety::oauth::authorize::with_query(&srv.url("/authorize"), &pairs), verifier)
+}
+
+/// Runs the code flow and redeems the code; returns the token response JSON.
+pub async fn tokens(srv: &TestServer, client: &(String, String), username: &str) -> Value {
+    let (url, verifier) = authorize_url(srv, &client.0, &[]);
+    let cb = authorize(srv, &srv.browser, &url, username).await;
+    let code = query_param(&cb, "code").expect("code");
+    let r = srv.api.post(srv.url("/token")).basic_auth(&client.0, Some(&client.1)).form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/cb"), ("code_verifier", &verifier)]).send().await.expect("token");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.expect("json")
+}
+
+/// POSTs a form to the token endpoint with Basic client auth.
+pub async fn token_request(srv: &TestServer, client: &(String, String), form: &[(&str, &str)]) -> reqwest::Response {
+    srv.api.post(srv.url("/token")).basic_auth(&client.0, Some(&client.1)).form(form).send().await.expect("token")
+}

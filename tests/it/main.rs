@@ -1,0 +1,17 @@
+//! Surety's integration tests: one binary, a module per spec feature. Every test spawns
+//! its own server (see `helpers`).
+
+mod helpers;
+
+mod admin;
+mod authorize;
+mod discovery;
+mod introspection;
+mod keys;
+mod logout;
+mod multinode;
+mod ops;
+mod par;
+mod resilience;
+mod rp_flow;
+mod token;
