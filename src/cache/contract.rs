@@ -113,7 +113,10 @@ async fn consume_first_then_not(c: Arc<dyn Ephemeral>) {
     assert!(!second.first);
     assert_eq!(second.value, b"grant");
     // Consumed values stay readable until their TTL ends.
-    assert_eq!(c.get("code:1").await.unwrap().as_deref(), Some(&b"grant"[..]));
+    assert_eq!(
+        c.get("code:1").await.unwrap().as_deref(),
+        Some(&b"grant"[..])
+    );
     c.delete("code:1").await.unwrap();
     assert_eq!(c.consume("code:1").await.unwrap(), None);
 }

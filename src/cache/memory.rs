@@ -98,7 +98,9 @@ impl MemoryCache {
 impl std::fmt::Debug for MemoryCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the values: they are codes and sessions.
-        f.debug_struct("MemoryCache").field("len", &self.len()).finish()
+        f.debug_struct("MemoryCache")
+            .field("len", &self.len())
+            .finish()
     }
 }
 

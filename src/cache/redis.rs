@@ -226,7 +226,9 @@ impl Ephemeral for RedisCache {
 
     async fn put_new(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<bool> {
         let keys = [self.key(key), self.marker(key)];
-        let stored: i64 = self.eval(&self.put_new, &keys, &[value, &ttl_arg(ttl)]).await?;
+        let stored: i64 = self
+            .eval(&self.put_new, &keys, &[value, &ttl_arg(ttl)])
+            .await?;
         Ok(stored == 1)
     }
 

@@ -66,7 +66,7 @@ impl Ring {
 
     /// Keys to publish at `now`: upcoming, active, and superseded ones younger than `retain`.
     fn published(&self, now: Timestamp, retain: i64) -> impl Iterator<Item = &LoadedKey> {
-        self.by_alg.values().flat_map(move |keys| {
+        SIGNING_ALGS.iter().filter_map(|a| self.by_alg.get(a)).flat_map(move |keys| {
             keys.iter().enumerate().filter(move |(i, _)| {
                 match keys.get(i + 1).filter(|next| next.activates_at <= now) {
                     Some(next) => next.activates_at + retain > now,

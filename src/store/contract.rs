@@ -17,6 +17,7 @@ const PG_ENV: &str = "SURETY_TEST_DATABASE_URL";
 /// A migrated store plus what must be cleaned up after the test.
 struct TestDb {
     store: SqlStore,
+    url: String,
     cleanup: Cleanup,
 }
 
@@ -41,21 +42,24 @@ impl TestDb {
     }
 }
 
-async fn sqlite_db() -> TestDb {
+async fn sqlite_db(migrate: bool) -> TestDb {
     let dir = std::env::temp_dir().join(format!("surety-test-{}", random_hex16()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("surety.db").display());
     let store = SqlStore::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
-    store.migrate().await.unwrap();
+    if migrate {
+        store.migrate().await.unwrap();
+    }
     TestDb {
         store,
+        url,
         cleanup: Cleanup::Dir(dir),
     }
 }
 
 /// `None` (after a notice) when no PostgreSQL server is configured; panics under CI.
-async fn postgres_db() -> Option<TestDb> {
+async fn postgres_db(migrate: bool) -> Option<TestDb> {
     let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|v| !v.is_empty()) else {
         skip_notice();
         return None;
@@ -70,9 +74,12 @@ async fn postgres_db() -> Option<TestDb> {
     url.set_path(&format!("/{name}"));
     let store = SqlStore::connect(url.as_str()).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
-    store.migrate().await.unwrap();
+    if migrate {
+        store.migrate().await.unwrap();
+    }
     Some(TestDb {
         store,
+        url: url.to_string(),
         cleanup: Cleanup::Database { admin, name },
     })
 }
@@ -98,7 +105,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let db = super::sqlite_db().await;
+                    let db = super::sqlite_db(true).await;
                     super::$case(&db.store).await;
                     db.finish().await;
                 }
@@ -108,7 +115,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    let Some(db) = super::postgres_db().await else { return };
+                    let Some(db) = super::postgres_db(true).await else { return };
                     super::$case(&db.store).await;
                     db.finish().await;
                 }
@@ -215,10 +222,14 @@ async fn clients_crud(s: &SqlStore) {
     assert_eq!(all, vec![public.clone(), c.clone()]);
 
     c.secret_hash = None;
-    c.metadata.redirect_uris.push("https://app.example/cb2".into());
+    c.metadata
+        .redirect_uris
+        .push("https://app.example/cb2".into());
     st.clients.update_client(&c).await.unwrap();
     assert_eq!(st.clients.get_client("c1").await.unwrap(), c);
-    assert!(is_not_found(st.clients.update_client(&client("nope")).await));
+    assert!(is_not_found(
+        st.clients.update_client(&client("nope")).await
+    ));
 
     st.clients.delete_client("c1").await.unwrap();
     assert!(is_not_found(st.clients.get_client("c1").await));
@@ -253,8 +264,13 @@ async fn consent_upsert(s: &SqlStore) {
     assert_eq!(s.get_consent("u1", "c1").await.unwrap(), None);
     s.put_consent("u1", "c1", "openid", 10).await.unwrap();
     s.put_consent("u1", "c2", "openid email", 10).await.unwrap();
-    assert_eq!(s.get_consent("u1", "c1").await.unwrap().as_deref(), Some("openid"));
-    s.put_consent("u1", "c1", "openid profile", 20).await.unwrap();
+    assert_eq!(
+        s.get_consent("u1", "c1").await.unwrap().as_deref(),
+        Some("openid")
+    );
+    s.put_consent("u1", "c1", "openid profile", 20)
+        .await
+        .unwrap();
     let got = s.get_consent("u1", "c1").await.unwrap();
     assert_eq!(got.as_deref(), Some("openid profile"));
     let other = s.get_consent("u1", "c2").await.unwrap();
@@ -464,4 +480,56 @@ async fn ping_and_purge(s: &SqlStore) {
     assert!(s.find_refresh("new").await.is_ok());
     assert!(!s.is_jti_revoked("j-old").await.unwrap());
     assert!(s.is_jti_revoked("j-new").await.unwrap());
+}
+
+/// Several nodes starting at once on an empty database: each migration runs once.
+async fn concurrent_first_migration(db: TestDb) {
+    let mut nodes = Vec::new();
+    for _ in 0..4 {
+        nodes.push(SqlStore::connect(&db.url).await.unwrap());
+    }
+    let runs: Vec<_> = nodes
+        .iter()
+        .cloned()
+        .map(|n| tokio::spawn(async move { n.migrate().await }))
+        .collect();
+    for r in runs {
+        r.await.unwrap().unwrap();
+    }
+    let expected: Vec<i64> = (1..=latest_version()).collect();
+    assert_eq!(applied_versions(db.store.pool()).await.unwrap(), expected);
+    db.store.insert_user(&user("u1", "alice")).await.unwrap();
+    for n in nodes {
+        assert_eq!(n.get_user("u1").await.unwrap().sub, "u1");
+        n.pool().close().await;
+    }
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_first_migration() {
+    concurrent_first_migration(sqlite_db(false).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_first_migration() {
+    if let Some(db) = postgres_db(false).await {
+        concurrent_first_migration(db).await;
+    }
+}
+
+#[tokio::test]
+async fn memory_sqlite_keeps_one_database() {
+    let s = SqlStore::connect("sqlite::memory:").await.unwrap();
+    s.migrate().await.unwrap();
+    s.insert_user(&user("u1", "alice")).await.unwrap();
+    assert_eq!(s.get_user("u1").await.unwrap().username, "alice");
+}
+
+#[tokio::test]
+async fn rejects_unknown_url_schemes_without_echoing_them() {
+    let err = SqlStore::connect("mysql://root:hunter2@db/x")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(ref m) if !m.contains("hunter2")));
 }

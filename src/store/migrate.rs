@@ -5,7 +5,7 @@
 //! PostgreSQL each step also holds a transaction-scoped advisory lock). Running the
 //! migrations again is a no-op.
 
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use super::StoreResult;
 use super::sql::{Backend, map_err};
@@ -47,9 +47,16 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend, now: Timestamp) -> Sto
     tx.commit().await.map_err(map_err)?;
 
     let applied = applied_versions(pool).await?;
-    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for m in MIGRATIONS {
+        if applied.contains(&m.version) {
+            continue;
+        }
         if apply(pool, backend, m, now).await? {
-            tracing::info!(version = m.version, name = m.name, "applied schema migration");
+            tracing::info!(
+                version = m.version,
+                name = m.name,
+                "applied schema migration"
+            );
         }
     }
     Ok(())
@@ -91,8 +98,8 @@ async fn apply(
         Backend::Postgres => m.postgres,
     };
     // Multi-statement text: sent unprepared (simple query protocol on PostgreSQL).
-    sqlx::raw_sql(sql)
-        .execute(&mut *tx)
+    (&mut *tx)
+        .execute(sqlx::raw_sql(sql))
         .await
         .map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;

@@ -61,11 +61,7 @@ impl SqlStore {
         }
         let pool = opts.connect(&url).await.map_err(map_err)?;
         if backend == Backend::Sqlite && !memory {
-            // WAL is a property of the file: setting it once covers every connection.
-            sqlx::raw_sql("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await
-                .map_err(map_err)?;
+            ensure_wal(&pool).await?;
         }
         Ok(Self { pool, backend })
     }
@@ -109,6 +105,23 @@ impl SqlStore {
         };
         tx.map_err(map_err)
     }
+}
+
+/// Puts a SQLite file in WAL mode. The mode is a property of the file, so setting it
+/// once covers every connection; it is only set when needed because switching takes a
+/// lock that does not wait on the busy timeout.
+async fn ensure_wal(pool: &AnyPool) -> StoreResult<()> {
+    let current: (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .map_err(map_err)?;
+    if !current.0.eq_ignore_ascii_case("wal") {
+        sqlx::raw_sql("PRAGMA journal_mode = WAL")
+            .execute(pool)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 fn backend_of(url: &str) -> StoreResult<Backend> {
@@ -257,8 +270,7 @@ fn key_from(row: &AnyRow) -> StoreResult<StoredKey> {
 }
 
 const CLIENT_SELECT: &str = "SELECT client_id, secret_hash, metadata, created_at FROM clients";
-const USER_SELECT: &str =
-    "SELECT sub, username, password_hash, email, name, created_at FROM users";
+const USER_SELECT: &str = "SELECT sub, username, password_hash, email, name, created_at FROM users";
 
 #[async_trait]
 impl ClientStore for SqlStore {
@@ -288,13 +300,14 @@ impl ClientStore for SqlStore {
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let r = sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1")
-            .bind(&c.client_id)
-            .bind(c.secret_hash.as_deref())
-            .bind(to_json(&c.metadata)?)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let r =
+            sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1")
+                .bind(&c.client_id)
+                .bind(c.secret_hash.as_deref())
+                .bind(to_json(&c.metadata)?)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
         expect_row(r)
     }
 

@@ -113,6 +113,7 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings) -> Self {
+        init_logs();
         let running = app::spawn(settings).await.expect("server starts");
         let base = format!("http://{}", running.addr);
         let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
@@ -239,4 +240,11 @@ pub async fn tokens(srv: &TestServer, client: &(String, String), username: &str)
 /// POSTs a form to the token endpoint with Basic client auth.
 pub async fn token_request(srv: &TestServer, client: &(String, String), form: &[(&str, &str)]) -> reqwest::Response {
     srv.api.post(srv.url("/token")).basic_auth(&client.0, Some(&client.1)).form(form).send().await.expect("token")
+}
+
+/// Logs to the test output when `RUST_LOG` is set.
+pub fn init_logs() {
+    if std::env::var("RUST_LOG").is_ok() {
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    }
 }

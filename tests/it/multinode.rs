@@ -34,8 +34,9 @@ async fn codes_refresh_tokens_and_keys_are_shared_across_nodes() {
     let (url, verifier) = authorize_url(&a, &c.0, &[]);
     let code = query_param(&authorize(&a, &a.browser, &url, "alice").await, "code").unwrap();
     let r = redeem(&b, &c, &code, &verifier).await;
-    assert_eq!(r.status(), StatusCode::OK);
+    let status = r.status();
     let t: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{t}");
     // … and then refused at A.
     assert_eq!(redeem(&a, &c, &code, &verifier).await.status(), StatusCode::BAD_REQUEST);
     // The reuse revoked B's tokens everywhere.

@@ -34,6 +34,7 @@ impl Proxy {
                 }
                 let target = target.clone();
                 let mut rx = rx.clone();
+                rx.mark_unchanged(); // only cuts after this connection opened close it
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
                     tokio::select! {
@@ -56,9 +57,11 @@ impl Proxy {
 
 async fn ready_within(srv: &TestServer, want: StatusCode) -> bool {
     for _ in 0..100 {
-        if srv.api.get(srv.url("/readyz")).send().await.unwrap().status() == want {
+        let r = srv.api.get(srv.url("/readyz")).send().await.unwrap();
+        if r.status() == want {
             return true;
         }
+        eprintln!("readyz: {}", r.text().await.unwrap_or_default());
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     false

@@ -159,9 +159,11 @@ async fn client_of(p: &Provider, req: &AuthRequest) -> Result<ClientRecord, Auth
 async fn proceed(p: &Provider, client: &ClientRecord, req: AuthRequest, session: Option<Session>, login_done: bool, binding: &str) -> Result<Outcome, AuthorizeError> {
     let now = p.now();
     let fail = |code: ErrorCode, d: &str| Outcome::Redirect(error_redirect(p, &req.redirect_uri, req.state.as_deref(), &OAuthError::new(code, d)));
-    let too_old = |s: &Session| req.max_age.is_some_and(|m| now - s.auth_time > m);
+    // max_age=0 demands a fresh login, like prompt=login (Core §3.1.2.1); a login made
+    // for this very request satisfies both.
+    let too_old = |s: &Session| req.max_age.is_some_and(|m| m == 0 || now - s.auth_time > m);
     let session = match session {
-        Some(s) if !too_old(&s) && (login_done || !req.has_prompt("login")) => s,
+        Some(s) if login_done || (!too_old(&s) && !req.has_prompt("login")) => s,
         _ if req.has_prompt("none") => return Ok(fail(ErrorCode::LoginRequired, "the user must log in")),
         _ => return Ok(Outcome::Login { tx: new_tx(p, req, binding).await? }),
     };

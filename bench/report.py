@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Turns bench/out/raw.jsonl (one JSON object per wrk run) into the Markdown results table."""
+import json
+import sys
+
+TARGETS = [("embedded", "Surety embedded"), ("pg", "Surety PG+Redis"), ("peer", "peer (oidc-provider)")]
+SCENARIOS = [
+    ("discovery", "discovery `GET /.well-known/openid-configuration`"),
+    ("jwks", "JWKS `GET /jwks`"),
+    ("client_credentials", "client_credentials, Basic auth, ES256 JWT access token"),
+    ("introspection", "introspection of an access token"),
+    ("code_flow", "code flow with a session: `GET /authorize` → code → `POST /token`"),
+    ("refresh", "refresh (rotation; each token used once)"),
+]
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+meta = next((r for r in rows if r.get("_meta")), {})
+res = {(r["target"], r["scenario"]): r for r in rows if not r.get("_meta")}
+present = [t for t in TARGETS if any(k[0] == t[0] for k in res)]
+
+
+def fmt_rps(r):
+    if r is None:
+        return "—"
+    if r.get("failed_run"):
+        return "run failed"
+    return f"{r['rps']:,.0f}"
+
+
+def cell(r, scenario):
+    if r is None:
+        return "—", "—"
+    v = fmt_rps(r)
+    if scenario == "code_flow" and "flows_per_s" in r:
+        v = f"{r['flows_per_s']:,.0f} flows/s ({r['rps']:,.0f} req/s)"
+    return v, f"{r.get('p99_ms', 0):.2f}"
+
+
+out = []
+out.append(f"# Benchmark results — {meta.get('date', '?')}\n")
+out.append(f"Machine: {meta.get('cpus', '?')} CPUs ({meta.get('cpu', '?')}), load at start {meta.get('load', '?')}; "
+           f"server and wrk share the CPUs. wrk `-t{meta.get('threads')} -c{meta.get('conns')}`, "
+           f"{meta.get('warmup')} s warm-up (discarded) + {meta.get('duration')} s measured per scenario. "
+           f"{meta.get('surety', '')}; {meta.get('wrk', '')}.\n")
+head = "| scenario |"
+sep = "| --- |"
+for _, name in present:
+    head += f" {name} req/s | p99 ms |"
+    sep += " ---: | ---: |"
+ratio_targets = [t for t in ("embedded", "pg") if t in dict(present)] if "peer" in dict(present) else []
+for t in ratio_targets:
+    head += f" {dict(TARGETS)[t].replace('Surety ', '')} ÷ peer |"
+    sep += " ---: |"
+out.append(head)
+out.append(sep)
+notes = []
+for key, label in SCENARIOS:
+    if not any((t, key) in res for t, _ in present):
+        continue
+    line = f"| {label} |"
+    for t, _ in present:
+        v, p = cell(res.get((t, key)), key)
+        line += f" {v} | {p} |"
+    for t in ratio_targets:
+        a, b = res.get((t, key)), res.get(("peer", key))
+        line += f" {a['rps'] / b['rps']:.1f}× |" if a and b and b.get("rps") and not a.get("failed_run") else " — |"
+    out.append(line)
+    for t, name in present:
+        r = res.get((t, key))
+        if not r:
+            continue
+        sock = sum(r.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+        bad = []
+        if r.get("err_status"):
+            bad.append(f"{r['err_status']} responses with status ≥ 400")
+        if sock:
+            bad.append(f"{sock} socket errors/timeouts")
+        if r.get("wrapped"):
+            bad.append(f"{r['wrapped']} refresh tokens presented a second time (ran out of tokens)")
+        if r.get("failures"):
+            bad.append(f"{r['failures']} failed steps (last: {r.get('last_failure', '')})")
+        if bad:
+            notes.append(f"- {name}, {key}: " + "; ".join(bad))
+
+out.append("")
+rss = {t: res.get((t, "_rss")) for t, _ in present}
+out.append("| server | RSS after the load (MiB) | peak RSS (MiB) |")
+out.append("| --- | ---: | ---: |")
+for t, name in present:
+    r = rss.get(t)
+    if r:
+        out.append(f"| {name} | {r['rss_kb'] / 1024:.1f} | {r['hwm_kb'] / 1024:.1f} |")
+if rss.get("peer"):
+    for t in ("embedded", "pg"):
+        if rss.get(t):
+            out.append(f"\n{dict(TARGETS)[t]} uses {rss[t]['rss_kb'] / rss['peer']['rss_kb']:.2f}× the peer's RSS after the load "
+                       f"({rss['peer']['rss_kb'] / rss[t]['rss_kb']:.1f}× less).")
+out.append("")
+if notes:
+    out.append("Errors seen during the measured runs:\n")
+    out.extend(notes)
+else:
+    out.append("No errors: every measured request got a 2xx/3xx answer, no socket errors, no refresh token reused.")
+print("\n".join(out))

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of Surety (embedded SQLite + in-process cache, and PostgreSQL + Redis)
+# side by side with the peer OP (panva's oidc-provider, ../shared/bench-peer), in one run,
+# with wrk. Builds nothing: give it a release binary.
+#
+#   cargo build --release && bench/run.sh
+#
+# Env (all optional):
+#   SURETY_BIN          server binary (default target/release/surety)
+#   BENCH_DURATION      measured seconds per scenario (10)
+#   BENCH_WARMUP        warm-up seconds before each scenario, discarded (3)
+#   BENCH_CONNECTIONS   wrk connections (32)       BENCH_THREADS  wrk threads (1)
+#   BENCH_TARGETS       which servers, in order ("embedded pg peer")
+#   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection code_flow refresh")
+#   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
+#                       refresh scenario (default: BENCH_DURATION; each refresh token is used once)
+#   BENCH_PG_URL        PostgreSQL server (postgres://postgres@127.0.0.1:5432); a fresh
+#                       database is created and dropped
+#   BENCH_REDIS_URL     Redis (redis://127.0.0.1:6379); keys under a fresh prefix, deleted after
+#   BENCH_PEER_DIR      the peer's scripts (../shared/bench-peer next to the repo)
+#   BENCH_OUT           output folder (bench/out): results.md, raw.jsonl, logs
+# Needs wrk (apt-get install -y wrk), curl, python3, psql, redis-cli (for pg), node + npm (peer).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+BIN="${SURETY_BIN:-$root/target/release/surety}"
+DURATION="${BENCH_DURATION:-10}"
+WARMUP="${BENCH_WARMUP:-3}"
+CONNS="${BENCH_CONNECTIONS:-32}"
+THREADS="${BENCH_THREADS:-1}"
+TARGETS="${BENCH_TARGETS:-embedded pg peer}"
+SCENARIOS="${BENCH_SCENARIOS:-discovery jwks client_credentials introspection code_flow refresh}"
+REFRESH_GEN="${BENCH_REFRESH_GEN:-$DURATION}"
+PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
+PEER="${BENCH_PEER_DIR:-}"
+if [[ -z "$PEER" ]]; then
+  for c in "$root/../shared/bench-peer" "$root/../../shared/bench-peer" /work/shared/bench-peer; do
+    [[ -f "$c/start.sh" ]] && { PEER="$(cd "$c" && pwd)"; break; }
+  done
+fi
+OUT="${BENCH_OUT:-$here/out}"
+REDIRECT="http://127.0.0.1:9999/callback"
+VERIFIER="bench-verifier-bench-verifier-bench-verifier-0123456789"
+
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+[[ " $TARGETS " == *" embedded "* || " $TARGETS " == *" pg "* ]] && { [[ -x "$BIN" ]] || { echo "no binary at $BIN (cargo build --release, or set SURETY_BIN)" >&2; exit 2; }; }
+mkdir -p "$OUT"
+RAW="$OUT/raw.jsonl"
+: >"$RAW"
+WORK="$(mktemp -d /tmp/surety-bench.XXXXXX)"
+SERVER_PID=""
+PG_DB=""
+REDIS_PREFIX=""
+PEER_STARTED=""
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+urlenc() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+jget() { python3 -c 'import sys,json; print(json.load(sys.stdin).get(sys.argv[1],""))' "$1"; }
+
+stop_surety() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+cleanup() {
+  stop_surety
+  if [[ -n "$PG_DB" ]]; then psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null 2>&1 || true; fi
+  if [[ -n "$REDIS_PREFIX" ]]; then
+    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+  fi
+  if [[ -n "$PEER_STARTED" ]]; then bash "$PEER/stop.sh" >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+rss_of() { # pid -> "VmRSS_kB VmHWM_kB"
+  awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{print r, h}' "/proc/$1/status"
+}
+
+# wrk_run TARGET SCENARIO URL [wrk args...]: warm-up (discarded), then the measured run;
+# appends {"target","scenario",...RESULT} to raw.jsonl.
+wrk_run() {
+  local target="$1" scenario="$2" url="$3"; shift 3
+  if [[ "$WARMUP" != 0 ]]; then
+    wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" "$@" >/dev/null 2>&1 || true
+  fi
+  local out
+  out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
+  echo "$out" >"$OUT/wrk-$target-$scenario.txt"
+  local res
+  res="$(grep '^RESULT ' <<<"$out" | tail -n1 | cut -c8- || true)"
+  if [[ -z "$res" ]]; then
+    log "$target/$scenario: wrk printed no RESULT line:"; echo "$out" >&2
+    res='{"requests":0,"duration_us":1,"p99_ms":0,"err_status":0,"failed_run":true}'
+  fi
+  python3 - "$target" "$scenario" "$res" >>"$RAW" <<'EOF'
+import json, sys
+t, s, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6))
+if "flows" in r:
+    r["flows_per_s"] = r["flows"] / (r["duration_us"] / 1e6)
+print(json.dumps(r))
+EOF
+  log "$target/$scenario: $(tail -n1 "$RAW" | python3 -c "$SUMMARY_PY")"
+}
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+SUMMARY_PY='
+import json, sys
+r = json.load(sys.stdin)
+sock = sum(r.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+s = "%.0f req/s, p99 %.2f ms, status>=400: %d, socket errors: %d" % (r["rps"], r["p99_ms"], r.get("err_status", 0), sock)
+if "flows" in r:
+    s += ", flows/s %.0f, failed steps %d" % (r["flows_per_s"], r["failures"])
+if r.get("wrapped"):
+    s += ", REUSED TOKENS %d" % r["wrapped"]
+print(s)'
+
+record_rss() { # target pid
+  local r; r="$(rss_of "$2")"
+  echo "{\"target\":\"$1\",\"scenario\":\"_rss\",\"rss_kb\":${r% *},\"hwm_kb\":${r#* }}" >>"$RAW"
+  log "$1: RSS ${r% *} kB (peak ${r#* } kB)"
+}
+
+# ---------------------------------------------------------------------------------- Surety
+start_surety() { # target
+  local target="$1" port data
+  port="$(free_port)"
+  data="$WORK/data-$target"
+  mkdir -p "$data"
+  local -a env=(SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port")
+  if [[ "$target" == pg ]]; then
+    PG_DB="surety_bench_$(date +%s)_$$"
+    psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+    REDIS_PREFIX="surety-bench-$(date +%s)-$$:"
+    env+=(SURETY_DATABASE_URL="$PG_URL/$PG_DB" SURETY_REDIS_URL="$REDIS_URL" SURETY_REDIS_PREFIX="$REDIS_PREFIX"
+          SURETY_KEY_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')")
+  fi
+  env "${env[@]}" "$BIN" serve --demo >"$OUT/server-$target.log" 2>&1 &
+  SERVER_PID=$!
+  ISS="http://127.0.0.1:$port"
+  for _ in $(seq 200); do
+    grep -q 'client_secret=' "$OUT/server-$target.log" 2>/dev/null && curl -fsS "$ISS/.well-known/openid-configuration" -o /dev/null 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { log "Surety ($target) exited:"; cat "$OUT/server-$target.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  SECRET="$(grep -o 'client_secret=[^ ]*' "$OUT/server-$target.log" | head -n1 | cut -d= -f2)"
+  PASSWORD="$(grep -o 'password=[^ ]*' "$OUT/server-$target.log" | head -n1 | cut -d= -f2)"
+  [[ -n "$SECRET" && -n "$PASSWORD" ]] || { log "no demo credentials in the banner"; cat "$OUT/server-$target.log" >&2; exit 1; }
+  BASIC="Basic $(printf 'demo-web:%s' "$SECRET" | base64 -w0)"
+  log "Surety ($target) pid $SERVER_PID on $ISS"
+}
+
+# Logs the demo user in once (login + consent forms) with curl and a cookie jar; sets COOKIE.
+surety_login() {
+  local jar="$WORK/jar" scope="openid profile offline_access" challenge loc html tx csrf
+  rm -f "$jar"
+  challenge="$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')"
+  AUTHZ="/authorize?response_type=code&client_id=demo-web&redirect_uri=$(urlenc "$REDIRECT")&scope=$(urlenc "$scope")&state=bench&code_challenge=$challenge&code_challenge_method=S256"
+  loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$ISS$AUTHZ")"
+  html="$(curl -sS -c "$jar" -b "$jar" "$loc")"
+  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" --data-urlencode "csrf=$csrf" \
+        --data-urlencode "username=demo" --data-urlencode "password=$PASSWORD" "$ISS/login")"
+  loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$loc")"
+  if [[ "$loc" == *"/consent?"* ]]; then
+    html="$(curl -sS -c "$jar" -b "$jar" "$loc")"
+    tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+    csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+    loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" --data-urlencode "csrf=$csrf" \
+          -d decision=approve "$ISS/consent")"
+  fi
+  [[ "$loc" == "$REDIRECT?code="* ]] || { log "login flow did not reach the callback: $loc"; exit 1; }
+  COOKIE="$(awk '$6=="surety_session"||$6=="surety_bb"{printf "%s%s=%s", (n++?"; ":""), $6, $7}' "$jar")"
+  # With the session and the consent, the authorization endpoint now answers with a code at once.
+  loc="$(curl -sS -H "Cookie: $COOKIE" -o /dev/null -w '%{http_code} %{redirect_url}' "$ISS$AUTHZ")"
+  [[ "$loc" == "303 $REDIRECT?code="* ]] || { log "session did not give a code directly: $loc"; exit 1; }
+}
+
+bench_surety() { # target
+  local target="$1" pid
+  start_surety "$target"
+  pid="$SERVER_PID"
+  want discovery && wrk_run "$target" discovery "$ISS/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
+  want jwks && wrk_run "$target" jwks "$ISS/jwks" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
+  local cc_body="grant_type=client_credentials&scope=api%3Aread"
+  local tok; tok="$(curl -fsS -H "Authorization: $BASIC" -d "$cc_body" "$ISS/token")"
+  local at; at="$(jget access_token <<<"$tok")"
+  [[ -n "$at" ]] || { log "client_credentials failed: $tok"; exit 1; }
+  want client_credentials && wrk_run "$target" client_credentials "$ISS/token" -s "$PEER/wrk-bench.lua" \
+    -H "Authorization: $BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$cc_body" static "$THREADS"
+  local ib="token=$at&token_type_hint=access_token"
+  [[ "$(curl -fsS -H "Authorization: $BASIC" -d "$ib" "$ISS/introspect" | jget active)" == True ]] || { log "introspection not active"; exit 1; }
+  want introspection && wrk_run "$target" introspection "$ISS/introspect" -s "$PEER/wrk-bench.lua" \
+    -H "Authorization: $BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$ib" static "$THREADS"
+  if want code_flow || want refresh; then
+    surety_login
+    local tokens="$WORK/refresh-$target"
+    rm -f "$tokens".*
+    export CF_AUTHORIZE="$AUTHZ" CF_COOKIE="$COOKIE" CF_BASIC="$BASIC" CF_TOKENS="$tokens"
+    export CF_TOKEN_BODY="grant_type=authorization_code&redirect_uri=$(urlenc "$REDIRECT")&code_verifier=$VERIFIER"
+    if want code_flow; then
+      wrk_run "$target" code_flow "$ISS/authorize" -s "$here/codeflow.lua"
+    fi
+    if want refresh; then
+      local have; have="$(cat "$tokens".* 2>/dev/null | wc -l)"
+      # Mint more refresh tokens (not measured) so the measured run never re-presents one.
+      log "$target: minting refresh tokens for ${REFRESH_GEN}s (have $have)"
+        wrk -t"$THREADS" -c"$CONNS" -d"${REFRESH_GEN}s" -s "$here/codeflow.lua" "$ISS/authorize" >/dev/null 2>&1 || true
+      cat "$tokens".* | sed 's/^/grant_type=refresh_token\&refresh_token=/' >"$WORK/refresh-bodies-$target"
+      log "$target: $(wc -l <"$WORK/refresh-bodies-$target") refresh tokens"
+      local save="$WARMUP"; WARMUP=0  # each token is good once: no warm-up on the same tokens
+      wrk_run "$target" refresh "$ISS/token" -s "$PEER/wrk-bench.lua" \
+        -H "Authorization: $BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$WORK/refresh-bodies-$target" lines "$THREADS"
+      WARMUP="$save"
+    fi
+    unset CF_AUTHORIZE CF_COOKIE CF_BASIC CF_TOKENS CF_TOKEN_BODY
+  fi
+  record_rss "$target" "$pid"
+  stop_surety
+  if [[ "$target" == pg ]]; then
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null 2>&1 || true; PG_DB=""
+    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true; REDIS_PREFIX=""
+  fi
+}
+
+# ------------------------------------------------------------------------------------ peer
+bench_peer() {
+  [[ -n "$PEER" ]] || { log "no bench-peer folder found; skipping the peer"; return; }
+  local pid P="http://127.0.0.1:${PEER_PORT:-3000}"
+  if curl -fsS -o /dev/null "$P/.well-known/openid-configuration" 2>/dev/null; then
+    log "something already answers on $P; not starting the peer"; return
+  fi
+  pid="$(bash "$PEER/start.sh" | tail -n1)"
+  PEER_STARTED=1
+  log "peer (oidc-provider) pid $pid on $P"
+  local basic_c="Basic $(printf 'bench-client:bench-secret' | base64 -w0)" basic_rs="Basic $(printf 'bench-rs:bench-rs-secret' | base64 -w0)"
+  want discovery && wrk_run peer discovery "$P/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
+  want jwks && wrk_run peer jwks "$P/jwks" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
+  want client_credentials && wrk_run peer client_credentials "$P/token" -s "$PEER/wrk-bench.lua" \
+    -H "Authorization: $basic_c" -H "Content-Type: application/x-www-form-urlencoded" \
+    -- POST "grant_type=client_credentials&scope=api%3Aread&resource=https%3A%2F%2Fapi.bench.example%2Fes256" static "$THREADS"
+  if want introspection; then
+    local op; op="$(curl -fsS -H "Authorization: $basic_c" -d grant_type=client_credentials -d scope=api:read \
+      --data-urlencode resource=https://api.bench.example/opaque "$P/token" | jget access_token)"
+    wrk_run peer introspection "$P/token/introspection" -s "$PEER/wrk-bench.lua" \
+      -H "Authorization: $basic_rs" -H "Content-Type: application/x-www-form-urlencoded" -- POST "token=$op&token_type_hint=access_token" static "$THREADS"
+  fi
+  record_rss peer "$pid"
+  bash "$PEER/stop.sh" >/dev/null 2>&1 || true
+  PEER_STARTED=""
+}
+
+# ------------------------------------------------------------------------------------- run
+log "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per scenario; targets: $TARGETS"
+{
+  echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
+} >>"$RAW"
+for t in $TARGETS; do
+  case "$t" in
+    embedded|pg) bench_surety "$t" ;;
+    peer) bench_peer ;;
+    *) log "unknown target $t" ;;
+  esac
+done
+python3 "$here/report.py" "$RAW" >"$OUT/results.md"
+cat "$OUT/results.md"
