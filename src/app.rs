@@ -53,7 +53,9 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
     if !s.is_postgres() {
         create_private_dir(&s.data_dir)?;
     }
-    let store = SqlStore::connect(&s.database_url()).await.context("connecting to the database")?;
+    let store = SqlStore::connect(&s.database_url())
+        .await
+        .context("connecting to the database")?;
     store.migrate().await.context("applying migrations")?;
     if !s.is_postgres() {
         let db = s.data_dir.join("surety.db");
@@ -69,12 +71,23 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
     let store = open_store(&s).await?;
     let stores = Stores::from_sql(store);
     let cache: Arc<dyn Ephemeral> = match &s.redis_url {
-        Some(url) => Arc::new(RedisCache::connect(url, &s.redis_prefix).await.context("connecting to Redis")?),
+        Some(url) => Arc::new(
+            RedisCache::connect(url, &s.redis_prefix)
+                .await
+                .context("connecting to Redis")?,
+        ),
         None => Arc::new(MemoryCache::new(clock.clone())),
     };
     let kek = load_kek(&s)?;
-    let keys = KeyRing::open(stores.keys.clone(), kek, s.max_token_ttl(), clock.now()).await.context("loading signing keys")?;
-    let issuer = s.issuer.clone().unwrap_or_else(|| format!("http://{}", s.listen)).trim_end_matches('/').to_owned();
+    let keys = KeyRing::open(stores.keys.clone(), kek, s.max_token_ttl(), clock.now())
+        .await
+        .context("loading signing keys")?;
+    let issuer = s
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", s.listen))
+        .trim_end_matches('/')
+        .to_owned();
     Ok(Provider {
         issuer,
         settings: s,
@@ -94,7 +107,8 @@ pub fn load_kek(s: &Settings) -> anyhow::Result<Kek> {
         return Kek::parse(k.expose_secret()).context("SURETY_KEY_ENCRYPTION_KEY");
     }
     if let Some(f) = &s.key_encryption_key_file {
-        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
         return Kek::parse(&text).context("the key-encryption key file");
     }
     anyhow::ensure!(
@@ -105,7 +119,8 @@ pub fn load_kek(s: &Settings) -> anyhow::Result<Kek> {
     create_private_dir(&dir)?;
     let path = dir.join("kek");
     if path.exists() {
-        return Kek::parse(&std::fs::read_to_string(&path)?).context("the generated key-encryption key");
+        return Kek::parse(&std::fs::read_to_string(&path)?)
+            .context("the generated key-encryption key");
     }
     let (kek, text) = Kek::generate()?;
     std::fs::write(&path, text)?;
@@ -121,7 +136,8 @@ fn create_private_dir(p: &Path) -> anyhow::Result<()> {
 
 fn set_mode(p: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).with_context(|| format!("chmod {}", p.display()))
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", p.display()))
 }
 
 /// The process-wide Prometheus recorder (installed once, shared by every server in it).
@@ -129,7 +145,9 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+            let buckets = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ];
             PrometheusBuilder::new()
                 .set_buckets(&buckets)
                 .ok()?
@@ -142,13 +160,19 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 /// Binds, builds and serves. With `settings.issuer` unset, the issuer is
 /// `http://<bound address>` (so port 0 yields a correct issuer).
 pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
-    let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
     let addr = listener.local_addr()?;
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
     let reload_every = settings.key_reload_interval.max(1);
     let provider = Arc::new(build_provider(settings, Arc::new(SystemClock)).await?);
-    let state = AppState { provider: provider.clone(), metrics: metrics_handle(), admin_token };
+    let state = AppState {
+        provider: provider.clone(),
+        metrics: metrics_handle(),
+        admin_token,
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, mut rx) = watch::channel(false);
     let keys = provider.keys.clone();
@@ -169,11 +193,20 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
         let shutdown = async move {
             let _ = rx.changed().await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "server error");
         }
     });
     let issuer = provider.issuer.clone();
     tracing::info!(%addr, %issuer, "surety listening");
-    Ok(Running { addr, issuer, provider, shutdown: tx, task })
+    Ok(Running {
+        addr,
+        issuer,
+        provider,
+        shutdown: tx,
+        task,
+    })
 }

@@ -88,19 +88,20 @@ impl Default for Settings {
 
 impl Settings {
     /// Defaults, then the config file if present, then `SURETY_*` variables.
-    pub fn load() -> Result<Self, figment::Error> {
+    pub fn load() -> Result<Self, Box<figment::Error>> {
         let file = std::env::var("SURETY_CONFIG").unwrap_or_else(|_| "surety.toml".into());
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("SURETY_").ignore(&["config"]))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("surety.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("surety.db").display()))
     }
 
     pub fn is_postgres(&self) -> bool {

@@ -4,7 +4,7 @@
 
 use crate::accounts::password;
 use crate::admin::clients::{self, ClientInput};
-use crate::clock::{random_token, Timestamp};
+use crate::clock::{Timestamp, random_token};
 use crate::oauth::provider::Provider;
 use crate::store::{ClientRecord, StoreError, UserRecord};
 use crate::util::{b64, secret_hash, sha256};
@@ -28,7 +28,11 @@ pub async fn seed(p: &Provider) -> anyhow::Result<Demo> {
         client_name: Some("Demo web app".into()),
         redirect_uris: vec![redirect.clone()],
         post_logout_redirect_uris: vec!["http://127.0.0.1:9999/".into()],
-        grant_types: Some(vec!["authorization_code".into(), "refresh_token".into(), "client_credentials".into()]),
+        grant_types: Some(vec![
+            "authorization_code".into(),
+            "refresh_token".into(),
+            "client_credentials".into(),
+        ]),
         scope: Some("openid profile email offline_access api:read".into()),
         ..Default::default()
     };
@@ -58,13 +62,28 @@ pub async fn seed(p: &Provider) -> anyhow::Result<Demo> {
             ("code_challenge_method", "S256"),
         ],
     );
-    Ok(Demo { client_secret: secret, password: pw, authorize_url })
+    Ok(Demo {
+        client_secret: secret,
+        password: pw,
+        authorize_url,
+    })
 }
 
-async fn upsert_client(p: &Provider, id: &str, input: ClientInput, secret: Option<&str>, now: Timestamp) -> anyhow::Result<()> {
+async fn upsert_client(
+    p: &Provider,
+    id: &str,
+    input: ClientInput,
+    secret: Option<&str>,
+    now: Timestamp,
+) -> anyhow::Result<()> {
     let known: Vec<&str> = p.grants.grant_types().collect();
     let metadata = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rec = ClientRecord { client_id: id.into(), secret_hash: secret.map(secret_hash), metadata, created_at: now };
+    let rec = ClientRecord {
+        client_id: id.into(),
+        secret_hash: secret.map(secret_hash),
+        metadata,
+        created_at: now,
+    };
     match p.stores.clients.get_client(id).await {
         Ok(_) => p.stores.clients.update_client(&rec).await?,
         Err(StoreError::NotFound) => p.stores.clients.insert_client(&rec).await?,

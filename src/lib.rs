@@ -6,14 +6,14 @@
 //! single-use state, in-process or Redis). `app` wires them together.
 
 pub mod accounts;
+pub mod admin;
+pub mod app;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod keys;
 pub mod oauth;
 pub mod store;
 pub mod util;
-pub mod admin;
-pub mod app;
 pub mod web;
-pub mod demo;

@@ -11,7 +11,11 @@ use surety::clock::{Clock, SystemClock};
 use surety::config::Settings;
 
 #[derive(Parser)]
-#[command(name = "surety", version, about = "An OAuth 2.0 / OpenID Connect identity provider")]
+#[command(
+    name = "surety",
+    version,
+    about = "An OAuth 2.0 / OpenID Connect identity provider"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -63,8 +67,12 @@ enum ClientsAction {
         /// e.g. '{"client_name":"App","redirect_uris":["https://app.example/cb"]}'
         metadata: String,
     },
-    Get { client_id: String },
-    Delete { client_id: String },
+    Get {
+        client_id: String,
+    },
+    Delete {
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -77,12 +85,15 @@ enum UsersAction {
         #[arg(long)]
         name: Option<String>,
     },
-    Delete { sub: String },
+    Delete {
+        sub: String,
+    },
 }
 
 fn init_tracing(s: &Settings) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let b = tracing_subscriber::fmt().with_env_filter(filter);
     if s.log_format == "json" {
         b.json().flatten_event(true).with_current_span(true).init();
@@ -116,7 +127,8 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         println!("{}", surety::demo::banner(&running.provider, &d));
     }
     let stop = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {},
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
@@ -137,10 +149,20 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
     let p = provider(settings).await?;
     match action {
         KeysAction::Rotate { activate_in } => {
-            let kids = p.keys.rotate(SystemClock.now(), activate_in.unwrap_or(default_delay)).await?;
-            println!("new keys {} sign in {}s", kids.join(", "), activate_in.unwrap_or(default_delay));
+            let kids = p
+                .keys
+                .rotate(SystemClock.now(), activate_in.unwrap_or(default_delay))
+                .await?;
+            println!(
+                "new keys {} sign in {}s",
+                kids.join(", "),
+                activate_in.unwrap_or(default_delay)
+            );
         }
-        KeysAction::List => println!("{}", serde_json::to_string_pretty(&p.keys.jwks(SystemClock.now()))?),
+        KeysAction::List => println!(
+            "{}",
+            serde_json::to_string_pretty(&p.keys.jwks(SystemClock.now()))?
+        ),
     }
     Ok(())
 }
@@ -149,16 +171,23 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
     let p = provider(settings).await?;
     match action {
         ClientsAction::Create { metadata } => {
-            let input: ClientInput = serde_json::from_str(&metadata).context("client metadata JSON")?;
+            let input: ClientInput =
+                serde_json::from_str(&metadata).context("client metadata JSON")?;
             let known: Vec<&str> = p.grants.grant_types().collect();
             let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (rec, secret) = clients::new_client(m, p.now());
             p.stores.clients.insert_client(&rec).await?;
-            println!("{}", serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?
+            );
         }
         ClientsAction::Get { client_id } => {
             let c = p.stores.clients.get_client(&client_id).await?;
-            println!("{}", serde_json::to_string_pretty(&ClientOutput::of(&c, None))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ClientOutput::of(&c, None))?
+            );
         }
         ClientsAction::Delete { client_id } => {
             p.stores.clients.delete_client(&client_id).await?;
@@ -171,7 +200,11 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
 async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()> {
     let p = provider(settings).await?;
     match action {
-        UsersAction::Create { username, email, name } => {
+        UsersAction::Create {
+            username,
+            email,
+            name,
+        } => {
             let pw = match std::env::var("SURETY_NEW_PASSWORD") {
                 Ok(pw) => pw,
                 Err(_) => {
@@ -180,10 +213,20 @@ async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()>
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
-            let u = surety::accounts::users::create(p.stores.users.as_ref(), &username, pw, email, name, p.now())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{}", serde_json::json!({"sub": u.sub, "username": u.username}));
+            let u = surety::accounts::users::create(
+                p.stores.users.as_ref(),
+                &username,
+                pw,
+                email,
+                name,
+                p.now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({"sub": u.sub, "username": u.username})
+            );
         }
         UsersAction::Delete { sub } => {
             p.stores.users.delete_user(&sub).await?;

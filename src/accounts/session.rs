@@ -33,11 +33,17 @@ pub async fn create(cache: &dyn Ephemeral, s: &Session, ttl: u64) -> Result<Stri
 }
 
 /// The session a cookie names, if it is live.
-pub async fn load(cache: &dyn Ephemeral, cookie: Option<&str>) -> Result<Option<Session>, OAuthError> {
+pub async fn load(
+    cache: &dyn Ephemeral,
+    cookie: Option<&str>,
+) -> Result<Option<Session>, OAuthError> {
     let Some(c) = cookie.filter(|c| !c.is_empty() && c.len() <= 128) else {
         return Ok(None);
     };
-    Ok(cache.get(&key(c)).await?.and_then(|v| serde_json::from_slice(&v).ok()))
+    Ok(cache
+        .get(&key(c))
+        .await?
+        .and_then(|v| serde_json::from_slice(&v).ok()))
 }
 
 pub async fn end(cache: &dyn Ephemeral, cookie: &str) -> Result<(), OAuthError> {

@@ -19,10 +19,23 @@ pub enum NewUserError {
 }
 
 /// Validates and stores a new user; the password is hashed with argon2id.
-pub async fn create(store: &dyn UserStore, username: &str, pw: String, email: Option<String>, name: Option<String>, now: Timestamp) -> Result<UserRecord, NewUserError> {
+pub async fn create(
+    store: &dyn UserStore,
+    username: &str,
+    pw: String,
+    email: Option<String>,
+    name: Option<String>,
+    now: Timestamp,
+) -> Result<UserRecord, NewUserError> {
     let uname = username.trim();
-    if uname.is_empty() || uname.len() > 64 || uname.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(NewUserError::Invalid("username", "1 to 64 characters, no spaces"));
+    if uname.is_empty()
+        || uname.len() > 64
+        || uname.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(NewUserError::Invalid(
+            "username",
+            "1 to 64 characters, no spaces",
+        ));
     }
     if let Some(e) = &email {
         if e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
@@ -32,7 +45,9 @@ pub async fn create(store: &dyn UserStore, username: &str, pw: String, email: Op
     if name.as_ref().is_some_and(|n| n.len() > 256) {
         return Err(NewUserError::Invalid("name", "at most 256 characters"));
     }
-    let hash = password::hash(pw).await.map_err(|_| NewUserError::Invalid("password", "8 to 1024 bytes"))?;
+    let hash = password::hash(pw)
+        .await
+        .map_err(|_| NewUserError::Invalid("password", "8 to 1024 bytes"))?;
     let user = UserRecord {
         sub: random_hex16(),
         username: uname.to_owned(),
@@ -63,12 +78,28 @@ pub struct LoginLimits {
 
 /// Checks a username and password. Failures count per username (lockout after
 /// `max_failures` within `window`) and per client address (10× that).
-pub async fn login(store: &dyn UserStore, cache: &dyn Ephemeral, username: &str, pw: String, addr: &str, l: &LoginLimits) -> Result<Result<UserRecord, LoginFailure>, OAuthError> {
-    let user_key = format!("loginfail:u:{}", crate::util::secret_hash(&username.to_lowercase()));
+pub async fn login(
+    store: &dyn UserStore,
+    cache: &dyn Ephemeral,
+    username: &str,
+    pw: String,
+    addr: &str,
+    l: &LoginLimits,
+) -> Result<Result<UserRecord, LoginFailure>, OAuthError> {
+    let user_key = format!(
+        "loginfail:u:{}",
+        crate::util::secret_hash(&username.to_lowercase())
+    );
     let addr_key = format!("loginfail:a:{addr}");
     let fails = |k: &str| {
         let k = k.to_owned();
-        async move { cache.get(&k).await.map(|v| v.and_then(|b| String::from_utf8(b).ok()).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)) }
+        async move {
+            cache.get(&k).await.map(|v| {
+                v.and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0)
+            })
+        }
     };
     if fails(&user_key).await? >= l.max_failures || fails(&addr_key).await? >= l.max_failures * 10 {
         metrics::counter!("surety_failed_logins_total", "reason" => "locked").increment(1);
@@ -79,7 +110,9 @@ pub async fn login(store: &dyn UserStore, cache: &dyn Ephemeral, username: &str,
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    let phc = user.as_ref().map_or(password::DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
+    let phc = user
+        .as_ref()
+        .map_or(password::DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
     if password::verify(pw, phc).await {
         if let Some(u) = user {
             cache.delete(&user_key).await?;

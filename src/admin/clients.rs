@@ -59,24 +59,48 @@ impl ClientOutput {
 }
 
 /// Validates metadata; `grant_types_known` are the grants the server has registered.
-pub fn validate(input: ClientInput, grant_types_known: &[&str]) -> Result<ClientMetadata, FieldError> {
-    let method = input.token_endpoint_auth_method.unwrap_or_else(|| "client_secret_basic".into());
+pub fn validate(
+    input: ClientInput,
+    grant_types_known: &[&str],
+) -> Result<ClientMetadata, FieldError> {
+    let method = input
+        .token_endpoint_auth_method
+        .unwrap_or_else(|| "client_secret_basic".into());
     if !AuthMethod::ALL.contains(&method.as_str()) {
-        return Err(FieldError::new("token_endpoint_auth_method", "unsupported method"));
+        return Err(FieldError::new(
+            "token_endpoint_auth_method",
+            "unsupported method",
+        ));
     }
-    let grant_types = input.grant_types.unwrap_or_else(|| vec!["authorization_code".into()]);
-    if grant_types.is_empty() || grant_types.iter().any(|g| !grant_types_known.contains(&g.as_str())) {
+    let grant_types = input
+        .grant_types
+        .unwrap_or_else(|| vec!["authorization_code".into()]);
+    if grant_types.is_empty()
+        || grant_types
+            .iter()
+            .any(|g| !grant_types_known.contains(&g.as_str()))
+    {
         return Err(FieldError::new("grant_types", "unsupported grant type"));
     }
     let response_types = input.response_types.unwrap_or_else(|| {
-        if grant_types.iter().any(|g| g == "authorization_code") { vec!["code".into()] } else { vec![] }
+        if grant_types.iter().any(|g| g == "authorization_code") {
+            vec!["code".into()]
+        } else {
+            vec![]
+        }
     });
     if response_types.iter().any(|r| r != "code") {
-        return Err(FieldError::new("response_types", "only \"code\" is supported"));
+        return Err(FieldError::new(
+            "response_types",
+            "only \"code\" is supported",
+        ));
     }
     let uses_code = grant_types.iter().any(|g| g == "authorization_code");
     if uses_code && (input.redirect_uris.is_empty() || response_types.is_empty()) {
-        return Err(FieldError::new("redirect_uris", "the authorization_code grant needs at least one redirect URI"));
+        return Err(FieldError::new(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
     }
     for u in &input.redirect_uris {
         check_redirect_uri(u).map_err(|m| FieldError::new("redirect_uris", m))?;
@@ -85,7 +109,10 @@ pub fn validate(input: ClientInput, grant_types_known: &[&str]) -> Result<Client
         check_redirect_uri(u).map_err(|m| FieldError::new("post_logout_redirect_uris", m))?;
     }
     if method == "none" && grant_types.iter().any(|g| g == "client_credentials") {
-        return Err(FieldError::new("grant_types", "public clients cannot use client_credentials"));
+        return Err(FieldError::new(
+            "grant_types",
+            "public clients cannot use client_credentials",
+        ));
     }
     if let Some(s) = &input.scope {
         Scope::parse(s).ok_or_else(|| FieldError::new("scope", "malformed scope"))?;
@@ -93,7 +120,10 @@ pub fn validate(input: ClientInput, grant_types_known: &[&str]) -> Result<Client
     check_keys(&method, input.jwks.as_ref(), input.jwks_uri.as_deref())?;
     if let Some(a) = &input.id_token_signed_response_alg {
         if !matches!(Alg::parse(a), Some(Alg::RS256 | Alg::ES256 | Alg::EdDSA)) {
-            return Err(FieldError::new("id_token_signed_response_alg", "use RS256, ES256 or EdDSA"));
+            return Err(FieldError::new(
+                "id_token_signed_response_alg",
+                "use RS256, ES256 or EdDSA",
+            ));
         }
     }
     if input.client_name.as_ref().is_some_and(|n| n.len() > 256) {
@@ -113,20 +143,30 @@ pub fn validate(input: ClientInput, grant_types_known: &[&str]) -> Result<Client
     })
 }
 
-fn check_keys(method: &str, jwks: Option<&Value>, jwks_uri: Option<&str>) -> Result<(), FieldError> {
+fn check_keys(
+    method: &str,
+    jwks: Option<&Value>,
+    jwks_uri: Option<&str>,
+) -> Result<(), FieldError> {
     if jwks.is_some() && jwks_uri.is_some() {
         return Err(FieldError::new("jwks", "give jwks or jwks_uri, not both"));
     }
     if let Some(j) = jwks {
         if VerifyKey::from_jwks(j).is_empty() {
-            return Err(FieldError::new("jwks", "no usable signing key (RSA ≥ 2048, P-256 or Ed25519)"));
+            return Err(FieldError::new(
+                "jwks",
+                "no usable signing key (RSA ≥ 2048, P-256 or Ed25519)",
+            ));
         }
     }
     if let Some(u) = jwks_uri {
         check_redirect_uri(u).map_err(|m| FieldError::new("jwks_uri", m))?;
     }
     if method == "private_key_jwt" && jwks.is_none() && jwks_uri.is_none() {
-        return Err(FieldError::new("jwks", "private_key_jwt needs jwks or jwks_uri"));
+        return Err(FieldError::new(
+            "jwks",
+            "private_key_jwt needs jwks or jwks_uri",
+        ));
     }
     Ok(())
 }
@@ -179,7 +219,10 @@ pub fn replace(mut c: ClientRecord, metadata: ClientMetadata) -> (ClientRecord, 
 }
 
 fn needs_secret(m: &ClientMetadata) -> bool {
-    matches!(m.token_endpoint_auth_method.as_str(), "client_secret_basic" | "client_secret_post")
+    matches!(
+        m.token_endpoint_auth_method.as_str(),
+        "client_secret_basic" | "client_secret_post"
+    )
 }
 
 #[cfg(test)]
@@ -189,7 +232,10 @@ mod tests {
     const GRANTS: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
 
     fn input() -> ClientInput {
-        ClientInput { redirect_uris: vec!["https://rp.example/cb".into()], ..Default::default() }
+        ClientInput {
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -203,15 +249,69 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let cases: Vec<(ClientInput, &str)> = vec![
-            (ClientInput { redirect_uris: vec!["http://evil.example/cb".into()], ..input() }, "redirect_uris"),
-            (ClientInput { redirect_uris: vec!["https://a/cb#frag".into()], ..input() }, "redirect_uris"),
-            (ClientInput { redirect_uris: vec![], ..input() }, "redirect_uris"),
-            (ClientInput { grant_types: Some(vec!["implicit".into()]), ..input() }, "grant_types"),
-            (ClientInput { response_types: Some(vec!["token".into()]), ..input() }, "response_types"),
-            (ClientInput { token_endpoint_auth_method: Some("magic".into()), ..input() }, "token_endpoint_auth_method"),
-            (ClientInput { token_endpoint_auth_method: Some("private_key_jwt".into()), ..input() }, "jwks"),
-            (ClientInput { id_token_signed_response_alg: Some("none".into()), ..input() }, "id_token_signed_response_alg"),
-            (ClientInput { scope: Some("a\"b".into()), ..input() }, "scope"),
+            (
+                ClientInput {
+                    redirect_uris: vec!["http://evil.example/cb".into()],
+                    ..input()
+                },
+                "redirect_uris",
+            ),
+            (
+                ClientInput {
+                    redirect_uris: vec!["https://a/cb#frag".into()],
+                    ..input()
+                },
+                "redirect_uris",
+            ),
+            (
+                ClientInput {
+                    redirect_uris: vec![],
+                    ..input()
+                },
+                "redirect_uris",
+            ),
+            (
+                ClientInput {
+                    grant_types: Some(vec!["implicit".into()]),
+                    ..input()
+                },
+                "grant_types",
+            ),
+            (
+                ClientInput {
+                    response_types: Some(vec!["token".into()]),
+                    ..input()
+                },
+                "response_types",
+            ),
+            (
+                ClientInput {
+                    token_endpoint_auth_method: Some("magic".into()),
+                    ..input()
+                },
+                "token_endpoint_auth_method",
+            ),
+            (
+                ClientInput {
+                    token_endpoint_auth_method: Some("private_key_jwt".into()),
+                    ..input()
+                },
+                "jwks",
+            ),
+            (
+                ClientInput {
+                    id_token_signed_response_alg: Some("none".into()),
+                    ..input()
+                },
+                "id_token_signed_response_alg",
+            ),
+            (
+                ClientInput {
+                    scope: Some("a\"b".into()),
+                    ..input()
+                },
+                "scope",
+            ),
         ];
         for (i, field) in cases {
             assert_eq!(validate(i, GRANTS).unwrap_err().field, field);

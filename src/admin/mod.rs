@@ -16,7 +16,15 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        let code = if field == "redirect_uris" { "invalid_redirect_uri" } else { "invalid_client_metadata" };
-        Self { field, message: message.into(), code }
+        let code = if field == "redirect_uris" {
+            "invalid_redirect_uri"
+        } else {
+            "invalid_client_metadata"
+        };
+        Self {
+            field,
+            message: message.into(),
+            code,
+        }
     }
 }

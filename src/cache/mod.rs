@@ -4,10 +4,10 @@
 //! is set ([`redis::RedisCache`]), so several nodes share it. Every single-use operation
 //! is atomic on both (house rule 9); both pass the contract suite in `contract.rs`.
 
-pub mod memory;
-pub mod redis;
 #[cfg(test)]
 mod contract;
+pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 

@@ -145,7 +145,13 @@ impl Signer {
 }
 
 /// Signs `claims` as a compact JWS with header `{alg, kid, typ}`.
-pub fn sign(signer: &Signer, alg: Alg, kid: &str, typ: &str, claims: &Value) -> Result<String, JwsError> {
+pub fn sign(
+    signer: &Signer,
+    alg: Alg,
+    kid: &str,
+    typ: &str,
+    claims: &Value,
+) -> Result<String, JwsError> {
     let header = json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
     let mut input = b64(header.to_string().as_bytes());
     input.push('.');
@@ -197,7 +203,10 @@ impl VerifyKey {
     /// present, must agree with the key type.
     pub fn from_jwk(jwk: &Value) -> Result<Self, JwsError> {
         let s = |k: &str| jwk.get(k).and_then(Value::as_str);
-        let bytes = |k: &str| s(k).and_then(b64_decode).ok_or(JwsError::BadKey("coordinates"));
+        let bytes = |k: &str| {
+            s(k).and_then(b64_decode)
+                .ok_or(JwsError::BadKey("coordinates"))
+        };
         if s("use").is_some_and(|u| u != "sig") {
             return Err(JwsError::BadKey("use is not sig"));
         }
@@ -233,7 +242,11 @@ impl VerifyKey {
                 return Err(JwsError::BadKey("alg does not match key type"));
             }
         }
-        Ok(Self { kid: s("kid").map(str::to_owned), alg, material })
+        Ok(Self {
+            kid: s("kid").map(str::to_owned),
+            alg,
+            material,
+        })
     }
 
     /// An HS256 key from a shared secret (at least 32 bytes).
@@ -241,7 +254,11 @@ impl VerifyKey {
         if secret.len() < 32 {
             return Err(JwsError::BadKey("HS256 secret under 256 bits"));
         }
-        Ok(Self { kid, alg: Alg::HS256, material: Material::Secret(secret) })
+        Ok(Self {
+            kid,
+            alg: Alg::HS256,
+            material: Material::Secret(secret),
+        })
     }
 
     /// Parses every usable key of a JWK Set, skipping keys it cannot use.
@@ -262,7 +279,9 @@ impl VerifyKey {
                     Alg::EdDSA => &signature::ED25519,
                     _ => &signature::ECDSA_P256_SHA256_FIXED,
                 };
-                signature::UnparsedPublicKey::new(alg, p).verify(msg, sig).is_ok()
+                signature::UnparsedPublicKey::new(alg, p)
+                    .verify(msg, sig)
+                    .is_ok()
             }
             Material::Secret(k) => {
                 hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, k), msg, sig).is_ok()
@@ -289,7 +308,8 @@ pub fn peek(token: &str) -> Result<(Header, Map<String, Value>), JwsError> {
         return Err(JwsError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Malformed);
     };
@@ -366,7 +386,10 @@ mod tests {
     fn none_and_alg_confusion_are_refused() {
         let (_, v) = key(Alg::RS256);
         let none = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(br#"{"sub":"a"}"#));
-        assert_eq!(verify(&none, std::slice::from_ref(&v)).unwrap_err(), JwsError::BadAlg);
+        assert_eq!(
+            verify(&none, std::slice::from_ref(&v)).unwrap_err(),
+            JwsError::BadAlg
+        );
         // HS256 signed with the RSA public key's bytes must not verify against the RSA key.
         let hs = sign_hs256(&[7u8; 64], Some("k1"), &json!({"sub": "a"}));
         assert_eq!(verify(&hs, &[v]).unwrap_err(), JwsError::NoKey);

@@ -66,20 +66,25 @@ impl Ring {
 
     /// Keys to publish at `now`: upcoming, active, and superseded ones younger than `retain`.
     fn published(&self, now: Timestamp, retain: i64) -> impl Iterator<Item = &LoadedKey> {
-        SIGNING_ALGS.iter().filter_map(|a| self.by_alg.get(a)).flat_map(move |keys| {
-            keys.iter().enumerate().filter(move |(i, _)| {
-                match keys.get(i + 1).filter(|next| next.activates_at <= now) {
-                    Some(next) => next.activates_at + retain > now,
-                    None => true,
-                }
+        SIGNING_ALGS
+            .iter()
+            .filter_map(|a| self.by_alg.get(a))
+            .flat_map(move |keys| {
+                keys.iter().enumerate().filter(move |(i, _)| {
+                    match keys.get(i + 1).filter(|next| next.activates_at <= now) {
+                        Some(next) => next.activates_at + retain > now,
+                        None => true,
+                    }
+                })
             })
-        })
-        .map(|(_, k)| k)
+            .map(|(_, k)| k)
     }
 
     fn expired(&self, now: Timestamp, retain: i64) -> Vec<String> {
-        let live: std::collections::HashSet<&str> =
-            self.published(now, retain).map(|k| k.kid.as_str()).collect();
+        let live: std::collections::HashSet<&str> = self
+            .published(now, retain)
+            .map(|k| k.kid.as_str())
+            .collect();
         self.by_alg
             .values()
             .flatten()
@@ -106,7 +111,12 @@ impl KeyRing {
         retain: i64,
         now: Timestamp,
     ) -> Result<Self, KeyError> {
-        let ring = Self { store, kek, retain, current: RwLock::new(Arc::new(Ring::default())) };
+        let ring = Self {
+            store,
+            kek,
+            retain,
+            current: RwLock::new(Arc::new(Ring::default())),
+        };
         ring.reload().await?;
         let missing: Vec<Alg> = SIGNING_ALGS
             .into_iter()
@@ -130,7 +140,9 @@ impl KeyRing {
     pub async fn reload(&self) -> Result<(), KeyError> {
         let mut by_alg: HashMap<Alg, Vec<LoadedKey>> = HashMap::new();
         for k in self.store.list_keys().await? {
-            let Some(alg) = Alg::parse(&k.alg) else { continue };
+            let Some(alg) = Alg::parse(&k.alg) else {
+                continue;
+            };
             let der = self.kek.open(k.kid.as_bytes(), &k.sealed_private)?;
             let signer = Signer::from_pkcs8(alg, &der)?;
             let verify = VerifyKey::from_jwk(&k.public_jwk)?;
@@ -154,7 +166,12 @@ impl KeyRing {
         Ok(())
     }
 
-    async fn insert_new(&self, alg: Alg, now: Timestamp, activates_at: Timestamp) -> Result<String, KeyError> {
+    async fn insert_new(
+        &self,
+        alg: Alg,
+        now: Timestamp,
+        activates_at: Timestamp,
+    ) -> Result<String, KeyError> {
         let (signer, der) = Signer::generate(alg)?;
         let kid = crate::clock::random_token(12);
         let mut jwk = signer.public_jwk();
@@ -189,21 +206,36 @@ impl KeyRing {
     }
 
     /// Signs `claims` with the active key for `alg`.
-    pub fn sign(&self, alg: Alg, typ: &str, claims: &Value, now: Timestamp) -> Result<String, KeyError> {
+    pub fn sign(
+        &self,
+        alg: Alg,
+        typ: &str,
+        claims: &Value,
+        now: Timestamp,
+    ) -> Result<String, KeyError> {
         let ring = self.snapshot();
-        let key = ring.active(alg, now).ok_or(KeyError::NoActiveKey(alg.as_str()))?;
+        let key = ring
+            .active(alg, now)
+            .ok_or(KeyError::NoActiveKey(alg.as_str()))?;
         Ok(jws::sign(&key.signer, alg, &key.kid, typ, claims)?)
     }
 
     /// The public JWK Set (RFC 7517 §5).
     pub fn jwks(&self, now: Timestamp) -> Value {
         let ring = self.snapshot();
-        let keys: Vec<&Value> = ring.published(now, self.retain).map(|k| &k.public_jwk).collect();
+        let keys: Vec<&Value> = ring
+            .published(now, self.retain)
+            .map(|k| &k.public_jwk)
+            .collect();
         json!({ "keys": keys })
     }
 
     /// Verifies a token Surety signed; reloads once from the store on an unknown `kid`.
-    pub async fn verify_own(&self, token: &str, now: Timestamp) -> Result<(jws::Header, serde_json::Map<String, Value>), JwsError> {
+    pub async fn verify_own(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(jws::Header, serde_json::Map<String, Value>), JwsError> {
         match self.verify_snapshot(token, now) {
             Err(JwsError::NoKey) => {
                 if self.reload().await.is_err() {
@@ -215,9 +247,16 @@ impl KeyRing {
         }
     }
 
-    fn verify_snapshot(&self, token: &str, now: Timestamp) -> Result<(jws::Header, serde_json::Map<String, Value>), JwsError> {
+    fn verify_snapshot(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(jws::Header, serde_json::Map<String, Value>), JwsError> {
         let ring = self.snapshot();
-        let keys: Vec<VerifyKey> = ring.published(now, self.retain).map(|k| k.verify.clone()).collect();
+        let keys: Vec<VerifyKey> = ring
+            .published(now, self.retain)
+            .map(|k| k.verify.clone())
+            .collect();
         jws::verify(token, &keys)
     }
 }

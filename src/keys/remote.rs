@@ -35,12 +35,20 @@ impl RemoteJwks {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { http, cache: Mutex::new(HashMap::new()) }
+        Self {
+            http,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Keys at `uri`; `kid` names the key the caller needs, forcing a re-fetch when the
     /// cached set lacks it.
-    pub async fn keys(&self, uri: &str, kid: Option<&str>, now: Timestamp) -> Result<Vec<VerifyKey>, FetchError> {
+    pub async fn keys(
+        &self,
+        uri: &str,
+        kid: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<VerifyKey>, FetchError> {
         let cached = self.cache.lock().ok().and_then(|c| c.get(uri).cloned());
         if let Some((at, keys)) = &cached {
             let has_kid = kid.is_none_or(|k| keys.iter().any(|v| v.kid.as_deref() == Some(k)));
@@ -57,7 +65,12 @@ impl RemoteJwks {
     }
 
     async fn fetch(&self, uri: &str) -> Result<Vec<VerifyKey>, FetchError> {
-        let mut resp = self.http.get(uri).send().await.map_err(|_| FetchError("unreachable"))?;
+        let mut resp = self
+            .http
+            .get(uri)
+            .send()
+            .await
+            .map_err(|_| FetchError("unreachable"))?;
         if !resp.status().is_success() {
             return Err(FetchError("non-2xx status"));
         }
@@ -68,7 +81,8 @@ impl RemoteJwks {
                 return Err(FetchError("too large"));
             }
         }
-        let v: serde_json::Value = serde_json::from_slice(&body).map_err(|_| FetchError("not JSON"))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| FetchError("not JSON"))?;
         Ok(VerifyKey::from_jwks(&v))
     }
 }

@@ -56,7 +56,11 @@ impl Kek {
         fill_random(&mut nonce);
         let mut buf = plain.to_vec();
         self.0
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut buf,
+            )
             .map_err(|_| SealError::Open)?;
         let mut out = nonce.to_vec();
         out.extend(buf);

@@ -34,7 +34,12 @@ impl AuthMethod {
             Self::None => "none",
         }
     }
-    pub const ALL: [&'static str; 4] = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
+    pub const ALL: [&'static str; 4] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ];
 }
 
 /// What a request presented to identify its client.
@@ -57,29 +62,48 @@ pub struct AuthenticatedClient {
 
 /// Authenticates the client. `endpoint` is the URL being called (a valid assertion `aud`
 /// besides the issuer and the token endpoint). `allow_public` lets `none` through.
-pub async fn authenticate(p: &Provider, c: &Credentials, endpoint: &str, allow_public: bool) -> Result<AuthenticatedClient, OAuthError> {
+pub async fn authenticate(
+    p: &Provider,
+    c: &Credentials,
+    endpoint: &str,
+    allow_public: bool,
+) -> Result<AuthenticatedClient, OAuthError> {
     let header = c.basic.is_some();
-    let presented = [c.basic.is_some(), c.client_secret.is_some(), c.client_assertion.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let presented = [
+        c.basic.is_some(),
+        c.client_secret.is_some(),
+        c.client_assertion.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if presented > 1 {
-        return Err(OAuthError::invalid_request("use exactly one client authentication method").with_auth_header(header));
+        return Err(
+            OAuthError::invalid_request("use exactly one client authentication method")
+                .with_auth_header(header),
+        );
     }
     let r = if let Some((id, secret)) = &c.basic {
         if c.client_id.as_deref().is_some_and(|b| b != id) {
-            return Err(OAuthError::invalid_request("client_id does not match the Authorization header"));
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the Authorization header",
+            ));
         }
         by_secret(p, id, secret, AuthMethod::ClientSecretBasic).await
     } else if let Some(secret) = &c.client_secret {
-        let id = c.client_id.as_deref().ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
+        let id = c
+            .client_id
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
         by_secret(p, id, secret, AuthMethod::ClientSecretPost).await
     } else if let Some(assertion) = &c.client_assertion {
         by_assertion(p, c, assertion, endpoint).await
     } else if let Some(id) = &c.client_id {
         public(p, id, allow_public).await
     } else {
-        Err(OAuthError::invalid_client("client authentication is required"))
+        Err(OAuthError::invalid_client(
+            "client authentication is required",
+        ))
     };
     r.map_err(|e| e.with_auth_header(header))
 }
@@ -99,37 +123,66 @@ fn failed() -> OAuthError {
     OAuthError::invalid_client("client authentication failed")
 }
 
-async fn by_secret(p: &Provider, id: &str, secret: &str, method: AuthMethod) -> Result<AuthenticatedClient, OAuthError> {
+async fn by_secret(
+    p: &Provider,
+    id: &str,
+    secret: &str,
+    method: AuthMethod,
+) -> Result<AuthenticatedClient, OAuthError> {
     let client = load(p, id).await?;
     let presented = secret_hash(secret);
     // Compare even for unknown clients so that timing does not reveal which ids exist.
-    let stored = client.as_ref().and_then(|c| c.secret_hash.clone()).unwrap_or_else(|| "0".repeat(64));
+    let stored = client
+        .as_ref()
+        .and_then(|c| c.secret_hash.clone())
+        .unwrap_or_else(|| "0".repeat(64));
     let matches = ct_eq(presented.as_bytes(), stored.as_bytes());
     match client {
-        Some(client) if matches && client.metadata.token_endpoint_auth_method == method.as_str() => {
+        Some(client)
+            if matches && client.metadata.token_endpoint_auth_method == method.as_str() =>
+        {
             Ok(AuthenticatedClient { client, method })
         }
         _ => Err(failed()),
     }
 }
 
-async fn public(p: &Provider, id: &str, allow_public: bool) -> Result<AuthenticatedClient, OAuthError> {
+async fn public(
+    p: &Provider,
+    id: &str,
+    allow_public: bool,
+) -> Result<AuthenticatedClient, OAuthError> {
     let client = load(p, id).await?.ok_or_else(failed)?;
     if client.metadata.token_endpoint_auth_method != "none" {
         return Err(OAuthError::invalid_client("this client must authenticate"));
     }
     if !allow_public {
-        return Err(OAuthError::invalid_client("public clients may not use this endpoint"));
+        return Err(OAuthError::invalid_client(
+            "public clients may not use this endpoint",
+        ));
     }
-    Ok(AuthenticatedClient { client, method: AuthMethod::None })
+    Ok(AuthenticatedClient {
+        client,
+        method: AuthMethod::None,
+    })
 }
 
-async fn by_assertion(p: &Provider, c: &Credentials, assertion: &str, endpoint: &str) -> Result<AuthenticatedClient, OAuthError> {
+async fn by_assertion(
+    p: &Provider,
+    c: &Credentials,
+    assertion: &str,
+    endpoint: &str,
+) -> Result<AuthenticatedClient, OAuthError> {
     if c.client_assertion_type.as_deref() != Some(ASSERTION_TYPE_JWT) {
-        return Err(OAuthError::invalid_request("unsupported client_assertion_type"));
+        return Err(OAuthError::invalid_request(
+            "unsupported client_assertion_type",
+        ));
     }
     let (header, claims) = jws::peek(assertion).map_err(|_| failed())?;
-    let iss = claims.get("iss").and_then(Value::as_str).ok_or_else(failed)?;
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(failed)?;
     if c.client_id.as_deref().is_some_and(|id| id != iss) {
         return Err(failed());
     }
@@ -140,37 +193,58 @@ async fn by_assertion(p: &Provider, c: &Credentials, assertion: &str, endpoint: 
     let keys = client_keys(p, &client, header.kid.as_deref()).await?;
     let (_, claims) = jws::verify(assertion, &keys).map_err(|_| failed())?;
     check_assertion_claims(p, &client.client_id, &claims, endpoint)?;
-    let jti = claims.get("jti").and_then(Value::as_str).ok_or_else(failed)?;
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or_else(failed)?;
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     let ttl = (exp - p.now() + SKEW).max(1) as u64;
-    let key = format!("cajti:{}:{}", client.client_id, crate::util::secret_hash(jti));
+    let key = format!(
+        "cajti:{}:{}",
+        client.client_id,
+        crate::util::secret_hash(jti)
+    );
     if !p.cache.put_new(&key, b"1", ttl).await? {
         return Err(OAuthError::invalid_client("client assertion already used"));
     }
-    Ok(AuthenticatedClient { client, method: AuthMethod::PrivateKeyJwt })
+    Ok(AuthenticatedClient {
+        client,
+        method: AuthMethod::PrivateKeyJwt,
+    })
 }
 
-async fn client_keys(p: &Provider, client: &ClientRecord, kid: Option<&str>) -> Result<Vec<jws::VerifyKey>, OAuthError> {
+async fn client_keys(
+    p: &Provider,
+    client: &ClientRecord,
+    kid: Option<&str>,
+) -> Result<Vec<jws::VerifyKey>, OAuthError> {
     if let Some(jwks) = &client.metadata.jwks {
         return Ok(jws::VerifyKey::from_jwks(jwks));
     }
     match &client.metadata.jwks_uri {
-        Some(uri) => p
-            .remote_jwks
-            .keys(uri, kid, p.now())
-            .await
-            .map_err(|_| OAuthError::invalid_client("the client's jwks_uri could not be fetched")),
+        Some(uri) => {
+            p.remote_jwks.keys(uri, kid, p.now()).await.map_err(|_| {
+                OAuthError::invalid_client("the client's jwks_uri could not be fetched")
+            })
+        }
         None => Err(failed()),
     }
 }
 
 /// RFC 7523 §3: `iss` = `sub` = client_id, `aud` names us, `exp` present and near,
 /// `jti` present.
-fn check_assertion_claims(p: &Provider, client_id: &str, c: &serde_json::Map<String, Value>, endpoint: &str) -> Result<(), OAuthError> {
+fn check_assertion_claims(
+    p: &Provider,
+    client_id: &str,
+    c: &serde_json::Map<String, Value>,
+    endpoint: &str,
+) -> Result<(), OAuthError> {
     let now = p.now();
     let s = |k: &str| c.get(k).and_then(Value::as_str);
     if s("iss") != Some(client_id) || s("sub") != Some(client_id) {
-        return Err(OAuthError::invalid_client("assertion iss and sub must be the client_id"));
+        return Err(OAuthError::invalid_client(
+            "assertion iss and sub must be the client_id",
+        ));
     }
     let token_ep = p.url(super::provider::paths::TOKEN);
     let ok_aud = |a: &str| a == p.issuer || a == token_ep || a == endpoint;
@@ -180,13 +254,23 @@ fn check_assertion_claims(p: &Provider, client_id: &str, c: &serde_json::Map<Str
         _ => false,
     };
     if !aud_ok {
-        return Err(OAuthError::invalid_client("assertion audience does not name this server"));
+        return Err(OAuthError::invalid_client(
+            "assertion audience does not name this server",
+        ));
     }
-    let exp = c.get("exp").and_then(Value::as_i64).ok_or_else(|| OAuthError::invalid_client("assertion exp is required"))?;
+    let exp = c
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| OAuthError::invalid_client("assertion exp is required"))?;
     if exp + SKEW < now || exp > now + MAX_ASSERTION_LIFETIME {
-        return Err(OAuthError::invalid_client("assertion expired or lives too long"));
+        return Err(OAuthError::invalid_client(
+            "assertion expired or lives too long",
+        ));
     }
-    if c.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now + SKEW) {
+    if c.get("nbf")
+        .and_then(Value::as_i64)
+        .is_some_and(|nbf| nbf > now + SKEW)
+    {
         return Err(OAuthError::invalid_client("assertion not yet valid"));
     }
     if s("jti").is_none_or(str::is_empty) {

@@ -13,9 +13,15 @@ use crate::store::StoreError;
 use crate::util::secret_hash;
 
 /// `POST /introspect`.
-pub async fn introspect(p: &Provider, creds: &Credentials, params: &Params) -> Result<Value, OAuthError> {
+pub async fn introspect(
+    p: &Provider,
+    creds: &Credentials,
+    params: &Params,
+) -> Result<Value, OAuthError> {
     client_auth::authenticate(p, creds, &p.url(paths::INTROSPECT), false).await?;
-    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let hint = params.get("token_type_hint").map(String::as_str);
     let inactive = json!({"active": false});
     if hint != Some("refresh_token") {
@@ -63,11 +69,20 @@ async fn refresh_claims(p: &Provider, token: &str) -> Result<Option<Value>, OAut
 
 /// `POST /revoke`: always 200 for a token that is unknown or not the caller's (RFC 7009 §2.2).
 pub async fn revoke(p: &Provider, creds: &Credentials, params: &Params) -> Result<(), OAuthError> {
-    let client = client_auth::authenticate(p, creds, &p.url(paths::REVOKE), true).await?.client;
-    let token = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let client = client_auth::authenticate(p, creds, &p.url(paths::REVOKE), true)
+        .await?
+        .client;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     match params.get("token_type_hint").map(String::as_str) {
         None | Some("access_token") | Some("refresh_token") => {}
-        Some(_) => return Err(OAuthError::new(ErrorCode::UnsupportedTokenType, "unsupported token_type_hint")),
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                "unsupported token_type_hint",
+            ));
+        }
     }
     if token.len() <= 512 {
         match p.stores.grants.find_refresh(&secret_hash(token)).await {

@@ -15,31 +15,61 @@ pub async fn target(p: &Provider, params: &Params) -> Result<Option<String>, OAu
     let hinted = match params.get("id_token_hint") {
         Some(t) => {
             // An expired ID token is still a valid hint; only our signature matters.
-            let (_, claims) = p.keys.verify_own(t, p.now()).await.map_err(|_| OAuthError::invalid_request("id_token_hint is not an ID token issued here"))?;
+            let (_, claims) = p.keys.verify_own(t, p.now()).await.map_err(|_| {
+                OAuthError::invalid_request("id_token_hint is not an ID token issued here")
+            })?;
             if claims.get("iss").and_then(Value::as_str) != Some(p.issuer.as_str()) {
-                return Err(OAuthError::invalid_request("id_token_hint was issued elsewhere"));
+                return Err(OAuthError::invalid_request(
+                    "id_token_hint was issued elsewhere",
+                ));
             }
-            claims.get("aud").and_then(|a| a.as_str().map(str::to_owned).or_else(|| a.get(0).and_then(Value::as_str).map(str::to_owned)))
+            claims.get("aud").and_then(|a| {
+                a.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| a.get(0).and_then(Value::as_str).map(str::to_owned))
+            })
         }
         None => None,
     };
     let client_id = match (hinted, params.get("client_id")) {
-        (Some(h), Some(c)) if &h != c => return Err(OAuthError::invalid_request("client_id does not match id_token_hint")),
+        (Some(h), Some(c)) if &h != c => {
+            return Err(OAuthError::invalid_request(
+                "client_id does not match id_token_hint",
+            ));
+        }
         (Some(h), _) => Some(h),
         (None, c) => c.cloned(),
     };
-    let Some(uri) = params.get("post_logout_redirect_uri") else { return Ok(None) };
+    let Some(uri) = params.get("post_logout_redirect_uri") else {
+        return Ok(None);
+    };
     let Some(client_id) = client_id else {
-        return Err(OAuthError::invalid_request("post_logout_redirect_uri needs id_token_hint or client_id"));
+        return Err(OAuthError::invalid_request(
+            "post_logout_redirect_uri needs id_token_hint or client_id",
+        ));
     };
     let client = match p.stores.clients.get_client(&client_id).await {
         Ok(c) => c,
         Err(StoreError::NotFound) => return Err(OAuthError::invalid_request("unknown client")),
         Err(e) => return Err(e.into()),
     };
-    if !client.metadata.post_logout_redirect_uris.iter().any(|u| u == uri) {
-        return Err(OAuthError::invalid_request("post_logout_redirect_uri is not registered"));
+    if !client
+        .metadata
+        .post_logout_redirect_uris
+        .iter()
+        .any(|u| u == uri)
+    {
+        return Err(OAuthError::invalid_request(
+            "post_logout_redirect_uri is not registered",
+        ));
     }
-    let pairs: Vec<(&str, &str)> = params.get("state").map(|s| vec![("state", s.as_str())]).unwrap_or_default();
-    Ok(Some(if pairs.is_empty() { uri.clone() } else { with_query(uri, &pairs) }))
+    let pairs: Vec<(&str, &str)> = params
+        .get("state")
+        .map(|s| vec![("state", s.as_str())])
+        .unwrap_or_default();
+    Ok(Some(if pairs.is_empty() {
+        uri.clone()
+    } else {
+        with_query(uri, &pairs)
+    }))
 }

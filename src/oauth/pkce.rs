@@ -31,7 +31,11 @@ impl CodeChallenge {
             && verifier
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-        well_formed && ct_eq(b64(&sha256(verifier.as_bytes())).as_bytes(), self.0.as_bytes())
+        well_formed
+            && ct_eq(
+                b64(&sha256(verifier.as_bytes())).as_bytes(),
+                self.0.as_bytes(),
+            )
     }
 }
 
@@ -45,7 +49,8 @@ mod tests {
 
     #[test]
     fn rfc7636_appendix_b_example() {
-        let c = CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256")).unwrap();
+        let c = CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256"))
+            .unwrap();
         assert!(c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
         assert!(!c.verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx"));
         assert!(!c.verify("short"));
@@ -53,7 +58,10 @@ mod tests {
 
     #[test]
     fn plain_and_malformed_are_refused() {
-        assert!(CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("plain")).is_err());
+        assert!(
+            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("plain"))
+                .is_err()
+        );
         assert!(CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", None).is_err());
         assert!(CodeChallenge::parse("abc", Some("S256")).is_err());
     }

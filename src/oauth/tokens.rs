@@ -85,7 +85,12 @@ impl Provider {
     }
 
     /// Signs an ID token for `client` with the client's registered alg (RS256 default).
-    pub fn mint_id_token(&self, client: &ClientRecord, user: &UserRecord, c: IdTokenContext<'_>) -> Result<String, OAuthError> {
+    pub fn mint_id_token(
+        &self,
+        client: &ClientRecord,
+        user: &UserRecord,
+        c: IdTokenContext<'_>,
+    ) -> Result<String, OAuthError> {
         let now = self.now();
         let alg = client
             .metadata
@@ -97,7 +102,9 @@ impl Provider {
             "iss": self.issuer, "sub": user.sub, "aud": client.client_id, "azp": client.client_id,
             "iat": now, "exp": now + self.settings.id_token_ttl,
         });
-        let obj = claims.as_object_mut().ok_or_else(|| OAuthError::server_error("claims"))?;
+        let obj = claims
+            .as_object_mut()
+            .ok_or_else(|| OAuthError::server_error("claims"))?;
         if let Some(t) = c.auth_time {
             obj.insert("auth_time".into(), json!(t));
         }
@@ -114,11 +121,19 @@ impl Provider {
             obj.insert("at_hash".into(), json!(at_hash(alg, at)));
         }
         obj.extend(user_claims(user, c.scope));
-        self.keys.sign(alg, "JWT", &claims, now).map_err(OAuthError::server_error)
+        self.keys
+            .sign(alg, "JWT", &claims, now)
+            .map_err(OAuthError::server_error)
     }
 
     /// Creates and stores a refresh token; returns the token and its record.
-    pub fn new_refresh(&self, grant_id: &str, client_id: &str, sub: &str, scope: &Scope) -> (String, RefreshRecord) {
+    pub fn new_refresh(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        sub: &str,
+        scope: &Scope,
+    ) -> (String, RefreshRecord) {
         let now = self.now();
         let token = random_token(32);
         let rec = RefreshRecord {
@@ -211,14 +226,21 @@ mod tests {
     #[test]
     fn at_hash_matches_core_example_shape() {
         // Core spec appendix A.3 example: access token jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y
-        assert_eq!(at_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 
     #[test]
     fn claims_follow_scope() {
         let u = UserRecord {
-            sub: "s".into(), username: "alice".into(), password_hash: String::new(),
-            email: Some("a@example.com".into()), name: Some("Alice".into()), created_at: 0,
+            sub: "s".into(),
+            username: "alice".into(),
+            password_hash: String::new(),
+            email: Some("a@example.com".into()),
+            name: Some("Alice".into()),
+            created_at: 0,
         };
         let none = user_claims(&u, &Scope::parse("openid").unwrap());
         assert!(none.is_empty());

@@ -12,12 +12,17 @@ pub async fn userinfo(p: &Provider, bearer: &str) -> Result<Value, OAuthError> {
     let claims = p.validate_access_token(bearer).await?;
     let scope = claims.scope();
     if !scope.contains("openid") {
-        return Err(OAuthError::new(ErrorCode::InsufficientScope, "the token lacks the openid scope"));
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the token lacks the openid scope",
+        ));
     }
     let sub = claims.str("sub").unwrap_or_default();
     let user = match p.stores.users.get_user(sub).await {
         Ok(u) => u,
-        Err(StoreError::NotFound) => return Err(OAuthError::invalid_token("the user no longer exists")),
+        Err(StoreError::NotFound) => {
+            return Err(OAuthError::invalid_token("the user no longer exists"));
+        }
         Err(e) => return Err(e.into()),
     };
     let mut out = user_claims(&user, &scope);

@@ -27,7 +27,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).
-const PG_LOCK_KEY: i64 = 0x0073_7572_6574_79;
+const PG_LOCK_KEY: i64 = 0x7375_7265_7479_i64; // "surety"
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";

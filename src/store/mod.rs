@@ -3,10 +3,10 @@
 //! embedded default) and PostgreSQL through sqlx's `Any` driver; the two backends differ
 //! only in their migration folders, and both pass the contract suite in `contract.rs`.
 
-pub mod migrate;
-pub mod sql;
 #[cfg(test)]
 mod contract;
+pub mod migrate;
+pub mod sql;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -151,8 +151,13 @@ pub trait UserStore: Send + Sync {
 pub trait ConsentStore: Send + Sync {
     /// The scopes `sub` has granted `client_id` (space separated), if any.
     async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<String>>;
-    async fn put_consent(&self, sub: &str, client_id: &str, scope: &str, now: Timestamp)
-    -> StoreResult<()>;
+    async fn put_consent(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scope: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]

@@ -36,7 +36,10 @@ impl IntoResponse for ApiError {
         }
         let mut r = (status, axum::Json(body)).into_response();
         if e.code == ErrorCode::InvalidClient && e.used_auth_header {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"surety\""));
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"surety\""),
+            );
         }
         no_store(r)
     }
@@ -48,11 +51,22 @@ pub struct BearerError(pub OAuthError);
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
         let e = self.0;
-        if !matches!(e.code, ErrorCode::InvalidToken | ErrorCode::InsufficientScope | ErrorCode::InvalidRequest) {
+        if !matches!(
+            e.code,
+            ErrorCode::InvalidToken | ErrorCode::InsufficientScope | ErrorCode::InvalidRequest
+        ) {
             return ApiError(e).into_response();
         }
-        let desc = e.description.as_deref().unwrap_or("").replace(['"', '\\'], "");
-        let challenge = format!("Bearer error=\"{}\", error_description=\"{}\"", e.code.as_str(), desc);
+        let desc = e
+            .description
+            .as_deref()
+            .unwrap_or("")
+            .replace(['"', '\\'], "");
+        let challenge = format!(
+            "Bearer error=\"{}\", error_description=\"{}\"",
+            e.code.as_str(),
+            desc
+        );
         let mut r = ApiError(e).into_response();
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -63,7 +77,10 @@ impl IntoResponse for BearerError {
 
 /// A simple HTML error page (the redirect URI could not be trusted, or a form expired).
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = { use crate::web::pages::RenderHtml; crate::web::pages::ErrorPage { message }.render_html() };
+    let body = {
+        use crate::web::pages::RenderHtml;
+        crate::web::pages::ErrorPage { message }.render_html()
+    };
     (status, Html(body)).into_response()
 }
 
@@ -77,7 +94,10 @@ impl IntoResponse for AuthorizeError {
             }
             AuthorizeError::Unavailable(d) => {
                 tracing::warn!(error = %d, "authorization endpoint unavailable");
-                error_page(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again shortly.")
+                error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is temporarily unavailable. Try again shortly.",
+                )
             }
         }
     }

@@ -17,7 +17,8 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// Parses `application/x-www-form-urlencoded` pairs, refusing repeated names.
 pub fn parse_pairs(raw: &[u8]) -> Result<Params, OAuthError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).map_err(|_| OAuthError::invalid_request("malformed parameters"))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
+        .map_err(|_| OAuthError::invalid_request("malformed parameters"))?;
     let mut out = Params::with_capacity(pairs.len());
     for (k, v) in pairs {
         if v.is_empty() {
@@ -36,11 +37,20 @@ pub struct Form(pub Params);
 impl<S: Send + Sync> FromRequest<S> for Form {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !ct.starts_with("application/x-www-form-urlencoded") {
-            return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded").into());
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            )
+            .into());
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| OAuthError::invalid_request("the body is too large or unreadable"))?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| OAuthError::invalid_request("the body is too large or unreadable"))?;
         if bytes.len() > MAX_FORM_BYTES {
             return Err(OAuthError::invalid_request("the body is too large").into());
         }
@@ -68,9 +78,13 @@ impl<S: Send + Sync> FromRequest<S> for QueryOrForm {
 pub fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
     let basic = match headers.get(header::AUTHORIZATION) {
         Some(v) => {
-            let v = v.to_str().map_err(|_| OAuthError::invalid_client("malformed Authorization header").with_auth_header(true))?;
+            let v = v.to_str().map_err(|_| {
+                OAuthError::invalid_client("malformed Authorization header").with_auth_header(true)
+            })?;
             match v.split_once(' ') {
-                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => Some(decode_basic(rest.trim())?),
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+                    Some(decode_basic(rest.trim())?)
+                }
                 _ => None,
             }
         }
@@ -88,10 +102,16 @@ pub fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, 
 /// RFC 6749 §2.3.1: id and secret are form-url-encoded before base64.
 fn decode_basic(b64: &str) -> Result<(String, String), OAuthError> {
     let bad = || OAuthError::invalid_client("malformed Basic credentials").with_auth_header(true);
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad())?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| bad())?;
     let s = String::from_utf8(raw).map_err(|_| bad())?;
     let (id, secret) = s.split_once(':').ok_or_else(bad)?;
-    let dec = |x: &str| url::form_urlencoded::parse(format!("a={x}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let dec = |x: &str| {
+        url::form_urlencoded::parse(format!("a={x}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
     Ok((dec(id).ok_or_else(bad)?, dec(secret).ok_or_else(bad)?))
 }
 
@@ -99,7 +119,9 @@ fn decode_basic(b64: &str) -> Result<(String, String), OAuthError> {
 pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 /// Cookies of the request.
@@ -107,7 +129,10 @@ pub struct Cookies(pub Vec<(String, String)>);
 
 impl Cookies {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -152,7 +177,10 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_decoded() {
         let h = base64::engine::general_purpose::STANDARD.encode("my%20id:p%40ss");
-        assert_eq!(decode_basic(&h).unwrap(), ("my id".to_owned(), "p@ss".to_owned()));
+        assert_eq!(
+            decode_basic(&h).unwrap(),
+            ("my id".to_owned(), "p@ss".to_owned())
+        );
         assert!(decode_basic("!!!").is_err());
     }
 }

@@ -33,19 +33,40 @@ const MAX_BODY: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let protocol = Router::new()
-        .route("/.well-known/openid-configuration", get(routes::discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(routes::discovery::oauth_metadata))
+        .route(
+            "/.well-known/openid-configuration",
+            get(routes::discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(routes::discovery::oauth_metadata),
+        )
         .route(paths::JWKS, get(routes::discovery::jwks))
-        .route(paths::AUTHORIZE, get(routes::authorize::authorize).post(routes::authorize::authorize))
+        .route(
+            paths::AUTHORIZE,
+            get(routes::authorize::authorize).post(routes::authorize::authorize),
+        )
         .route(paths::RESUME, get(routes::authorize::resume))
-        .route(paths::LOGIN, get(routes::login::page).post(routes::login::submit))
-        .route(paths::CONSENT, get(routes::consent::page).post(routes::consent::submit))
+        .route(
+            paths::LOGIN,
+            get(routes::login::page).post(routes::login::submit),
+        )
+        .route(
+            paths::CONSENT,
+            get(routes::consent::page).post(routes::consent::submit),
+        )
         .route(paths::TOKEN, post(routes::token::token))
-        .route(paths::USERINFO, get(routes::userinfo::userinfo).post(routes::userinfo::userinfo))
+        .route(
+            paths::USERINFO,
+            get(routes::userinfo::userinfo).post(routes::userinfo::userinfo),
+        )
         .route(paths::INTROSPECT, post(routes::introspect::introspect))
         .route(paths::REVOKE, post(routes::introspect::revoke))
         .route(paths::PAR, post(routes::par::par))
-        .route(paths::END_SESSION, get(routes::logout::logout).post(routes::logout::logout))
+        .route(
+            paths::END_SESSION,
+            get(routes::logout::logout).post(routes::logout::logout),
+        )
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics));
@@ -55,7 +76,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }

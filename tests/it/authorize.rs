@@ -34,12 +34,18 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect() {
 async fn invalid_requests_redirect_with_error_state_and_iss() {
     let (srv, (id, _)) = setup().await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (vec![("response_type", "token")], "unsupported_response_type"),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
         (vec![("code_challenge_method", "plain")], "invalid_request"),
         (vec![("scope", "openid bad\"scope")], "invalid_scope"),
         (vec![("prompt", "none login")], "invalid_request"),
         (vec![("max_age", "-5")], "invalid_request"),
-        (vec![("request", "eyJhbGciOiJub25lIn0.e30.")], "invalid_request"),
+        (
+            vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
+            "invalid_request",
+        ),
     ];
     for (extra, code) in cases {
         let (url, _) = authorize_url(&srv, &id, &extra);
@@ -47,7 +53,11 @@ async fn invalid_requests_redirect_with_error_state_and_iss() {
         assert!(r.status().is_redirection(), "{extra:?}");
         let loc = location(&r);
         assert!(loc.starts_with("http://127.0.0.1:9/cb?"), "{loc}");
-        assert_eq!(query_param(&loc, "error").as_deref(), Some(code), "{extra:?}");
+        assert_eq!(
+            query_param(&loc, "error").as_deref(),
+            Some(code),
+            "{extra:?}"
+        );
         assert_eq!(query_param(&loc, "state").as_deref(), Some("st4te"));
         assert_eq!(query_param(&loc, "iss").as_deref(), Some(srv.base.as_str()));
     }
@@ -59,9 +69,16 @@ async fn public_clients_must_use_pkce() {
     let srv = TestServer::start().await;
     let (id, secret) = srv.client(serde_json::json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_endpoint_auth_method": "none"})).await;
     assert!(secret.is_none());
-    let (url, _) = authorize_url(&srv, &id, &[("code_challenge", ""), ("code_challenge_method", "")]);
+    let (url, _) = authorize_url(
+        &srv,
+        &id,
+        &[("code_challenge", ""), ("code_challenge_method", "")],
+    );
     let loc = location(&srv.browser.get(&url).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("invalid_request")
+    );
     srv.shutdown().await;
 }
 
@@ -70,7 +87,10 @@ async fn prompt_none_without_session_answers_login_required() {
     let (srv, (id, _)) = setup().await;
     let (url, _) = authorize_url(&srv, &id, &[("prompt", "none")]);
     let loc = location(&srv.browser.get(&url).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("login_required")
+    );
     assert_eq!(query_param(&loc, "iss").as_deref(), Some(srv.base.as_str()));
     srv.shutdown().await;
 }
@@ -88,7 +108,10 @@ async fn consent_is_remembered_and_asked_again_when_scope_grows() {
     // A wider scope needs consent: prompt=none says so.
     let (url, _) = authorize_url(&srv, &id, &[("scope", "openid email"), ("prompt", "none")]);
     let loc = location(&srv.browser.get(&url).send().await.unwrap());
-    assert_eq!(query_param(&loc, "error").as_deref(), Some("consent_required"));
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("consent_required")
+    );
     // Without prompt=none it shows the consent page.
     let (url, _) = authorize_url(&srv, &id, &[("scope", "openid email")]);
     let loc = location(&srv.browser.get(&url).send().await.unwrap());
@@ -101,13 +124,56 @@ async fn deny_returns_access_denied() {
     let (srv, (id, _)) = setup().await;
     let (url, _) = authorize_url(&srv, &id, &[]);
     let login = location(&srv.browser.get(&url).send().await.unwrap());
-    let page = srv.browser.get(srv.url(&login)).send().await.unwrap().text().await.unwrap();
-    let form = [("tx", hidden(&page, "tx")), ("csrf", hidden(&page, "csrf")), ("username", "alice".into()), ("password", PASSWORD.into())];
-    let r = srv.browser.post(srv.url("/login")).form(&form).send().await.unwrap();
-    let consent = location(&srv.browser.get(srv.url(&location(&r))).send().await.unwrap());
-    let page = srv.browser.get(srv.url(&consent)).send().await.unwrap().text().await.unwrap();
+    let page = srv
+        .browser
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("tx", hidden(&page, "tx")),
+        ("csrf", hidden(&page, "csrf")),
+        ("username", "alice".into()),
+        ("password", PASSWORD.into()),
+    ];
+    let r = srv
+        .browser
+        .post(srv.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let consent = location(
+        &srv.browser
+            .get(srv.url(&location(&r)))
+            .send()
+            .await
+            .unwrap(),
+    );
+    let page = srv
+        .browser
+        .get(srv.url(&consent))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Test RP") && page.contains("email"));
-    let r = srv.browser.post(srv.url("/consent")).form(&[("tx", hidden(&page, "tx")), ("csrf", hidden(&page, "csrf")), ("decision", "deny".into())]).send().await.unwrap();
+    let r = srv
+        .browser
+        .post(srv.url("/consent"))
+        .form(&[
+            ("tx", hidden(&page, "tx")),
+            ("csrf", hidden(&page, "csrf")),
+            ("decision", "deny".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
     let loc = location(&r);
     assert_eq!(query_param(&loc, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(&loc, "state").as_deref(), Some("st4te"));
@@ -133,16 +199,45 @@ async fn login_form_needs_its_csrf_token_and_the_starting_browser() {
     let (srv, (id, _)) = setup().await;
     let (url, _) = authorize_url(&srv, &id, &[]);
     let login = location(&srv.browser.get(&url).send().await.unwrap());
-    let page = srv.browser.get(srv.url(&login)).send().await.unwrap().text().await.unwrap();
+    let page = srv
+        .browser
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let tx = hidden(&page, "tx");
-    let bad = [("tx", tx.as_str()), ("csrf", "forged"), ("username", "alice"), ("password", PASSWORD)];
-    let r = srv.browser.post(srv.url("/login")).form(&bad).send().await.unwrap();
+    let bad = [
+        ("tx", tx.as_str()),
+        ("csrf", "forged"),
+        ("username", "alice"),
+        ("password", PASSWORD),
+    ];
+    let r = srv
+        .browser
+        .post(srv.url("/login"))
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     // Another browser (no binding cookie) cannot use the transaction, even with the token.
     let csrf = hidden(&page, "csrf");
     let other = browser();
-    let stolen = [("tx", tx.as_str()), ("csrf", csrf.as_str()), ("username", "alice"), ("password", PASSWORD)];
-    let r = other.post(srv.url("/login")).form(&stolen).send().await.unwrap();
+    let stolen = [
+        ("tx", tx.as_str()),
+        ("csrf", csrf.as_str()),
+        ("username", "alice"),
+        ("password", PASSWORD),
+    ];
+    let r = other
+        .post(srv.url("/login"))
+        .form(&stolen)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     srv.shutdown().await;
 }
@@ -152,15 +247,50 @@ async fn repeated_failed_logins_lock_the_username() {
     let (srv, (id, _)) = setup().await;
     let (url, _) = authorize_url(&srv, &id, &[]);
     let login = location(&srv.browser.get(&url).send().await.unwrap());
-    let page = srv.browser.get(srv.url(&login)).send().await.unwrap().text().await.unwrap();
+    let page = srv
+        .browser
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (tx, csrf) = (hidden(&page, "tx"), hidden(&page, "csrf"));
     for _ in 0..5 {
-        let r = srv.browser.post(srv.url("/login")).form(&[("tx", &tx), ("csrf", &csrf), ("username", &"alice".to_owned()), ("password", &"wrong password".to_owned())]).send().await.unwrap();
+        let r = srv
+            .browser
+            .post(srv.url("/login"))
+            .form(&[
+                ("tx", &tx),
+                ("csrf", &csrf),
+                ("username", &"alice".to_owned()),
+                ("password", &"wrong password".to_owned()),
+            ])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert!(r.text().await.unwrap().contains("Invalid username or password"));
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Invalid username or password")
+        );
     }
     // Locked: even the right password is refused now.
-    let r = srv.browser.post(srv.url("/login")).form(&[("tx", &tx), ("csrf", &csrf), ("username", &"alice".to_owned()), ("password", &PASSWORD.to_owned())]).send().await.unwrap();
+    let r = srv
+        .browser
+        .post(srv.url("/login"))
+        .form(&[
+            ("tx", &tx),
+            ("csrf", &csrf),
+            ("username", &"alice".to_owned()),
+            ("password", &PASSWORD.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     srv.shutdown().await;
 }
@@ -171,9 +301,22 @@ async fn login_and_consent_pages_refuse_framing_and_set_safe_cookies() {
     let (url, _) = authorize_url(&srv, &id, &[]);
     let r = srv.browser.get(&url).send().await.unwrap();
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    let page = srv.browser.get(srv.url(&location(&r))).send().await.unwrap();
-    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let page = srv
+        .browser
+        .get(srv.url(&location(&r)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     assert_eq!(page.headers()["referrer-policy"], "no-referrer");

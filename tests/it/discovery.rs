@@ -7,13 +7,32 @@ use crate::helpers::*;
 #[tokio::test]
 async fn both_metadata_documents_describe_this_server() {
     let srv = TestServer::start().await;
-    for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
-        let v: Value = srv.api.get(srv.url(path)).send().await.unwrap().json().await.unwrap();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let v: Value = srv
+            .api
+            .get(srv.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(v["issuer"], srv.base);
         assert_eq!(v["token_endpoint"], srv.url("/token"));
-        assert_eq!(v["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(
+            v["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
         assert_eq!(v["response_types_supported"], serde_json::json!(["code"]));
-        assert!(v["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&"RS256".into()));
+        assert!(
+            v["id_token_signing_alg_values_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&"RS256".into())
+        );
         assert_eq!(v["authorization_response_iss_parameter_supported"], true);
         let grants = v["grant_types_supported"].as_array().unwrap();
         for g in ["authorization_code", "refresh_token", "client_credentials"] {
@@ -35,7 +54,10 @@ async fn jwks_publishes_rs256_es256_and_eddsa_public_keys_only() {
         assert!(algs.contains(&a), "{a} missing");
     }
     for k in keys {
-        assert!(k.get("d").is_none() && k.get("p").is_none(), "private material published");
+        assert!(
+            k.get("d").is_none() && k.get("p").is_none(),
+            "private material published"
+        );
         assert!(k["kid"].is_string());
     }
     srv.shutdown().await;

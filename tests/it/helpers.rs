@@ -24,7 +24,11 @@ pub enum Backend {
     /// SQLite file + in-process cache.
     Embedded,
     /// PostgreSQL database URL + Redis URL (with a per-test prefix).
-    Shared { database_url: String, redis_url: String, prefix: String },
+    Shared {
+        database_url: String,
+        redis_url: String,
+        prefix: String,
+    },
 }
 
 fn env(k: &str) -> Option<String> {
@@ -33,12 +37,24 @@ fn env(k: &str) -> Option<String> {
 
 /// The shared backends when configured. Under `CI=true` they are mandatory.
 pub async fn shared_backend() -> Option<Backend> {
-    let (db, redis) = (env("SURETY_TEST_DATABASE_URL"), env("SURETY_TEST_REDIS_URL"));
+    let (db, redis) = (
+        env("SURETY_TEST_DATABASE_URL"),
+        env("SURETY_TEST_REDIS_URL"),
+    );
     match (db, redis) {
-        (Some(db), Some(redis)) => Some(Backend::Shared { database_url: fresh_database(&db).await, redis_url: redis, prefix: format!("t{}:", surety::clock::random_hex16()) }),
+        (Some(db), Some(redis)) => Some(Backend::Shared {
+            database_url: fresh_database(&db).await,
+            redis_url: redis,
+            prefix: format!("t{}:", surety::clock::random_hex16()),
+        }),
         _ => {
-            assert!(env("CI").as_deref() != Some("true"), "CI=true requires SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL");
-            eprintln!("PostgreSQL/Redis backend tests SKIPPED (set SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL)");
+            assert!(
+                env("CI").as_deref() != Some("true"),
+                "CI=true requires SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL"
+            );
+            eprintln!(
+                "PostgreSQL/Redis backend tests SKIPPED (set SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL)"
+            );
             None
         }
     }
@@ -46,7 +62,10 @@ pub async fn shared_backend() -> Option<Backend> {
 
 /// The backend for a test that runs once: shared when configured, embedded otherwise.
 pub async fn default_backend() -> Backend {
-    match (env("SURETY_TEST_DATABASE_URL"), env("SURETY_TEST_REDIS_URL")) {
+    match (
+        env("SURETY_TEST_DATABASE_URL"),
+        env("SURETY_TEST_REDIS_URL"),
+    ) {
         (Some(_), Some(_)) => shared_backend().await.unwrap_or(Backend::Embedded),
         _ => Backend::Embedded,
     }
@@ -65,8 +84,13 @@ pub async fn all_backends() -> Vec<Backend> {
 pub async fn fresh_database(base: &str) -> String {
     use sqlx::Connection;
     let name = format!("surety_it_{}", surety::clock::random_hex16());
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to SURETY_TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to SURETY_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     let mut url = url::Url::parse(base).expect("database URL");
     url.set_path(&name);
     url.to_string()
@@ -79,9 +103,19 @@ pub fn temp_dir() -> std::path::PathBuf {
 }
 
 pub fn settings_for(backend: &Backend) -> Settings {
-    let mut s = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: temp_dir(), admin_token: Some(SecretString::from(ADMIN_TOKEN)), ..Settings::default() };
+    let mut s = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: temp_dir(),
+        admin_token: Some(SecretString::from(ADMIN_TOKEN)),
+        ..Settings::default()
+    };
     s.login_max_failures = 5;
-    if let Backend::Shared { database_url, redis_url, prefix } = backend {
+    if let Backend::Shared {
+        database_url,
+        redis_url,
+        prefix,
+    } = backend
+    {
         s.database_url = Some(database_url.clone());
         s.redis_url = Some(redis_url.clone());
         s.redis_prefix = prefix.clone();
@@ -100,7 +134,11 @@ pub struct TestServer {
 }
 
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client")
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client")
 }
 
 impl TestServer {
@@ -116,8 +154,16 @@ impl TestServer {
         init_logs();
         let running = app::spawn(settings).await.expect("server starts");
         let base = format!("http://{}", running.addr);
-        let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { running, base, browser: browser(), api }
+        let api = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            running,
+            base,
+            browser: browser(),
+            api,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -130,10 +176,25 @@ impl TestServer {
 
     /// Registers a client through the admin API; returns (client_id, client_secret).
     pub async fn client(&self, metadata: Value) -> (String, Option<String>) {
-        let r = self.api.post(self.url("/admin/clients")).bearer_auth(ADMIN_TOKEN).json(&metadata).send().await.expect("admin");
-        assert_eq!(r.status(), StatusCode::CREATED, "client registration failed: {}", r.text().await.unwrap_or_default());
+        let r = self
+            .api
+            .post(self.url("/admin/clients"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&metadata)
+            .send()
+            .await
+            .expect("admin");
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "client registration failed: {}",
+            r.text().await.unwrap_or_default()
+        );
         let v: Value = r.json().await.expect("json");
-        (v["client_id"].as_str().expect("client_id").to_owned(), v["client_secret"].as_str().map(str::to_owned))
+        (
+            v["client_id"].as_str().expect("client_id").to_owned(),
+            v["client_secret"].as_str().map(str::to_owned),
+        )
     }
 
     /// A confidential web client with the code and refresh grants.
@@ -153,7 +214,10 @@ impl TestServer {
     pub async fn user(&self, username: &str) -> String {
         let r = self.api.post(self.url("/admin/users")).bearer_auth(ADMIN_TOKEN).json(&json!({"username": username, "password": PASSWORD, "email": format!("{username}@example.com"), "name": "Test User"})).send().await.expect("admin");
         assert_eq!(r.status(), StatusCode::CREATED);
-        r.json::<Value>().await.expect("json")["sub"].as_str().expect("sub").to_owned()
+        r.json::<Value>().await.expect("json")["sub"]
+            .as_str()
+            .expect("sub")
+            .to_owned()
     }
 
     pub async fn shutdown(self) {
@@ -162,27 +226,49 @@ impl TestServer {
 }
 
 pub fn location(r: &reqwest::Response) -> String {
-    r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    r.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The value of `name="<field>" value="…"` in a page.
 pub fn hidden(page: &str, field: &str) -> String {
     let marker = format!("name=\"{field}\" value=\"");
-    let start = page.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {field} in page"));
-    page[start..].split('"').next().unwrap_or_default().to_owned()
+    let start = page
+        .find(&marker)
+        .map(|i| i + marker.len())
+        .unwrap_or_else(|| panic!("no {field} in page"));
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 pub fn query_param(url: &str, k: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
-    u.query_pairs().find(|(a, _)| a == k).map(|(_, v)| v.into_owned())
+    u.query_pairs()
+        .find(|(a, _)| a == k)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Drives a browser through `authorize_url`: logs in as `username` if asked, approves
 /// consent if asked; returns the final redirect to the client.
-pub async fn authorize(srv: &TestServer, browser: &reqwest::Client, authorize_url: &str, username: &str) -> String {
+pub async fn authorize(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    authorize_url: &str,
+    username: &str,
+) -> String {
     let mut next = authorize_url.to_owned();
     for _ in 0..8 {
-        let url = if next.starts_with('/') { srv.url(&next) } else { next.clone() };
+        let url = if next.starts_with('/') {
+            srv.url(&next)
+        } else {
+            next.clone()
+        };
         if !url.starts_with(&srv.base) {
             return url;
         }
@@ -195,13 +281,31 @@ pub async fn authorize(srv: &TestServer, browser: &reqwest::Client, authorize_ur
         let page = r.text().await.expect("page");
         let (tx, csrf) = (hidden(&page, "tx"), hidden(&page, "csrf"));
         let form: Vec<(&str, &str)> = if url.contains("/login") {
-            vec![("tx", &tx), ("csrf", &csrf), ("username", username), ("password", PASSWORD)]
+            vec![
+                ("tx", &tx),
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", PASSWORD),
+            ]
         } else {
             vec![("tx", &tx), ("csrf", &csrf), ("decision", "approve")]
         };
-        let action = if url.contains("/login") { "/login" } else { "/consent" };
-        let r = browser.post(srv.url(action)).form(&form).send().await.expect("post");
-        assert!(r.status().is_redirection(), "form at {action} answered {}", r.status());
+        let action = if url.contains("/login") {
+            "/login"
+        } else {
+            "/consent"
+        };
+        let r = browser
+            .post(srv.url(action))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert!(
+            r.status().is_redirection(),
+            "form at {action} answered {}",
+            r.status()
+        );
         next = location(&r);
     }
     panic!("too many redirects")
@@ -209,22 +313,42 @@ pub async fn authorize(srv: &TestServer, browser: &reqwest::Client, authorize_ur
 
 /// A PKCE pair (verifier, S256 challenge).
 pub fn pkce() -> (String, String) {
-    let verifier = format!("{}{}", surety::clock::random_hex16(), surety::clock::random_hex16());
+    let verifier = format!(
+        "{}{}",
+        surety::clock::random_hex16(),
+        surety::clock::random_hex16()
+    );
     let challenge = surety::util::b64(&surety::util::sha256(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// An authorization URL for a client.
-pub fn authorize_url(srv: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> (String, String) {
+pub fn authorize_url(
+    srv: &TestServer,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let mut pairs: Vec<(&str, &str)> = vec![("response_type", "code"), ("client_id", client_id), ("redirect_uri", "http://127.0.0.1:9/cb"), ("scope", "openid profile email"), ("state", "st4te"), ("nonce", "n0nce"), ("code_challenge", &challenge), ("code_challenge_method", "S256")];
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ("scope", "openid profile email"),
+        ("state", "st4te"),
+        ("nonce", "n0nce"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
     for (k, v) in extra {
         pairs.retain(|(a, _)| a != k);
         if !v.is_empty() {
             pairs.push((k, v));
         }
     }
-    (surety::oauth::authorize::with_query(&srv.url("/authorize"), &pairs), verifier)
+    (
+        surety::oauth::authorize::with_query(&srv.url("/authorize"), &pairs),
+        verifier,
+    )
 }
 
 /// Runs the code flow and redeems the code; returns the token response JSON.
@@ -232,19 +356,44 @@ pub async fn tokens(srv: &TestServer, client: &(String, String), username: &str)
     let (url, verifier) = authorize_url(srv, &client.0, &[]);
     let cb = authorize(srv, &srv.browser, &url, username).await;
     let code = query_param(&cb, "code").expect("code");
-    let r = srv.api.post(srv.url("/token")).basic_auth(&client.0, Some(&client.1)).form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/cb"), ("code_verifier", &verifier)]).send().await.expect("token");
+    let r = srv
+        .api
+        .post(srv.url("/token"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .expect("token");
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.expect("json")
 }
 
 /// POSTs a form to the token endpoint with Basic client auth.
-pub async fn token_request(srv: &TestServer, client: &(String, String), form: &[(&str, &str)]) -> reqwest::Response {
-    srv.api.post(srv.url("/token")).basic_auth(&client.0, Some(&client.1)).form(form).send().await.expect("token")
+pub async fn token_request(
+    srv: &TestServer,
+    client: &(String, String),
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    srv.api
+        .post(srv.url("/token"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(form)
+        .send()
+        .await
+        .expect("token")
 }
 
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_logs() {
     if std::env::var("RUST_LOG").is_ok() {
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
     }
 }

@@ -6,7 +6,14 @@ use serde_json::Value;
 use crate::helpers::*;
 
 async fn introspect(srv: &TestServer, c: &(String, String), token: &str) -> Value {
-    let r = srv.api.post(srv.url("/introspect")).basic_auth(&c.0, Some(&c.1)).form(&[("token", token)]).send().await.unwrap();
+    let r = srv
+        .api
+        .post(srv.url("/introspect"))
+        .basic_auth(&c.0, Some(&c.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
     r.json().await.unwrap()
@@ -26,10 +33,19 @@ async fn introspection_reports_live_tokens_and_nothing_about_others() {
     let v = introspect(&srv, &c, t["refresh_token"].as_str().unwrap()).await;
     assert_eq!(v["active"], true);
     for junk in ["not-a-token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
-        assert_eq!(introspect(&srv, &c, junk).await, serde_json::json!({"active": false}));
+        assert_eq!(
+            introspect(&srv, &c, junk).await,
+            serde_json::json!({"active": false})
+        );
     }
     // Client authentication is required.
-    let r = srv.api.post(srv.url("/introspect")).form(&[("token", t["access_token"].as_str().unwrap())]).send().await.unwrap();
+    let r = srv
+        .api
+        .post(srv.url("/introspect"))
+        .form(&[("token", t["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     srv.shutdown().await;
 }
@@ -40,15 +56,43 @@ async fn revoking_a_refresh_token_kills_its_family_and_access_tokens() {
     srv.user("alice").await;
     let c = srv.web_client().await;
     let t = tokens(&srv, &c, "alice").await;
-    let (access, refresh) = (t["access_token"].as_str().unwrap(), t["refresh_token"].as_str().unwrap());
-    let r = srv.api.post(srv.url("/revoke")).basic_auth(&c.0, Some(&c.1)).form(&[("token", refresh), ("token_type_hint", "refresh_token")]).send().await.unwrap();
+    let (access, refresh) = (
+        t["access_token"].as_str().unwrap(),
+        t["refresh_token"].as_str().unwrap(),
+    );
+    let r = srv
+        .api
+        .post(srv.url("/revoke"))
+        .basic_auth(&c.0, Some(&c.1))
+        .form(&[("token", refresh), ("token_type_hint", "refresh_token")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(introspect(&srv, &c, access).await, serde_json::json!({"active": false}));
-    assert_eq!(introspect(&srv, &c, refresh).await, serde_json::json!({"active": false}));
-    let r = token_request(&srv, &c, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+    assert_eq!(
+        introspect(&srv, &c, access).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&srv, &c, refresh).await,
+        serde_json::json!({"active": false})
+    );
+    let r = token_request(
+        &srv,
+        &c,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     // Unknown tokens revoke "successfully" (RFC 7009 §2.2).
-    let r = srv.api.post(srv.url("/revoke")).basic_auth(&c.0, Some(&c.1)).form(&[("token", "unknown")]).send().await.unwrap();
+    let r = srv
+        .api
+        .post(srv.url("/revoke"))
+        .basic_auth(&c.0, Some(&c.1))
+        .form(&[("token", "unknown")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     srv.shutdown().await;
 }
@@ -62,11 +106,29 @@ async fn revoking_an_access_token_stops_it_at_once() {
     let access = t["access_token"].as_str().unwrap();
     let other = srv.web_client().await;
     // Another client cannot revoke it.
-    srv.api.post(srv.url("/revoke")).basic_auth(&other.0, Some(&other.1)).form(&[("token", access)]).send().await.unwrap();
+    srv.api
+        .post(srv.url("/revoke"))
+        .basic_auth(&other.0, Some(&other.1))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(introspect(&srv, &c, access).await["active"], true);
-    srv.api.post(srv.url("/revoke")).basic_auth(&c.0, Some(&c.1)).form(&[("token", access)]).send().await.unwrap();
+    srv.api
+        .post(srv.url("/revoke"))
+        .basic_auth(&c.0, Some(&c.1))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(introspect(&srv, &c, access).await["active"], false);
-    let r = srv.api.get(srv.url("/userinfo")).bearer_auth(access).send().await.unwrap();
+    let r = srv
+        .api
+        .get(srv.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     srv.shutdown().await;
 }
@@ -78,12 +140,34 @@ async fn userinfo_speaks_rfc6750() {
     let c = srv.web_client().await;
     let r = srv.api.get(srv.url("/userinfo")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
-    let r = srv.api.get(srv.url("/userinfo")).bearer_auth("garbage").send().await.unwrap();
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let r = srv
+        .api
+        .get(srv.url("/userinfo"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
     let t = tokens(&srv, &c, "alice").await;
-    let r = srv.api.post(srv.url("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
+    let r = srv
+        .api
+        .post(srv.url("/userinfo"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["preferred_username"], "alice");

@@ -9,13 +9,35 @@ use surety::keys::jws;
 use crate::helpers::*;
 
 async fn es256_kids(srv: &TestServer) -> Vec<String> {
-    let v: Value = srv.api.get(srv.url("/jwks")).send().await.unwrap().json().await.unwrap();
-    v["keys"].as_array().unwrap().iter().filter(|k| k["alg"] == "ES256").map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+    let v: Value = srv
+        .api
+        .get(srv.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["alg"] == "ES256")
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn signing_kid(srv: &TestServer, c: &(String, String)) -> String {
-    let t: Value = token_request(srv, c, &[("grant_type", "client_credentials")]).await.json().await.unwrap();
-    jws::peek(t["access_token"].as_str().unwrap()).unwrap().0.kid.unwrap()
+    let t: Value = token_request(srv, c, &[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    jws::peek(t["access_token"].as_str().unwrap())
+        .unwrap()
+        .0
+        .kid
+        .unwrap()
 }
 
 #[tokio::test]
@@ -23,7 +45,9 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key() {
     let settings = settings_for(&Backend::Embedded);
     let data_dir = settings.data_dir.clone();
     let srv = TestServer::start_with(settings).await;
-    let (id, secret) = srv.client(serde_json::json!({"grant_types": ["client_credentials"]})).await;
+    let (id, secret) = srv
+        .client(serde_json::json!({"grant_types": ["client_credentials"]}))
+        .await;
     let c = (id, secret.unwrap());
     let before = es256_kids(&srv).await;
     assert_eq!(before.len(), 1);
@@ -35,15 +59,26 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key() {
         .env("RUST_LOG", "error")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The node picks the new keys up on its next reload (periodic, or on an unknown kid).
     srv.provider().keys.reload().await.unwrap();
     let after = es256_kids(&srv).await;
     assert_eq!(after.len(), 2, "the next key is published before it signs");
-    assert_eq!(signing_kid(&srv, &c).await, old, "the new key does not sign yet");
+    assert_eq!(
+        signing_kid(&srv, &c).await,
+        old,
+        "the new key does not sign yet"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let new = signing_kid(&srv, &c).await;
     assert_ne!(new, old, "the new key signs after activation");
-    assert!(es256_kids(&srv).await.contains(&old), "the retired key stays published while its tokens live");
+    assert!(
+        es256_kids(&srv).await.contains(&old),
+        "the retired key stays published while its tokens live"
+    );
     srv.shutdown().await;
 }

@@ -36,7 +36,9 @@ impl Proxy {
                 let mut rx = rx.clone();
                 rx.mark_unchanged(); // only cuts after this connection opened close it
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = rx.changed() => {}
@@ -69,22 +71,56 @@ async fn ready_within(srv: &TestServer, want: StatusCode) -> bool {
 
 #[tokio::test]
 async fn redis_outage_is_503_and_recovers() {
-    let Some(Backend::Shared { database_url, redis_url, prefix }) = shared_backend().await else { return };
+    let Some(Backend::Shared {
+        database_url,
+        redis_url,
+        prefix,
+    }) = shared_backend().await
+    else {
+        return;
+    };
     let host = url::Url::parse(&redis_url).unwrap();
-    let proxy = Proxy::start(format!("{}:{}", host.host_str().unwrap(), host.port().unwrap_or(6379))).await;
-    let backend = Backend::Shared { database_url, redis_url: format!("redis://{}", proxy.addr), prefix };
+    let proxy = Proxy::start(format!(
+        "{}:{}",
+        host.host_str().unwrap(),
+        host.port().unwrap_or(6379)
+    ))
+    .await;
+    let backend = Backend::Shared {
+        database_url,
+        redis_url: format!("redis://{}", proxy.addr),
+        prefix,
+    };
     let srv = TestServer::start_on(&backend).await;
     srv.user("alice").await;
     let c = srv.web_client().await;
     proxy.down();
     assert!(ready_within(&srv, StatusCode::SERVICE_UNAVAILABLE).await);
-    let r = token_request(&srv, &c, &[("grant_type", "authorization_code"), ("code", "anything"), ("redirect_uri", "http://127.0.0.1:9/cb")]).await;
+    let r = token_request(
+        &srv,
+        &c,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "anything"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "temporarily_unavailable");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "temporarily_unavailable"
+    );
     let (url, _) = authorize_url(&srv, &c.0, &[]);
-    assert_eq!(srv.browser.get(&url).send().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        srv.browser.get(&url).send().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     proxy.restore();
-    assert!(ready_within(&srv, StatusCode::OK).await, "recovers without a restart");
+    assert!(
+        ready_within(&srv, StatusCode::OK).await,
+        "recovers without a restart"
+    );
     let t = tokens(&srv, &c, "alice").await;
     assert!(t["access_token"].is_string());
     srv.shutdown().await;
@@ -92,21 +128,50 @@ async fn redis_outage_is_503_and_recovers() {
 
 #[tokio::test]
 async fn postgres_outage_is_503_and_recovers() {
-    let Some(Backend::Shared { database_url, redis_url, prefix }) = shared_backend().await else { return };
+    let Some(Backend::Shared {
+        database_url,
+        redis_url,
+        prefix,
+    }) = shared_backend().await
+    else {
+        return;
+    };
     let mut u = url::Url::parse(&database_url).unwrap();
-    let proxy = Proxy::start(format!("{}:{}", u.host_str().unwrap(), u.port().unwrap_or(5432))).await;
+    let proxy = Proxy::start(format!(
+        "{}:{}",
+        u.host_str().unwrap(),
+        u.port().unwrap_or(5432)
+    ))
+    .await;
     u.set_port(Some(proxy.addr.port())).unwrap();
-    let backend = Backend::Shared { database_url: u.to_string(), redis_url, prefix };
+    let backend = Backend::Shared {
+        database_url: u.to_string(),
+        redis_url,
+        prefix,
+    };
     let srv = TestServer::start_on(&backend).await;
-    let (id, secret) = srv.client(serde_json::json!({"grant_types": ["client_credentials"]})).await;
+    let (id, secret) = srv
+        .client(serde_json::json!({"grant_types": ["client_credentials"]}))
+        .await;
     let c = (id, secret.unwrap());
     proxy.down();
     assert!(ready_within(&srv, StatusCode::SERVICE_UNAVAILABLE).await);
     let r = token_request(&srv, &c, &[("grant_type", "client_credentials")]).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"], "temporarily_unavailable");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "temporarily_unavailable"
+    );
     proxy.restore();
-    assert!(ready_within(&srv, StatusCode::OK).await, "recovers without a restart");
-    assert_eq!(token_request(&srv, &c, &[("grant_type", "client_credentials")]).await.status(), StatusCode::OK);
+    assert!(
+        ready_within(&srv, StatusCode::OK).await,
+        "recovers without a restart"
+    );
+    assert_eq!(
+        token_request(&srv, &c, &[("grant_type", "client_credentials")])
+            .await
+            .status(),
+        StatusCode::OK
+    );
     srv.shutdown().await;
 }

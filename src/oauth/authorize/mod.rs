@@ -42,8 +42,12 @@ impl From<OAuthError> for AuthorizeError {
 pub enum Outcome {
     /// Back to the client with a code or an error.
     Redirect(String),
-    Login { tx: String },
-    Consent { tx: String },
+    Login {
+        tx: String,
+    },
+    Consent {
+        tx: String,
+    },
 }
 
 /// A pending authorization request between pages.
@@ -83,7 +87,12 @@ fn tx_key(id: &str) -> String {
 }
 
 /// `GET/POST /authorize`: validate and decide. `binding` is the browser-binding cookie.
-pub async fn start(p: &Provider, params: &Params, session: Option<Session>, binding: &str) -> Result<Outcome, AuthorizeError> {
+pub async fn start(
+    p: &Provider,
+    params: &Params,
+    session: Option<Session>,
+    binding: &str,
+) -> Result<Outcome, AuthorizeError> {
     let params = match params.get("request_uri") {
         Some(uri) => par::redeem(p, uri, params.get("client_id")).await?,
         None => params.clone(),
@@ -93,23 +102,42 @@ pub async fn start(p: &Provider, params: &Params, session: Option<Session>, bind
 }
 
 /// Continues a transaction after login.
-pub async fn resume(p: &Provider, tx_id: &str, binding: &str, session: Option<Session>) -> Result<Outcome, AuthorizeError> {
+pub async fn resume(
+    p: &Provider,
+    tx_id: &str,
+    binding: &str,
+    session: Option<Session>,
+) -> Result<Outcome, AuthorizeError> {
     let tx = load_tx(p, tx_id, binding).await?;
     let client = client_of(p, &tx.req).await?;
     let out = proceed(p, &client, tx.req.clone(), session, tx.login_done, binding).await?;
     if matches!(out, Outcome::Redirect(_)) {
-        p.cache.delete(&tx_key(tx_id)).await.map_err(OAuthError::from)?;
+        p.cache
+            .delete(&tx_key(tx_id))
+            .await
+            .map_err(OAuthError::from)?;
     }
     Ok(out)
 }
 
 /// The user answered the consent page.
-pub async fn consent(p: &Provider, tx_id: &str, binding: &str, csrf: &str, approve: bool, session: Option<Session>) -> Result<Outcome, AuthorizeError> {
+pub async fn consent(
+    p: &Provider,
+    tx_id: &str,
+    binding: &str,
+    csrf: &str,
+    approve: bool,
+    session: Option<Session>,
+) -> Result<Outcome, AuthorizeError> {
     let tx = load_tx(p, tx_id, binding).await?;
     if !ct_eq(csrf.as_bytes(), tx.csrf.as_bytes()) {
         return Err(AuthorizeError::Page("the form expired; start again"));
     }
-    let taken = p.cache.take(&tx_key(tx_id)).await.map_err(OAuthError::from)?;
+    let taken = p
+        .cache
+        .take(&tx_key(tx_id))
+        .await
+        .map_err(OAuthError::from)?;
     if taken.is_none() {
         return Err(AuthorizeError::Page("this request was already answered"));
     }
@@ -117,25 +145,53 @@ pub async fn consent(p: &Provider, tx_id: &str, binding: &str, csrf: &str, appro
         return Err(AuthorizeError::Page("your session ended; start again"));
     };
     if !approve {
-        return Ok(Outcome::Redirect(error_redirect(p, &tx.req.redirect_uri, tx.req.state.as_deref(), &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"))));
+        return Ok(Outcome::Redirect(error_redirect(
+            p,
+            &tx.req.redirect_uri,
+            tx.req.state.as_deref(),
+            &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+        )));
     }
     let scope = Scope::parse(&tx.req.scope).unwrap_or_default();
-    let prior = p.stores.consents.get_consent(&session.sub, &tx.req.client_id).await.map_err(OAuthError::from)?;
-    let all = prior.as_deref().and_then(Scope::parse).unwrap_or_default().union(&scope);
-    p.stores.consents.put_consent(&session.sub, &tx.req.client_id, &all.to_string(), p.now()).await.map_err(OAuthError::from)?;
+    let prior = p
+        .stores
+        .consents
+        .get_consent(&session.sub, &tx.req.client_id)
+        .await
+        .map_err(OAuthError::from)?;
+    let all = prior
+        .as_deref()
+        .and_then(Scope::parse)
+        .unwrap_or_default()
+        .union(&scope);
+    p.stores
+        .consents
+        .put_consent(&session.sub, &tx.req.client_id, &all.to_string(), p.now())
+        .await
+        .map_err(OAuthError::from)?;
     issue_code(p, &tx.req, &session).await
 }
 
 /// Loads a transaction, checking it belongs to this browser.
 pub async fn load_tx(p: &Provider, tx_id: &str, binding: &str) -> Result<Tx, AuthorizeError> {
-    let gone = AuthorizeError::Page("this login request expired or is unknown; start again from the application");
+    let gone = AuthorizeError::Page(
+        "this login request expired or is unknown; start again from the application",
+    );
     if tx_id.is_empty() || tx_id.len() > 128 {
         return Err(gone);
     }
-    let raw = p.cache.get(&tx_key(tx_id)).await.map_err(OAuthError::from)?.ok_or(gone)?;
-    let tx: Tx = serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    let raw = p
+        .cache
+        .get(&tx_key(tx_id))
+        .await
+        .map_err(OAuthError::from)?
+        .ok_or(gone)?;
+    let tx: Tx =
+        serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     if !ct_eq(secret_hash(binding).as_bytes(), tx.binding.as_bytes()) {
-        return Err(AuthorizeError::Page("this login request was started in another browser"));
+        return Err(AuthorizeError::Page(
+            "this login request was started in another browser",
+        ));
     }
     Ok(tx)
 }
@@ -144,7 +200,10 @@ pub async fn load_tx(p: &Provider, tx_id: &str, binding: &str) -> Result<Tx, Aut
 pub async fn mark_logged_in(p: &Provider, tx_id: &str, mut tx: Tx) -> Result<(), AuthorizeError> {
     tx.login_done = true;
     let v = serde_json::to_vec(&tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
-    p.cache.put(&tx_key(tx_id), &v, TX_TTL).await.map_err(OAuthError::from)?;
+    p.cache
+        .put(&tx_key(tx_id), &v, TX_TTL)
+        .await
+        .map_err(OAuthError::from)?;
     Ok(())
 }
 
@@ -156,19 +215,47 @@ async fn client_of(p: &Provider, req: &AuthRequest) -> Result<ClientRecord, Auth
     }
 }
 
-async fn proceed(p: &Provider, client: &ClientRecord, req: AuthRequest, session: Option<Session>, login_done: bool, binding: &str) -> Result<Outcome, AuthorizeError> {
+async fn proceed(
+    p: &Provider,
+    client: &ClientRecord,
+    req: AuthRequest,
+    session: Option<Session>,
+    login_done: bool,
+    binding: &str,
+) -> Result<Outcome, AuthorizeError> {
     let now = p.now();
-    let fail = |code: ErrorCode, d: &str| Outcome::Redirect(error_redirect(p, &req.redirect_uri, req.state.as_deref(), &OAuthError::new(code, d)));
+    let fail = |code: ErrorCode, d: &str| {
+        Outcome::Redirect(error_redirect(
+            p,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            &OAuthError::new(code, d),
+        ))
+    };
     // max_age=0 demands a fresh login, like prompt=login (Core §3.1.2.1); a login made
     // for this very request satisfies both.
     let too_old = |s: &Session| req.max_age.is_some_and(|m| m == 0 || now - s.auth_time > m);
     let session = match session {
         Some(s) if login_done || (!too_old(&s) && !req.has_prompt("login")) => s,
-        _ if req.has_prompt("none") => return Ok(fail(ErrorCode::LoginRequired, "the user must log in")),
-        _ => return Ok(Outcome::Login { tx: new_tx(p, req, binding).await? }),
+        _ if req.has_prompt("none") => {
+            return Ok(fail(ErrorCode::LoginRequired, "the user must log in"));
+        }
+        _ => {
+            return Ok(Outcome::Login {
+                tx: new_tx(p, req, binding).await?,
+            });
+        }
     };
-    let granted = p.stores.consents.get_consent(&session.sub, &client.client_id).await.map_err(OAuthError::from)?;
-    let granted = granted.as_deref().and_then(Scope::parse).unwrap_or_default();
+    let granted = p
+        .stores
+        .consents
+        .get_consent(&session.sub, &client.client_id)
+        .await
+        .map_err(OAuthError::from)?;
+    let granted = granted
+        .as_deref()
+        .and_then(Scope::parse)
+        .unwrap_or_default();
     let requested = Scope::parse(&req.scope).unwrap_or_default();
     if req.has_prompt("consent") || !requested.is_subset(&granted) {
         if req.has_prompt("none") {
@@ -176,13 +263,21 @@ async fn proceed(p: &Provider, client: &ClientRecord, req: AuthRequest, session:
         }
         let mut tx = new_tx_value(req, binding, now);
         tx.login_done = login_done;
-        return Ok(Outcome::Consent { tx: store_tx(p, &tx).await? });
+        return Ok(Outcome::Consent {
+            tx: store_tx(p, &tx).await?,
+        });
     }
     issue_code(p, &req, &session).await
 }
 
 fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> Tx {
-    Tx { req, binding: secret_hash(binding), csrf: random_token(24), created_at: now, login_done: false }
+    Tx {
+        req,
+        binding: secret_hash(binding),
+        csrf: random_token(24),
+        created_at: now,
+        login_done: false,
+    }
 }
 
 async fn new_tx(p: &Provider, req: AuthRequest, binding: &str) -> Result<String, AuthorizeError> {
@@ -192,11 +287,18 @@ async fn new_tx(p: &Provider, req: AuthRequest, binding: &str) -> Result<String,
 async fn store_tx(p: &Provider, tx: &Tx) -> Result<String, AuthorizeError> {
     let id = random_token(24);
     let v = serde_json::to_vec(tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
-    p.cache.put(&tx_key(&id), &v, TX_TTL).await.map_err(OAuthError::from)?;
+    p.cache
+        .put(&tx_key(&id), &v, TX_TTL)
+        .await
+        .map_err(OAuthError::from)?;
     Ok(id)
 }
 
-async fn issue_code(p: &Provider, req: &AuthRequest, s: &Session) -> Result<Outcome, AuthorizeError> {
+async fn issue_code(
+    p: &Provider,
+    req: &AuthRequest,
+    s: &Session,
+) -> Result<Outcome, AuthorizeError> {
     let code = random_token(32);
     let rec = CodeRecord {
         client_id: req.client_id.clone(),
@@ -211,7 +313,10 @@ async fn issue_code(p: &Provider, req: &AuthRequest, s: &Session) -> Result<Outc
         grant_id: random_token(16),
     };
     let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
-    p.cache.put(&code_key(&code), &v, p.settings.code_ttl).await.map_err(OAuthError::from)?;
+    p.cache
+        .put(&code_key(&code), &v, p.settings.code_ttl)
+        .await
+        .map_err(OAuthError::from)?;
     let mut pairs = vec![("code", code.as_str())];
     if let Some(st) = &req.state {
         pairs.push(("state", st));
@@ -221,7 +326,12 @@ async fn issue_code(p: &Provider, req: &AuthRequest, s: &Session) -> Result<Outc
 }
 
 /// An error response at the client's redirect URI, with `iss` (RFC 9207).
-pub fn error_redirect(p: &Provider, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
+pub fn error_redirect(
+    p: &Provider,
+    redirect_uri: &str,
+    state: Option<&str>,
+    e: &OAuthError,
+) -> String {
     let mut pairs = vec![("error", e.code.as_str())];
     if let Some(d) = &e.description {
         pairs.push(("error_description", d));
@@ -246,7 +356,13 @@ mod tests {
 
     #[test]
     fn query_is_appended() {
-        assert_eq!(with_query("https://a/cb", &[("code", "x y")]), "https://a/cb?code=x+y");
-        assert_eq!(with_query("https://a/cb?k=1", &[("state", "s")]), "https://a/cb?k=1&state=s");
+        assert_eq!(
+            with_query("https://a/cb", &[("code", "x y")]),
+            "https://a/cb?code=x+y"
+        );
+        assert_eq!(
+            with_query("https://a/cb?k=1", &[("state", "s")]),
+            "https://a/cb?k=1&state=s"
+        );
     }
 }

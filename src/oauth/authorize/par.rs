@@ -19,10 +19,16 @@ fn key(reference: &str) -> String {
 }
 
 /// Validates and stores a pushed request; returns its `request_uri`.
-pub async fn push(p: &Provider, creds: &Credentials, params: &Params) -> Result<String, OAuthError> {
+pub async fn push(
+    p: &Provider,
+    creds: &Credentials,
+    params: &Params,
+) -> Result<String, OAuthError> {
     let client = client_auth::authenticate(p, creds, &p.url(paths::PAR), true).await?;
     if params.contains_key("request_uri") {
-        return Err(OAuthError::invalid_request("request_uri is not allowed in a pushed request"));
+        return Err(OAuthError::invalid_request(
+            "request_uri is not allowed in a pushed request",
+        ));
     }
     let mut params = params.clone();
     for k in ["client_secret", "client_assertion", "client_assertion_type"] {
@@ -42,14 +48,30 @@ pub async fn push(p: &Provider, creds: &Credentials, params: &Params) -> Result<
 }
 
 /// Takes a pushed request (single use) for the authorization endpoint.
-pub async fn redeem(p: &Provider, uri: &str, client_id: Option<&String>) -> Result<Params, AuthorizeError> {
+pub async fn redeem(
+    p: &Provider,
+    uri: &str,
+    client_id: Option<&String>,
+) -> Result<Params, AuthorizeError> {
     let bad = AuthorizeError::Page("request_uri is invalid, expired or already used");
-    let reference = uri.strip_prefix(REQUEST_URI_PREFIX).filter(|r| r.len() <= 128).ok_or(AuthorizeError::Page("request_uri is invalid, expired or already used"))?;
-    let raw = p.cache.take(&key(reference)).await.map_err(OAuthError::from)?.ok_or(bad)?;
-    let params: Params = serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    let reference = uri
+        .strip_prefix(REQUEST_URI_PREFIX)
+        .filter(|r| r.len() <= 128)
+        .ok_or(AuthorizeError::Page(
+            "request_uri is invalid, expired or already used",
+        ))?;
+    let raw = p
+        .cache
+        .take(&key(reference))
+        .await
+        .map_err(OAuthError::from)?
+        .ok_or(bad)?;
+    let params: Params =
+        serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     if client_id != params.get("client_id") {
-        return Err(AuthorizeError::Page("client_id does not match the pushed request"));
+        return Err(AuthorizeError::Page(
+            "client_id does not match the pushed request",
+        ));
     }
     Ok(params)
 }
-

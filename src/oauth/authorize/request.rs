@@ -37,22 +37,35 @@ impl AuthRequest {
 }
 
 /// Runs every check; `client` and `redirect_uri` first.
-pub async fn validate(p: &Provider, params: &Params) -> Result<(ClientRecord, AuthRequest), AuthorizeError> {
+pub async fn validate(
+    p: &Provider,
+    params: &Params,
+) -> Result<(ClientRecord, AuthRequest), AuthorizeError> {
     let client = check_client(p, params).await?;
     let redirect_uri = check_redirect_uri(&client, params)?;
     let fail = |code: ErrorCode, d: &str| {
         let error = OAuthError::new(code, d);
-        let url = super::error_redirect(p, &redirect_uri, params.get("state").map(String::as_str), &error);
+        let url = super::error_redirect(
+            p,
+            &redirect_uri,
+            params.get("state").map(String::as_str),
+            &error,
+        );
         AuthorizeError::Redirect { url, error }
     };
     let get = |k: &str| params.get(k).map(String::as_str);
-    check_response_type(get("response_type")).map_err(|d| fail(ErrorCode::UnsupportedResponseType, d))?;
+    check_response_type(get("response_type"))
+        .map_err(|d| fail(ErrorCode::UnsupportedResponseType, d))?;
     check_response_mode(get("response_mode")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     if params.contains_key("request") {
-        return Err(fail(ErrorCode::InvalidRequest, "request objects are not supported; use PAR"));
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "request objects are not supported; use PAR",
+        ));
     }
     let scope = check_scope(&client, get("scope")).map_err(|(c, d)| fail(c, d))?;
-    let code_challenge = check_pkce(&client, get("code_challenge"), get("code_challenge_method")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let code_challenge = check_pkce(&client, get("code_challenge"), get("code_challenge_method"))
+        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let max_age = check_max_age(get("max_age")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     for k in ["state", "nonce", "acr_values", "login_hint"] {
@@ -76,13 +89,17 @@ pub async fn validate(p: &Provider, params: &Params) -> Result<(ClientRecord, Au
 }
 
 async fn check_client(p: &Provider, params: &Params) -> Result<ClientRecord, AuthorizeError> {
-    let id = params.get("client_id").ok_or(AuthorizeError::Page("client_id is missing"))?;
+    let id = params
+        .get("client_id")
+        .ok_or(AuthorizeError::Page("client_id is missing"))?;
     if id.len() > 256 {
         return Err(AuthorizeError::Page("unknown client"));
     }
     match p.stores.clients.get_client(id).await {
         Ok(c) if c.metadata.response_types.iter().any(|r| r == "code") => Ok(c),
-        Ok(_) => Err(AuthorizeError::Page("this client may not use the authorization endpoint")),
+        Ok(_) => Err(AuthorizeError::Page(
+            "this client may not use the authorization endpoint",
+        )),
         Err(StoreError::NotFound) => Err(AuthorizeError::Page("unknown client")),
         Err(e) => Err(AuthorizeError::Unavailable(e.to_string())),
     }
@@ -94,7 +111,9 @@ fn check_redirect_uri(client: &ClientRecord, params: &Params) -> Result<String, 
     let registered = &client.metadata.redirect_uris;
     match params.get("redirect_uri") {
         Some(u) if registered.iter().any(|r| r == u) => Ok(u.clone()),
-        Some(_) => Err(AuthorizeError::Page("redirect_uri is not registered for this client")),
+        Some(_) => Err(AuthorizeError::Page(
+            "redirect_uri is not registered for this client",
+        )),
         None if registered.len() == 1 => Ok(registered[0].clone()),
         None => Err(AuthorizeError::Page("redirect_uri is missing")),
     }
@@ -116,31 +135,49 @@ fn check_response_mode(rm: Option<&str>) -> Result<(), &'static str> {
 }
 
 fn check_scope(client: &ClientRecord, s: Option<&str>) -> Result<Scope, (ErrorCode, &'static str)> {
-    let scope = Scope::parse(s.unwrap_or("")).ok_or((ErrorCode::InvalidScope, "malformed scope"))?;
+    let scope =
+        Scope::parse(s.unwrap_or("")).ok_or((ErrorCode::InvalidScope, "malformed scope"))?;
     if scope.is_empty() {
         return Err((ErrorCode::InvalidScope, "scope is required"));
     }
     if let Some(allowed) = allowed_scope(client) {
         if !scope.is_subset(&allowed) {
-            return Err((ErrorCode::InvalidScope, "the requested scope exceeds what the client may ask for"));
+            return Err((
+                ErrorCode::InvalidScope,
+                "the requested scope exceeds what the client may ask for",
+            ));
         }
     }
     Ok(scope)
 }
 
 /// PKCE: S256 only, required for public clients (RFC 9700 §2.1.1).
-fn check_pkce(client: &ClientRecord, challenge: Option<&str>, method: Option<&str>) -> Result<Option<CodeChallenge>, &'static str> {
+fn check_pkce(
+    client: &ClientRecord,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<CodeChallenge>, &'static str> {
     match challenge {
         Some(c) => CodeChallenge::parse(c, method).map(Some),
         None if method.is_some() => Err("code_challenge_method without code_challenge"),
-        None if client.metadata.token_endpoint_auth_method == "none" => Err("PKCE (code_challenge with S256) is required for public clients"),
+        None if client.metadata.token_endpoint_auth_method == "none" => {
+            Err("PKCE (code_challenge with S256) is required for public clients")
+        }
         None => Ok(None),
     }
 }
 
 fn check_prompt(prompt: Option<&str>) -> Result<Vec<String>, &'static str> {
-    let values: Vec<String> = prompt.unwrap_or("").split(' ').filter(|v| !v.is_empty()).map(str::to_owned).collect();
-    if values.iter().any(|v| !matches!(v.as_str(), "none" | "login" | "consent" | "select_account")) {
+    let values: Vec<String> = prompt
+        .unwrap_or("")
+        .split(' ')
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if values
+        .iter()
+        .any(|v| !matches!(v.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
         return Err("unsupported prompt value");
     }
     if values.iter().any(|v| v == "none") && values.len() > 1 {
@@ -152,7 +189,12 @@ fn check_prompt(prompt: Option<&str>) -> Result<Vec<String>, &'static str> {
 fn check_max_age(max_age: Option<&str>) -> Result<Option<i64>, &'static str> {
     match max_age {
         None => Ok(None),
-        Some(s) => s.parse::<i64>().ok().filter(|v| *v >= 0).map(Some).ok_or("max_age must be a non-negative integer"),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .map(Some)
+            .ok_or("max_age must be a non-negative integer"),
     }
 }
 
@@ -162,7 +204,10 @@ mod tests {
 
     #[test]
     fn prompt_rules() {
-        assert_eq!(check_prompt(Some("login consent")).unwrap(), vec!["login", "consent"]);
+        assert_eq!(
+            check_prompt(Some("login consent")).unwrap(),
+            vec!["login", "consent"]
+        );
         assert!(check_prompt(Some("none login")).is_err());
         assert!(check_prompt(Some("bogus")).is_err());
         assert!(check_prompt(None).unwrap().is_empty());

@@ -24,16 +24,31 @@ impl Grant for AuthorizationCode {
         ClientAuthPolicy::PublicAllowed
     }
 
-    async fn exchange(&self, p: &Provider, client: Option<&AuthenticatedClient>, params: &Params) -> Result<TokenResponse, OAuthError> {
-        let client = &client.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?.client;
-        let code = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    async fn exchange(
+        &self,
+        p: &Provider,
+        client: Option<&AuthenticatedClient>,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = &client
+            .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
+            .client;
+        let code = params
+            .get("code")
+            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let consumed = p.cache.consume(&code_key(code)).await?;
-        let invalid = || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+        let invalid = || {
+            OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+        };
         let consumed = consumed.ok_or_else(invalid)?;
-        let rec: CodeRecord = serde_json::from_slice(&consumed.value).map_err(OAuthError::server_error)?;
+        let rec: CodeRecord =
+            serde_json::from_slice(&consumed.value).map_err(OAuthError::server_error)?;
         if !consumed.first {
             tracing::warn!(client_id = %rec.client_id, "authorization code reused; revoking its grant");
-            p.stores.grants.revoke_grant(&grant_record(&rec, p.now()), p.now()).await?;
+            p.stores
+                .grants
+                .revoke_grant(&grant_record(&rec, p.now()), p.now())
+                .await?;
             return Err(invalid());
         }
         check_binding(&rec, &client.client_id, params)?;
@@ -61,26 +76,41 @@ fn grant_record(rec: &CodeRecord, now: i64) -> GrantRecord {
 /// The code belongs to this client, this redirect URI and this PKCE verifier.
 fn check_binding(rec: &CodeRecord, client_id: &str, params: &Params) -> Result<(), OAuthError> {
     if rec.client_id != client_id {
-        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     if params.get("redirect_uri").map(String::as_str) != Some(rec.redirect_uri.as_str()) {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     match (&rec.code_challenge, params.get("code_verifier")) {
         (Some(ch), Some(v)) => {
             let ch = CodeChallenge::parse(ch, Some("S256")).map_err(OAuthError::server_error)?;
             if !ch.verify(v) {
-                return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
             }
         }
         (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("no code_challenge was sent for this code")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "no code_challenge was sent for this code",
+            ));
+        }
         (None, None) => {}
     }
     Ok(())
 }
 
-async fn issue(p: &Provider, client: &crate::store::ClientRecord, rec: &CodeRecord, grant: &GrantRecord) -> Result<TokenResponse, OAuthError> {
+async fn issue(
+    p: &Provider,
+    client: &crate::store::ClientRecord,
+    rec: &CodeRecord,
+    grant: &GrantRecord,
+) -> Result<TokenResponse, OAuthError> {
     let scope = Scope::parse(&rec.scope).unwrap_or_default();
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
         sub: rec.sub.clone(),
@@ -94,21 +124,32 @@ async fn issue(p: &Provider, client: &crate::store::ClientRecord, rec: &CodeReco
     let id_token = if scope.contains("openid") {
         let user = match p.stores.users.get_user(&rec.sub).await {
             Ok(u) => u,
-            Err(StoreError::NotFound) => return Err(OAuthError::invalid_grant("the user no longer exists")),
+            Err(StoreError::NotFound) => {
+                return Err(OAuthError::invalid_grant("the user no longer exists"));
+            }
             Err(e) => return Err(e.into()),
         };
-        Some(p.mint_id_token(client, &user, IdTokenContext {
-            scope: &scope,
-            nonce: rec.nonce.as_deref(),
-            auth_time: Some(rec.auth_time),
-            acr: rec.acr.as_deref(),
-            amr: &rec.amr,
-            access_token: Some(&access_token),
-        })?)
+        Some(p.mint_id_token(
+            client,
+            &user,
+            IdTokenContext {
+                scope: &scope,
+                nonce: rec.nonce.as_deref(),
+                auth_time: Some(rec.auth_time),
+                acr: rec.acr.as_deref(),
+                amr: &rec.amr,
+                access_token: Some(&access_token),
+            },
+        )?)
     } else {
         None
     };
-    let refresh_token = if client.metadata.grant_types.iter().any(|g| g == "refresh_token") {
+    let refresh_token = if client
+        .metadata
+        .grant_types
+        .iter()
+        .any(|g| g == "refresh_token")
+    {
         let (token, r) = p.new_refresh(&grant.id, &client.client_id, &rec.sub, &scope);
         p.stores.grants.insert_refresh(&r).await?;
         Some(token)

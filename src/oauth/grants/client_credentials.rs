@@ -21,15 +21,26 @@ impl Grant for ClientCredentials {
         ClientAuthPolicy::Confidential
     }
 
-    async fn exchange(&self, p: &Provider, client: Option<&AuthenticatedClient>, params: &Params) -> Result<TokenResponse, OAuthError> {
-        let client = &client.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?.client;
+    async fn exchange(
+        &self,
+        p: &Provider,
+        client: Option<&AuthenticatedClient>,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = &client
+            .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
+            .client;
         let allowed = allowed_scope(client).unwrap_or_default();
         let scope = match params.get("scope") {
-            Some(s) => Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?,
+            Some(s) => {
+                Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?
+            }
             None => allowed.clone(),
         };
         if scope.contains("openid") || !scope.is_subset(&allowed) {
-            return Err(OAuthError::invalid_scope("the requested scope exceeds what the client may hold"));
+            return Err(OAuthError::invalid_scope(
+                "the requested scope exceeds what the client may hold",
+            ));
         }
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
             sub: client.client_id.clone(),
@@ -37,6 +48,12 @@ impl Grant for ClientCredentials {
             scope: scope.clone(),
             ..AccessGrant::default()
         })?;
-        Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, scope: scope.to_string(), ..Default::default() })
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: scope.to_string(),
+            ..Default::default()
+        })
     }
 }

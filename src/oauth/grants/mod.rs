@@ -37,7 +37,12 @@ pub trait Grant: Send + Sync {
     fn grant_type(&self) -> &'static str;
     fn client_auth(&self) -> ClientAuthPolicy;
     /// Exchanges the request for tokens. `client` is `None` only under `Optional`.
-    async fn exchange(&self, p: &Provider, client: Option<&AuthenticatedClient>, params: &Params) -> Result<TokenResponse, OAuthError>;
+    async fn exchange(
+        &self,
+        p: &Provider,
+        client: Option<&AuthenticatedClient>,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError>;
 }
 
 #[derive(Clone)]
@@ -64,25 +69,37 @@ impl GrantRegistry {
 
 /// The token endpoint (RFC 6749 §3.2): authenticate the client, check it may use the
 /// grant, dispatch.
-pub async fn token(p: &Provider, creds: &Credentials, params: &Params) -> Result<TokenResponse, OAuthError> {
-    let gt = params.get("grant_type").ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    let grant = p
-        .grants
-        .0
-        .get(gt.as_str())
-        .cloned()
-        .ok_or_else(|| OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type"))?;
+pub async fn token(
+    p: &Provider,
+    creds: &Credentials,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let gt = params
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    let grant = p.grants.0.get(gt.as_str()).cloned().ok_or_else(|| {
+        OAuthError::new(ErrorCode::UnsupportedGrantType, "unsupported grant_type")
+    })?;
     let endpoint = p.url(paths::TOKEN);
-    let presented = creds.basic.is_some() || creds.client_id.is_some() || creds.client_assertion.is_some();
+    let presented =
+        creds.basic.is_some() || creds.client_id.is_some() || creds.client_assertion.is_some();
     let client = match grant.client_auth() {
         ClientAuthPolicy::Optional if !presented => None,
         policy => Some(
-            client_auth::authenticate(p, creds, &endpoint, policy != ClientAuthPolicy::Confidential).await?,
+            client_auth::authenticate(
+                p,
+                creds,
+                &endpoint,
+                policy != ClientAuthPolicy::Confidential,
+            )
+            .await?,
         ),
     };
     if let Some(c) = &client {
         if !c.client.metadata.grant_types.iter().any(|g| g == gt) {
-            return Err(OAuthError::unauthorized_client("the client is not registered for this grant_type"));
+            return Err(OAuthError::unauthorized_client(
+                "the client is not registered for this grant_type",
+            ));
         }
     }
     let resp = grant.exchange(p, client.as_ref(), params).await?;
@@ -92,5 +109,9 @@ pub async fn token(p: &Provider, creds: &Credentials, params: &Params) -> Result
 
 /// The scope a client may hold: its registered `scope`, if it registered one.
 pub fn allowed_scope(client: &crate::store::ClientRecord) -> Option<super::scope::Scope> {
-    client.metadata.scope.as_deref().and_then(super::scope::Scope::parse)
+    client
+        .metadata
+        .scope
+        .as_deref()
+        .and_then(super::scope::Scope::parse)
 }

@@ -24,10 +24,20 @@ impl Grant for RefreshToken {
         ClientAuthPolicy::PublicAllowed
     }
 
-    async fn exchange(&self, p: &Provider, client: Option<&AuthenticatedClient>, params: &Params) -> Result<TokenResponse, OAuthError> {
-        let client = &client.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?.client;
-        let presented = params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-        let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    async fn exchange(
+        &self,
+        p: &Provider,
+        client: Option<&AuthenticatedClient>,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = &client
+            .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
+            .client;
+        let presented = params
+            .get("refresh_token")
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let invalid =
+            || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
         let old = match p.stores.grants.find_refresh(&secret_hash(presented)).await {
             Ok(r) => r,
             Err(StoreError::NotFound) => return Err(invalid()),
@@ -38,11 +48,15 @@ impl Grant for RefreshToken {
         }
         let held = Scope::parse(&old.scope).unwrap_or_default();
         let scope = match params.get("scope") {
-            Some(s) => Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?,
+            Some(s) => {
+                Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?
+            }
             None => held.clone(),
         };
         if !scope.is_subset(&held) {
-            return Err(OAuthError::invalid_scope("a refreshed scope can only narrow"));
+            return Err(OAuthError::invalid_scope(
+                "a refreshed scope can only narrow",
+            ));
         }
         let grant = match p.stores.grants.get_grant(&old.grant_id).await {
             Ok(g) => g,
@@ -52,7 +66,17 @@ impl Grant for RefreshToken {
         // The successor keeps the grant's full scope, so a later refresh may ask again
         // for what this one narrowed away.
         let (token, successor) = p.new_refresh(&old.grant_id, &client.client_id, &old.sub, &held);
-        match p.stores.grants.rotate_refresh(&old.token_hash, &successor, p.now(), p.settings.refresh_grace).await? {
+        match p
+            .stores
+            .grants
+            .rotate_refresh(
+                &old.token_hash,
+                &successor,
+                p.now(),
+                p.settings.refresh_grace,
+            )
+            .await?
+        {
             Rotation::Rotated(_) => {}
             Rotation::Reused(_) => {
                 tracing::warn!(client_id = %client.client_id, "refresh token reuse; revoking its grant");
@@ -71,18 +95,27 @@ impl Grant for RefreshToken {
             extra: Default::default(),
         })?;
         let id_token = if scope.contains("openid") {
-            let user = p.stores.users.get_user(&old.sub).await.map_err(|e| match e {
-                StoreError::NotFound => invalid(),
-                e => e.into(),
-            })?;
-            Some(p.mint_id_token(client, &user, IdTokenContext {
-                scope: &scope,
-                nonce: None,
-                auth_time: grant.auth_time,
-                acr: grant.acr.as_deref(),
-                amr: &grant.amr,
-                access_token: Some(&access_token),
-            })?)
+            let user = p
+                .stores
+                .users
+                .get_user(&old.sub)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => invalid(),
+                    e => e.into(),
+                })?;
+            Some(p.mint_id_token(
+                client,
+                &user,
+                IdTokenContext {
+                    scope: &scope,
+                    nonce: None,
+                    auth_time: grant.auth_time,
+                    acr: grant.acr.as_deref(),
+                    amr: &grant.amr,
+                    access_token: Some(&access_token),
+                },
+            )?)
         } else {
             None
         };

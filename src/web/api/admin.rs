@@ -35,8 +35,14 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let c = openapi.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("admin_token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("admin_token", Vec::<String>::new())]);
+        c.add_security_scheme(
+            "admin_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "admin_token",
+            Vec::<String>::new(),
+        )]);
     }
 }
 
@@ -44,7 +50,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/openapi.json", get(openapi))
         .route("/admin/clients", axum::routing::post(create_client))
-        .route("/admin/clients/{client_id}", get(get_client).put(put_client).delete(delete_client))
+        .route(
+            "/admin/clients/{client_id}",
+            get(get_client).put(put_client).delete(delete_client),
+        )
         .route("/admin/users", axum::routing::post(create_user))
         .route("/admin/users/{sub}", get(get_user).delete(delete_user))
 }
@@ -73,19 +82,60 @@ pub enum AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let (status, error, desc, field) = match self {
-            AdminError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such resource".to_owned(), None),
-            AdminError::Unauthorized => (StatusCode::UNAUTHORIZED, "invalid_token", "a valid admin token is required".to_owned(), None),
-            AdminError::Field(f) => (StatusCode::BAD_REQUEST, f.code, f.message, Some(f.field.to_owned())),
-            AdminError::Conflict(field, m) => (StatusCode::CONFLICT, "conflict", m.to_owned(), Some(field.to_owned())),
-            AdminError::Store(StoreError::NotFound) => (StatusCode::NOT_FOUND, "not_found", "no such resource".to_owned(), None),
+            AdminError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource".to_owned(),
+                None,
+            ),
+            AdminError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "a valid admin token is required".to_owned(),
+                None,
+            ),
+            AdminError::Field(f) => (
+                StatusCode::BAD_REQUEST,
+                f.code,
+                f.message,
+                Some(f.field.to_owned()),
+            ),
+            AdminError::Conflict(field, m) => (
+                StatusCode::CONFLICT,
+                "conflict",
+                m.to_owned(),
+                Some(field.to_owned()),
+            ),
+            AdminError::Store(StoreError::NotFound) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource".to_owned(),
+                None,
+            ),
             AdminError::Store(e) => {
                 tracing::warn!(error = %e, "admin API storage failure");
-                (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "storage is unavailable".to_owned(), None)
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "storage is unavailable".to_owned(),
+                    None,
+                )
             }
         };
-        let mut r = (status, Json(ErrorBody { error: error.to_owned(), error_description: desc, field })).into_response();
+        let mut r = (
+            status,
+            Json(ErrorBody {
+                error: error.to_owned(),
+                error_description: desc,
+                field,
+            }),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         r
     }
@@ -97,7 +147,9 @@ pub struct Admin;
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AdminError;
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, AdminError> {
-        let Some(expected) = &s.admin_token else { return Err(AdminError::NotFound) };
+        let Some(expected) = &s.admin_token else {
+            return Err(AdminError::NotFound);
+        };
         match bearer(&parts.headers) {
             Some(t) if ct_eq(t.as_bytes(), expected.expose_secret().as_bytes()) => Ok(Admin),
             _ => {
@@ -123,38 +175,79 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
 
 #[utoipa::path(post, path = "/admin/clients", request_body = ClientInput,
     responses((status = 201, body = ClientOutput), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-async fn create_client(_: Admin, State(s): State<AppState>, Body(input): Body<ClientInput>) -> Result<Response, AdminError> {
+async fn create_client(
+    _: Admin,
+    State(s): State<AppState>,
+    Body(input): Body<ClientInput>,
+) -> Result<Response, AdminError> {
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
     let metadata = clients::validate(input, &known).map_err(AdminError::Field)?;
     let (rec, secret) = clients::new_client(metadata, p.now());
-    p.stores.clients.insert_client(&rec).await.map_err(AdminError::Store)?;
+    p.stores
+        .clients
+        .insert_client(&rec)
+        .await
+        .map_err(AdminError::Store)?;
     Ok((StatusCode::CREATED, Json(ClientOutput::of(&rec, secret))).into_response())
 }
 
 #[utoipa::path(get, path = "/admin/clients/{client_id}", params(("client_id" = String, Path)),
     responses((status = 200, body = ClientOutput), (status = 404, body = ErrorBody)))]
-async fn get_client(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<ClientOutput>, AdminError> {
-    let c = s.provider.stores.clients.get_client(&id).await.map_err(AdminError::Store)?;
+async fn get_client(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClientOutput>, AdminError> {
+    let c = s
+        .provider
+        .stores
+        .clients
+        .get_client(&id)
+        .await
+        .map_err(AdminError::Store)?;
     Ok(Json(ClientOutput::of(&c, None)))
 }
 
 #[utoipa::path(put, path = "/admin/clients/{client_id}", params(("client_id" = String, Path)), request_body = ClientInput,
     responses((status = 200, body = ClientOutput), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn put_client(_: Admin, State(s): State<AppState>, Path(id): Path<String>, Body(input): Body<ClientInput>) -> Result<Json<ClientOutput>, AdminError> {
+async fn put_client(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(input): Body<ClientInput>,
+) -> Result<Json<ClientOutput>, AdminError> {
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
     let metadata = clients::validate(input, &known).map_err(AdminError::Field)?;
-    let existing = p.stores.clients.get_client(&id).await.map_err(AdminError::Store)?;
+    let existing = p
+        .stores
+        .clients
+        .get_client(&id)
+        .await
+        .map_err(AdminError::Store)?;
     let (rec, secret) = clients::replace(existing, metadata);
-    p.stores.clients.update_client(&rec).await.map_err(AdminError::Store)?;
+    p.stores
+        .clients
+        .update_client(&rec)
+        .await
+        .map_err(AdminError::Store)?;
     Ok(Json(ClientOutput::of(&rec, secret)))
 }
 
 #[utoipa::path(delete, path = "/admin/clients/{client_id}", params(("client_id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_client(_: Admin, State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, AdminError> {
-    s.provider.stores.clients.delete_client(&id).await.map_err(AdminError::Store)?;
+async fn delete_client(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    s.provider
+        .stores
+        .clients
+        .delete_client(&id)
+        .await
+        .map_err(AdminError::Store)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,33 +275,71 @@ pub struct UserOutput {
 
 impl From<UserRecord> for UserOutput {
     fn from(u: UserRecord) -> Self {
-        Self { sub: u.sub, username: u.username, email: u.email, name: u.name, created_at: u.created_at }
+        Self {
+            sub: u.sub,
+            username: u.username,
+            email: u.email,
+            name: u.name,
+            created_at: u.created_at,
+        }
     }
 }
 
 #[utoipa::path(post, path = "/admin/users", request_body = UserInput,
     responses((status = 201, body = UserOutput), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_user(_: Admin, State(s): State<AppState>, Body(u): Body<UserInput>) -> Result<Response, AdminError> {
+async fn create_user(
+    _: Admin,
+    State(s): State<AppState>,
+    Body(u): Body<UserInput>,
+) -> Result<Response, AdminError> {
     let p = &s.provider;
-    let user = users::create(p.stores.users.as_ref(), &u.username, u.password, u.email, u.name, p.now())
-        .await
-        .map_err(|e| match e {
-            NewUserError::Invalid(field, m) => AdminError::Field(FieldError::new(field, m)),
-            NewUserError::Taken => AdminError::Conflict("username", "username already taken"),
-            NewUserError::Store(e) => AdminError::Store(e),
-        })?;
+    let user = users::create(
+        p.stores.users.as_ref(),
+        &u.username,
+        u.password,
+        u.email,
+        u.name,
+        p.now(),
+    )
+    .await
+    .map_err(|e| match e {
+        NewUserError::Invalid(field, m) => AdminError::Field(FieldError::new(field, m)),
+        NewUserError::Taken => AdminError::Conflict("username", "username already taken"),
+        NewUserError::Store(e) => AdminError::Store(e),
+    })?;
     Ok((StatusCode::CREATED, Json(json!(UserOutput::from(user)))).into_response())
 }
 
 #[utoipa::path(get, path = "/admin/users/{sub}", params(("sub" = String, Path)),
     responses((status = 200, body = UserOutput), (status = 404, body = ErrorBody)))]
-async fn get_user(_: Admin, State(s): State<AppState>, Path(sub): Path<String>) -> Result<Json<UserOutput>, AdminError> {
-    Ok(Json(s.provider.stores.users.get_user(&sub).await.map_err(AdminError::Store)?.into()))
+async fn get_user(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(sub): Path<String>,
+) -> Result<Json<UserOutput>, AdminError> {
+    Ok(Json(
+        s.provider
+            .stores
+            .users
+            .get_user(&sub)
+            .await
+            .map_err(AdminError::Store)?
+            .into(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/admin/users/{sub}", params(("sub" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_user(_: Admin, State(s): State<AppState>, Path(sub): Path<String>) -> Result<StatusCode, AdminError> {
-    s.provider.stores.users.delete_user(&sub).await.map_err(AdminError::Store)?;
+async fn delete_user(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(sub): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    s.provider
+        .stores
+        .users
+        .delete_user(&sub)
+        .await
+        .map_err(AdminError::Store)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,9 +16,16 @@ use crate::web::extract::{Cookies, QueryOrForm, set_cookie};
 /// The browser-binding cookie: ties a login transaction to the browser that began it.
 pub const BINDING_COOKIE: &str = "surety_bb";
 
-pub async fn authorize(State(s): State<AppState>, cookies: Cookies, params: Result<QueryOrForm, ApiError>) -> Response {
+pub async fn authorize(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    params: Result<QueryOrForm, ApiError>,
+) -> Response {
     let Ok(QueryOrForm(params)) = params else {
-        return AuthorizeError::Page("the authorization request is malformed (a parameter is repeated or unreadable)").into_response();
+        return AuthorizeError::Page(
+            "the authorization request is malformed (a parameter is repeated or unreadable)",
+        )
+        .into_response();
     };
     let p = &s.provider;
     let (binding, fresh) = match cookies.get(BINDING_COOKIE) {
@@ -44,7 +51,11 @@ pub struct TxQuery {
     pub tx: String,
 }
 
-pub async fn resume(State(s): State<AppState>, cookies: Cookies, Query(q): Query<TxQuery>) -> Response {
+pub async fn resume(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    Query(q): Query<TxQuery>,
+) -> Response {
     let p = &s.provider;
     let sess = match session::load(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(s) => s,
@@ -57,8 +68,12 @@ pub async fn resume(State(s): State<AppState>, cookies: Cookies, Query(q): Query
 pub fn respond(out: Result<Outcome, AuthorizeError>) -> Response {
     match out {
         Ok(Outcome::Redirect(url)) => Redirect::to(&url).into_response(),
-        Ok(Outcome::Login { tx }) => Redirect::to(&format!("{}?tx={tx}", paths::LOGIN)).into_response(),
-        Ok(Outcome::Consent { tx }) => Redirect::to(&format!("{}?tx={tx}", paths::CONSENT)).into_response(),
+        Ok(Outcome::Login { tx }) => {
+            Redirect::to(&format!("{}?tx={tx}", paths::LOGIN)).into_response()
+        }
+        Ok(Outcome::Consent { tx }) => {
+            Redirect::to(&format!("{}?tx={tx}", paths::CONSENT)).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

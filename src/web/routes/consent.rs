@@ -12,7 +12,11 @@ use crate::web::error::ApiError;
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{ConsentPage, RenderHtml, describe_scope};
 
-pub async fn page(State(s): State<AppState>, cookies: Cookies, Query(q): Query<TxQuery>) -> Response {
+pub async fn page(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    Query(q): Query<TxQuery>,
+) -> Response {
     let p = &s.provider;
     let tx = match authorize::load_tx(p, &q.tx, cookies.get(BINDING_COOKIE).unwrap_or("")).await {
         Ok(tx) => tx,
@@ -20,25 +24,45 @@ pub async fn page(State(s): State<AppState>, cookies: Cookies, Query(q): Query<T
     };
     let sess = match session::load(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(Some(s)) => s,
-        Ok(None) => return AuthorizeError::Page("your session ended; start again from the application").into_response(),
+        Ok(None) => {
+            return AuthorizeError::Page("your session ended; start again from the application")
+                .into_response();
+        }
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    let (client, user) = match (p.stores.clients.get_client(&tx.req.client_id).await, p.stores.users.get_user(&sess.sub).await) {
+    let (client, user) = match (
+        p.stores.clients.get_client(&tx.req.client_id).await,
+        p.stores.users.get_user(&sess.sub).await,
+    ) {
         (Ok(c), Ok(u)) => (c, u),
-        _ => return AuthorizeError::Page("this request can no longer be completed").into_response(),
+        _ => {
+            return AuthorizeError::Page("this request can no longer be completed").into_response();
+        }
     };
-    let scopes = Scope::parse(&tx.req.scope).unwrap_or_default().iter().map(|s| (s.to_owned(), describe_scope(s))).collect();
+    let scopes = Scope::parse(&tx.req.scope)
+        .unwrap_or_default()
+        .iter()
+        .map(|s| (s.to_owned(), describe_scope(s)))
+        .collect();
     let page = ConsentPage {
         tx: &q.tx,
         csrf: &tx.csrf,
-        client_name: client.metadata.client_name.as_deref().unwrap_or(&client.client_id),
+        client_name: client
+            .metadata
+            .client_name
+            .as_deref()
+            .unwrap_or(&client.client_id),
         username: &user.username,
         scopes,
     };
     Html(page.render_html()).into_response()
 }
 
-pub async fn submit(State(s): State<AppState>, cookies: Cookies, form: Result<Form, ApiError>) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    form: Result<Form, ApiError>,
+) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {
         return AuthorizeError::Page("the consent form is malformed").into_response();
@@ -53,5 +77,15 @@ pub async fn submit(State(s): State<AppState>, cookies: Cookies, form: Result<Fo
         "deny" => false,
         _ => return AuthorizeError::Page("choose Allow or Deny").into_response(),
     };
-    respond(authorize::consent(p, field("tx"), cookies.get(BINDING_COOKIE).unwrap_or(""), field("csrf"), approve, sess).await)
+    respond(
+        authorize::consent(
+            p,
+            field("tx"),
+            cookies.get(BINDING_COOKIE).unwrap_or(""),
+            field("csrf"),
+            approve,
+            sess,
+        )
+        .await,
+    )
 }

@@ -10,7 +10,11 @@ use crate::web::AppState;
 use crate::web::error::{ApiError, no_store};
 use crate::web::extract::{Form, credentials};
 
-pub async fn introspect(State(s): State<AppState>, headers: HeaderMap, form: Result<Form, ApiError>) -> Response {
+pub async fn introspect(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form, ApiError>,
+) -> Response {
     let r = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
@@ -23,7 +27,11 @@ pub async fn introspect(State(s): State<AppState>, headers: HeaderMap, form: Res
     }
 }
 
-pub async fn revoke(State(s): State<AppState>, headers: HeaderMap, form: Result<Form, ApiError>) -> Response {
+pub async fn revoke(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form, ApiError>,
+) -> Response {
     let r = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;

@@ -19,7 +19,11 @@ use crate::web::error::ApiError;
 use crate::web::extract::{Cookies, Form, set_cookie};
 use crate::web::pages::{LoginPage, RenderHtml};
 
-pub async fn page(State(s): State<AppState>, cookies: Cookies, Query(q): Query<TxQuery>) -> Response {
+pub async fn page(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    Query(q): Query<TxQuery>,
+) -> Response {
     let p = &s.provider;
     match authorize::load_tx(p, &q.tx, cookies.get(BINDING_COOKIE).unwrap_or("")).await {
         Ok(tx) => render(p, &q.tx, &tx, None, StatusCode::OK).await,
@@ -27,8 +31,20 @@ pub async fn page(State(s): State<AppState>, cookies: Cookies, Query(q): Query<T
     }
 }
 
-async fn render(p: &Provider, tx_id: &str, tx: &Tx, error: Option<&str>, status: StatusCode) -> Response {
-    let client_name = p.stores.clients.get_client(&tx.req.client_id).await.ok().and_then(|c| c.metadata.client_name);
+async fn render(
+    p: &Provider,
+    tx_id: &str,
+    tx: &Tx,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let client_name = p
+        .stores
+        .clients
+        .get_client(&tx.req.client_id)
+        .await
+        .ok()
+        .and_then(|c| c.metadata.client_name);
     let page = LoginPage {
         tx: tx_id,
         csrf: &tx.csrf,
@@ -39,7 +55,12 @@ async fn render(p: &Provider, tx_id: &str, tx: &Tx, error: Option<&str>, status:
     (status, Html(page.render_html())).into_response()
 }
 
-pub async fn submit(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, cookies: Cookies, form: Result<Form, ApiError>) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    cookies: Cookies,
+    form: Result<Form, ApiError>,
+) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {
         return AuthorizeError::Page("the login form is malformed").into_response();
@@ -53,15 +74,49 @@ pub async fn submit(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<So
     if !ct_eq(field("csrf").as_bytes(), tx.csrf.as_bytes()) {
         return AuthorizeError::Page("the form expired; start again").into_response();
     }
-    let limits = LoginLimits { max_failures: p.settings.login_max_failures, window: p.settings.login_lockout };
-    let result = users::login(p.stores.users.as_ref(), p.cache.as_ref(), field("username"), field("password").to_owned(), &addr.ip().to_string(), &limits).await;
+    let limits = LoginLimits {
+        max_failures: p.settings.login_max_failures,
+        window: p.settings.login_lockout,
+    };
+    let result = users::login(
+        p.stores.users.as_ref(),
+        p.cache.as_ref(),
+        field("username"),
+        field("password").to_owned(),
+        &addr.ip().to_string(),
+        &limits,
+    )
+    .await;
     let user = match result {
         Ok(Ok(u)) => u,
-        Ok(Err(LoginFailure::Invalid)) => return render(p, tx_id, &tx, Some("Invalid username or password."), StatusCode::UNAUTHORIZED).await,
-        Ok(Err(LoginFailure::Locked)) => return render(p, tx_id, &tx, Some("Too many failed attempts. Try again later."), StatusCode::TOO_MANY_REQUESTS).await,
+        Ok(Err(LoginFailure::Invalid)) => {
+            return render(
+                p,
+                tx_id,
+                &tx,
+                Some("Invalid username or password."),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
+        }
+        Ok(Err(LoginFailure::Locked)) => {
+            return render(
+                p,
+                tx_id,
+                &tx,
+                Some("Too many failed attempts. Try again later."),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await;
+        }
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    let sess = Session { sub: user.sub, auth_time: p.now(), acr: ACR_PASSWORD.to_owned(), amr: vec!["pwd".to_owned()] };
+    let sess = Session {
+        sub: user.sub,
+        auth_time: p.now(),
+        acr: ACR_PASSWORD.to_owned(),
+        amr: vec!["pwd".to_owned()],
+    };
     let cookie = match session::create(p.cache.as_ref(), &sess, p.settings.session_ttl).await {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
@@ -73,7 +128,14 @@ pub async fn submit(State(s): State<AppState>, ConnectInfo(addr): ConnectInfo<So
         return e.into_response();
     }
     let mut resp = Redirect::to(&format!("{}?tx={tx_id}", paths::RESUME)).into_response();
-    if let Ok(v) = set_cookie(SESSION_COOKIE, &cookie, Some(p.settings.session_ttl), p.secure_cookies()).parse() {
+    if let Ok(v) = set_cookie(
+        SESSION_COOKIE,
+        &cookie,
+        Some(p.settings.session_ttl),
+        p.secure_cookies(),
+    )
+    .parse()
+    {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp

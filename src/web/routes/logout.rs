@@ -11,14 +11,23 @@ use crate::web::error::{ApiError, error_page};
 use crate::web::extract::{Cookies, QueryOrForm, set_cookie};
 use crate::web::pages::{MessagePage, RenderHtml};
 
-pub async fn logout(State(s): State<AppState>, cookies: Cookies, params: Result<QueryOrForm, ApiError>) -> Response {
+pub async fn logout(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    params: Result<QueryOrForm, ApiError>,
+) -> Response {
     let p = &s.provider;
     let Ok(QueryOrForm(params)) = params else {
         return error_page(StatusCode::BAD_REQUEST, "the logout request is malformed");
     };
     let target = match crate::oauth::logout::target(p, &params).await {
         Ok(t) => t,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, e.description.as_deref().unwrap_or("invalid logout request")),
+        Err(e) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                e.description.as_deref().unwrap_or("invalid logout request"),
+            );
+        }
     };
     if let Some(c) = cookies.get(SESSION_COOKIE) {
         if let Err(e) = session::end(p.cache.as_ref(), c).await {
@@ -27,7 +36,14 @@ pub async fn logout(State(s): State<AppState>, cookies: Cookies, params: Result<
     }
     let mut resp = match target {
         Some(url) => Redirect::to(&url).into_response(),
-        None => Html(MessagePage { title: "Signed out", message: "You have been signed out." }.render_html()).into_response(),
+        None => Html(
+            MessagePage {
+                title: "Signed out",
+                message: "You have been signed out.",
+            }
+            .render_html(),
+        )
+        .into_response(),
     };
     if let Ok(v) = set_cookie(SESSION_COOKIE, "", Some(0), p.secure_cookies()).parse() {
         resp.headers_mut().append(header::SET_COOKIE, v);

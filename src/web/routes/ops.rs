@@ -15,16 +15,42 @@ pub async fn healthz() -> Response {
 
 pub async fn readyz(State(s): State<AppState>) -> Response {
     let p = &s.provider;
-    let db = p.stores.health.ping().await.inspect_err(|e| tracing::warn!(error = %e, "database not ready")).is_ok();
-    let cache = p.cache.ping().await.inspect_err(|e| tracing::warn!(error = %e, "cache not ready")).is_ok();
-    let status = if db && cache { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let db = p
+        .stores
+        .health
+        .ping()
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "database not ready"))
+        .is_ok();
+    let cache = p
+        .cache
+        .ping()
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "cache not ready"))
+        .is_ok();
+    let status = if db && cache {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    (status, Json(json!({"database": word(db), "cache": word(cache)}))).into_response()
+    (
+        status,
+        Json(json!({"database": word(db), "cache": word(cache)})),
+    )
+        .into_response()
 }
 
 pub async fn metrics(State(s): State<AppState>) -> Response {
     match &s.metrics {
-        Some(h) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            h.render(),
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -11,7 +11,11 @@ use crate::web::AppState;
 use crate::web::error::{ApiError, no_store};
 use crate::web::extract::{Form, credentials};
 
-pub async fn par(State(s): State<AppState>, headers: HeaderMap, form: Result<Form, ApiError>) -> Response {
+pub async fn par(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form, ApiError>,
+) -> Response {
     let r = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
@@ -19,7 +23,13 @@ pub async fn par(State(s): State<AppState>, headers: HeaderMap, form: Result<For
     }
     .await;
     match r {
-        Ok(uri) => no_store((StatusCode::CREATED, Json(json!({"request_uri": uri, "expires_in": par::PAR_TTL}))).into_response()),
+        Ok(uri) => no_store(
+            (
+                StatusCode::CREATED,
+                Json(json!({"request_uri": uri, "expires_in": par::PAR_TTL})),
+            )
+                .into_response(),
+        ),
         Err(e) => e.into_response(),
     }
 }

@@ -10,7 +10,11 @@ use crate::web::AppState;
 use crate::web::error::{ApiError, no_store};
 use crate::web::extract::{Form, credentials};
 
-pub async fn token(State(s): State<AppState>, headers: HeaderMap, form: Result<Form, ApiError>) -> Response {
+pub async fn token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form, ApiError>,
+) -> Response {
     let result = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;

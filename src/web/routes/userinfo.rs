@@ -13,8 +13,14 @@ use crate::web::extract::bearer;
 
 pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else {
-        let mut r = BearerError(OAuthError::invalid_token("a bearer access token is required")).into_response();
-        r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        let mut r = BearerError(OAuthError::invalid_token(
+            "a bearer access token is required",
+        ))
+        .into_response();
+        r.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
         return r;
     };
     match userinfo::userinfo(&s.provider, &token).await {
