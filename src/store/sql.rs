@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::error::ErrorKind;
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
@@ -82,16 +82,10 @@ impl SqlStore {
     /// Deletes revoked `jti`s and refresh tokens whose expiry is at or before `now`
     /// (housekeeping; neither is needed once expired). Returns the number of rows removed.
     pub async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
-        let jtis = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let jtis = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at <= $1");
+        let jtis = self.exec(jtis.bind(now)).await?;
+        let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1");
+        let refresh = self.exec(refresh.bind(now)).await?;
         Ok(jtis.rows_affected() + refresh.rows_affected())
     }
 
@@ -203,7 +197,7 @@ fn to_json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 }
 
 /// `NotFound` unless the statement touched a row.
-fn expect_row(r: sqlx::any::AnyQueryResult) -> StoreResult<()> {
+fn expect_row(r: AnyQueryResult) -> StoreResult<()> {
     if r.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -269,125 +263,149 @@ fn key_from(row: &AnyRow) -> StoreResult<StoredKey> {
     })
 }
 
+// --- SQL (one dialect for both backends) ---
+
+const CLIENT_INSERT: &str = "INSERT INTO clients (client_id, secret_hash, metadata, created_at) \
+    VALUES ($1, $2, $3, $4)";
 const CLIENT_SELECT: &str = "SELECT client_id, secret_hash, metadata, created_at FROM clients";
+const CLIENT_UPDATE: &str =
+    "UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1";
+const USER_INSERT: &str = "INSERT INTO users \
+    (sub, username, password_hash, email, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const USER_SELECT: &str = "SELECT sub, username, password_hash, email, name, created_at FROM users";
+const CONSENT_UPSERT: &str = "INSERT INTO consents (sub, client_id, scope, updated_at) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (sub, client_id) \
+    DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
+const GRANT_INSERT: &str = "INSERT INTO grants \
+    (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+/// Keeps the earliest revocation time; inserts a tombstone if the grant is unknown.
+const GRANT_REVOKE: &str = "ON CONFLICT (id) DO UPDATE SET revoked_at = CASE \
+    WHEN grants.revoked_at IS NULL OR grants.revoked_at > excluded.revoked_at \
+    THEN excluded.revoked_at ELSE grants.revoked_at END";
+const GRANT_SELECT: &str = "SELECT id, client_id, sub, scope, auth_time, acr, amr, created_at, \
+    revoked_at FROM grants WHERE id = $1";
+const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, sub, \
+    scope, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const REFRESH_KILL: &str =
+    "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL";
+/// Claims a live token: the single statement that decides which concurrent rotation wins
+/// (and, being a write, takes SQLite's write lock first).
+const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2 \
+    WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
+    AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL) \
+    RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
+/// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
+const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
+    r.scope, r.created_at, r.expires_at, r.rotated_at, g.id AS g_id, g.revoked_at AS g_revoked_at \
+    FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
+/// Idempotent; keeps the later expiry.
+const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
+    ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
+    WHEN revoked_jtis.expires_at < excluded.expires_at \
+    THEN excluded.expires_at ELSE revoked_jtis.expires_at END";
+const KEY_INSERT: &str = "INSERT INTO signing_keys \
+    (kid, alg, public_jwk, sealed_private, created_at, activates_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
+const KEY_LIST: &str = "SELECT kid, alg, public_jwk, sealed_private, created_at, activates_at \
+    FROM signing_keys ORDER BY activates_at, created_at, kid";
+
+impl SqlStore {
+    async fn exec(&self, q: AnyQuery<'_>) -> StoreResult<AnyQueryResult> {
+        q.execute(&self.pool).await.map_err(map_err)
+    }
+
+    /// The one row `q` selects; `NotFound` if there is none.
+    async fn one(&self, q: AnyQuery<'_>) -> StoreResult<AnyRow> {
+        q.fetch_one(&self.pool).await.map_err(map_err)
+    }
+
+    async fn all(&self, q: AnyQuery<'_>) -> StoreResult<Vec<AnyRow>> {
+        q.fetch_all(&self.pool).await.map_err(map_err)
+    }
+
+    /// Whether `q` selects any row.
+    async fn exists(&self, q: AnyQuery<'_>) -> StoreResult<bool> {
+        let row = q.fetch_optional(&self.pool).await.map_err(map_err)?;
+        Ok(row.is_some())
+    }
+}
 
 #[async_trait]
 impl ClientStore for SqlStore {
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO clients (client_id, secret_hash, metadata, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&c.client_id)
-        .bind(c.secret_hash.as_deref())
-        .bind(to_json(&c.metadata)?)
-        .bind(c.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let q = sqlx::query(CLIENT_INSERT)
+            .bind(&c.client_id)
+            .bind(c.secret_hash.as_deref());
+        self.exec(q.bind(to_json(&c.metadata)?).bind(c.created_at))
+            .await?;
         Ok(())
     }
 
     async fn get_client(&self, client_id: &str) -> StoreResult<ClientRecord> {
         let sql = format!("{CLIENT_SELECT} WHERE client_id = $1");
-        let row = sqlx::query(&sql)
-            .bind(client_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        client_from(&row)
+        client_from(&self.one(sqlx::query(&sql).bind(client_id)).await?)
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let r =
-            sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1")
-                .bind(&c.client_id)
-                .bind(c.secret_hash.as_deref())
-                .bind(to_json(&c.metadata)?)
-                .execute(&self.pool)
-                .await
-                .map_err(map_err)?;
-        expect_row(r)
+        let q = sqlx::query(CLIENT_UPDATE)
+            .bind(&c.client_id)
+            .bind(c.secret_hash.as_deref());
+        expect_row(self.exec(q.bind(to_json(&c.metadata)?)).await?)
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
-        let r = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        expect_row(r)
+        let q = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id);
+        expect_row(self.exec(q).await?)
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
         let sql = format!("{CLIENT_SELECT} ORDER BY client_id");
-        let rows = sqlx::query(&sql)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(client_from).collect()
+        self.all(sqlx::query(&sql))
+            .await?
+            .iter()
+            .map(client_from)
+            .collect()
     }
 }
 
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO users (sub, username, password_hash, email, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&u.sub)
-        .bind(&u.username)
-        .bind(&u.password_hash)
-        .bind(u.email.as_deref())
-        .bind(u.name.as_deref())
-        .bind(u.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let q = sqlx::query(USER_INSERT)
+            .bind(&u.sub)
+            .bind(&u.username)
+            .bind(&u.password_hash);
+        let q = q
+            .bind(u.email.as_deref())
+            .bind(u.name.as_deref())
+            .bind(u.created_at);
+        self.exec(q).await?;
         Ok(())
     }
 
     async fn get_user(&self, sub: &str) -> StoreResult<UserRecord> {
         let sql = format!("{USER_SELECT} WHERE sub = $1");
-        let row = sqlx::query(&sql)
-            .bind(sub)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        user_from(&row)
+        user_from(&self.one(sqlx::query(&sql).bind(sub)).await?)
     }
 
     async fn find_user_by_username(&self, username: &str) -> StoreResult<UserRecord> {
         let sql = format!("{USER_SELECT} WHERE username = $1");
-        let row = sqlx::query(&sql)
-            .bind(username)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        user_from(&row)
+        user_from(&self.one(sqlx::query(&sql).bind(username)).await?)
     }
 
     async fn delete_user(&self, sub: &str) -> StoreResult<()> {
-        let r = sqlx::query("DELETE FROM users WHERE sub = $1")
-            .bind(sub)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        expect_row(r)
+        let q = sqlx::query("DELETE FROM users WHERE sub = $1").bind(sub);
+        expect_row(self.exec(q).await?)
     }
 }
 
 #[async_trait]
 impl ConsentStore for SqlStore {
     async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT scope FROM consents WHERE sub = $1 AND client_id = $2")
-            .bind(sub)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let q = sqlx::query("SELECT scope FROM consents WHERE sub = $1 AND client_id = $2");
+        let q = q.bind(sub).bind(client_id);
+        let row = q.fetch_optional(&self.pool).await.map_err(map_err)?;
         row.map(|r| col(&r, "scope")).transpose()
     }
 
@@ -398,116 +416,69 @@ impl ConsentStore for SqlStore {
         scope: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO consents (sub, client_id, scope, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (sub, client_id) \
-             DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
-        )
-        .bind(sub)
-        .bind(client_id)
-        .bind(scope)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let q = sqlx::query(CONSENT_UPSERT).bind(sub).bind(client_id);
+        self.exec(q.bind(scope).bind(now)).await?;
         Ok(())
     }
 }
-
-const GRANT_INSERT: &str = "INSERT INTO grants \
-    (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Binds a grant's nine columns in `GRANT_INSERT` order, with `revoked_at` given.
 fn bind_grant<'q>(
     q: AnyQuery<'q>,
     g: &'q GrantRecord,
-    amr: String,
     revoked_at: Option<Timestamp>,
-) -> AnyQuery<'q> {
-    q.bind(&g.id)
-        .bind(&g.client_id)
-        .bind(&g.sub)
-        .bind(&g.scope)
+) -> StoreResult<AnyQuery<'q>> {
+    let q = q.bind(&g.id).bind(&g.client_id).bind(&g.sub).bind(&g.scope);
+    let q = q
         .bind(g.auth_time)
         .bind(g.acr.as_deref())
-        .bind(amr)
-        .bind(g.created_at)
-        .bind(revoked_at)
+        .bind(to_json(&g.amr)?);
+    Ok(q.bind(g.created_at).bind(revoked_at))
 }
-
-const REFRESH_COLS: &str =
-    "token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
 
 async fn insert_refresh_with<'e, E>(e: E, r: &RefreshRecord) -> StoreResult<()>
 where
     E: Executor<'e, Database = Any>,
 {
-    let sql = format!(
-        "INSERT INTO refresh_tokens ({REFRESH_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    );
-    sqlx::query(&sql)
+    let q = sqlx::query(REFRESH_INSERT)
         .bind(&r.token_hash)
-        .bind(&r.grant_id)
-        .bind(&r.client_id)
-        .bind(&r.sub)
-        .bind(&r.scope)
-        .bind(r.created_at)
-        .bind(r.expires_at)
-        .bind(r.rotated_at)
-        .execute(e)
-        .await
-        .map_err(map_err)?;
+        .bind(&r.grant_id);
+    let q = q.bind(&r.client_id).bind(&r.sub).bind(&r.scope);
+    let q = q.bind(r.created_at).bind(r.expires_at).bind(r.rotated_at);
+    q.execute(e).await.map_err(map_err)?;
     Ok(())
 }
 
-/// Claims a live token: the single statement that decides which concurrent rotation wins.
-const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2 \
-    WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
-    AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL) \
-    RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
-
-/// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
-const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
-    r.scope, r.created_at, r.expires_at, r.rotated_at, g.id AS g_id, g.revoked_at AS g_revoked_at \
-    FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
-
-impl SqlStore {
-    /// Decides a rotation the claim did not win: unknown, expired, reused or a retry
-    /// within the grace window (which stores `successor` too).
-    async fn rotation_fallback(
-        tx: &mut Transaction<'static, Any>,
-        old_hash: &str,
-        successor: &RefreshRecord,
-        now: Timestamp,
-        grace: i64,
-    ) -> StoreResult<Rotation> {
-        let row = sqlx::query(REFRESH_WITH_GRANT)
-            .bind(old_hash)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(map_err)?;
-        let Some(row) = row else {
-            return Ok(Rotation::Invalid);
-        };
-        let old = refresh_from(&row)?;
-        let grant_id: Option<String> = col(&row, "g_id")?;
-        let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
-        if old.expires_at <= now || grant_id.is_none() {
-            return Ok(Rotation::Invalid);
+/// Decides a rotation the claim did not win: unknown, expired, reused, or a retry within
+/// the grace window (which stores `successor` too).
+async fn rotation_fallback(
+    tx: &mut Transaction<'static, Any>,
+    old_hash: &str,
+    successor: &RefreshRecord,
+    now: Timestamp,
+    grace: i64,
+) -> StoreResult<Rotation> {
+    let q = sqlx::query(REFRESH_WITH_GRANT).bind(old_hash);
+    let Some(row) = q.fetch_optional(&mut **tx).await.map_err(map_err)? else {
+        return Ok(Rotation::Invalid);
+    };
+    let old = refresh_from(&row)?;
+    let grant_id: Option<String> = col(&row, "g_id")?;
+    let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
+    if old.expires_at <= now || grant_id.is_none() {
+        return Ok(Rotation::Invalid);
+    }
+    if grant_revoked.is_some() {
+        return Ok(Rotation::Reused(old));
+    }
+    match old.rotated_at {
+        Some(at) if grace > 0 && now - at <= grace => {
+            insert_refresh_with(&mut **tx, successor).await?;
+            Ok(Rotation::Rotated(old))
         }
-        if grant_revoked.is_some() {
-            return Ok(Rotation::Reused(old));
-        }
-        match old.rotated_at {
-            Some(at) if grace > 0 && now - at <= grace => {
-                insert_refresh_with(&mut **tx, successor).await?;
-                Ok(Rotation::Rotated(old))
-            }
-            Some(_) => Ok(Rotation::Reused(old)),
-            // Live but not claimable: only a racing insert can get here; refuse.
-            None => Ok(Rotation::Invalid),
-        }
+        Some(_) => Ok(Rotation::Reused(old)),
+        // Live but not claimable: only a racing insert can get here; refuse.
+        None => Ok(Rotation::Invalid),
     }
 }
 
@@ -515,45 +486,22 @@ impl SqlStore {
 impl GrantStore for SqlStore {
     async fn insert_grant(&self, g: &GrantRecord) -> StoreResult<()> {
         let sql = format!("{GRANT_INSERT} ON CONFLICT (id) DO NOTHING");
-        bind_grant(sqlx::query(&sql), g, to_json(&g.amr)?, g.revoked_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(bind_grant(sqlx::query(&sql), g, g.revoked_at)?)
+            .await?;
         Ok(())
     }
 
     async fn get_grant(&self, id: &str) -> StoreResult<GrantRecord> {
-        let row = sqlx::query(
-            "SELECT id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at \
-             FROM grants WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        grant_from(&row)
+        grant_from(&self.one(sqlx::query(GRANT_SELECT).bind(id)).await?)
     }
 
     async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()> {
-        // Keeps the earliest revocation time; inserts a tombstone if the grant is unknown.
-        let sql = format!(
-            "{GRANT_INSERT} ON CONFLICT (id) DO UPDATE SET revoked_at = CASE \
-             WHEN grants.revoked_at IS NULL OR grants.revoked_at > excluded.revoked_at \
-             THEN excluded.revoked_at ELSE grants.revoked_at END"
-        );
+        let sql = format!("{GRANT_INSERT} {GRANT_REVOKE}");
         let mut tx = self.begin_write().await?;
-        bind_grant(sqlx::query(&sql), g, to_json(&g.amr)?, Some(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL",
-        )
-        .bind(&g.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let upsert = bind_grant(sqlx::query(&sql), g, Some(now))?;
+        upsert.execute(&mut *tx).await.map_err(map_err)?;
+        let kill = sqlx::query(REFRESH_KILL).bind(&g.id).bind(now);
+        kill.execute(&mut *tx).await.map_err(map_err)?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -564,11 +512,9 @@ impl GrantStore for SqlStore {
     /// A token under a revoked grant is reported with `rotated_at` set (to the
     /// revocation time if it was not rotated before), so it never looks live.
     async fn find_refresh(&self, token_hash: &str) -> StoreResult<RefreshRecord> {
-        let row = sqlx::query(REFRESH_WITH_GRANT)
-            .bind(token_hash)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = self
+            .one(sqlx::query(REFRESH_WITH_GRANT).bind(token_hash))
+            .await?;
         let mut rec = refresh_from(&row)?;
         let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
         rec.rotated_at = rec.rotated_at.or(grant_revoked);
@@ -583,97 +529,65 @@ impl GrantStore for SqlStore {
         grace: i64,
     ) -> StoreResult<Rotation> {
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query(ROTATE_CLAIM)
-            .bind(old_hash)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let claim = sqlx::query(ROTATE_CLAIM).bind(old_hash).bind(now);
+        let claimed = claim.fetch_optional(&mut *tx).await.map_err(map_err)?;
         let outcome = match claimed {
             Some(row) => {
                 let old = refresh_from(&row)?;
                 insert_refresh_with(&mut *tx, successor).await?;
                 Rotation::Rotated(old)
             }
-            None => Self::rotation_fallback(&mut tx, old_hash, successor, now, grace).await?,
+            None => rotation_fallback(&mut tx, old_hash, successor, now, grace).await?,
         };
         tx.commit().await.map_err(map_err)?;
         Ok(outcome)
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
-             ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
-             WHEN revoked_jtis.expires_at < excluded.expires_at \
-             THEN excluded.expires_at ELSE revoked_jtis.expires_at END",
-        )
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        self.exec(sqlx::query(JTI_REVOKE).bind(jti).bind(expires_at))
+            .await?;
         Ok(())
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1")
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(row.is_some())
+        let q = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1").bind(jti);
+        self.exists(q).await
     }
 }
 
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn insert_key(&self, k: &StoredKey) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signing_keys \
-             (kid, alg, public_jwk, sealed_private, created_at, activates_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&k.kid)
-        .bind(&k.alg)
-        .bind(to_json(&k.public_jwk)?)
-        .bind(k.sealed_private.clone())
-        .bind(k.created_at)
-        .bind(k.activates_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let q = sqlx::query(KEY_INSERT)
+            .bind(&k.kid)
+            .bind(&k.alg)
+            .bind(to_json(&k.public_jwk)?);
+        let q = q
+            .bind(k.sealed_private.as_slice())
+            .bind(k.created_at)
+            .bind(k.activates_at);
+        self.exec(q).await?;
         Ok(())
     }
 
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
-        let rows = sqlx::query(
-            "SELECT kid, alg, public_jwk, sealed_private, created_at, activates_at \
-             FROM signing_keys ORDER BY activates_at, created_at, kid",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(key_from).collect()
+        self.all(sqlx::query(KEY_LIST))
+            .await?
+            .iter()
+            .map(key_from)
+            .collect()
     }
 
     async fn delete_key(&self, kid: &str) -> StoreResult<()> {
-        let r = sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
-            .bind(kid)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        expect_row(r)
+        let q = sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid);
+        expect_row(self.exec(q).await?)
     }
 }
 
 #[async_trait]
 impl Health for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(sqlx::query("SELECT 1")).await?;
         Ok(())
     }
 }

@@ -11,12 +11,26 @@ use tracing::Instrument;
 
 /// Longest request URI accepted (bytes).
 const MAX_URI: usize = 8 * 1024;
+/// Largest total size of request headers accepted (bytes).
+const MAX_HEADERS: usize = 16 * 1024;
 
 /// Gives each request an id (`X-Request-Id`, generated here, never taken from outside)
 /// and a tracing span carrying it.
 pub async fn request_id(req: Request, next: Next) -> Response {
     if req.uri().to_string().len() > MAX_URI {
         return (StatusCode::URI_TOO_LONG, "request URI too long").into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    if header_bytes > MAX_HEADERS {
+        return (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request headers too large",
+        )
+            .into_response();
     }
     let id = crate::clock::random_hex16();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());

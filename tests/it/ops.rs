@@ -64,3 +64,38 @@ async fn unknown_routes_and_long_uris_are_4xx() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_requests() {
+    let srv = TestServer::start().await;
+    srv.user("alice").await;
+    let c = srv.web_client().await;
+    // A login is slow (argon2id); start one, then shut down while it runs.
+    let (url, _) = authorize_url(&srv, &c.0, &[]);
+    let login = location(&srv.browser.get(&url).send().await.unwrap());
+    let page = srv
+        .browser
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("tx", hidden(&page, "tx")),
+        ("csrf", hidden(&page, "csrf")),
+        ("username", "alice".into()),
+        ("password", PASSWORD.into()),
+    ];
+    let pending = srv.browser.post(srv.url("/login")).form(&form).send();
+    let (resp, ()) = tokio::join!(pending, async {
+        tokio::task::yield_now().await;
+        srv.running.trigger_shutdown();
+    });
+    assert!(
+        resp.unwrap().status().is_redirection(),
+        "the in-flight login completed"
+    );
+    srv.shutdown().await;
+}

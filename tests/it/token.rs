@@ -478,3 +478,19 @@ async fn a_retry_within_the_grace_window_is_not_reuse() {
     assert_ne!(r2, r3);
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_chooses_its_id_token_algorithm() {
+    let srv = TestServer::start().await;
+    srv.user("alice").await;
+    for alg in ["ES256", "EdDSA", "RS256"] {
+        let (id, secret) = srv.client(json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "id_token_signed_response_alg": alg})).await;
+        let t = tokens(&srv, &(id, secret.unwrap()), "alice").await;
+        let (header, claims) = jws::peek(t["id_token"].as_str().unwrap()).unwrap();
+        assert_eq!(header.alg, alg);
+        assert_eq!(claims["nonce"], "n0nce");
+        assert!(claims["at_hash"].is_string() && claims["auth_time"].is_i64());
+        assert_eq!(claims["amr"], json!(["pwd"]));
+    }
+    srv.shutdown().await;
+}
