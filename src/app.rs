@@ -69,7 +69,7 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
 /// Builds the provider from settings (connects, migrates, loads or creates keys).
 pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<Provider> {
     let store = open_store(&s).await?;
-    let stores = Stores::from_sql(store);
+    let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl);
     let cache: Arc<dyn Ephemeral> = match &s.redis_url {
         Some(url) => Arc::new(
             RedisCache::connect(url, &s.redis_prefix)

@@ -55,8 +55,9 @@ pub struct Settings {
     pub login_max_failures: u64,
     /// Lockout and failure-counting window in seconds (`SURETY_LOGIN_LOCKOUT`).
     pub login_lockout: u64,
-    /// Database connection pool size (`SURETY_DB_POOL_SIZE`).
-    pub db_pool_size: u32,
+    /// Seconds a node may serve a client registration from memory (`SURETY_CLIENT_CACHE_TTL`);
+    /// changes made on another node are seen within this time. 0 disables the cache.
+    pub client_cache_ttl: i64,
 }
 
 impl Default for Settings {
@@ -81,7 +82,7 @@ impl Default for Settings {
             key_reload_interval: 60,
             login_max_failures: 5,
             login_lockout: 900,
-            db_pool_size: 16,
+            client_cache_ttl: 10,
         }
     }
 }

@@ -207,7 +207,7 @@ fn is_not_found<T: std::fmt::Debug>(r: StoreResult<T>) -> bool {
 }
 
 async fn clients_crud(s: &SqlStore) {
-    let st = Stores::from_sql(s.clone());
+    let st = Stores::from_sql(s.clone(), std::sync::Arc::new(crate::clock::SystemClock), 0);
     let mut c = client("c1");
     st.clients.insert_client(&c).await.unwrap();
     assert_eq!(st.clients.get_client("c1").await.unwrap(), c);

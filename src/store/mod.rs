@@ -3,6 +3,7 @@
 //! embedded default) and PostgreSQL through sqlx's `Any` driver; the two backends differ
 //! only in their migration folders, and both pass the contract suite in `contract.rs`.
 
+pub mod cached;
 #[cfg(test)]
 mod contract;
 pub mod migrate;
@@ -210,10 +211,19 @@ pub struct Stores {
 }
 
 impl Stores {
-    pub fn from_sql(s: sql::SqlStore) -> Self {
+    /// Every aggregate on one SQL store; client reads cached for `client_cache_ttl` seconds.
+    pub fn from_sql(
+        s: sql::SqlStore,
+        clock: crate::clock::SharedClock,
+        client_cache_ttl: i64,
+    ) -> Self {
         let s = Arc::new(s);
         Self {
-            clients: s.clone(),
+            clients: Arc::new(cached::CachedClients::new(
+                s.clone(),
+                clock,
+                client_cache_ttl,
+            )),
             users: s.clone(),
             consents: s.clone(),
             grants: s.clone(),
