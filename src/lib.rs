@@ -14,6 +14,7 @@ pub mod config;
 pub mod demo;
 pub mod keys;
 pub mod oauth;
+pub mod partners;
 pub mod store;
 pub mod util;
 pub mod web;

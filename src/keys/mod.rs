@@ -129,6 +129,16 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// Seals a secret (e.g. a partner's HS256 key) under the key-encryption key.
+    pub fn seal_secret(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Ok(self.kek.seal(aad, plain)?)
+    }
+
+    /// Opens a secret sealed by [`KeyRing::seal_secret`].
+    pub fn open_secret(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Ok(self.kek.open(aad, sealed)?)
+    }
+
     pub fn snapshot(&self) -> Arc<Ring> {
         match self.current.read() {
             Ok(g) => g.clone(),

@@ -19,12 +19,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sqlite: include_str!("../../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sqlite: include_str!("../../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "partners",
+        sqlite: include_str!("../../migrations/sqlite/0002_partners.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_partners.sql"),
+    },
+];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).
 const PG_LOCK_KEY: i64 = 0x7375_7265_7479_i64; // "surety"

@@ -7,6 +7,7 @@ pub mod cached;
 #[cfg(test)]
 mod contract;
 pub mod migrate;
+mod partners_sql;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -193,6 +194,84 @@ pub trait KeyStore: Send + Sync {
     async fn delete_key(&self, kid: &str) -> StoreResult<()>;
 }
 
+/// A partner: a company that owns accounts and vouches for them with signed assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerRecord {
+    /// `PN` + 32 lowercase hex.
+    pub id: String,
+    pub name: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Public keys (a JWK Set) given inline.
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    /// An HS256 shared secret, sealed under the key-encryption key.
+    pub sealed_secret: Option<Vec<u8>>,
+    pub allowed_cidrs: Vec<String>,
+    /// `{"denied_scopes": [...], "max_assertion_lifetime": s, ...}`
+    pub limits: serde_json::Value,
+    pub branding: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// An account (`AC` + 32 hex), owned by a partner and/or a parent account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRecord {
+    pub sid: String,
+    pub partner_id: Option<String>,
+    pub parent_sid: Option<String>,
+    pub friendly_name: String,
+    /// `active`, `suspended` or `closed`.
+    pub status: String,
+    pub limits: serde_json::Value,
+    /// SHA-256 hex of the account's auth token.
+    pub auth_token_hash: String,
+    pub created_at: Timestamp,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub at: Timestamp,
+    /// Who acted (a partner id, a client id, `admin`).
+    pub actor: String,
+    pub action: String,
+    /// What was acted on (an account SID, a partner id).
+    pub subject: String,
+    /// `ok` or the refusal reason.
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[async_trait]
+pub trait PartnerStore: Send + Sync {
+    async fn insert_partner(&self, p: &PartnerRecord) -> StoreResult<()>;
+    async fn get_partner(&self, id: &str) -> StoreResult<PartnerRecord>;
+    async fn update_partner(&self, p: &PartnerRecord) -> StoreResult<()>;
+    async fn delete_partner(&self, id: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn insert_account(&self, a: &AccountRecord) -> StoreResult<()>;
+    async fn get_account(&self, sid: &str) -> StoreResult<AccountRecord>;
+    async fn update_account(&self, a: &AccountRecord) -> StoreResult<()>;
+    /// A partner's accounts in SID order, after `after`, at most `limit`.
+    async fn list_accounts(
+        &self,
+        partner_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<AccountRecord>>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record(&self, e: &AuditEvent) -> StoreResult<()>;
+    /// The newest events about `subject`, newest first.
+    async fn events_for(&self, subject: &str, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
 /// Liveness of the database (for `/readyz`).
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -207,6 +286,9 @@ pub struct Stores {
     pub consents: Arc<dyn ConsentStore>,
     pub grants: Arc<dyn GrantStore>,
     pub keys: Arc<dyn KeyStore>,
+    pub partners: Arc<dyn PartnerStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub audit: Arc<dyn AuditStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -228,6 +310,9 @@ impl Stores {
             consents: s.clone(),
             grants: s.clone(),
             keys: s.clone(),
+            partners: s.clone(),
+            accounts: s.clone(),
+            audit: s.clone(),
             health: s,
         }
     }

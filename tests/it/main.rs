@@ -7,6 +7,7 @@ mod admin;
 mod authorize;
 mod discovery;
 mod introspection;
+mod jwt_bearer;
 mod keys;
 mod logout;
 mod multinode;

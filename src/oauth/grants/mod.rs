@@ -5,6 +5,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub mod jwt_bearer;
 mod refresh_token;
 
 use std::collections::{BTreeMap, HashMap};
@@ -54,6 +55,7 @@ impl Default for GrantRegistry {
         r.register(Arc::new(authorization_code::AuthorizationCode));
         r.register(Arc::new(refresh_token::RefreshToken));
         r.register(Arc::new(client_credentials::ClientCredentials));
+        r.register(Arc::new(jwt_bearer::JwtBearer));
         r
     }
 }

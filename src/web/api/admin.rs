@@ -24,8 +24,12 @@ use crate::web::extract::bearer;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Surety admin API", description = "Manage OAuth clients and users. Authenticate with `Authorization: Bearer $SURETY_ADMIN_TOKEN`."),
-    paths(create_client, get_client, put_client, delete_client, create_user, get_user, delete_user),
-    components(schemas(ClientInput, ClientOutput, UserInput, UserOutput, ErrorBody)),
+    paths(create_client, get_client, put_client, delete_client, create_user, get_user, delete_user,
+        super::admin_partners::create_partner, super::admin_partners::get_partner, super::admin_partners::put_partner,
+        super::admin_partners::delete_partner, super::admin_partners::create_account),
+    components(schemas(ClientInput, ClientOutput, UserInput, UserOutput, ErrorBody,
+        crate::partners::PartnerInput, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
+        crate::partners::AccountInput, crate::partners::AccountOutput)),
     modifiers(&BearerAuth)
 )]
 pub struct AdminApi;
@@ -56,6 +60,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/users", axum::routing::post(create_user))
         .route("/admin/users/{sub}", get(get_user).delete(delete_user))
+        .merge(super::admin_partners::router())
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -161,7 +166,7 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// JSON body whose rejection names the problem as a field error.
-pub struct Body<T>(T);
+pub struct Body<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
     type Rejection = AdminError;

@@ -1,0 +1,82 @@
+//! `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1): a partner's signed
+//! assertion for one of its accounts is exchanged for an access token acting on that
+//! account. Client authentication is optional (§3.1). The token names who vouched:
+//! `act: {"sub": <partner id>}` and `account_sid`.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{ClientAuthPolicy, Grant, Params};
+use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::error::OAuthError;
+use crate::oauth::provider::{Provider, paths};
+use crate::oauth::scope::Scope;
+use crate::oauth::tokens::{AccessGrant, TokenResponse};
+use crate::partners::{PartnerLimits, assertion};
+
+pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+pub struct JwtBearer;
+
+#[async_trait]
+impl Grant for JwtBearer {
+    fn grant_type(&self) -> &'static str {
+        GRANT_TYPE
+    }
+    fn client_auth(&self) -> ClientAuthPolicy {
+        ClientAuthPolicy::Optional
+    }
+
+    async fn exchange(
+        &self,
+        p: &Provider,
+        client: Option<&AuthenticatedClient>,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        let a = params
+            .get("assertion")
+            .ok_or_else(|| OAuthError::invalid_request("assertion is required"))?;
+        let requested = match params.get("scope") {
+            Some(s) => {
+                Some(Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?)
+            }
+            None => None,
+        };
+        let audiences = [p.issuer.clone(), p.url(paths::TOKEN)];
+        let v = assertion::verify(p, a, &audiences, "jwt-bearer").await?;
+        let denied = PartnerLimits::of(&v.partner.limits)
+            .denied_scopes
+            .into_iter()
+            .chain(PartnerLimits::of(&v.account.limits).denied_scopes)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let denied = Scope::parse(&denied).unwrap_or_default();
+        let scope = requested.unwrap_or_default();
+        if scope.iter().any(|s| denied.contains(s)) {
+            return Err(OAuthError::invalid_scope(
+                "the requested scope is not allowed for this account",
+            ));
+        }
+        let mut extra = serde_json::Map::new();
+        extra.insert("act".into(), json!({"sub": v.partner.id}));
+        extra.insert("account_sid".into(), json!(v.account.sid));
+        let client_id = client.map_or_else(|| v.partner.id.clone(), |c| c.client.client_id.clone());
+        let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
+            sub: v.user.clone().unwrap_or_else(|| v.account.sid.clone()),
+            client_id,
+            scope: scope.clone(),
+            extra,
+            ..AccessGrant::default()
+        })?;
+        let mut resp_extra = serde_json::Map::new();
+        resp_extra.insert("account_sid".into(), json!(v.account.sid));
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: scope.to_string(),
+            extra: resp_extra,
+            ..Default::default()
+        })
+    }
+}

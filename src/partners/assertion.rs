@@ -1,0 +1,235 @@
+//! Verifying a partner's assertion (RFC 7523 §3): `iss` names the partner, `sub` one of
+//! its accounts, `aud` this server, `exp` near, `jti` single use across every node until
+//! `exp`. The signature is checked against the partner's keys with the algorithm taken
+//! from each key; `none` and HS/RS confusion never verify. Every refusal is specific
+//! (for the partner's `error_description`) and audited.
+
+use serde_json::{Map, Value};
+
+use super::{DEFAULT_ASSERTION_LIFETIME, PartnerLimits};
+use crate::keys::jws::{self, VerifyKey};
+use crate::oauth::error::OAuthError;
+use crate::oauth::provider::Provider;
+use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
+use crate::util::secret_hash;
+
+/// Allowed clock skew (seconds).
+const SKEW: i64 = 60;
+
+/// A verified assertion: who vouched, for which account (and optionally which user).
+#[derive(Debug, Clone)]
+pub struct Vouched {
+    pub partner: PartnerRecord,
+    pub account: AccountRecord,
+    /// The `user` claim: a user of the account the session is for.
+    pub user: Option<String>,
+    pub claims: Map<String, Value>,
+}
+
+/// Why an assertion was refused (shown as `error_description` of `invalid_grant`).
+#[derive(Debug)]
+pub enum Refusal {
+    Invalid(&'static str),
+    Backend(OAuthError),
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(e: OAuthError) -> Self {
+        Refusal::Backend(e)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Refusal::Backend(e.into())
+    }
+}
+
+/// Verifies `assertion`; `audiences` are the values `aud` may take. Audits the outcome.
+pub async fn verify(
+    p: &Provider,
+    assertion: &str,
+    audiences: &[String],
+    action: &str,
+) -> Result<Vouched, OAuthError> {
+    let iss = jws::peek(assertion)
+        .ok()
+        .and_then(|(_, c)| c.get("iss").and_then(Value::as_str).map(str::to_owned));
+    let r = check(p, assertion, audiences).await;
+    let (subject, outcome) = match &r {
+        Ok(v) => (v.account.sid.clone(), "ok"),
+        Err(Refusal::Invalid(why)) => ("-".to_owned(), *why),
+        Err(Refusal::Backend(_)) => ("-".to_owned(), "backend unavailable"),
+    };
+    let event = AuditEvent {
+        at: p.now(),
+        actor: iss
+            .unwrap_or_else(|| "unknown".into())
+            .chars()
+            .take(64)
+            .collect(),
+        action: action.to_owned(),
+        subject,
+        outcome: outcome.to_owned(),
+        detail: String::new(),
+    };
+    if let Err(e) = p.stores.audit.record(&event).await {
+        tracing::warn!(error = %e, "audit record failed");
+    }
+    match r {
+        Ok(v) => Ok(v),
+        Err(Refusal::Invalid(why)) => {
+            tracing::info!(partner = %event.actor, reason = why, "assertion refused");
+            Err(OAuthError::invalid_grant(why))
+        }
+        Err(Refusal::Backend(e)) => Err(e),
+    }
+}
+
+async fn check(p: &Provider, assertion: &str, audiences: &[String]) -> Result<Vouched, Refusal> {
+    let (header, unverified) = jws::peek(assertion)
+        .map_err(|_| Refusal::Invalid("the assertion is not a well-formed JWT"))?;
+    let iss = unverified
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or(Refusal::Invalid("the assertion has no iss"))?;
+    let partner = match p.stores.partners.get_partner(iss).await {
+        Ok(pt) => pt,
+        Err(StoreError::NotFound) => {
+            return Err(Refusal::Invalid(
+                "the assertion's issuer is not a known partner",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if partner.status != "active" {
+        return Err(Refusal::Invalid("the partner is suspended"));
+    }
+    let keys = partner_keys(p, &partner, header.kid.as_deref()).await?;
+    let (_, claims) = jws::verify(assertion, &keys).map_err(|_| {
+        Refusal::Invalid("the assertion's signature does not verify with the partner's keys")
+    })?;
+    check_claims(p, &partner, &claims, audiences)?;
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or(Refusal::Invalid("the assertion has no sub"))?;
+    let account = match p.stores.accounts.get_account(sub).await {
+        Ok(a) if a.partner_id.as_deref() == Some(partner.id.as_str()) => a,
+        Ok(_) | Err(StoreError::NotFound) => {
+            return Err(Refusal::Invalid("sub is not an account of this partner"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if account.status != "active" {
+        return Err(Refusal::Invalid("the account is not active"));
+    }
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or(Refusal::Invalid("the assertion has no jti"))?;
+    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    let ttl = (exp - p.now() + SKEW).max(1) as u64;
+    let key = format!("ajti:{}:{}", partner.id, secret_hash(jti));
+    if !p
+        .cache
+        .put_new(&key, b"1", ttl)
+        .await
+        .map_err(OAuthError::from)?
+    {
+        return Err(Refusal::Invalid(
+            "the assertion was already used (jti replay)",
+        ));
+    }
+    let user = claims
+        .get("user")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Vouched {
+        partner,
+        account,
+        user,
+        claims,
+    })
+}
+
+async fn partner_keys(
+    p: &Provider,
+    partner: &PartnerRecord,
+    kid: Option<&str>,
+) -> Result<Vec<VerifyKey>, Refusal> {
+    let mut keys = partner
+        .jwks
+        .as_ref()
+        .map(VerifyKey::from_jwks)
+        .unwrap_or_default();
+    if let Some(uri) = &partner.jwks_uri {
+        match p.remote_jwks.keys(uri, kid, p.now()).await {
+            Ok(k) => keys.extend(k),
+            Err(_) => {
+                return Err(Refusal::Invalid(
+                    "the partner's jwks_uri could not be fetched",
+                ));
+            }
+        }
+    }
+    if let Some(sealed) = &partner.sealed_secret {
+        let secret = p
+            .keys
+            .open_secret(partner.id.as_bytes(), sealed)
+            .map_err(OAuthError::server_error)?;
+        keys.extend(VerifyKey::hs256(None, secret).ok());
+    }
+    Ok(keys)
+}
+
+fn check_claims(
+    p: &Provider,
+    partner: &PartnerRecord,
+    c: &Map<String, Value>,
+    audiences: &[String],
+) -> Result<(), Refusal> {
+    let now = p.now();
+    let aud_ok = match c.get("aud") {
+        Some(Value::String(a)) => audiences.contains(a),
+        Some(Value::Array(v)) => v
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.iter().any(|x| x == a)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(Refusal::Invalid(
+            "the assertion's aud does not name this server",
+        ));
+    }
+    let exp = c
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or(Refusal::Invalid("the assertion has no exp"))?;
+    if exp + SKEW <= now {
+        return Err(Refusal::Invalid("the assertion has expired"));
+    }
+    let lifetime = PartnerLimits::of(&partner.limits)
+        .max_assertion_lifetime
+        .unwrap_or(DEFAULT_ASSERTION_LIFETIME);
+    if exp > now + lifetime + SKEW {
+        return Err(Refusal::Invalid(
+            "the assertion's exp is too far in the future",
+        ));
+    }
+    if c.get("iat")
+        .and_then(Value::as_i64)
+        .is_some_and(|iat| iat > now + SKEW)
+    {
+        return Err(Refusal::Invalid("the assertion's iat is in the future"));
+    }
+    if c.get("nbf")
+        .and_then(Value::as_i64)
+        .is_some_and(|nbf| nbf > now + SKEW)
+    {
+        return Err(Refusal::Invalid("the assertion is not yet valid (nbf)"));
+    }
+    Ok(())
+}

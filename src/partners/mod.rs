@@ -1,0 +1,315 @@
+//! Partners (PRODUCT.md §1): companies that own accounts and vouch for them with signed
+//! assertions (RFC 7523). This module holds partner and account creation with their
+//! validation, the partner's limits, and assertion verification shared by the
+//! jwt-bearer grant (and, later, the signed login link).
+
+pub mod assertion;
+pub mod cidr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::admin::FieldError;
+use crate::clock::{Timestamp, random_hex16, random_token};
+use crate::keys::jws::VerifyKey;
+use crate::store::{AccountRecord, PartnerRecord};
+use crate::util::secret_hash;
+
+/// Longest assertion lifetime a partner may use unless its limits say less (seconds).
+pub const DEFAULT_ASSERTION_LIFETIME: i64 = 300;
+
+/// A new partner as submitted to `POST /admin/partners`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerInput {
+    pub name: String,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    pub jwks_uri: Option<String>,
+    /// HS256 shared secret (at least 32 bytes); stored sealed, never returned.
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
+    pub limits: Option<PartnerLimits>,
+    #[schema(value_type = Option<Object>)]
+    pub branding: Option<Value>,
+    /// `active` (default) or `suspended`.
+    pub status: Option<String>,
+}
+
+/// What a partner's accounts may never do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerLimits {
+    /// Scopes no token for this partner's accounts may carry.
+    #[serde(default)]
+    pub denied_scopes: Vec<String>,
+    /// Longest assertion lifetime accepted, seconds (default 300).
+    pub max_assertion_lifetime: Option<i64>,
+}
+
+impl PartnerLimits {
+    pub fn of(v: &Value) -> Self {
+        serde_json::from_value(v.clone()).unwrap_or_default()
+    }
+}
+
+/// A partner as returned by the admin API (never the secret).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PartnerOutput {
+    pub partner_id: String,
+    pub name: String,
+    pub status: String,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    pub jwks_uri: Option<String>,
+    pub has_secret: bool,
+    pub allowed_cidrs: Vec<String>,
+    #[schema(value_type = Object)]
+    pub limits: Value,
+    #[schema(value_type = Object)]
+    pub branding: Value,
+    pub created_at: Timestamp,
+}
+
+impl From<&PartnerRecord> for PartnerOutput {
+    fn from(p: &PartnerRecord) -> Self {
+        Self {
+            partner_id: p.id.clone(),
+            name: p.name.clone(),
+            status: p.status.clone(),
+            jwks: p.jwks.clone(),
+            jwks_uri: p.jwks_uri.clone(),
+            has_secret: p.sealed_secret.is_some(),
+            allowed_cidrs: p.allowed_cidrs.clone(),
+            limits: p.limits.clone(),
+            branding: p.branding.clone(),
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// Validates a partner; `seal` seals the HS256 secret for partner `id`; `kept_secret`
+/// is the sealed secret an update keeps when it gives no new one.
+pub fn build_partner(
+    id: Option<String>,
+    input: PartnerInput,
+    now: Timestamp,
+    kept_secret: Option<Vec<u8>>,
+    seal: impl Fn(&str, &[u8]) -> Option<Vec<u8>>,
+) -> Result<PartnerRecord, FieldError> {
+    let name = input.name.trim();
+    if name.is_empty() || name.len() > 128 {
+        return Err(FieldError::new("name", "1 to 128 characters"));
+    }
+    let status = input.status.unwrap_or_else(|| "active".into());
+    if !matches!(status.as_str(), "active" | "suspended") {
+        return Err(FieldError::new("status", "active or suspended"));
+    }
+    if let Some(j) = &input.jwks {
+        if VerifyKey::from_jwks(j).is_empty() {
+            return Err(FieldError::new(
+                "jwks",
+                "no usable key (RSA ≥ 2048 bits, P-256 or Ed25519)",
+            ));
+        }
+    }
+    if let Some(u) = &input.jwks_uri {
+        let ok = url::Url::parse(u).is_ok_and(|u| {
+            u.scheme() == "https" || matches!(u.host_str(), Some("127.0.0.1" | "localhost"))
+        });
+        if !ok {
+            return Err(FieldError::new("jwks_uri", "an https URL"));
+        }
+    }
+    if input.secret.as_ref().is_some_and(|s| s.len() < 32) {
+        return Err(FieldError::new("secret", "at least 32 bytes"));
+    }
+    if input.jwks.is_none()
+        && input.jwks_uri.is_none()
+        && input.secret.is_none()
+        && kept_secret.is_none()
+    {
+        return Err(FieldError::new("jwks", "give jwks, jwks_uri or secret"));
+    }
+    for c in &input.allowed_cidrs {
+        cidr::Cidr::parse(c)
+            .ok_or_else(|| FieldError::new("allowed_cidrs", format!("not a CIDR: {c}")))?;
+    }
+    let limits = input.limits.unwrap_or_default();
+    if limits
+        .max_assertion_lifetime
+        .is_some_and(|l| !(1..=3600).contains(&l))
+    {
+        return Err(FieldError::new(
+            "limits",
+            "max_assertion_lifetime between 1 and 3600",
+        ));
+    }
+    let id = id.unwrap_or_else(|| format!("PN{}", random_hex16()));
+    let sealed_secret = match &input.secret {
+        Some(s) => Some(
+            seal(&id, s.as_bytes())
+                .ok_or_else(|| FieldError::new("secret", "could not be stored"))?,
+        ),
+        None => kept_secret,
+    };
+    Ok(PartnerRecord {
+        id,
+        name: name.to_owned(),
+        status,
+        jwks: input.jwks,
+        jwks_uri: input.jwks_uri,
+        sealed_secret,
+        allowed_cidrs: input.allowed_cidrs,
+        limits: json!(limits),
+        branding: input.branding.unwrap_or_else(|| json!({})),
+        created_at: now,
+    })
+}
+
+/// A new account as submitted.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInput {
+    pub friendly_name: String,
+    #[schema(value_type = Option<Object>)]
+    pub limits: Option<Value>,
+}
+
+/// An account as returned (the auth token only once, at creation or rotation).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountOutput {
+    pub account_sid: String,
+    pub friendly_name: String,
+    pub status: String,
+    pub partner_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
+    #[schema(value_type = Object)]
+    pub limits: Value,
+    pub created_at: Timestamp,
+}
+
+impl AccountOutput {
+    pub fn of(a: &AccountRecord, auth_token: Option<String>) -> Self {
+        Self {
+            account_sid: a.sid.clone(),
+            friendly_name: a.friendly_name.clone(),
+            status: a.status.clone(),
+            partner_id: a.partner_id.clone(),
+            auth_token,
+            limits: a.limits.clone(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// Validates a new account for `partner_id`; returns it with its auth token.
+pub fn build_account(
+    partner_id: &str,
+    input: AccountInput,
+    now: Timestamp,
+) -> Result<(AccountRecord, String), FieldError> {
+    let name = input.friendly_name.trim();
+    if name.is_empty() || name.len() > 128 {
+        return Err(FieldError::new("friendly_name", "1 to 128 characters"));
+    }
+    let limits = input.limits.unwrap_or_else(|| json!({}));
+    PartnerLimits::deserialize(&limits).map_err(|e| FieldError::new("limits", e.to_string()))?;
+    let token = random_token(32);
+    let rec = AccountRecord {
+        sid: format!("AC{}", random_hex16()),
+        partner_id: Some(partner_id.to_owned()),
+        parent_sid: None,
+        friendly_name: name.to_owned(),
+        status: "active".into(),
+        limits,
+        auth_token_hash: secret_hash(&token),
+        created_at: now,
+    };
+    Ok((rec, token))
+}
+
+/// Whether `s` is an account SID: `AC` + 32 lowercase hex.
+pub fn is_account_sid(s: &str) -> bool {
+    s.len() == 34
+        && s.starts_with("AC")
+        && s[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids_are_checked() {
+        assert!(is_account_sid("AC0123456789abcdef0123456789abcdef"));
+        assert!(!is_account_sid("AC0123456789ABCDEF0123456789abcdef"));
+        assert!(!is_account_sid("PN0123456789abcdef0123456789abcdef"));
+        assert!(!is_account_sid("AC01"));
+    }
+
+    #[test]
+    fn partner_fields_are_validated() {
+        let seal = |_: &str, b: &[u8]| Some(b.to_vec());
+        let base = || PartnerInput {
+            name: "P".into(),
+            secret: Some("s".repeat(32)),
+            ..Default::default()
+        };
+        assert!(build_partner(None, base(), 0, None, seal).is_ok());
+        let cases = [
+            (
+                PartnerInput {
+                    name: " ".into(),
+                    ..base()
+                },
+                "name",
+            ),
+            (
+                PartnerInput {
+                    secret: Some("short".into()),
+                    ..base()
+                },
+                "secret",
+            ),
+            (
+                PartnerInput {
+                    secret: None,
+                    ..base()
+                },
+                "jwks",
+            ),
+            (
+                PartnerInput {
+                    allowed_cidrs: vec!["10.0.0.0/33".into()],
+                    ..base()
+                },
+                "allowed_cidrs",
+            ),
+            (
+                PartnerInput {
+                    jwks: Some(json!({"keys": []})),
+                    ..base()
+                },
+                "jwks",
+            ),
+            (
+                PartnerInput {
+                    status: Some("gone".into()),
+                    ..base()
+                },
+                "status",
+            ),
+        ];
+        for (input, field) in cases {
+            assert_eq!(
+                build_partner(None, input, 0, None, seal).unwrap_err().field,
+                field
+            );
+        }
+    }
+}

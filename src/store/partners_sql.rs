@@ -1,0 +1,234 @@
+//! SQL for partners, accounts and the audit log, on the same `Any` pool as the rest.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::sql::{SqlStore, map_err};
+use super::{
+    AccountRecord, AccountStore, AuditEvent, AuditStore, PartnerRecord, PartnerStore, StoreError,
+    StoreResult,
+};
+
+fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_json(s: &str) -> StoreResult<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn col<T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    r: &AnyRow,
+    c: &str,
+) -> StoreResult<T> {
+    r.try_get(c).map_err(map_err)
+}
+
+fn found(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+const PARTNER_COLS: &str =
+    "id, name, status, jwks, jwks_uri, sealed_secret, allowed_cidrs, limits, branding, created_at";
+
+fn partner_from(r: &AnyRow) -> StoreResult<PartnerRecord> {
+    let jwks: Option<String> = col(r, "jwks")?;
+    let cidrs: String = col(r, "allowed_cidrs")?;
+    Ok(PartnerRecord {
+        id: col(r, "id")?,
+        name: col(r, "name")?,
+        status: col(r, "status")?,
+        jwks: jwks.as_deref().map(parse_json).transpose()?,
+        jwks_uri: col(r, "jwks_uri")?,
+        sealed_secret: col(r, "sealed_secret")?,
+        allowed_cidrs: serde_json::from_str(&cidrs)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        limits: parse_json(&col::<String>(r, "limits")?)?,
+        branding: parse_json(&col::<String>(r, "branding")?)?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl PartnerStore for SqlStore {
+    async fn insert_partner(&self, p: &PartnerRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO partners ({PARTNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        sqlx::query(&sql)
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.status)
+            .bind(p.jwks.as_ref().map(json_text).transpose()?)
+            .bind(p.jwks_uri.as_deref())
+            .bind(p.sealed_secret.clone())
+            .bind(json_text(&p.allowed_cidrs)?)
+            .bind(json_text(&p.limits)?)
+            .bind(json_text(&p.branding)?)
+            .bind(p.created_at)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_partner(&self, id: &str) -> StoreResult<PartnerRecord> {
+        let sql = format!("SELECT {PARTNER_COLS} FROM partners WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        partner_from(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_partner(&self, p: &PartnerRecord) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE partners SET name = $2, status = $3, jwks = $4, jwks_uri = $5, sealed_secret = $6, allowed_cidrs = $7, limits = $8, branding = $9 WHERE id = $1")
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(&p.status)
+            .bind(p.jwks.as_ref().map(json_text).transpose()?)
+            .bind(p.jwks_uri.as_deref())
+            .bind(p.sealed_secret.clone())
+            .bind(json_text(&p.allowed_cidrs)?)
+            .bind(json_text(&p.limits)?)
+            .bind(json_text(&p.branding)?)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        found(r.rows_affected())
+    }
+
+    async fn delete_partner(&self, id: &str) -> StoreResult<()> {
+        let r = sqlx::query("DELETE FROM partners WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        found(r.rows_affected())
+    }
+}
+
+const ACCOUNT_COLS: &str =
+    "sid, partner_id, parent_sid, friendly_name, status, limits, auth_token_hash, created_at";
+
+fn account_from(r: &AnyRow) -> StoreResult<AccountRecord> {
+    Ok(AccountRecord {
+        sid: col(r, "sid")?,
+        partner_id: col(r, "partner_id")?,
+        parent_sid: col(r, "parent_sid")?,
+        friendly_name: col(r, "friendly_name")?,
+        status: col(r, "status")?,
+        limits: parse_json(&col::<String>(r, "limits")?)?,
+        auth_token_hash: col(r, "auth_token_hash")?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn insert_account(&self, a: &AccountRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        );
+        sqlx::query(&sql)
+            .bind(&a.sid)
+            .bind(a.partner_id.as_deref())
+            .bind(a.parent_sid.as_deref())
+            .bind(&a.friendly_name)
+            .bind(&a.status)
+            .bind(json_text(&a.limits)?)
+            .bind(&a.auth_token_hash)
+            .bind(a.created_at)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_account(&self, sid: &str) -> StoreResult<AccountRecord> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE sid = $1");
+        let row = sqlx::query(&sql)
+            .bind(sid)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        account_from(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn update_account(&self, a: &AccountRecord) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE accounts SET friendly_name = $2, status = $3, limits = $4, auth_token_hash = $5 WHERE sid = $1")
+            .bind(&a.sid)
+            .bind(&a.friendly_name)
+            .bind(&a.status)
+            .bind(json_text(&a.limits)?)
+            .bind(&a.auth_token_hash)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        found(r.rows_affected())
+    }
+
+    async fn list_accounts(
+        &self,
+        partner_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<AccountRecord>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM accounts WHERE partner_id = $1 AND sid > $2 ORDER BY sid LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(partner_id)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(account_from).collect()
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn record(&self, e: &AuditEvent) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, subject, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(e.at)
+            .bind(&e.actor)
+            .bind(&e.action)
+            .bind(&e.subject)
+            .bind(&e.outcome)
+            .bind(&e.detail)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn events_for(&self, subject: &str, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        let rows = sqlx::query("SELECT at, actor, action, subject, outcome, detail FROM audit_log WHERE subject = $1 ORDER BY id DESC LIMIT $2")
+            .bind(subject)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEvent {
+                    at: col(r, "at")?,
+                    actor: col(r, "actor")?,
+                    action: col(r, "action")?,
+                    subject: col(r, "subject")?,
+                    outcome: col(r, "outcome")?,
+                    detail: col(r, "detail")?,
+                })
+            })
+            .collect()
+    }
+}
