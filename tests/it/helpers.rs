@@ -52,9 +52,12 @@ pub async fn shared_backend() -> Option<Backend> {
                 env("CI").as_deref() != Some("true"),
                 "CI=true requires SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL"
             );
-            eprintln!(
-                "PostgreSQL/Redis backend tests SKIPPED (set SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL)"
-            );
+            static NOTICE: std::sync::Once = std::sync::Once::new();
+            NOTICE.call_once(|| {
+                // Written to the real stderr, past the test harness's output capture.
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "PostgreSQL/Redis backend tests SKIPPED (set SURETY_TEST_DATABASE_URL and SURETY_TEST_REDIS_URL)");
+            });
             None
         }
     }

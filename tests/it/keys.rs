@@ -49,6 +49,15 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key() {
         .client(serde_json::json!({"grant_types": ["client_credentials"]}))
         .await;
     let c = (id, secret.unwrap());
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["keys/kek", "surety.db"] {
+        let mode = std::fs::metadata(data_dir.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{f} must be private");
+    }
     let before = es256_kids(&srv).await;
     assert_eq!(before.len(), 1);
     let old = signing_kid(&srv, &c).await;
