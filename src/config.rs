@@ -55,6 +55,9 @@ pub struct Settings {
     pub login_max_failures: u64,
     /// Lockout and failure-counting window in seconds (`SURETY_LOGIN_LOCKOUT`).
     pub login_lockout: u64,
+    /// Proxies whose `X-Forwarded-For` is believed (CIDRs; `SURETY_TRUSTED_PROXIES`, e.g.
+    /// `["10.0.0.0/8"]`). Requests from anywhere else are judged by their socket address.
+    pub trusted_proxies: Vec<String>,
     /// Seconds a node may serve a client registration from memory (`SURETY_CLIENT_CACHE_TTL`);
     /// changes made on another node are seen within this time. 0 disables the cache.
     pub client_cache_ttl: i64,
@@ -83,6 +86,7 @@ impl Default for Settings {
             login_max_failures: 5,
             login_lockout: 900,
             client_cache_ttl: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }

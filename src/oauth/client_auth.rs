@@ -114,9 +114,30 @@ async fn load(p: &Provider, client_id: &str) -> Result<Option<ClientRecord>, OAu
     }
     match p.stores.clients.get_client(client_id).await {
         Ok(c) => Ok(Some(c)),
+        Err(StoreError::NotFound) if crate::partners::is_partner_id(client_id) => {
+            crate::partners::as_client(p, client_id).await
+        }
         Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether `client` may authenticate with `method`: the registered method, or — for a
+/// partner acting as a client — its secret (Basic/post) or its keys (`private_key_jwt`).
+fn allows(client: &ClientRecord, method: AuthMethod) -> bool {
+    if client.metadata.token_endpoint_auth_method == method.as_str() {
+        return true;
+    }
+    crate::partners::is_partner_id(&client.client_id)
+        && match method {
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+                client.secret_hash.is_some()
+            }
+            AuthMethod::PrivateKeyJwt => {
+                client.metadata.jwks.is_some() || client.metadata.jwks_uri.is_some()
+            }
+            AuthMethod::None => false,
+        }
 }
 
 fn failed() -> OAuthError {
@@ -138,9 +159,7 @@ async fn by_secret(
         .unwrap_or_else(|| "0".repeat(64));
     let matches = ct_eq(presented.as_bytes(), stored.as_bytes());
     match client {
-        Some(client)
-            if matches && client.metadata.token_endpoint_auth_method == method.as_str() =>
-        {
+        Some(client) if matches && allows(&client, method) => {
             Ok(AuthenticatedClient { client, method })
         }
         _ => Err(failed()),
@@ -187,7 +206,7 @@ async fn by_assertion(
         return Err(failed());
     }
     let client = load(p, iss).await?.ok_or_else(failed)?;
-    if client.metadata.token_endpoint_auth_method != AuthMethod::PrivateKeyJwt.as_str() {
+    if !allows(&client, AuthMethod::PrivateKeyJwt) {
         return Err(failed());
     }
     let keys = client_keys(p, &client, header.kid.as_deref()).await?;

@@ -231,6 +231,66 @@ pub fn build_account(
     Ok((rec, token))
 }
 
+/// The scope of a partner's own token for the Partner API.
+pub const PARTNER_API_SCOPE: &str = "partner:api";
+
+/// Whether `s` is a partner id: `PN` + 32 lowercase hex.
+pub fn is_partner_id(s: &str) -> bool {
+    s.len() == 34
+        && s.starts_with("PN")
+        && s[2..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A partner seen as an OAuth client, so it can obtain its Partner API token with
+/// `client_credentials`, authenticating with its keys (`private_key_jwt`) or its secret.
+/// Suspended or unknown partners are no client at all.
+pub async fn as_client(
+    p: &crate::oauth::provider::Provider,
+    id: &str,
+) -> Result<Option<crate::store::ClientRecord>, crate::oauth::error::OAuthError> {
+    use crate::store::{ClientMetadata, ClientRecord, StoreError};
+    let partner = match p.stores.partners.get_partner(id).await {
+        Ok(pt) if pt.status == "active" => pt,
+        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let secret_hash = match &partner.sealed_secret {
+        Some(sealed) => {
+            let plain = p
+                .keys
+                .open_secret(partner.id.as_bytes(), sealed)
+                .map_err(crate::oauth::error::OAuthError::server_error)?;
+            Some(hex::encode(crate::util::sha256(&plain)))
+        }
+        None => None,
+    };
+    let method = if partner.jwks.is_some() || partner.jwks_uri.is_some() {
+        "private_key_jwt"
+    } else {
+        "client_secret_basic"
+    };
+    Ok(Some(ClientRecord {
+        client_id: partner.id.clone(),
+        secret_hash,
+        metadata: ClientMetadata {
+            client_name: Some(partner.name.clone()),
+            grant_types: vec![
+                "client_credentials".into(),
+                crate::oauth::grants::jwt_bearer::GRANT_TYPE.into(),
+                "urn:ietf:params:oauth:grant-type:token-exchange".into(),
+            ],
+            token_endpoint_auth_method: method.into(),
+            scope: Some(PARTNER_API_SCOPE.into()),
+            jwks: partner.jwks.clone(),
+            jwks_uri: partner.jwks_uri.clone(),
+            ..ClientMetadata::default()
+        },
+        created_at: partner.created_at,
+    }))
+}
+
 /// Whether `s` is an account SID: `AC` + 32 lowercase hex.
 pub fn is_account_sid(s: &str) -> bool {
     s.len() == 34

@@ -2,6 +2,7 @@
 //! security headers, limits, request ids and metrics. The only module that knows HTTP.
 
 pub mod api;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod middleware;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(routes::ops::metrics));
     protocol
         .merge(api::admin::router())
+        .merge(api::partner::router())
         .fallback(routes::ops::not_found)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::observe))

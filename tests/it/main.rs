@@ -13,6 +13,7 @@ mod logout;
 mod multinode;
 mod ops;
 mod par;
+mod partner_api;
 mod resilience;
 mod rp_flow;
 mod token;

@@ -2,3 +2,4 @@
 
 pub mod admin;
 pub mod admin_partners;
+pub mod partner;
