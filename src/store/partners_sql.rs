@@ -58,6 +58,7 @@ fn partner_from(r: &AnyRow) -> StoreResult<PartnerRecord> {
 #[async_trait]
 impl PartnerStore for SqlStore {
     async fn insert_partner(&self, p: &PartnerRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         let sql = format!(
             "INSERT INTO partners ({PARTNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
@@ -89,6 +90,7 @@ impl PartnerStore for SqlStore {
     }
 
     async fn update_partner(&self, p: &PartnerRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         let r = sqlx::query("UPDATE partners SET name = $2, status = $3, jwks = $4, jwks_uri = $5, sealed_secret = $6, allowed_cidrs = $7, limits = $8, branding = $9 WHERE id = $1")
             .bind(&p.id)
             .bind(&p.name)
@@ -106,6 +108,7 @@ impl PartnerStore for SqlStore {
     }
 
     async fn delete_partner(&self, id: &str) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         let r = sqlx::query("DELETE FROM partners WHERE id = $1")
             .bind(id)
             .execute(self.pool())
@@ -134,6 +137,7 @@ fn account_from(r: &AnyRow) -> StoreResult<AccountRecord> {
 #[async_trait]
 impl AccountStore for SqlStore {
     async fn insert_account(&self, a: &AccountRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         let sql = format!(
             "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
@@ -163,6 +167,7 @@ impl AccountStore for SqlStore {
     }
 
     async fn update_account(&self, a: &AccountRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         let r = sqlx::query("UPDATE accounts SET friendly_name = $2, status = $3, limits = $4, auth_token_hash = $5 WHERE sid = $1")
             .bind(&a.sid)
             .bind(&a.friendly_name)
@@ -198,6 +203,7 @@ impl AccountStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record(&self, e: &AuditEvent) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         sqlx::query("INSERT INTO audit_log (at, actor, action, subject, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(e.at)
             .bind(&e.actor)

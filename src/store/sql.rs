@@ -32,7 +32,14 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite allows one writer at a time; its busy handler makes waiting writers sleep
+    /// and retry, which collapses throughput under concurrent writes. Writers of this
+    /// process queue here instead (`None` on PostgreSQL, which has row locks).
+    gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
+
+/// Held while writing to SQLite (see [`SqlStore::gate`]).
+pub(crate) type WriteGuard = Option<tokio::sync::OwnedMutexGuard<()>>;
 
 /// Opens a pool on `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`).
 pub async fn connect(url: &str) -> StoreResult<SqlStore> {
@@ -51,6 +58,11 @@ impl SqlStore {
             _ => url.to_owned(),
         };
         let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        if backend == Backend::Sqlite {
+            // Reads run concurrently under WAL; writes are serialised by the gate, so a
+            // few connections suffice and keep page caches (memory) small.
+            opts = opts.max_connections(4);
+        }
         if memory {
             // Every connection to `:memory:` is its own database: keep exactly one.
             opts = opts
@@ -63,7 +75,13 @@ impl SqlStore {
         if backend == Backend::Sqlite && !memory {
             ensure_wal(&pool).await?;
         }
-        Ok(Self { pool, backend })
+        let gate =
+            (backend == Backend::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self {
+            pool,
+            backend,
+            gate,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -92,12 +110,13 @@ impl SqlStore {
     /// Starts a write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of
     /// failing to upgrade a read lock.
-    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+    pub(crate) async fn begin_write(&self) -> StoreResult<(WriteGuard, Transaction<'static, Any>)> {
+        let gate = self.write_gate().await;
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         };
-        tx.map_err(map_err)
+        Ok((gate, tx.map_err(map_err)?))
     }
 }
 
@@ -312,7 +331,16 @@ const KEY_LIST: &str = "SELECT kid, alg, public_jwk, sealed_private, created_at,
 
 impl SqlStore {
     async fn exec(&self, q: AnyQuery<'_>) -> StoreResult<AnyQueryResult> {
+        let _gate = self.write_gate().await;
         q.execute(&self.pool).await.map_err(map_err)
+    }
+
+    /// Queues behind other writers of this process (SQLite only).
+    pub(crate) async fn write_gate(&self) -> WriteGuard {
+        match &self.gate {
+            Some(g) => Some(g.clone().lock_owned().await),
+            None => None,
+        }
     }
 
     /// The one row `q` selects; `NotFound` if there is none.
@@ -497,7 +525,7 @@ impl GrantStore for SqlStore {
 
     async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()> {
         let sql = format!("{GRANT_INSERT} {GRANT_REVOKE}");
-        let mut tx = self.begin_write().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let upsert = bind_grant(sqlx::query(&sql), g, Some(now))?;
         upsert.execute(&mut *tx).await.map_err(map_err)?;
         let kill = sqlx::query(REFRESH_KILL).bind(&g.id).bind(now);
@@ -506,6 +534,7 @@ impl GrantStore for SqlStore {
     }
 
     async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
         insert_refresh_with(&self.pool, r).await
     }
 
@@ -528,7 +557,7 @@ impl GrantStore for SqlStore {
         now: Timestamp,
         grace: i64,
     ) -> StoreResult<Rotation> {
-        let mut tx = self.begin_write().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let claim = sqlx::query(ROTATE_CLAIM).bind(old_hash).bind(now);
         let claimed = claim.fetch_optional(&mut *tx).await.map_err(map_err)?;
         let outcome = match claimed {
