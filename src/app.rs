@@ -88,7 +88,9 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         .unwrap_or_else(|| format!("http://{}", s.listen))
         .trim_end_matches('/')
         .to_owned();
+    let remote_jwks = crate::keys::remote::RemoteJwks::new(s.jwks_min_refetch);
     Ok(Provider {
+        remote_jwks,
         issuer,
         settings: s,
         stores,
@@ -96,7 +98,6 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         keys: Arc::new(keys),
         clock,
         grants: GrantRegistry::default(),
-        remote_jwks: Default::default(),
     })
 }
 

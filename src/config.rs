@@ -55,6 +55,9 @@ pub struct Settings {
     pub login_max_failures: u64,
     /// Lockout and failure-counting window in seconds (`SURETY_LOGIN_LOCKOUT`).
     pub login_lockout: u64,
+    /// Least seconds between two fetches of one `jwks_uri` when a token names an unknown
+    /// `kid` (`SURETY_JWKS_MIN_REFETCH`).
+    pub jwks_min_refetch: i64,
     /// Proxies whose `X-Forwarded-For` is believed (CIDRs; `SURETY_TRUSTED_PROXIES`, e.g.
     /// `["10.0.0.0/8"]`). Requests from anywhere else are judged by their socket address.
     pub trusted_proxies: Vec<String>,
@@ -87,6 +90,7 @@ impl Default for Settings {
             login_lockout: 900,
             client_cache_ttl: 10,
             trusted_proxies: Vec::new(),
+            jwks_min_refetch: 10,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Public keys published by others at a `jwks_uri` (clients using `private_key_jwt`,
 //! partners): fetched with a timeout and a size limit, cached, and re-fetched when a token
-//! names a `kid` the cache does not hold (at most once per [`MIN_REFETCH`] seconds).
+//! names a `kid` the cache does not hold (at most once per `min_refetch` seconds, so
+//! strangers cannot make Surety hammer a partner's server).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +12,6 @@ use crate::clock::Timestamp;
 
 const MAX_JWKS_BYTES: usize = 64 * 1024;
 const CACHE_FOR: i64 = 300;
-const MIN_REFETCH: i64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not fetch the JWK Set: {0}")]
@@ -19,17 +19,18 @@ pub struct FetchError(&'static str);
 
 pub struct RemoteJwks {
     http: reqwest::Client,
+    min_refetch: i64,
     cache: Mutex<HashMap<String, (Timestamp, Vec<VerifyKey>)>>,
 }
 
 impl Default for RemoteJwks {
     fn default() -> Self {
-        Self::new()
+        Self::new(10)
     }
 }
 
 impl RemoteJwks {
-    pub fn new() -> Self {
+    pub fn new(min_refetch: i64) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none())
@@ -37,6 +38,7 @@ impl RemoteJwks {
             .unwrap_or_default();
         Self {
             http,
+            min_refetch,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -53,7 +55,7 @@ impl RemoteJwks {
         if let Some((at, keys)) = &cached {
             let has_kid = kid.is_none_or(|k| keys.iter().any(|v| v.kid.as_deref() == Some(k)));
             let fresh = now - at < CACHE_FOR;
-            if (fresh && has_kid) || now - at < MIN_REFETCH {
+            if (fresh && has_kid) || now - at < self.min_refetch {
                 return Ok(keys.clone());
             }
         }

@@ -14,6 +14,7 @@ mod multinode;
 mod ops;
 mod par;
 mod partner_api;
+mod partner_keys;
 mod resilience;
 mod rp_flow;
 mod token;

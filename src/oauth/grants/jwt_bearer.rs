@@ -1,7 +1,10 @@
 //! `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1): a partner's signed
 //! assertion for one of its accounts is exchanged for an access token acting on that
 //! account. Client authentication is optional (§3.1). The token names who vouched:
-//! `act: {"sub": <partner id>}` and `account_sid`.
+//! `act: {"sub": <partner id>}` and `account_sid`. The token's `sub` is the account SID;
+//! an optional `user` claim in the assertion (the partner's identifier for the person
+//! at the account) is passed on as `partner_user`, never as `sub`, since Surety cannot
+//! check it.
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -60,9 +63,13 @@ impl Grant for JwtBearer {
         let mut extra = serde_json::Map::new();
         extra.insert("act".into(), json!({"sub": v.partner.id}));
         extra.insert("account_sid".into(), json!(v.account.sid));
+        if let Some(user) = &v.user {
+            // The partner's own name for the person at the account; never our `sub`.
+            extra.insert("partner_user".into(), json!(user));
+        }
         let client_id = client.map_or_else(|| v.partner.id.clone(), |c| c.client.client_id.clone());
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-            sub: v.user.clone().unwrap_or_else(|| v.account.sid.clone()),
+            sub: v.account.sid.clone(),
             client_id,
             scope: scope.clone(),
             extra,

@@ -9,9 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::admin::{Admin, AdminError, Body, ErrorBody};
+use crate::admin::FieldError;
+use crate::keys::jws::VerifyKey;
 use crate::partners::{self, AccountInput, AccountOutput, PartnerInput, PartnerOutput};
 use crate::store::StoreError;
 use crate::web::AppState;
+use serde_json::{Value, json};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,6 +27,105 @@ pub fn router() -> Router<AppState> {
             "/admin/partners/{partner_id}/accounts",
             post(create_account),
         )
+        .route("/admin/partners/{partner_id}/keys", post(add_key))
+        .route(
+            "/admin/partners/{partner_id}/keys/{kid}",
+            axum::routing::delete(retire_key),
+        )
+}
+
+/// Adds a public JWK (with a unique `kid`) to the partner's inline key set.
+#[utoipa::path(post, path = "/admin/partners/{partner_id}/keys", params(("partner_id" = String, Path)), request_body = Object,
+    responses((status = 201, body = PartnerOutput), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn add_key(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(jwk): Body<serde_json::Value>,
+) -> Result<Response, AdminError> {
+    let p = &s.provider;
+    let mut rec = p
+        .stores
+        .partners
+        .get_partner(&id)
+        .await
+        .map_err(AdminError::Store)?;
+    let kid = jwk
+        .get("kid")
+        .and_then(|k| k.as_str())
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .map(str::to_owned);
+    let Some(kid) = kid else {
+        return Err(AdminError::Field(FieldError::new(
+            "kid",
+            "a key needs a kid",
+        )));
+    };
+    if jwk.get("d").is_some() {
+        return Err(AdminError::Field(FieldError::new(
+            "jwk",
+            "send the public key only",
+        )));
+    }
+    VerifyKey::from_jwk(&jwk)
+        .map_err(|e| AdminError::Field(FieldError::new("jwk", e.to_string())))?;
+    let mut keys = key_list(&rec);
+    if keys
+        .iter()
+        .any(|k| k.get("kid").and_then(Value::as_str) == Some(kid.as_str()))
+    {
+        return Err(AdminError::Conflict("kid", "a key with this kid exists"));
+    }
+    keys.push(jwk);
+    rec.jwks = Some(json!({ "keys": keys }));
+    p.stores
+        .partners
+        .update_partner(&rec)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok((StatusCode::CREATED, Json(PartnerOutput::from(&rec))).into_response())
+}
+
+/// Retires a key: assertions signed with it are refused from now on.
+#[utoipa::path(delete, path = "/admin/partners/{partner_id}/keys/{kid}", params(("partner_id" = String, Path), ("kid" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn retire_key(
+    _: Admin,
+    State(s): State<AppState>,
+    Path((id, kid)): Path<(String, String)>,
+) -> Result<StatusCode, AdminError> {
+    let p = &s.provider;
+    let mut rec = p
+        .stores
+        .partners
+        .get_partner(&id)
+        .await
+        .map_err(AdminError::Store)?;
+    let keys = key_list(&rec);
+    let kept: Vec<Value> = keys
+        .iter()
+        .filter(|k| k.get("kid").and_then(Value::as_str) != Some(kid.as_str()))
+        .cloned()
+        .collect();
+    if kept.len() == keys.len() {
+        return Err(AdminError::NotFound);
+    }
+    rec.jwks = (!kept.is_empty()).then(|| json!({ "keys": kept }));
+    p.stores
+        .partners
+        .update_partner(&rec)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn key_list(rec: &crate::store::PartnerRecord) -> Vec<Value> {
+    rec.jwks
+        .as_ref()
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn seal(s: &AppState) -> impl Fn(&str, &[u8]) -> Option<Vec<u8>> + '_ {
