@@ -13,13 +13,14 @@
 #   BENCH_TARGETS       which servers, in order ("embedded pg peer")
 #   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection code_flow refresh")
 #   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
-#                       refresh scenario (default: BENCH_DURATION; each refresh token is used once)
+#                       refresh scenario (default: BENCH_DURATION, doubled when code_flow is not
+#                       run; each refresh token is used once, and a reuse is reported)
 #   BENCH_PG_URL        PostgreSQL server (postgres://postgres@127.0.0.1:5432); a fresh
 #                       database is created and dropped
 #   BENCH_REDIS_URL     Redis (redis://127.0.0.1:6379); keys under a fresh prefix, deleted after
 #   BENCH_PEER_DIR      the peer's scripts (../shared/bench-peer next to the repo)
 #   BENCH_OUT           output folder (bench/out): results.md, raw.jsonl, logs
-# Needs wrk (apt-get install -y wrk), curl, python3, psql, redis-cli (for pg), node + npm (peer).
+# Needs wrk (apt-get install -y wrk), curl, python3, openssl, psql + redis-cli (pg), node + npm (peer).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -209,10 +210,12 @@ bench_surety() { # target
       wrk_run "$target" code_flow "$ISS/authorize" -s "$here/codeflow.lua"
     fi
     if want refresh; then
-      local have; have="$(cat "$tokens".* 2>/dev/null | wc -l)"
+      local have; have="$(cat "$tokens".* 2>/dev/null | wc -l || true)"
       # Mint more refresh tokens (not measured) so the measured run never re-presents one.
-      log "$target: minting refresh tokens for ${REFRESH_GEN}s (have $have)"
-        wrk -t"$THREADS" -c"$CONNS" -d"${REFRESH_GEN}s" -s "$here/codeflow.lua" "$ISS/authorize" >/dev/null 2>&1 || true
+      # Without the code_flow scenario before it, mint for twice as long.
+      local gen="$REFRESH_GEN"; want code_flow || gen=$((REFRESH_GEN * 2))
+      log "$target: minting refresh tokens for ${gen}s (have $have)"
+      wrk -t"$THREADS" -c"$CONNS" -d"${gen}s" -s "$here/codeflow.lua" "$ISS/authorize" >/dev/null 2>&1 || true
       cat "$tokens".* | sed 's/^/grant_type=refresh_token\&refresh_token=/' >"$WORK/refresh-bodies-$target"
       log "$target: $(wc -l <"$WORK/refresh-bodies-$target") refresh tokens"
       local save="$WARMUP"; WARMUP=0  # each token is good once: no warm-up on the same tokens

@@ -387,9 +387,14 @@ async function main() {
     return `expires_in ${t.expires_in}, scope "${t.scope}"`;
   });
 
-  await check('client_credentials refused to a client not registered for it (unauthorized_client)', async () => {
+  await check('client_credentials refused to a public client (invalid_client)', async () => {
     const pub = await client.discovery(server, publicClient.client_id, undefined, client.None(), insecure);
-    return expectReject(client.clientCredentialsGrant(pub, { scope: 'api:read' }));
+    return expectReject(client.clientCredentialsGrant(pub, { scope: 'api:read' }), 'invalid_client');
+  });
+
+  await check('a grant the client did not register is refused (unauthorized_client)', async () => {
+    const cc = await client.discovery(server, ccClient.client_id, undefined, client.ClientSecretBasic(ccClient.client_secret), insecure);
+    return expectReject(client.refreshTokenGrant(cc, 'whatever-refresh-token'), 'unauthorized_client');
   });
 
   await check('client authentication failure → 401 invalid_client with WWW-Authenticate: Basic', async () => {

@@ -11,6 +11,8 @@ use crate::util::secret_hash;
 pub const SESSION_COOKIE: &str = "surety_session";
 /// The `acr` of a password login.
 pub const ACR_PASSWORD: &str = "urn:surety:acr:password";
+/// The `acr` of a session a partner opened with a signed login link (portal only).
+pub const ACR_PARTNER: &str = "urn:surety:acr:partner";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Session {
@@ -44,6 +46,15 @@ pub async fn load(
         .get(&key(c))
         .await?
         .and_then(|v| serde_json::from_slice(&v).ok()))
+}
+
+/// A session for the OpenID Connect flow: partner-opened portal sessions never count,
+/// even if their cookie value is presented as the OIDC session cookie.
+pub async fn load_oidc(
+    cache: &dyn Ephemeral,
+    cookie: Option<&str>,
+) -> Result<Option<Session>, OAuthError> {
+    Ok(load(cache, cookie).await?.filter(|s| s.acr != ACR_PARTNER))
 }
 
 pub async fn end(cache: &dyn Ephemeral, cookie: &str) -> Result<(), OAuthError> {

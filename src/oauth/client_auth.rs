@@ -128,6 +128,20 @@ fn allows(client: &ClientRecord, method: AuthMethod) -> bool {
     if client.metadata.token_endpoint_auth_method == method.as_str() {
         return true;
     }
+    // A client holding a secret may present it in the header or the body: both are the
+    // same credential, and OpenID conformance tests expect either to work.
+    let secret_methods = [
+        AuthMethod::ClientSecretBasic.as_str(),
+        AuthMethod::ClientSecretPost.as_str(),
+    ];
+    if matches!(
+        method,
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+    ) && client.secret_hash.is_some()
+        && secret_methods.contains(&client.metadata.token_endpoint_auth_method.as_str())
+    {
+        return true;
+    }
     crate::partners::is_partner_id(&client.client_id)
         && match method {
             AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {

@@ -40,7 +40,7 @@ pub fn metadata(p: &Provider) -> Value {
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
-        "request_uri_parameter_supported": true,
+        "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "require_pushed_authorization_requests": false,
         "authorization_response_iss_parameter_supported": true,

@@ -60,7 +60,9 @@ pub async fn observe(req: Request, next: Next) -> Response {
 }
 
 /// `Content-Security-Policy`, `X-Content-Type-Options`, `Referrer-Policy` on every
-/// response; pages refuse to be framed.
+/// response; pages refuse to be framed, unless a handler set its own CSP whose
+/// `frame-ancestors` allows some origins (the embeddable account portal): then no
+/// `X-Frame-Options`, which has no allow-list and would override it in old browsers.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
@@ -76,6 +78,44 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, header::X_FRAME_OPTIONS, "DENY");
+    if !allows_framing(h) {
+        set(h, header::X_FRAME_OPTIONS, "DENY");
+    }
     resp
+}
+
+/// Whether the response's CSP has a `frame-ancestors` directive other than `'none'`.
+fn allows_framing(h: &axum::http::HeaderMap) -> bool {
+    h.get_all(header::CONTENT_SECURITY_POLICY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|csp| csp.split(';'))
+        .filter_map(|d| d.trim().strip_prefix("frame-ancestors"))
+        .any(|sources| {
+            let sources = sources.trim();
+            !sources.is_empty() && !sources.eq_ignore_ascii_case("'none'")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_frame_ancestors_allow_list_drops_x_frame_options() {
+        let with = |csp: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_str(csp).unwrap(),
+            );
+            allows_framing(&h)
+        };
+        assert!(with(
+            "default-src 'none'; frame-ancestors https://a.example"
+        ));
+        assert!(!with("default-src 'none'; frame-ancestors 'none'"));
+        assert!(!with("default-src 'none'"));
+        assert!(!allows_framing(&axum::http::HeaderMap::new()));
+    }
 }

@@ -68,6 +68,16 @@ pub fn router(state: AppState) -> Router {
             paths::END_SESSION,
             get(routes::logout::logout).post(routes::logout::logout),
         )
+        .route(
+            routes::partner_login::LOGIN_LINK,
+            get(routes::partner_login::login_link).post(routes::partner_login::login_link),
+        )
+        .route(routes::partner_login::PORTAL, get(routes::portal::page))
+        .route(
+            routes::portal::AUTH_TOKEN,
+            post(routes::portal::rotate_auth_token),
+        )
+        .route(routes::portal::EMBED_JS, get(routes::portal::embed_js))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics));

@@ -58,3 +58,54 @@ pub fn describe_scope(s: &str) -> &'static str {
         _ => "",
     }
 }
+
+/// A partner's look on the account portal: every value already validated
+/// (`web::routes::portal::Branding`).
+pub struct PortalBrand {
+    pub display_name: String,
+    pub logo_url: Option<String>,
+    pub support_url: Option<String>,
+    pub primary: String,
+    pub primary_text: String,
+    pub background: String,
+    pub text: String,
+    pub hidden: Vec<&'static str>,
+    /// Where `embed.js` posts its messages: the first allowed frame origin.
+    pub parent_origin: Option<String>,
+    /// Every allowed frame origin, space separated.
+    pub frame_origins: String,
+}
+
+impl PortalBrand {
+    pub fn shows(&self, section: &str) -> bool {
+        !self.hidden.contains(&section)
+    }
+}
+
+/// An app authorized on an account.
+pub struct PortalApp {
+    pub name: String,
+    pub scope: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+pub struct PortalPage<'a> {
+    pub brand: PortalBrand,
+    pub account_sid: &'a str,
+    pub friendly_name: &'a str,
+    pub status: &'a str,
+    pub csrf: &'a str,
+    /// A just-rotated auth token, shown this once.
+    pub new_token: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// Successful partner sign-ins among the newest audit events.
+    pub sign_ins: Option<usize>,
+    pub apps: Vec<PortalApp>,
+}
+
+#[derive(Template)]
+#[template(path = "portal_ended.html")]
+pub struct PortalEndedPage {
+    pub brand: PortalBrand,
+}

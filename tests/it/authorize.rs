@@ -44,7 +44,11 @@ async fn invalid_requests_redirect_with_error_state_and_iss() {
         (vec![("max_age", "-5")], "invalid_request"),
         (
             vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
-            "invalid_request",
+            "request_not_supported",
+        ),
+        (
+            vec![("request_uri", "https://rp.example/request.jwt")],
+            "request_uri_not_supported",
         ),
     ];
     for (extra, code) in cases {

@@ -171,5 +171,24 @@ async fn userinfo_speaks_rfc6750() {
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["preferred_username"], "alice");
+    // RFC 6750 §2.2: the token in a form body works; in both places at once it does not.
+    let access = t["access_token"].as_str().unwrap();
+    let r = srv
+        .api
+        .post(srv.url("/userinfo"))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = srv
+        .api
+        .post(srv.url("/userinfo"))
+        .bearer_auth(access)
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     srv.shutdown().await;
 }

@@ -15,6 +15,8 @@ mod ops;
 mod par;
 mod partner_api;
 mod partner_keys;
+mod portal;
 mod resilience;
 mod rp_flow;
 mod token;
+mod token_exchange;

@@ -8,7 +8,6 @@ use surety::keys::jws::{self, Alg, Signer};
 use crate::helpers::*;
 
 struct Partner {
-    id: String,
     token: String,
 }
 
@@ -55,7 +54,7 @@ async fn new_partner(srv: &TestServer, cidrs: Value) -> Partner {
         .as_str()
         .unwrap()
         .to_owned();
-    Partner { id, token }
+    Partner { token }
 }
 
 async fn call(

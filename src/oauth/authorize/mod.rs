@@ -94,8 +94,10 @@ pub async fn start(
     binding: &str,
 ) -> Result<Outcome, AuthorizeError> {
     let params = match params.get("request_uri") {
-        Some(uri) => par::redeem(p, uri, params.get("client_id")).await?,
-        None => params.clone(),
+        Some(uri) if uri.starts_with(par::REQUEST_URI_PREFIX) => {
+            par::redeem(p, uri, params.get("client_id")).await?
+        }
+        _ => params.clone(),
     };
     let (client, req) = request::validate(p, &params).await?;
     proceed(p, &client, req, session, false, binding).await

@@ -59,8 +59,15 @@ pub async fn validate(
     check_response_mode(get("response_mode")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     if params.contains_key("request") {
         return Err(fail(
-            ErrorCode::InvalidRequest,
+            ErrorCode::RequestNotSupported,
             "request objects are not supported; use PAR",
+        ));
+    }
+    if params.contains_key("request_uri") {
+        // Only PAR references are accepted, and those were resolved before validation.
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is supported only for pushed authorization requests",
         ));
     }
     let scope = check_scope(&client, get("scope")).map_err(|(c, d)| fail(c, d))?;

@@ -7,6 +7,7 @@ mod authorization_code;
 mod client_credentials;
 pub mod jwt_bearer;
 mod refresh_token;
+pub mod token_exchange;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -56,6 +57,7 @@ impl Default for GrantRegistry {
         r.register(Arc::new(refresh_token::RefreshToken));
         r.register(Arc::new(client_credentials::ClientCredentials));
         r.register(Arc::new(jwt_bearer::JwtBearer));
+        r.register(Arc::new(token_exchange::TokenExchange));
         r
     }
 }

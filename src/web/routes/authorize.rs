@@ -32,7 +32,7 @@ pub async fn authorize(
         Some(b) if b.len() >= 32 && b.len() <= 64 => (b.to_owned(), false),
         _ => (crate::clock::random_token(32), true),
     };
-    let sess = match session::load(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
+    let sess = match session::load_oidc(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(s) => s,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
@@ -57,7 +57,7 @@ pub async fn resume(
     Query(q): Query<TxQuery>,
 ) -> Response {
     let p = &s.provider;
-    let sess = match session::load(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
+    let sess = match session::load_oidc(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(s) => s,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };

@@ -22,7 +22,7 @@ pub async fn page(
         Ok(tx) => tx,
         Err(e) => return e.into_response(),
     };
-    let sess = match session::load(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
+    let sess = match session::load_oidc(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             return AuthorizeError::Page("your session ended; start again from the application")
@@ -68,7 +68,7 @@ pub async fn submit(
         return AuthorizeError::Page("the consent form is malformed").into_response();
     };
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
-    let sess = match session::load(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
+    let sess = match session::load_oidc(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(s) => s,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };

@@ -8,5 +8,7 @@ pub mod login;
 pub mod logout;
 pub mod ops;
 pub mod par;
+pub mod partner_login;
+pub mod portal;
 pub mod token;
 pub mod userinfo;

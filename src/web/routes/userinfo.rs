@@ -1,27 +1,50 @@
-//! `GET/POST /userinfo` (OpenID Connect Core §5.3) with an RFC 6750 bearer token.
+//! `GET/POST /userinfo` (OpenID Connect Core §5.3) with an RFC 6750 bearer token, sent in
+//! the `Authorization` header (§2.1) or, on POST, as the `access_token` form field (§2.2);
+//! never both.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::oauth::error::OAuthError;
 use crate::oauth::userinfo;
 use crate::web::AppState;
 use crate::web::error::{BearerError, no_store};
-use crate::web::extract::bearer;
+use crate::web::extract::{MAX_FORM_BYTES, bearer, parse_pairs};
 
-pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
-        let mut r = BearerError(OAuthError::invalid_token(
-            "a bearer access token is required",
-        ))
-        .into_response();
-        r.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer"),
-        );
-        return r;
+fn form_token(headers: &HeaderMap, body: &Bytes) -> Result<Option<String>, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form || body.is_empty() {
+        return Ok(None);
+    }
+    if body.len() > MAX_FORM_BYTES {
+        return Err(OAuthError::invalid_request("the body is too large"));
+    }
+    Ok(parse_pairs(body)?.remove("access_token"))
+}
+
+pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let token = match (bearer(&headers), form_token(&headers, &body)) {
+        (_, Err(e)) => return BearerError(e).into_response(),
+        (Some(_), Ok(Some(_))) => {
+            let e = OAuthError::invalid_request("send the access token one way only");
+            return BearerError(e).into_response();
+        }
+        (Some(t), Ok(None)) | (None, Ok(Some(t))) => t,
+        (None, Ok(None)) => {
+            let mut r = BearerError(OAuthError::invalid_token(
+                "a bearer access token is required",
+            ))
+            .into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
     };
     match userinfo::userinfo(&s.provider, &token).await {
         Ok(v) => no_store(Json(v).into_response()),
