@@ -9,6 +9,7 @@ SCENARIOS = [
     ("jwks", "JWKS `GET /jwks`"),
     ("client_credentials", "client_credentials, Basic auth, ES256 JWT access token"),
     ("introspection", "introspection of an access token"),
+    ("jwt_bearer", "jwt-bearer (RFC 7523), a fresh assertion per request"),
     ("code_flow", "code flow with a session: `GET /authorize` → code → `POST /token`"),
     ("refresh", "refresh (rotation; each token used once)"),
 ]
@@ -42,6 +43,10 @@ out.append(f"Machine: {meta.get('cpus', '?')} CPUs ({meta.get('cpu', '?')}), loa
            f"server and wrk share the CPUs. wrk `-t{meta.get('threads')} -c{meta.get('conns')}`, "
            f"{meta.get('warmup')} s warm-up (discarded) + {meta.get('duration')} s measured per scenario. "
            f"{meta.get('surety', '')}; {meta.get('wrk', '')}.\n")
+starts = [(name, res.get((t, "_start"))) for t, name in present]
+if any(s for _, s in starts):
+    out.append("Load average (1/5/15 min) and cargo/rustc processes when each target started: " + "; ".join(
+        f"{name} {s['at']} UTC: {s['load']}, {s['compilers']}" for name, s in starts if s) + ".\n")
 head = "| scenario |"
 sep = "| --- |"
 for _, name in present:
@@ -76,7 +81,7 @@ for key, label in SCENARIOS:
         if sock:
             bad.append(f"{sock} socket errors/timeouts")
         if r.get("wrapped"):
-            bad.append(f"{r['wrapped']} refresh tokens presented a second time (ran out of tokens)")
+            bad.append(f"{r['wrapped']} times a body was sent a second time (ran out of single-use refresh tokens / assertions)")
         if r.get("failures"):
             bad.append(f"{r['failures']} failed steps (last: {r.get('last_failure', '')})")
         if bad:
@@ -100,5 +105,5 @@ if notes:
     out.append("Errors seen during the measured runs:\n")
     out.extend(notes)
 else:
-    out.append("No errors: every measured request got a 2xx/3xx answer, no socket errors, no refresh token reused.")
+    out.append("No errors: every measured request got a 2xx/3xx answer, no socket errors, no refresh token or assertion reused.")
 print("\n".join(out))

@@ -11,7 +11,10 @@
 #   BENCH_WARMUP        warm-up seconds before each scenario, discarded (3)
 #   BENCH_CONNECTIONS   wrk connections (32)       BENCH_THREADS  wrk threads (1)
 #   BENCH_TARGETS       which servers, in order ("embedded pg peer")
-#   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection code_flow refresh")
+#   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection jwt_bearer
+#                       code_flow refresh")
+#   BENCH_ASSERTION_RATE  jwt_bearer: assertions generated per second of warm-up and of measured run
+#                       (15000); each is sent once, and running out is reported as reuse
 #   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
 #                       refresh scenario (default: BENCH_DURATION, doubled when code_flow is not
 #                       run; each refresh token is used once, and a reuse is reported)
@@ -20,7 +23,11 @@
 #   BENCH_REDIS_URL     Redis (redis://127.0.0.1:6379); keys under a fresh prefix, deleted after
 #   BENCH_PEER_DIR      the peer's scripts (../shared/bench-peer next to the repo)
 #   BENCH_OUT           output folder (bench/out): results.md, raw.jsonl, logs
-# Needs wrk (apt-get install -y wrk), curl, python3, openssl, psql + redis-cli (pg), node + npm (peer).
+#   BENCH_QUIET_WAIT    seconds to wait at the start for other compilations (cargo/rustc processes)
+#                       to finish, polling every 30 s (900; 0 = do not wait); the run then goes ahead
+#                       and records what was still running
+# Needs wrk (apt-get install -y wrk), curl, python3, openssl, node (jwt_bearer), psql + redis-cli (pg),
+# npm (peer).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +38,9 @@ WARMUP="${BENCH_WARMUP:-3}"
 CONNS="${BENCH_CONNECTIONS:-32}"
 THREADS="${BENCH_THREADS:-1}"
 TARGETS="${BENCH_TARGETS:-embedded pg peer}"
-SCENARIOS="${BENCH_SCENARIOS:-discovery jwks client_credentials introspection code_flow refresh}"
+SCENARIOS="${BENCH_SCENARIOS:-discovery jwks client_credentials introspection jwt_bearer code_flow refresh}"
+ASSERTION_RATE="${BENCH_ASSERTION_RATE:-15000}"
+QUIET_WAIT="${BENCH_QUIET_WAIT:-900}"
 REFRESH_GEN="${BENCH_REFRESH_GEN:-$DURATION}"
 PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -42,10 +51,12 @@ if [[ -z "$PEER" ]]; then
   done
 fi
 OUT="${BENCH_OUT:-$here/out}"
+PEER_STATE_DIR="${PEER_STATE:-${PEER_DIR:-/tmp/peer}/state}"
 REDIRECT="http://127.0.0.1:9999/callback"
 VERIFIER="bench-verifier-bench-verifier-bench-verifier-0123456789"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+if [[ " $SCENARIOS " == *" jwt_bearer "* ]]; then command -v node >/dev/null || { echo "node is missing (jwt_bearer assertions)" >&2; exit 2; }; fi
 [[ " $TARGETS " == *" embedded "* || " $TARGETS " == *" pg "* ]] && { [[ -x "$BIN" ]] || { echo "no binary at $BIN (cargo build --release, or set SURETY_BIN)" >&2; exit 2; }; }
 mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"
@@ -122,6 +133,60 @@ if r.get("wrapped"):
     s += ", REUSED TOKENS %d" % r["wrapped"]
 print(s)'
 
+# jwt_bearer_run TARGET TOKEN_URL PRIVATE_JWK ISS SUB AUD [assertions.mjs opts...] -- [wrk/curl -H args...]
+# RFC 7523 grant with a fresh assertion (own jti) per request: checks that one request answers
+# 200 with an access token and that replaying its assertion is refused, then generates separate
+# bodies for the warm-up and for the measured run (BENCH_ASSERTION_RATE per second of each, exp =
+# now + 240 s) and runs both in the lines mode of wrk-bench.lua, so no assertion is sent twice.
+jwt_bearer_run() {
+  local target="$1" url="$2" key="$3" iss="$4" sub="$5" aud="$6"; shift 6
+  local -a gen=()
+  while [[ $# -gt 0 && "$1" != -- ]]; do gen+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  local d="$WORK/jb-$target" code t0
+  mkdir -p "$d"
+  local -a common=(--key="$key" --iss="$iss" --sub="$sub" --aud="$aud" --exp-offset=240 "${gen[@]}")
+  node "$here/assertions.mjs" bodies 1 "$d/one" "${common[@]}"
+  code="$(curl -sS -o "$d/one.out" -w '%{http_code}' "$@" --data-binary "$(<"$d/one")" "$url")"
+  if [[ "$code" != 200 || -z "$(jget access_token <"$d/one.out")" ]]; then
+    log "$target/jwt_bearer: single request answered $code: $(head -c 400 "$d/one.out")"; exit 1
+  fi
+  log "$target/jwt_bearer: single request 200 ($(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"="*(-len(t)%4))); print(", ".join("%s=%s" % (k, json.dumps(c[k])) for k in ("sub","scope","act","account_sid","aud") if k in c))' <"$d/one.out"))"
+  code="$(curl -sS -o "$d/replay.out" -w '%{http_code}' "$@" --data-binary "$(<"$d/one")" "$url")"
+  [[ "$code" == 400 ]] || { log "$target/jwt_bearer: a replayed assertion answered $code: $(head -c 400 "$d/replay.out")"; exit 1; }
+  t0=$SECONDS
+  [[ "$WARMUP" != 0 ]] && node "$here/assertions.mjs" bodies $((ASSERTION_RATE * WARMUP)) "$d/warm" "${common[@]}"
+  node "$here/assertions.mjs" bodies $((ASSERTION_RATE * DURATION)) "$d/measured" "${common[@]}"
+  log "$target/jwt_bearer: $((ASSERTION_RATE * (WARMUP + DURATION))) assertions generated in $((SECONDS - t0)) s"
+  if [[ "$WARMUP" != 0 ]]; then
+    wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" -s "$PEER/wrk-bench.lua" "$@" \
+      -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/warm" lines "$THREADS" >/dev/null 2>&1 || true
+  fi
+  local save="$WARMUP"; WARMUP=0
+  wrk_run "$target" jwt_bearer "$url" -s "$PEER/wrk-bench.lua" "$@" \
+    -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
+  WARMUP="$save"
+  rm -f "$d/warm" "$d/measured"
+}
+
+# Creates a partner with a fresh ES256 key and one of its accounts through the admin API;
+# sets PARTNER_ID, ACCOUNT_SID, PARTNER_KEY (private JWK file).
+surety_partner() {
+  local d="$WORK/partner-$1" r
+  mkdir -p "$d"
+  node "$here/assertions.mjs" keygen "$d/private.jwk.json" "$d/public.jwk.json" --kid=bench-1
+  r="$(curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        -d "{\"name\":\"Bench\",\"jwks\":{\"keys\":[$(<"$d/public.jwk.json")]}}" "$ISS/admin/partners")"
+  [[ "${r##*$'\n'}" == 201 || "${r##*$'\n'}" == 200 ]] || { log "POST /admin/partners: $r"; exit 1; }
+  PARTNER_ID="$(jget partner_id <<<"${r%$'\n'*}")"
+  r="$(curl -sS -w '\n%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        -d '{"friendly_name":"Bench"}' "$ISS/admin/partners/$PARTNER_ID/accounts")"
+  [[ "${r##*$'\n'}" == 201 ]] || { log "POST /admin/partners/$PARTNER_ID/accounts: $r"; exit 1; }
+  ACCOUNT_SID="$(jget account_sid <<<"${r%$'\n'*}")"
+  PARTNER_KEY="$d/private.jwk.json"
+  log "$1: partner $PARTNER_ID, account $ACCOUNT_SID"
+}
+
 record_rss() { # target pid
   local r; r="$(rss_of "$2")"
   echo "{\"target\":\"$1\",\"scenario\":\"_rss\",\"rss_kb\":${r% *},\"hwm_kb\":${r#* }}" >>"$RAW"
@@ -134,7 +199,8 @@ start_surety() { # target
   port="$(free_port)"
   data="$WORK/data-$target"
   mkdir -p "$data"
-  local -a env=(SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port")
+  ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  local -a env=(SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$ADMIN_TOKEN")
   if [[ "$target" == pg ]]; then
     PG_DB="surety_bench_$(date +%s)_$$"
     psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
@@ -200,6 +266,11 @@ bench_surety() { # target
   [[ "$(curl -fsS -H "Authorization: $BASIC" -d "$ib" "$ISS/introspect" | jget active)" == True ]] || { log "introspection not active"; exit 1; }
   want introspection && wrk_run "$target" introspection "$ISS/introspect" -s "$PEER/wrk-bench.lua" \
     -H "Authorization: $BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$ib" static "$THREADS"
+  if want jwt_bearer; then
+    # No client authentication: the grant's is optional on Surety, and the assertion is the credential.
+    surety_partner "$target"
+    jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" --scope=api:read --
+  fi
   if want code_flow || want refresh; then
     surety_login
     local tokens="$WORK/refresh-$target"
@@ -255,18 +326,34 @@ bench_peer() {
     wrk_run peer introspection "$P/token/introspection" -s "$PEER/wrk-bench.lua" \
       -H "Authorization: $basic_rs" -H "Content-Type: application/x-www-form-urlencoded" -- POST "token=$op&token_type_hint=access_token" static "$THREADS"
   fi
+  if want jwt_bearer; then
+    # The peer's partner key (made by its start.sh) and issuer; the peer authenticates bench-client.
+    jwt_bearer_run peer "$P/token" "$PEER_STATE_DIR/partner-private.jwk.json" https://partner.bench.example user-0 "$P" \
+      --scope=api:read --resource=https://api.bench.example/es256 -- -H "Authorization: $basic_c"
+  fi
   record_rss peer "$pid"
   bash "$PEER/stop.sh" >/dev/null 2>&1 || true
   PEER_STARTED=""
 }
 
 # ------------------------------------------------------------------------------------- run
+busy() { pgrep -x 'cargo|rustc' 2>/dev/null | wc -l; }
+if [[ "$QUIET_WAIT" != 0 ]]; then
+  waited=0
+  while [[ "$(busy)" != 0 && $waited -lt $QUIET_WAIT ]]; do
+    [[ $waited == 0 ]] && log "waiting for other compilations to finish (up to ${QUIET_WAIT}s): $(pgrep -ax 'cargo|rustc' | cut -c1-100 | tr '\n' ';')"
+    sleep 30; waited=$((waited + 30))
+  done
+  [[ "$(busy)" != 0 ]] && log "still $(busy) cargo/rustc processes after ${QUIET_WAIT}s; measuring anyway (noisy)"
+fi
 log "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg)"
 log "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per scenario; targets: $TARGETS"
 {
-  echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
+  echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers_at_start\":$(busy),\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
 } >>"$RAW"
 for t in $TARGETS; do
+  echo "{\"target\":\"$t\",\"scenario\":\"_start\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers\":$(busy),\"at\":\"$(date -u +%T)\"}" >>"$RAW"
+  log "$t: load $(cut -d' ' -f1-3 /proc/loadavg), $(busy) cargo/rustc processes"
   case "$t" in
     embedded|pg) bench_surety "$t" ;;
     peer) bench_peer ;;

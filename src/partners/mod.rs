@@ -4,6 +4,7 @@
 //! jwt-bearer grant (and, later, the signed login link).
 
 pub mod assertion;
+pub mod branding;
 pub mod cidr;
 
 use serde::{Deserialize, Serialize};
@@ -135,6 +136,9 @@ pub fn build_partner(
     for c in &input.allowed_cidrs {
         cidr::Cidr::parse(c)
             .ok_or_else(|| FieldError::new("allowed_cidrs", format!("not a CIDR: {c}")))?;
+    }
+    if let Some(b) = &input.branding {
+        branding::validate(b)?;
     }
     let limits = input.limits.unwrap_or_default();
     if limits
@@ -364,7 +368,42 @@ mod tests {
                 },
                 "status",
             ),
+            (
+                PartnerInput {
+                    branding: Some(json!({"primary_color": "red;}"})),
+                    ..base()
+                },
+                "branding",
+            ),
+            (
+                PartnerInput {
+                    branding: Some(json!({"frame_origins": ["https://a.example/path"]})),
+                    ..base()
+                },
+                "branding",
+            ),
+            (
+                PartnerInput {
+                    branding: Some(json!({"surprise": 1})),
+                    ..base()
+                },
+                "branding",
+            ),
         ];
+        let good = json!({"display_name": "Acme", "primary_color": "#0a7", "frame_origins": ["https://acme.example"], "hidden_sections": ["apps"]});
+        assert!(
+            build_partner(
+                None,
+                PartnerInput {
+                    branding: Some(good),
+                    ..base()
+                },
+                0,
+                None,
+                seal
+            )
+            .is_ok()
+        );
         for (input, field) in cases {
             assert_eq!(
                 build_partner(None, input, 0, None, seal).unwrap_err().field,

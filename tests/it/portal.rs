@@ -203,13 +203,26 @@ async fn a_login_link_opens_the_branded_portal_in_a_frameable_cookie() {
 #[tokio::test]
 async fn the_portal_shows_what_the_partner_did_not_hide_and_ignores_unsafe_branding() {
     let srv = TestServer::start().await;
-    let p = partner(
-        &srv,
-        json!({"primary_color": "red;}body{display:none", "support_url": "javascript:alert(1)",
-               "logo_url": "http://evil.example/x.png", "hidden_sections": ["usage", "credentials"],
-               "frame_origins": ["https://ok.example/path", "*"]}),
-    )
-    .await;
+    let unsafe_branding = json!({"primary_color": "red;}body{display:none", "support_url": "javascript:alert(1)",
+           "logo_url": "http://evil.example/x.png", "hidden_sections": ["usage", "credentials"],
+           "frame_origins": ["https://ok.example/path", "*"]});
+    // The admin API refuses such branding outright …
+    let r = srv
+        .api
+        .post(srv.url("/admin/partners"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Bad", "secret": "s".repeat(32), "branding": unsafe_branding}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "branding");
+    // … and should it reach the store anyway, the portal still renders none of it.
+    let p = partner(&srv, json!({"hidden_sections": ["usage", "credentials"]})).await;
+    let store = srv.provider().stores.partners.clone();
+    let mut rec = store.get_partner(&p.id).await.unwrap();
+    rec.branding = unsafe_branding;
+    store.update_partner(&rec).await.unwrap();
     let cookie = open_portal(&srv, &p).await;
     let r = get_portal(&srv, &cookie).await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -6,14 +6,12 @@
 //! (CSP `frame-ancestors`); its CSRF token is derived from the session cookie, so the
 //! rotate form is protected inside a third-party frame where SameSite cannot help.
 
-mod branding;
-
 use aws_lc_rs::hmac;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-pub use branding::Branding;
+pub use crate::partners::branding::Branding;
 
 use super::partner_login::{
     ACR_PARTNER, AUDIT_ACTION, PORTAL_COOKIE, PORTAL_PARTNER_COOKIE, set_portal_cookie,

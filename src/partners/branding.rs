@@ -180,6 +180,40 @@ pub fn frame_origin(s: &str) -> Option<String> {
     (bare && written_bare && web_url(s).is_some()).then_some(origin)
 }
 
+/// Checks a submitted `branding` object (admin API) so a partner hears about a bad value
+/// when it sets it, not by its silent absence from the page.
+pub fn validate(v: &Value) -> Result<(), crate::admin::FieldError> {
+    use crate::admin::FieldError;
+    let bad = |m: String| Err(FieldError::new("branding", m));
+    let Some(obj) = v.as_object() else {
+        return bad("must be an object".into());
+    };
+    for (k, val) in obj {
+        let text = val.as_str();
+        let ok = match k.as_str() {
+            "display_name" => {
+                text.is_some_and(|t| !t.trim().is_empty() && t.chars().count() <= MAX_NAME)
+            }
+            "logo_url" | "support_url" => text.and_then(web_url).is_some(),
+            "primary_color" | "background_color" => text.and_then(Colour::parse).is_some(),
+            "hidden_sections" => val.as_array().is_some_and(|a| {
+                a.iter()
+                    .all(|x| x.as_str().is_some_and(|s| SECTIONS.contains(&s)))
+            }),
+            "frame_origins" => val.as_array().is_some_and(|a| {
+                a.len() <= MAX_ORIGINS
+                    && a.iter()
+                        .all(|x| x.as_str().and_then(frame_origin).is_some())
+            }),
+            _ => return bad(format!("unknown key {k}")),
+        };
+        if !ok {
+            return bad(format!("invalid {k}"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
