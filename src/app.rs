@@ -190,6 +190,8 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
             }
         }
     });
+    let outbox = Arc::new(crate::outbox::worker::Worker::for_provider(&provider));
+    tokio::spawn(outbox.run(rx.clone()));
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = rx.changed().await;

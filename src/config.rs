@@ -64,6 +64,15 @@ pub struct Settings {
     /// Seconds a node may serve a client registration from memory (`SURETY_CLIENT_CACHE_TTL`);
     /// changes made on another node are seen within this time. 0 disables the cache.
     pub client_cache_ttl: i64,
+    /// Milliseconds between two polls of the outbox by this node's delivery worker
+    /// (`SURETY_OUTBOX_POLL_INTERVAL`); at least 10.
+    pub outbox_poll_interval: u64,
+    /// Seconds before the first retry of a failed outbox delivery, doubled after each
+    /// further failure (with jitter, at most one hour) (`SURETY_OUTBOX_RETRY_BASE`).
+    pub outbox_retry_base: u64,
+    /// Delivery attempts before an outbox event is marked `failed`
+    /// (`SURETY_OUTBOX_MAX_ATTEMPTS`).
+    pub outbox_max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -91,6 +100,9 @@ impl Default for Settings {
             client_cache_ttl: 10,
             trusted_proxies: Vec::new(),
             jwks_min_refetch: 10,
+            outbox_poll_interval: 1000,
+            outbox_retry_base: 5,
+            outbox_max_attempts: 8,
         }
     }
 }

@@ -32,6 +32,24 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_partners.sql"),
         postgres: include_str!("../../migrations/postgres/0002_partners.sql"),
     },
+    Migration {
+        version: 3,
+        name: "resources",
+        sqlite: include_str!("../../migrations/sqlite/0003_resources.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_resources.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "outbox",
+        sqlite: include_str!("../../migrations/sqlite/0004_outbox.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_outbox.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "apps",
+        sqlite: include_str!("../../migrations/sqlite/0005_apps.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_apps.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

@@ -3,11 +3,14 @@
 //! embedded default) and PostgreSQL through sqlx's `Any` driver; the two backends differ
 //! only in their migration folders, and both pass the contract suite in `contract.rs`.
 
+mod apps_sql;
 pub mod cached;
 #[cfg(test)]
 mod contract;
 pub mod migrate;
+mod outbox_sql;
 mod partners_sql;
+mod resource_sql;
 pub mod sql;
 
 use async_trait::async_trait;
@@ -15,6 +18,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::clock::Timestamp;
+
+pub use resource_sql::{
+    AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
+};
 
 /// What a store call can fail with. A failed query is never hidden behind `None`.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +189,13 @@ pub trait GrantStore: Send + Sync {
         now: Timestamp,
         grace: i64,
     ) -> StoreResult<Rotation>;
+    /// Revokes every live grant (and so its refresh and access tokens) `sub` gave `client_id`.
+    async fn revoke_client_grants(
+        &self,
+        client_id: &str,
+        sub: &str,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
     /// Records an access token id as revoked until it would have expired anyway.
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
@@ -272,6 +286,127 @@ pub trait AuditStore: Send + Sync {
     async fn events_for(&self, subject: &str, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 }
 
+/// A developer's app: an OAuth client plus what it asks of the accounts it acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRecord {
+    pub client_id: String,
+    /// The developer account that owns the app.
+    pub developer_sid: String,
+    pub display_name: String,
+    pub homepage: Option<String>,
+    pub logo_url: Option<String>,
+    /// `[{"name": "read", "optional": false}, …]`
+    pub permissions: serde_json::Value,
+    /// `{"max_monthly_api_calls": n}` asked for by the app.
+    pub usage_limits: serde_json::Value,
+    pub deauthorize_uri: Option<String>,
+    /// The secret that signs the app's webhooks (deauthorize callback), sealed under the KEK.
+    pub webhook_secret_sealed: Option<Vec<u8>>,
+    pub created_at: Timestamp,
+}
+
+/// A user's authorization of an app: the subaccount it acts on and what it may do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationRecord {
+    /// The user's own (owner) account.
+    pub parent_sid: String,
+    pub client_id: String,
+    pub sub: String,
+    pub subaccount_sid: String,
+    /// The effective permissions, space separated.
+    pub permissions: String,
+    pub usage_limits: serde_json::Value,
+    /// `active` or `revoked`.
+    pub status: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    async fn insert_app(&self, a: &AppRecord) -> StoreResult<()>;
+    async fn get_app(&self, client_id: &str) -> StoreResult<AppRecord>;
+    async fn list_apps(&self, developer_sid: &str) -> StoreResult<Vec<AppRecord>>;
+    async fn delete_app(&self, client_id: &str) -> StoreResult<()>;
+    /// The owner account of a user, if one was made.
+    async fn user_account(&self, sub: &str) -> StoreResult<Option<String>>;
+    /// Links a user to its owner account; a link that exists is kept (and returned).
+    async fn link_user_account(&self, sub: &str, account_sid: &str) -> StoreResult<String>;
+    async fn get_authorization(
+        &self,
+        parent_sid: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<AuthorizationRecord>>;
+    async fn put_authorization(&self, a: &AuthorizationRecord) -> StoreResult<()>;
+    async fn list_authorizations(&self, parent_sid: &str) -> StoreResult<Vec<AuthorizationRecord>>;
+}
+
+/// One event in the durable outbox (see `crate::outbox`): a message to deliver to a
+/// destination, with its delivery state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    /// `EV` + 32 lowercase hex; receivers deduplicate on it.
+    pub id: String,
+    /// How it is delivered: `webhook` (an HTTP POST).
+    pub kind: String,
+    /// Where to: a URL for `webhook`.
+    pub destination: String,
+    /// The exact body sent (JSON text).
+    pub payload: String,
+    /// The signing secret, sealed under the key-encryption key (`None`: unsigned kinds).
+    pub secret_sealed: Option<Vec<u8>>,
+    pub created_at: Timestamp,
+    /// Not delivered before this time.
+    pub next_attempt_at: Timestamp,
+    /// Delivery attempts started so far (counted when an attempt is claimed).
+    pub attempts: i64,
+    /// `pending`, `delivered` or `failed` (gave up after the last attempt).
+    pub status: String,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    /// While a node is delivering it: the lease expiry and the node's id.
+    pub locked_until: Option<Timestamp>,
+    pub locked_by: Option<String>,
+}
+
+/// Which outbox events to list (newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxFilter {
+    pub destination: Option<String>,
+    pub status: Option<String>,
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Stores a new `pending` event; a duplicate id is a `Conflict`.
+    async fn enqueue(&self, e: &OutboxEvent) -> StoreResult<()>;
+    /// Atomically leases up to `limit` due `pending` events of `kind` to `node_id` for
+    /// `lease_secs` and counts the attempt: an event leased by one node is not handed to
+    /// another until the lease expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    async fn claim_due(
+        &self,
+        kind: &str,
+        now: Timestamp,
+        limit: i64,
+        node_id: &str,
+        lease_secs: i64,
+    ) -> StoreResult<Vec<OutboxEvent>>;
+    /// The `mark_*` calls settle an attempt; they only apply while `node_id` still holds
+    /// the lease (`NotFound` otherwise).
+    async fn mark_delivered(&self, id: &str, node_id: &str, now: Timestamp) -> StoreResult<()>;
+    async fn mark_retry(
+        &self,
+        id: &str,
+        node_id: &str,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StoreResult<()>;
+    async fn mark_failed(&self, id: &str, node_id: &str, error: &str) -> StoreResult<()>;
+    async fn get_event(&self, id: &str) -> StoreResult<OutboxEvent>;
+    async fn list_events(&self, f: &OutboxFilter, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+}
+
 /// Liveness of the database (for `/readyz`).
 #[async_trait]
 pub trait Health: Send + Sync {
@@ -289,6 +424,9 @@ pub struct Stores {
     pub partners: Arc<dyn PartnerStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub audit: Arc<dyn AuditStore>,
+    pub resources: Arc<dyn ResourceStore>,
+    pub apps: Arc<dyn AppStore>,
+    pub outbox: Arc<dyn OutboxStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -313,6 +451,9 @@ impl Stores {
             partners: s.clone(),
             accounts: s.clone(),
             audit: s.clone(),
+            resources: s.clone(),
+            apps: s.clone(),
+            outbox: s.clone(),
             health: s,
         }
     }

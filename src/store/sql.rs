@@ -572,6 +572,31 @@ impl GrantStore for SqlStore {
         Ok(outcome)
     }
 
+    async fn revoke_client_grants(
+        &self,
+        client_id: &str,
+        sub: &str,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        let grants = sqlx::query("UPDATE grants SET revoked_at = $3 WHERE client_id = $1 AND sub = $2 AND revoked_at IS NULL")
+            .bind(client_id)
+            .bind(sub)
+            .bind(now);
+        let n = grants
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        let kill = sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL")
+            .bind(client_id)
+            .bind(sub)
+            .bind(now);
+        kill.execute(&mut *tx).await.map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
         self.exec(sqlx::query(JTI_REVOKE).bind(jti).bind(expires_at))
             .await?;

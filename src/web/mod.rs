@@ -5,6 +5,7 @@ pub mod api;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod middleware;
 pub mod pages;
 pub mod routes;
@@ -78,12 +79,17 @@ pub fn router(state: AppState) -> Router {
             post(routes::portal::rotate_auth_token),
         )
         .route(routes::portal::EMBED_JS, get(routes::portal::embed_js))
+        .route("/account/apps", get(routes::account_apps::page))
+        .route("/account/apps/narrow", post(routes::account_apps::narrow))
+        .route("/account/apps/revoke", post(routes::account_apps::revoke))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics));
     protocol
         .merge(api::admin::router())
         .merge(api::partner::router())
+        .merge(api::resource::router(&state))
+        .merge(api::developer::router())
         .fallback(routes::ops::not_found)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::observe))

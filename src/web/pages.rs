@@ -19,8 +19,12 @@ pub struct ConsentPage<'a> {
     pub csrf: &'a str,
     pub client_name: &'a str,
     pub username: &'a str,
-    /// (scope, plain-words description)
-    pub scopes: Vec<(String, &'static str)>,
+    /// For a developer's app: who made it, its logo, and whether this is an upgrade.
+    pub developer: Option<String>,
+    pub logo_url: Option<String>,
+    pub upgrade: bool,
+    /// What is asked, in plain words; optional lines get a checkbox.
+    pub items: Vec<crate::oauth::authorize::consent::Item>,
 }
 
 #[derive(Template)]
@@ -108,4 +112,21 @@ pub struct PortalPage<'a> {
 #[template(path = "portal_ended.html")]
 pub struct PortalEndedPage {
     pub brand: PortalBrand,
+}
+
+/// One authorized app on the account page.
+pub struct AppLine {
+    pub client_id: String,
+    pub name: String,
+    pub subaccount_sid: String,
+    /// (permission, plain-words description)
+    pub permissions: Vec<(String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "account_apps.html")]
+pub struct AccountAppsPage<'a> {
+    pub csrf: &'a str,
+    pub apps: Vec<AppLine>,
+    pub notice: Option<&'a str>,
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod apps;
 mod authorize;
 mod discovery;
 mod introspection;
@@ -12,11 +13,13 @@ mod keys;
 mod logout;
 mod multinode;
 mod ops;
+mod outbox;
 mod par;
 mod partner_api;
 mod partner_keys;
 mod portal;
 mod resilience;
+mod resource_api;
 mod rp_flow;
 mod token;
 mod token_exchange;

@@ -2,6 +2,7 @@
 //! the request, then decide — log in, ask consent, or issue a code — remembering the
 //! request between pages in a short-lived transaction bound to the browser.
 
+pub mod consent;
 pub mod par;
 pub mod request;
 
@@ -12,7 +13,6 @@ use crate::clock::{Timestamp, random_token};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
 use crate::store::ClientRecord;
 use crate::util::{ct_eq, secret_hash};
 pub use request::AuthRequest;
@@ -76,13 +76,16 @@ pub struct CodeRecord {
     pub amr: Vec<String>,
     /// The grant the redemption will create (and a second redemption revokes).
     pub grant_id: String,
+    /// The (sub)account an app's tokens act on.
+    #[serde(default)]
+    pub account_sid: Option<String>,
 }
 
 pub fn code_key(code: &str) -> String {
     format!("code:{}", secret_hash(code))
 }
 
-fn tx_key(id: &str) -> String {
+pub(crate) fn tx_key(id: &str) -> String {
     format!("tx:{}", secret_hash(id))
 }
 
@@ -120,58 +123,6 @@ pub async fn resume(
             .map_err(OAuthError::from)?;
     }
     Ok(out)
-}
-
-/// The user answered the consent page.
-pub async fn consent(
-    p: &Provider,
-    tx_id: &str,
-    binding: &str,
-    csrf: &str,
-    approve: bool,
-    session: Option<Session>,
-) -> Result<Outcome, AuthorizeError> {
-    let tx = load_tx(p, tx_id, binding).await?;
-    if !ct_eq(csrf.as_bytes(), tx.csrf.as_bytes()) {
-        return Err(AuthorizeError::Page("the form expired; start again"));
-    }
-    let taken = p
-        .cache
-        .take(&tx_key(tx_id))
-        .await
-        .map_err(OAuthError::from)?;
-    if taken.is_none() {
-        return Err(AuthorizeError::Page("this request was already answered"));
-    }
-    let Some(session) = session else {
-        return Err(AuthorizeError::Page("your session ended; start again"));
-    };
-    if !approve {
-        return Ok(Outcome::Redirect(error_redirect(
-            p,
-            &tx.req.redirect_uri,
-            tx.req.state.as_deref(),
-            &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
-        )));
-    }
-    let scope = Scope::parse(&tx.req.scope).unwrap_or_default();
-    let prior = p
-        .stores
-        .consents
-        .get_consent(&session.sub, &tx.req.client_id)
-        .await
-        .map_err(OAuthError::from)?;
-    let all = prior
-        .as_deref()
-        .and_then(Scope::parse)
-        .unwrap_or_default()
-        .union(&scope);
-    p.stores
-        .consents
-        .put_consent(&session.sub, &tx.req.client_id, &all.to_string(), p.now())
-        .await
-        .map_err(OAuthError::from)?;
-    issue_code(p, &tx.req, &session).await
 }
 
 /// Loads a transaction, checking it belongs to this browser.
@@ -248,28 +199,19 @@ async fn proceed(
             });
         }
     };
-    let granted = p
-        .stores
-        .consents
-        .get_consent(&session.sub, &client.client_id)
-        .await
-        .map_err(OAuthError::from)?;
-    let granted = granted
-        .as_deref()
-        .and_then(Scope::parse)
-        .unwrap_or_default();
-    let requested = Scope::parse(&req.scope).unwrap_or_default();
-    if req.has_prompt("consent") || !requested.is_subset(&granted) {
-        if req.has_prompt("none") {
-            return Ok(fail(ErrorCode::ConsentRequired, "the user must consent"));
+    match consent::covered(p, &client.client_id, &req, &session.sub).await? {
+        Some(grant) if !req.has_prompt("consent") => issue_code(p, &req, &session, grant).await,
+        _ if req.has_prompt("none") => {
+            Ok(fail(ErrorCode::ConsentRequired, "the user must consent"))
         }
-        let mut tx = new_tx_value(req, binding, now);
-        tx.login_done = login_done;
-        return Ok(Outcome::Consent {
-            tx: store_tx(p, &tx).await?,
-        });
+        _ => {
+            let mut tx = new_tx_value(req, binding, now);
+            tx.login_done = login_done;
+            Ok(Outcome::Consent {
+                tx: store_tx(p, &tx).await?,
+            })
+        }
     }
-    issue_code(p, &req, &session).await
 }
 
 fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> Tx {
@@ -296,17 +238,19 @@ async fn store_tx(p: &Provider, tx: &Tx) -> Result<String, AuthorizeError> {
     Ok(id)
 }
 
-async fn issue_code(
+pub(crate) async fn issue_code(
     p: &Provider,
     req: &AuthRequest,
     s: &Session,
+    grant: consent::Granted,
 ) -> Result<Outcome, AuthorizeError> {
     let code = random_token(32);
     let rec = CodeRecord {
         client_id: req.client_id.clone(),
         redirect_uri: req.redirect_uri.clone(),
         sub: s.sub.clone(),
-        scope: req.scope.clone(),
+        scope: grant.scope.to_string(),
+        account_sid: grant.account_sid.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: s.auth_time,
@@ -322,6 +266,9 @@ async fn issue_code(
     let mut pairs = vec![("code", code.as_str())];
     if let Some(st) = &req.state {
         pairs.push(("state", st));
+    }
+    if let Some(sid) = &grant.account_sid {
+        pairs.push(("account_sid", sid));
     }
     pairs.push(("iss", &p.issuer));
     Ok(Outcome::Redirect(with_query(&req.redirect_uri, &pairs)))

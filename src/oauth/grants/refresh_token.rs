@@ -46,7 +46,23 @@ impl Grant for RefreshToken {
         if old.client_id != client.client_id {
             return Err(invalid());
         }
-        let held = Scope::parse(&old.scope).unwrap_or_default();
+        let mut held = Scope::parse(&old.scope).unwrap_or_default();
+        // An app's authorization may have been narrowed or revoked since: its tokens carry
+        // only what it holds now, for its subaccount.
+        let account_sid = match crate::connect::app_of(p, &client.client_id).await? {
+            Some(_) => {
+                let Some(auth) = crate::connect::current(p, &old.sub, &client.client_id).await?
+                else {
+                    return Err(invalid());
+                };
+                let perms = crate::connect::permissions_in(&held);
+                let now_held = Scope::parse(&auth.permissions).unwrap_or_default();
+                held = crate::connect::without_permissions(&held)
+                    .union(&perms.intersection(&now_held));
+                Some(auth.subaccount_sid)
+            }
+            None => None,
+        };
         let scope = match params.get("scope") {
             Some(s) => {
                 Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?
@@ -92,7 +108,7 @@ impl Grant for RefreshToken {
             grant_id: Some(grant.id.clone()),
             auth_time: grant.auth_time,
             acr: grant.acr.clone(),
-            extra: Default::default(),
+            extra: super::authorization_code::account_extra(account_sid.as_deref()),
         })?;
         let id_token = if scope.contains("openid") {
             let user = p
@@ -126,7 +142,7 @@ impl Grant for RefreshToken {
             refresh_token: Some(token),
             id_token,
             scope: scope.to_string(),
-            extra: Default::default(),
+            extra: super::authorization_code::account_extra(account_sid.as_deref()),
         })
     }
 }

@@ -27,7 +27,8 @@ use crate::web::extract::bearer;
     paths(create_client, get_client, put_client, delete_client, create_user, get_user, delete_user,
         super::admin_partners::create_partner, super::admin_partners::get_partner, super::admin_partners::put_partner,
         super::admin_partners::delete_partner, super::admin_partners::create_account,
-        super::admin_partners::add_key, super::admin_partners::retire_key),
+        super::admin_partners::add_key, super::admin_partners::retire_key,
+        super::admin_outbox::list_outbox, super::admin_outbox::get_outbox_event),
     components(schemas(ClientInput, ClientOutput, UserInput, UserOutput, ErrorBody,
         crate::partners::PartnerInput, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
         crate::partners::AccountInput, crate::partners::AccountOutput)),
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", axum::routing::post(create_user))
         .route("/admin/users/{sub}", get(get_user).delete(delete_user))
         .merge(super::admin_partners::router())
+        .merge(super::admin_outbox::router())
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -6,7 +6,6 @@ use axum::response::{Html, IntoResponse, Response};
 use super::authorize::{BINDING_COOKIE, TxQuery, respond};
 use crate::accounts::session::{self, SESSION_COOKIE};
 use crate::oauth::authorize::{self, AuthorizeError};
-use crate::oauth::scope::Scope;
 use crate::web::AppState;
 use crate::web::error::ApiError;
 use crate::web::extract::{Cookies, Form};
@@ -39,21 +38,33 @@ pub async fn page(
             return AuthorizeError::Page("this request can no longer be completed").into_response();
         }
     };
-    let scopes = Scope::parse(&tx.req.scope)
-        .unwrap_or_default()
-        .iter()
-        .map(|s| (s.to_owned(), describe_scope(s)))
-        .collect();
+    let screen = match authorize::consent::screen(p, &tx.req, &sess.sub, describe_scope).await {
+        Ok(sc) => sc,
+        Err(e) => return AuthorizeError::from(e).into_response(),
+    };
+    let developer = match &screen.app {
+        Some(app) => Some(
+            p.stores
+                .accounts
+                .get_account(&app.developer_sid)
+                .await
+                .map_or_else(|_| app.developer_sid.clone(), |a| a.friendly_name),
+        ),
+        None => None,
+    };
+    let app_name = screen.app.as_ref().map(|a| a.display_name.clone());
     let page = ConsentPage {
         tx: &q.tx,
         csrf: &tx.csrf,
-        client_name: client
-            .metadata
-            .client_name
+        client_name: app_name
             .as_deref()
+            .or(client.metadata.client_name.as_deref())
             .unwrap_or(&client.client_id),
         username: &user.username,
-        scopes,
+        developer,
+        logo_url: screen.app.as_ref().and_then(|a| a.logo_url.clone()),
+        upgrade: screen.upgrade,
+        items: screen.items,
     };
     Html(page.render_html()).into_response()
 }
@@ -77,13 +88,19 @@ pub async fn submit(
         "deny" => false,
         _ => return AuthorizeError::Page("choose Allow or Deny").into_response(),
     };
+    let ticked: Vec<String> = f
+        .iter()
+        .filter(|(_, v)| v.as_str() == "on")
+        .filter_map(|(k, _)| k.strip_prefix("perm:").map(str::to_owned))
+        .collect();
     respond(
-        authorize::consent(
+        authorize::consent::answer(
             p,
             field("tx"),
             cookies.get(BINDING_COOKIE).unwrap_or(""),
             field("csrf"),
             approve,
+            &ticked,
             sess,
         )
         .await,

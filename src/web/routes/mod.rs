@@ -1,5 +1,6 @@
 //! One file per endpoint (house rule 4): extract, call the engine, map the result.
 
+pub mod account_apps;
 pub mod authorize;
 pub mod consent;
 pub mod discovery;

@@ -176,6 +176,11 @@ async fn render(p: &Provider, portal: &Portal, view: View<'_>, status: StatusCod
         None
     };
     let csrf = csrf_token(&portal.cookie);
+    let apps = if b.shows("apps") {
+        authorized_apps(p, &portal.account.sid).await
+    } else {
+        Vec::new()
+    };
     let page = PortalPage {
         brand: brand(&b),
         account_sid: &portal.account.sid,
@@ -185,9 +190,28 @@ async fn render(p: &Provider, portal: &Portal, view: View<'_>, status: StatusCod
         new_token: view.new_token,
         error: view.error,
         sign_ins,
-        apps: Vec::new(),
+        apps,
     };
     respond(status, page.render_html(), &b)
+}
+
+/// The apps authorized on the account (active authorizations), by display name.
+async fn authorized_apps(p: &Provider, sid: &str) -> Vec<crate::web::pages::PortalApp> {
+    let Ok(auths) = p.stores.apps.list_authorizations(sid).await else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for a in auths.into_iter().filter(|a| a.status == "active") {
+        let name = match p.stores.apps.get_app(&a.client_id).await {
+            Ok(app) => app.display_name,
+            Err(_) => a.client_id.clone(),
+        };
+        out.push(crate::web::pages::PortalApp {
+            name,
+            scope: a.permissions,
+        });
+    }
+    out
 }
 
 /// Successful partner sign-ins (jwt-bearer grants and login links) among the account's

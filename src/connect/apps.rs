@@ -1,0 +1,267 @@
+//! Registering a developer's app: an OAuth client (RFC 7591 metadata, validated as for
+//! any client) plus its display details, permission profile, usage limits and
+//! deauthorize callback. The client's registered `scope` is its profile plus the OpenID
+//! scopes, so the authorization and token endpoints refuse anything beyond the profile
+//! with `invalid_scope`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppPermission;
+use crate::admin::FieldError;
+use crate::admin::clients::{self, ClientInput};
+use crate::clock::Timestamp;
+use crate::resource::permissions;
+use crate::store::{AppRecord, ClientRecord};
+
+/// The OpenID scopes every app may also ask for.
+pub const OIDC_SCOPES: &str = "openid profile email offline_access";
+
+/// A new app as a developer submits it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppInput {
+    pub display_name: String,
+    pub homepage: Option<String>,
+    pub logo_url: Option<String>,
+    /// The authorize callback(s).
+    pub redirect_uris: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    pub permissions: Vec<AppPermission>,
+    /// `{"max_monthly_api_calls": n}`
+    #[schema(value_type = Option<Object>)]
+    pub usage_limits: Option<Value>,
+    pub deauthorize_uri: Option<String>,
+}
+
+/// An app as returned (the client secret only at creation).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppOutput {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Signs the deauthorize callback (`Surety-Signature`, see docs/webhooks.md); shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    pub developer_sid: String,
+    pub display_name: String,
+    pub homepage: Option<String>,
+    pub logo_url: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub permissions: Vec<AppPermission>,
+    #[schema(value_type = Object)]
+    pub usage_limits: Value,
+    pub deauthorize_uri: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl AppOutput {
+    pub fn of(
+        app: &AppRecord,
+        client: &ClientRecord,
+        secret: Option<String>,
+        webhook_secret: Option<String>,
+    ) -> Self {
+        Self {
+            client_id: app.client_id.clone(),
+            client_secret: secret,
+            webhook_secret,
+            developer_sid: app.developer_sid.clone(),
+            display_name: app.display_name.clone(),
+            homepage: app.homepage.clone(),
+            logo_url: app.logo_url.clone(),
+            redirect_uris: client.metadata.redirect_uris.clone(),
+            permissions: super::profile(app),
+            usage_limits: app.usage_limits.clone(),
+            deauthorize_uri: app.deauthorize_uri.clone(),
+            created_at: app.created_at,
+        }
+    }
+}
+
+fn web_url(field: &'static str, u: &Option<String>) -> Result<(), FieldError> {
+    match u {
+        Some(u) if crate::partners::branding::web_url(u).is_none() => Err(FieldError::new(
+            field,
+            "an https URL (http only on loopback)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_permissions(perms: &[AppPermission]) -> Result<String, FieldError> {
+    if perms.is_empty() {
+        return Err(FieldError::new(
+            "permissions",
+            "ask for at least one permission",
+        ));
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for p in perms {
+        if permissions::Permission::parse(&p.name).is_none() {
+            return Err(FieldError::new(
+                "permissions",
+                format!("unknown permission {}", p.name),
+            ));
+        }
+        if names.contains(&p.name.as_str()) {
+            return Err(FieldError::new(
+                "permissions",
+                format!("{} is listed twice", p.name),
+            ));
+        }
+        names.push(&p.name);
+    }
+    if perms.iter().all(|p| p.optional) {
+        return Err(FieldError::new(
+            "permissions",
+            "at least one permission must be required",
+        ));
+    }
+    Ok(names.join(" "))
+}
+
+fn check_limits(v: &Option<Value>) -> Result<Value, FieldError> {
+    let v = v.clone().unwrap_or_else(|| json!({}));
+    let obj = v
+        .as_object()
+        .ok_or_else(|| FieldError::new("usage_limits", "must be an object"))?;
+    for (k, val) in obj {
+        match k.as_str() {
+            "max_monthly_api_calls" if val.as_u64().is_some_and(|n| n > 0) => {}
+            _ => {
+                return Err(FieldError::new(
+                    "usage_limits",
+                    format!("unsupported or invalid {k}"),
+                ));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// A new webhook signing secret for an app (shown once; the caller seals it).
+pub fn new_webhook_secret() -> String {
+    crate::clock::random_token(32)
+}
+
+/// Validates an app for `developer_sid`; returns the client (with its secret) and the app.
+pub fn build(
+    input: AppInput,
+    developer_sid: &str,
+    known_grants: &[&str],
+    now: Timestamp,
+) -> Result<(ClientRecord, Option<String>, AppRecord), FieldError> {
+    let name = input.display_name.trim();
+    if name.is_empty() || name.len() > 128 {
+        return Err(FieldError::new("display_name", "1 to 128 characters"));
+    }
+    web_url("homepage", &input.homepage)?;
+    web_url("logo_url", &input.logo_url)?;
+    web_url("deauthorize_uri", &input.deauthorize_uri)?;
+    let perms = check_permissions(&input.permissions)?;
+    let usage_limits = check_limits(&input.usage_limits)?;
+    let metadata = clients::validate(
+        ClientInput {
+            client_name: Some(name.to_owned()),
+            redirect_uris: input.redirect_uris,
+            grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+            token_endpoint_auth_method: input.token_endpoint_auth_method,
+            scope: Some(format!("{OIDC_SCOPES} {perms}")),
+            jwks: input.jwks,
+            ..ClientInput::default()
+        },
+        known_grants,
+    )?;
+    let (client, secret) = clients::new_client(metadata, now);
+    let app = AppRecord {
+        client_id: client.client_id.clone(),
+        developer_sid: developer_sid.to_owned(),
+        display_name: name.to_owned(),
+        homepage: input.homepage,
+        logo_url: input.logo_url,
+        permissions: json!(input.permissions),
+        usage_limits,
+        deauthorize_uri: input.deauthorize_uri,
+        webhook_secret_sealed: None,
+        created_at: now,
+    };
+    Ok((client, secret, app))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> AppInput {
+        AppInput {
+            display_name: "Dialer".into(),
+            redirect_uris: vec!["https://dialer.example/cb".into()],
+            permissions: vec![
+                AppPermission {
+                    name: "read".into(),
+                    optional: false,
+                },
+                AppPermission {
+                    name: "calls:write".into(),
+                    optional: true,
+                },
+            ],
+            ..AppInput::default()
+        }
+    }
+
+    #[test]
+    fn an_app_is_a_client_limited_to_its_profile() {
+        let (c, secret, app) = build(
+            input(),
+            "ACdev",
+            &["authorization_code", "refresh_token"],
+            1,
+        )
+        .unwrap();
+        assert!(secret.is_some());
+        assert_eq!(
+            c.metadata.scope.as_deref(),
+            Some("openid profile email offline_access read calls:write")
+        );
+        assert_eq!(app.client_id, c.client_id);
+    }
+
+    #[test]
+    fn bad_profiles_are_refused() {
+        let g = &["authorization_code", "refresh_token"];
+        let unknown = AppInput {
+            permissions: vec![AppPermission {
+                name: "root".into(),
+                optional: false,
+            }],
+            ..input()
+        };
+        assert_eq!(build(unknown, "d", g, 0).unwrap_err().field, "permissions");
+        let all_optional = AppInput {
+            permissions: vec![AppPermission {
+                name: "read".into(),
+                optional: true,
+            }],
+            ..input()
+        };
+        assert_eq!(
+            build(all_optional, "d", g, 0).unwrap_err().field,
+            "permissions"
+        );
+        let limits = AppInput {
+            usage_limits: Some(json!({"max_monthly_api_calls": -1})),
+            ..input()
+        };
+        assert_eq!(build(limits, "d", g, 0).unwrap_err().field, "usage_limits");
+        let cb = AppInput {
+            deauthorize_uri: Some("http://evil.example/x".into()),
+            ..input()
+        };
+        assert_eq!(build(cb, "d", g, 0).unwrap_err().field, "deauthorize_uri");
+    }
+}

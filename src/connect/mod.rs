@@ -1,0 +1,182 @@
+//! Developer apps and consent that yields scoped subaccounts (PRODUCT.md §2).
+//!
+//! An app is an OAuth client plus a requested permission profile. When a user approves
+//! it, Surety creates (or reuses) a subaccount of the user's own account for that app and
+//! records an authorization: the effective permissions are what the app asked for ∩ what
+//! the user granted ∩ what the user's partner allows ∩ what the parent account allows.
+//! Tokens the app gets act on the subaccount (`account_sid`) with exactly those.
+
+pub mod apps;
+pub mod revoke;
+
+use serde_json::{Value, json};
+
+use crate::clock::{Timestamp, random_token};
+use crate::oauth::error::OAuthError;
+use crate::oauth::provider::Provider;
+use crate::oauth::scope::Scope;
+use crate::partners::PartnerLimits;
+use crate::resource::permissions;
+use crate::store::{AccountRecord, AppRecord, AuthorizationRecord, StoreError};
+use crate::util::secret_hash;
+
+/// One permission of an app's profile.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AppPermission {
+    pub name: String,
+    /// The user may decline it and still authorize the app.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// The app's profile as stored.
+pub fn profile(app: &AppRecord) -> Vec<AppPermission> {
+    serde_json::from_value(app.permissions.clone()).unwrap_or_default()
+}
+
+/// The permission names (registry entries) within `scope`.
+pub fn permissions_in(scope: &Scope) -> Scope {
+    let names: Vec<&str> = scope
+        .iter()
+        .filter(|s| permissions::Permission::parse(s).is_some())
+        .collect();
+    Scope::parse(&names.join(" ")).unwrap_or_default()
+}
+
+/// `scope` without permission names (the OpenID Connect part).
+pub fn without_permissions(scope: &Scope) -> Scope {
+    scope.difference(&permissions_in(scope))
+}
+
+/// The app registered for `client_id`, if the client is an app.
+pub async fn app_of(p: &Provider, client_id: &str) -> Result<Option<AppRecord>, OAuthError> {
+    match p.stores.apps.get_app(client_id).await {
+        Ok(a) => Ok(Some(a)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The user's own account, created on first need.
+pub async fn owner_account(
+    p: &Provider,
+    sub: &str,
+    now: Timestamp,
+) -> Result<AccountRecord, OAuthError> {
+    if let Some(sid) = p.stores.apps.user_account(sub).await? {
+        return Ok(p.stores.accounts.get_account(&sid).await?);
+    }
+    let acct = new_account(None, None, format!("Account of {sub}"), json!({}), now);
+    p.stores.accounts.insert_account(&acct).await?;
+    let linked = p.stores.apps.link_user_account(sub, &acct.sid).await?;
+    Ok(p.stores.accounts.get_account(&linked).await?)
+}
+
+fn new_account(
+    parent: Option<&AccountRecord>,
+    partner: Option<String>,
+    name: String,
+    limits: Value,
+    now: Timestamp,
+) -> AccountRecord {
+    AccountRecord {
+        sid: format!("AC{}", crate::clock::random_hex16()),
+        partner_id: partner.or_else(|| parent.and_then(|p| p.partner_id.clone())),
+        parent_sid: parent.map(|p| p.sid.clone()),
+        friendly_name: name,
+        status: "active".into(),
+        limits,
+        // Subaccounts authenticate through tokens; this random token is never shown.
+        auth_token_hash: secret_hash(&random_token(32)),
+        created_at: now,
+    }
+}
+
+/// Scopes the user's partner or parent account forbid.
+async fn denied(p: &Provider, parent: &AccountRecord) -> Result<Scope, OAuthError> {
+    let mut names = PartnerLimits::of(&parent.limits).denied_scopes;
+    if let Some(pid) = &parent.partner_id {
+        match p.stores.partners.get_partner(pid).await {
+            Ok(pt) => names.extend(PartnerLimits::of(&pt.limits).denied_scopes),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Scope::parse(&names.join(" ")).unwrap_or_default())
+}
+
+/// Records the user's approval: `granted` are the permissions the user agreed to now.
+/// Effective = (previously granted ∪ granted) ∩ app profile − partner/parent denials.
+/// Creates or reactivates the app's subaccount.
+pub async fn approve(
+    p: &Provider,
+    sub: &str,
+    app: &AppRecord,
+    granted: &Scope,
+) -> Result<AuthorizationRecord, OAuthError> {
+    let now = p.now();
+    let parent = owner_account(p, sub, now).await?;
+    let profile: Vec<String> = profile(app).into_iter().map(|x| x.name).collect();
+    let profile = Scope::parse(&profile.join(" ")).unwrap_or_default();
+    let prior = p
+        .stores
+        .apps
+        .get_authorization(&parent.sid, &app.client_id)
+        .await?;
+    let before = prior
+        .as_ref()
+        .filter(|a| a.status == "active")
+        .and_then(|a| Scope::parse(&a.permissions))
+        .unwrap_or_default();
+    let effective = before
+        .union(granted)
+        .intersection(&profile)
+        .difference(&denied(p, &parent).await?);
+    let sub_sid = match &prior {
+        Some(a) => reactivate(p, &a.subaccount_sid).await?,
+        None => {
+            let name = format!("{} (app)", app.display_name);
+            let acct = new_account(Some(&parent), None, name, app.usage_limits.clone(), now);
+            p.stores.accounts.insert_account(&acct).await?;
+            acct.sid
+        }
+    };
+    let rec = AuthorizationRecord {
+        parent_sid: parent.sid.clone(),
+        client_id: app.client_id.clone(),
+        sub: sub.to_owned(),
+        subaccount_sid: sub_sid,
+        permissions: effective.to_string(),
+        usage_limits: app.usage_limits.clone(),
+        status: "active".into(),
+        created_at: prior.as_ref().map_or(now, |a| a.created_at),
+        updated_at: now,
+    };
+    p.stores.apps.put_authorization(&rec).await?;
+    Ok(rec)
+}
+
+async fn reactivate(p: &Provider, sid: &str) -> Result<String, OAuthError> {
+    let mut a = p.stores.accounts.get_account(sid).await?;
+    if a.status == "suspended" {
+        a.status = "active".into();
+        p.stores.accounts.update_account(&a).await?;
+    }
+    Ok(a.sid)
+}
+
+/// The user's active authorization of `client_id`, if any.
+pub async fn current(
+    p: &Provider,
+    sub: &str,
+    client_id: &str,
+) -> Result<Option<AuthorizationRecord>, OAuthError> {
+    let Some(parent) = p.stores.apps.user_account(sub).await? else {
+        return Ok(None);
+    };
+    Ok(p.stores
+        .apps
+        .get_authorization(&parent, client_id)
+        .await?
+        .filter(|a| a.status == "active"))
+}

@@ -1,0 +1,203 @@
+//! Consent: whether a prior grant covers a request, what the consent page shows, and the
+//! user's answer. For an ordinary client consent is remembered per client and scope set.
+//! For a developer's app (PRODUCT.md §2) the answer also creates or updates the app's
+//! authorization and subaccount; the code then carries the subaccount's `account_sid`
+//! and only the effective permissions. A grown request shows only the additions.
+
+use super::{AuthRequest, AuthorizeError, Outcome, error_redirect, issue_code, load_tx, tx_key};
+use crate::accounts::session::Session;
+use crate::connect::{self, AppPermission};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::provider::Provider;
+use crate::oauth::scope::Scope;
+use crate::resource::permissions;
+use crate::store::AppRecord;
+use crate::util::ct_eq;
+
+/// What a code will carry.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub scope: Scope,
+    pub account_sid: Option<String>,
+}
+
+async fn consented(p: &Provider, sub: &str, client_id: &str) -> Result<Scope, OAuthError> {
+    let prior = p.stores.consents.get_consent(sub, client_id).await?;
+    Ok(prior.as_deref().and_then(Scope::parse).unwrap_or_default())
+}
+
+/// The grant a request gets without asking, if what the user already agreed covers it.
+pub async fn covered(
+    p: &Provider,
+    client_id: &str,
+    req: &AuthRequest,
+    sub: &str,
+) -> Result<Option<Granted>, AuthorizeError> {
+    let requested = Scope::parse(&req.scope).unwrap_or_default();
+    let oidc = connect::without_permissions(&requested);
+    if !oidc.is_subset(&consented(p, sub, client_id).await?) {
+        return Ok(None);
+    }
+    let Some(_app) = connect::app_of(p, client_id).await? else {
+        return Ok(requested
+            .is_subset(&consented(p, sub, client_id).await?)
+            .then_some(Granted {
+                scope: requested,
+                account_sid: None,
+            }));
+    };
+    let asked = connect::permissions_in(&requested);
+    let Some(auth) = connect::current(p, sub, client_id).await? else {
+        return Ok(None);
+    };
+    let held = Scope::parse(&auth.permissions).unwrap_or_default();
+    if !asked.is_subset(&held) {
+        return Ok(None);
+    }
+    Ok(Some(Granted {
+        scope: oidc.union(&asked),
+        account_sid: Some(auth.subaccount_sid),
+    }))
+}
+
+/// One line of the consent page.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub name: String,
+    pub description: String,
+    /// The user may untick it.
+    pub optional: bool,
+}
+
+/// What the consent page shows for a pending request.
+pub struct Screen {
+    pub app: Option<AppRecord>,
+    /// For an app: the permissions it asks for that the user has not granted yet.
+    pub items: Vec<Item>,
+    /// The user already authorized this app (the page shows an upgrade).
+    pub upgrade: bool,
+}
+
+pub async fn screen(
+    p: &Provider,
+    req: &AuthRequest,
+    sub: &str,
+    describe: fn(&str) -> &'static str,
+) -> Result<Screen, OAuthError> {
+    let requested = Scope::parse(&req.scope).unwrap_or_default();
+    let Some(app) = connect::app_of(p, &req.client_id).await? else {
+        let items = requested
+            .iter()
+            .map(|s| Item {
+                name: s.to_owned(),
+                description: describe(s).to_owned(),
+                optional: false,
+            })
+            .collect();
+        return Ok(Screen {
+            app: None,
+            items,
+            upgrade: false,
+        });
+    };
+    let current = connect::current(p, sub, &req.client_id).await?;
+    let held = current
+        .as_ref()
+        .and_then(|a| Scope::parse(&a.permissions))
+        .unwrap_or_default();
+    let profile = connect::profile(&app);
+    let items = connect::permissions_in(&requested)
+        .difference(&held)
+        .iter()
+        .map(|name| Item {
+            name: name.to_owned(),
+            description: permissions::Permission::parse(name)
+                .map_or("", |x| x.description())
+                .to_owned(),
+            optional: profile
+                .iter()
+                .any(|x: &AppPermission| x.name == name && x.optional),
+        })
+        .collect();
+    Ok(Screen {
+        app: Some(app),
+        items,
+        upgrade: current.is_some(),
+    })
+}
+
+/// The permissions the user grants: every required one asked for, plus the optional
+/// ones ticked (`ticked` are names from the form; anything not asked for is ignored).
+pub fn chosen(app: &AppRecord, requested: &Scope, ticked: &[String]) -> Scope {
+    let names: Vec<String> = connect::profile(app)
+        .into_iter()
+        .filter(|x| requested.contains(&x.name))
+        .filter(|x| !x.optional || ticked.iter().any(|t| t == &x.name))
+        .map(|x| x.name)
+        .collect();
+    Scope::parse(&names.join(" ")).unwrap_or_default()
+}
+
+/// The user answered the consent page.
+pub async fn answer(
+    p: &Provider,
+    tx_id: &str,
+    binding: &str,
+    csrf: &str,
+    approve: bool,
+    ticked: &[String],
+    session: Option<Session>,
+) -> Result<Outcome, AuthorizeError> {
+    let tx = load_tx(p, tx_id, binding).await?;
+    if !ct_eq(csrf.as_bytes(), tx.csrf.as_bytes()) {
+        return Err(AuthorizeError::Page("the form expired; start again"));
+    }
+    if p.cache
+        .take(&tx_key(tx_id))
+        .await
+        .map_err(OAuthError::from)?
+        .is_none()
+    {
+        return Err(AuthorizeError::Page("this request was already answered"));
+    }
+    let Some(session) = session else {
+        return Err(AuthorizeError::Page("your session ended; start again"));
+    };
+    let req = &tx.req;
+    if !approve {
+        let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+        return Ok(Outcome::Redirect(error_redirect(
+            p,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            &e,
+        )));
+    }
+    let requested = Scope::parse(&req.scope).unwrap_or_default();
+    let oidc = connect::without_permissions(&requested);
+    let all = consented(p, &session.sub, &req.client_id)
+        .await?
+        .union(&oidc);
+    p.stores
+        .consents
+        .put_consent(&session.sub, &req.client_id, &all.to_string(), p.now())
+        .await
+        .map_err(OAuthError::from)?;
+    let grant = match connect::app_of(p, &req.client_id).await? {
+        None => Granted {
+            scope: requested,
+            account_sid: None,
+        },
+        Some(app) => {
+            let granted = chosen(&app, &requested, ticked);
+            let auth = connect::approve(p, &session.sub, &app, &granted).await?;
+            let effective = Scope::parse(&auth.permissions).unwrap_or_default();
+            let asked = connect::permissions_in(&requested);
+            Granted {
+                scope: oidc.union(&asked.intersection(&effective)),
+                account_sid: Some(auth.subaccount_sid),
+            }
+        }
+    };
+    issue_code(p, req, &session, grant).await
+}

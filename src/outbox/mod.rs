@@ -1,0 +1,185 @@
+//! The durable outbox: messages Surety owes someone else (an app's deauthorize callback;
+//! later, e-mail alerts), written to the database by the code that raises them and
+//! delivered by a background [`worker`] running on every node.
+//!
+//! Delivery is at least once: an event is leased by one node at a time (so two nodes never
+//! deliver it concurrently), retried with exponential backoff until it succeeds or runs
+//! out of attempts, and survives restarts. Webhooks are signed with HMAC-SHA256 over the
+//! timestamp and body and carry the event id for deduplication ([`signing`],
+//! `docs/webhooks.md`). Delivery state per event is visible through the admin API
+//! (`/admin/outbox`).
+
+pub mod signing;
+pub mod webhook;
+pub mod worker;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::SecretSlice;
+
+use crate::clock::random_hex16;
+use crate::keys::{KeyError, KeyRing};
+use crate::oauth::provider::Provider;
+use crate::store::{OutboxEvent, StoreError};
+
+pub use webhook::WebhookUrl;
+
+/// The kind of an event delivered as a signed HTTP POST.
+pub const KIND_WEBHOOK: &str = "webhook";
+
+/// Event states, as stored.
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const DELIVERED: &str = "delivered";
+    pub const FAILED: &str = "failed";
+
+    /// Whether `s` names a state.
+    pub fn is_known(s: &str) -> bool {
+        [PENDING, DELIVERED, FAILED].contains(&s)
+    }
+}
+
+/// Largest payload accepted (receivers should not have to take more).
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("invalid destination: {0}")]
+    Destination(&'static str),
+    #[error("invalid payload: {0}")]
+    Payload(&'static str),
+    #[error("a webhook needs a signing secret of at least 16 bytes")]
+    WeakSecret,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+/// An event id: `EV` + 32 lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventId(String);
+
+impl EventId {
+    pub fn new() -> Self {
+        Self(format!("EV{}", random_hex16()))
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let hex = s.strip_prefix("EV")?;
+        let ok = hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for EventId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Associated data binding a sealed signing secret to its event row, so a sealed secret
+/// copied into another row does not open.
+fn secret_aad(event_id: &str) -> Vec<u8> {
+    format!("outbox:{event_id}").into_bytes()
+}
+
+/// Where the worker finds the secret that signs an event.
+#[async_trait]
+pub trait SecretSource: Send + Sync {
+    /// The signing secret of `event`; `None` if the event carries none.
+    async fn signing_secret(
+        &self,
+        event: &OutboxEvent,
+    ) -> Result<Option<SecretSlice<u8>>, KeyError>;
+}
+
+/// The secret sealed (under the key-encryption key) into the event row itself, so the
+/// worker needs nothing else and a later change of the app's secret does not alter an
+/// event already queued.
+pub struct SealedInRow(pub Arc<KeyRing>);
+
+#[async_trait]
+impl SecretSource for SealedInRow {
+    async fn signing_secret(
+        &self,
+        event: &OutboxEvent,
+    ) -> Result<Option<SecretSlice<u8>>, KeyError> {
+        let Some(sealed) = &event.secret_sealed else {
+            return Ok(None);
+        };
+        let plain = self.0.open_secret(&secret_aad(&event.id), sealed)?;
+        Ok(Some(SecretSlice::from(plain)))
+    }
+}
+
+/// Queues a signed webhook: `payload` is POSTed to `url` as JSON, signed with `secret`
+/// (the receiver's webhook signing secret), by the delivery worker of whichever node
+/// claims it first. Returns the event id (also sent as `Surety-Event-Id`).
+pub async fn enqueue_webhook(
+    p: &Provider,
+    url: &str,
+    payload: &serde_json::Value,
+    secret: &[u8],
+) -> Result<EventId, OutboxError> {
+    let url = WebhookUrl::parse(url)?;
+    if secret.len() < 16 {
+        return Err(OutboxError::WeakSecret);
+    }
+    let body = serde_json::to_string(payload).map_err(|_| OutboxError::Payload("not JSON"))?;
+    if body.len() > MAX_PAYLOAD_BYTES {
+        return Err(OutboxError::Payload("larger than 64 KiB"));
+    }
+    let id = EventId::new();
+    let sealed = p.keys.seal_secret(&secret_aad(id.as_str()), secret)?;
+    let now = p.now();
+    let event = OutboxEvent {
+        id: id.as_str().to_owned(),
+        kind: KIND_WEBHOOK.to_owned(),
+        destination: url.as_str().to_owned(),
+        payload: body,
+        secret_sealed: Some(sealed),
+        created_at: now,
+        next_attempt_at: now,
+        attempts: 0,
+        status: status::PENDING.to_owned(),
+        last_error: None,
+        last_attempt_at: None,
+        delivered_at: None,
+        locked_until: None,
+        locked_by: None,
+    };
+    p.stores.outbox.enqueue(&event).await?;
+    tracing::info!(event_id = %id.as_str(), kind = KIND_WEBHOOK, "outbox event queued");
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_parse() {
+        let id = EventId::new();
+        assert_eq!(EventId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id.as_str().len(), 34);
+        assert!(EventId::parse("EV0123").is_none());
+        assert!(EventId::parse("XX0123456789abcdef0123456789abcdef").is_none());
+        assert!(EventId::parse("EV0123456789ABCDEF0123456789ABCDEF").is_none());
+        assert!(EventId::parse("EV0123456789abcdef0123456789abcdeg").is_none());
+    }
+
+    #[test]
+    fn states_are_known() {
+        assert!(status::is_known("pending") && status::is_known("failed"));
+        assert!(!status::is_known("PENDING") && !status::is_known(""));
+    }
+}

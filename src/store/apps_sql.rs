@@ -1,0 +1,188 @@
+//! SQL for developer apps, users' owner accounts and app authorizations.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::sql::{SqlStore, map_err};
+use super::{AppRecord, AppStore, AuthorizationRecord, StoreError, StoreResult};
+
+fn parse_json(s: &str) -> StoreResult<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn col<T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    r: &AnyRow,
+    c: &str,
+) -> StoreResult<T> {
+    r.try_get(c).map_err(map_err)
+}
+
+const APP_COLS: &str = "client_id, developer_sid, display_name, homepage, logo_url, permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at";
+
+fn app_from(r: &AnyRow) -> StoreResult<AppRecord> {
+    Ok(AppRecord {
+        client_id: col(r, "client_id")?,
+        developer_sid: col(r, "developer_sid")?,
+        display_name: col(r, "display_name")?,
+        homepage: col(r, "homepage")?,
+        logo_url: col(r, "logo_url")?,
+        permissions: parse_json(&col::<String>(r, "permissions")?)?,
+        usage_limits: parse_json(&col::<String>(r, "usage_limits")?)?,
+        deauthorize_uri: col(r, "deauthorize_uri")?,
+        webhook_secret_sealed: col(r, "webhook_secret_sealed")?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
+const AUTH_COLS: &str = "parent_sid, client_id, sub, subaccount_sid, permissions, usage_limits, status, created_at, updated_at";
+
+fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
+    Ok(AuthorizationRecord {
+        parent_sid: col(r, "parent_sid")?,
+        client_id: col(r, "client_id")?,
+        sub: col(r, "sub")?,
+        subaccount_sid: col(r, "subaccount_sid")?,
+        permissions: col(r, "permissions")?,
+        usage_limits: parse_json(&col::<String>(r, "usage_limits")?)?,
+        status: col(r, "status")?,
+        created_at: col(r, "created_at")?,
+        updated_at: col(r, "updated_at")?,
+    })
+}
+
+#[async_trait]
+impl AppStore for SqlStore {
+    async fn insert_app(&self, a: &AppRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
+        let sql = format!(
+            "INSERT INTO apps ({APP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        sqlx::query(&sql)
+            .bind(&a.client_id)
+            .bind(&a.developer_sid)
+            .bind(&a.display_name)
+            .bind(a.homepage.as_deref())
+            .bind(a.logo_url.as_deref())
+            .bind(a.permissions.to_string())
+            .bind(a.usage_limits.to_string())
+            .bind(a.deauthorize_uri.as_deref())
+            .bind(a.webhook_secret_sealed.clone())
+            .bind(a.created_at)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_app(&self, client_id: &str) -> StoreResult<AppRecord> {
+        let sql = format!("SELECT {APP_COLS} FROM apps WHERE client_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        app_from(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn list_apps(&self, developer_sid: &str) -> StoreResult<Vec<AppRecord>> {
+        let sql = format!(
+            "SELECT {APP_COLS} FROM apps WHERE developer_sid = $1 ORDER BY created_at, client_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(developer_sid)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(app_from).collect()
+    }
+
+    async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
+        let r = sqlx::query("DELETE FROM apps WHERE client_id = $1")
+            .bind(client_id)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn user_account(&self, sub: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT account_sid FROM user_accounts WHERE sub = $1")
+            .bind(sub)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        row.map(|r| col(&r, "account_sid")).transpose()
+    }
+
+    async fn link_user_account(&self, sub: &str, account_sid: &str) -> StoreResult<String> {
+        {
+            let _gate = self.write_gate().await;
+            sqlx::query("INSERT INTO user_accounts (sub, account_sid) VALUES ($1, $2) ON CONFLICT (sub) DO NOTHING")
+                .bind(sub)
+                .bind(account_sid)
+                .execute(self.pool())
+                .await
+                .map_err(map_err)?;
+        }
+        self.user_account(sub).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn get_authorization(
+        &self,
+        parent_sid: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<AuthorizationRecord>> {
+        let sql = format!(
+            "SELECT {AUTH_COLS} FROM app_authorizations WHERE parent_sid = $1 AND client_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(parent_sid)
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(auth_from).transpose()
+    }
+
+    async fn put_authorization(&self, a: &AuthorizationRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
+        let sql = format!(
+            "INSERT INTO app_authorizations ({AUTH_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (parent_sid, client_id) DO UPDATE SET sub = $3, subaccount_sid = $4, permissions = $5, \
+             usage_limits = $6, status = $7, updated_at = $9"
+        );
+        sqlx::query(&sql)
+            .bind(&a.parent_sid)
+            .bind(&a.client_id)
+            .bind(&a.sub)
+            .bind(&a.subaccount_sid)
+            .bind(&a.permissions)
+            .bind(a.usage_limits.to_string())
+            .bind(&a.status)
+            .bind(a.created_at)
+            .bind(a.updated_at)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_authorizations(&self, parent_sid: &str) -> StoreResult<Vec<AuthorizationRecord>> {
+        let sql = format!(
+            "SELECT {AUTH_COLS} FROM app_authorizations WHERE parent_sid = $1 ORDER BY created_at, client_id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(parent_sid)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(auth_from).collect()
+    }
+}

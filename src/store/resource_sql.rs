@@ -1,0 +1,629 @@
+//! The reference resource API's records (messages and calls in one activity log, phone
+//! numbers), the account lineage its tenancy checks walk, and metering: usage counters
+//! per account and month, charged for an account and each ancestor in one transaction
+//! with the record, so a limit is exact under concurrency and survives restarts.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::sql::{SqlStore, map_err};
+use super::{AccountRecord, StoreError, StoreResult};
+use crate::clock::Timestamp;
+
+/// An account with what its partner contributes to checks on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountNode {
+    pub account: AccountRecord,
+    /// The partner's status (`active`/`suspended`), when the account has a partner.
+    pub partner_status: Option<String>,
+    /// The partner's `limits`, when the account has a partner.
+    pub partner_limits: Option<Value>,
+}
+
+/// Which activity a record logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    Message,
+    Call,
+}
+
+impl ActivityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Message => "message",
+            ActivityKind::Call => "call",
+        }
+    }
+}
+
+/// A message sent or a call placed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityRecord {
+    pub sid: String,
+    pub kind: ActivityKind,
+    pub account_sid: String,
+    pub to: String,
+    pub from: String,
+    /// The message text (messages only).
+    pub body: Option<String>,
+    pub status: String,
+    pub created_at: Timestamp,
+}
+
+/// A phone number an account owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberRecord {
+    pub sid: String,
+    pub account_sid: String,
+    pub phone_number: String,
+    pub created_at: Timestamp,
+}
+
+/// Where a page of records resumes: lists run newest first, by (`created_at`, `sid`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub created_at: Timestamp,
+    pub sid: String,
+}
+
+/// One counter a metered call increments, and its cap (`None`: uncapped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Charge {
+    pub account_sid: String,
+    pub limit: Option<i64>,
+}
+
+/// The outcome of a metered write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Metered {
+    /// Every counter was incremented and the record stored.
+    Recorded,
+    /// This account's counter is at its limit: nothing was counted or stored.
+    LimitReached { account_sid: String, limit: i64 },
+}
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// `sid` and its ancestors, nearest first, following `parent_sid` at most
+    /// `max_depth` times. `NotFound` if `sid` does not exist.
+    async fn lineage(&self, sid: &str, max_depth: i64) -> StoreResult<Vec<AccountNode>>;
+    /// Increments every charge's counter for `period` and stores `r`, all or nothing.
+    async fn record_metered(
+        &self,
+        r: &ActivityRecord,
+        charges: &[Charge],
+        period: &str,
+    ) -> StoreResult<Metered>;
+    /// An account's records of `kind`, newest first, after `after`, at most `limit`.
+    async fn list_activity(
+        &self,
+        kind: ActivityKind,
+        account_sid: &str,
+        after: Option<&Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<ActivityRecord>>;
+    /// `Conflict("resource_numbers")` when the number is already owned.
+    async fn insert_number(&self, n: &NumberRecord) -> StoreResult<()>;
+    async fn list_numbers(
+        &self,
+        account_sid: &str,
+        after: Option<&Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<NumberRecord>>;
+    /// The owner record of `phone_number`.
+    async fn find_number(&self, phone_number: &str) -> StoreResult<NumberRecord>;
+    /// Releases number `sid` of `account_sid`; `NotFound` unless that account owns it.
+    async fn delete_number(&self, account_sid: &str, sid: &str) -> StoreResult<()>;
+    /// The counter of `account_sid` for `period` (0 when nothing was counted).
+    async fn usage(&self, account_sid: &str, period: &str) -> StoreResult<i64>;
+}
+
+fn col<T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    r: &AnyRow,
+    c: &str,
+) -> StoreResult<T> {
+    r.try_get(c).map_err(map_err)
+}
+
+fn parse_json(s: &str) -> StoreResult<Value> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+const LINEAGE: &str = "WITH RECURSIVE chain(sid, depth) AS ( \
+        SELECT sid, CAST(0 AS BIGINT) FROM accounts WHERE sid = $1 \
+        UNION ALL \
+        SELECT a.parent_sid, chain.depth + 1 FROM chain JOIN accounts a ON a.sid = chain.sid \
+        WHERE a.parent_sid IS NOT NULL AND chain.depth < $2) \
+    SELECT a.sid, a.partner_id, a.parent_sid, a.friendly_name, a.status, a.limits, \
+        a.auth_token_hash, a.created_at, p.status AS partner_status, p.limits AS partner_limits \
+    FROM chain JOIN accounts a ON a.sid = chain.sid LEFT JOIN partners p ON p.id = a.partner_id \
+    ORDER BY chain.depth";
+
+fn node_from(r: &AnyRow) -> StoreResult<AccountNode> {
+    let partner_limits: Option<String> = col(r, "partner_limits")?;
+    Ok(AccountNode {
+        account: AccountRecord {
+            sid: col(r, "sid")?,
+            partner_id: col(r, "partner_id")?,
+            parent_sid: col(r, "parent_sid")?,
+            friendly_name: col(r, "friendly_name")?,
+            status: col(r, "status")?,
+            limits: parse_json(&col::<String>(r, "limits")?)?,
+            auth_token_hash: col(r, "auth_token_hash")?,
+            created_at: col(r, "created_at")?,
+        },
+        partner_status: col(r, "partner_status")?,
+        partner_limits: partner_limits.as_deref().map(parse_json).transpose()?,
+    })
+}
+
+const ACTIVITY_COLS: &str =
+    "sid, kind, account_sid, to_number, from_number, body, status, created_at";
+
+fn activity_from(r: &AnyRow) -> StoreResult<ActivityRecord> {
+    let kind = match col::<String>(r, "kind")?.as_str() {
+        "message" => ActivityKind::Message,
+        "call" => ActivityKind::Call,
+        other => return Err(StoreError::Corrupt(format!("activity kind {other}"))),
+    };
+    Ok(ActivityRecord {
+        sid: col(r, "sid")?,
+        kind,
+        account_sid: col(r, "account_sid")?,
+        to: col(r, "to_number")?,
+        from: col(r, "from_number")?,
+        body: col(r, "body")?,
+        status: col(r, "status")?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
+const NUMBER_COLS: &str = "sid, account_sid, phone_number, created_at";
+
+fn number_from(r: &AnyRow) -> StoreResult<NumberRecord> {
+    Ok(NumberRecord {
+        sid: col(r, "sid")?,
+        account_sid: col(r, "account_sid")?,
+        phone_number: col(r, "phone_number")?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
+/// Increments a counter unless it is at `$3`; a row comes back only when it counted.
+const CHARGE: &str = "INSERT INTO usage_counters (account_sid, period, used) VALUES ($1, $2, 1) \
+    ON CONFLICT (account_sid, period) DO UPDATE SET used = usage_counters.used + 1 \
+    WHERE usage_counters.used < $3 RETURNING used";
+
+/// The (`created_at`, `sid`) bounds of a newest-first page.
+fn bounds(after: Option<&Cursor>) -> (Timestamp, String) {
+    after.map_or((Timestamp::MAX, String::new()), |c| {
+        (c.created_at, c.sid.clone())
+    })
+}
+
+#[async_trait]
+impl ResourceStore for SqlStore {
+    async fn lineage(&self, sid: &str, max_depth: i64) -> StoreResult<Vec<AccountNode>> {
+        let rows = sqlx::query(LINEAGE)
+            .bind(sid)
+            .bind(max_depth)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        if rows.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        rows.iter().map(node_from).collect()
+    }
+
+    async fn record_metered(
+        &self,
+        r: &ActivityRecord,
+        charges: &[Charge],
+        period: &str,
+    ) -> StoreResult<Metered> {
+        // Counters are taken in the given order (descendants first), so concurrent
+        // transactions on PostgreSQL lock shared ancestors in one order; on SQLite the
+        // write gate and `BEGIN IMMEDIATE` serialise them.
+        let (_gate, mut tx) = self.begin_write().await?;
+        for c in charges {
+            let limit = c.limit.unwrap_or(i64::MAX);
+            let counted = if limit <= 0 {
+                None
+            } else {
+                sqlx::query(CHARGE)
+                    .bind(&c.account_sid)
+                    .bind(period)
+                    .bind(limit)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+            };
+            if counted.is_none() {
+                tx.rollback().await.map_err(map_err)?;
+                return Ok(Metered::LimitReached {
+                    account_sid: c.account_sid.clone(),
+                    limit: limit.max(0),
+                });
+            }
+        }
+        let sql = format!(
+            "INSERT INTO resource_activity ({ACTIVITY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        );
+        sqlx::query(&sql)
+            .bind(&r.sid)
+            .bind(r.kind.as_str())
+            .bind(&r.account_sid)
+            .bind(&r.to)
+            .bind(&r.from)
+            .bind(r.body.as_deref())
+            .bind(&r.status)
+            .bind(r.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Metered::Recorded)
+    }
+
+    async fn list_activity(
+        &self,
+        kind: ActivityKind,
+        account_sid: &str,
+        after: Option<&Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<ActivityRecord>> {
+        let (t, s) = bounds(after);
+        let sql = format!(
+            "SELECT {ACTIVITY_COLS} FROM resource_activity WHERE account_sid = $1 AND kind = $2 \
+             AND (created_at < $3 OR (created_at = $3 AND sid < $4)) \
+             ORDER BY created_at DESC, sid DESC LIMIT $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account_sid)
+            .bind(kind.as_str())
+            .bind(t)
+            .bind(s)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(activity_from).collect()
+    }
+
+    async fn insert_number(&self, n: &NumberRecord) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
+        let sql = format!("INSERT INTO resource_numbers ({NUMBER_COLS}) VALUES ($1, $2, $3, $4)");
+        sqlx::query(&sql)
+            .bind(&n.sid)
+            .bind(&n.account_sid)
+            .bind(&n.phone_number)
+            .bind(n.created_at)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_numbers(
+        &self,
+        account_sid: &str,
+        after: Option<&Cursor>,
+        limit: i64,
+    ) -> StoreResult<Vec<NumberRecord>> {
+        let (t, s) = bounds(after);
+        let sql = format!(
+            "SELECT {NUMBER_COLS} FROM resource_numbers WHERE account_sid = $1 \
+             AND (created_at < $2 OR (created_at = $2 AND sid < $3)) \
+             ORDER BY created_at DESC, sid DESC LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account_sid)
+            .bind(t)
+            .bind(s)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(number_from).collect()
+    }
+
+    async fn find_number(&self, phone_number: &str) -> StoreResult<NumberRecord> {
+        let sql = format!("SELECT {NUMBER_COLS} FROM resource_numbers WHERE phone_number = $1");
+        let row = sqlx::query(&sql)
+            .bind(phone_number)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        number_from(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    async fn delete_number(&self, account_sid: &str, sid: &str) -> StoreResult<()> {
+        let _gate = self.write_gate().await;
+        let r = sqlx::query("DELETE FROM resource_numbers WHERE sid = $1 AND account_sid = $2")
+            .bind(sid)
+            .bind(account_sid)
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn usage(&self, account_sid: &str, period: &str) -> StoreResult<i64> {
+        let row =
+            sqlx::query("SELECT used FROM usage_counters WHERE account_sid = $1 AND period = $2")
+                .bind(account_sid)
+                .bind(period)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_err)?;
+        row.map_or(Ok(0), |r| col(&r, "used"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Run on a fresh SQLite file and, when `SURETY_TEST_DATABASE_URL` is set, on a fresh
+    //! PostgreSQL database.
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::random_hex16;
+    use crate::store::{AccountStore, PartnerRecord, PartnerStore};
+
+    /// Fresh migrated stores, and what to drop afterwards.
+    struct Dbs {
+        stores: Vec<SqlStore>,
+        dir: std::path::PathBuf,
+        pg: Option<(SqlStore, String)>,
+    }
+
+    impl Dbs {
+        async fn finish(self) {
+            for s in &self.stores {
+                s.pool().close().await;
+            }
+            let _ = std::fs::remove_dir_all(&self.dir);
+            if let Some((admin, name)) = self.pg {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::raw_sql(&sql).execute(admin.pool()).await;
+                admin.pool().close().await;
+            }
+        }
+    }
+
+    async fn dbs() -> Dbs {
+        let dir = std::env::temp_dir().join(format!("surety-res-{}", random_hex16()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("surety.db").display());
+        let mut stores = vec![SqlStore::connect(&url).await.unwrap()];
+        let mut pg = None;
+        if let Some(admin) = std::env::var("SURETY_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            let a = SqlStore::connect(&admin).await.unwrap();
+            let name = format!("surety_t_{}", random_hex16());
+            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+                .execute(a.pool())
+                .await
+                .unwrap();
+            let mut u = url::Url::parse(&admin).unwrap();
+            u.set_path(&format!("/{name}"));
+            stores.push(SqlStore::connect(u.as_str()).await.unwrap());
+            pg = Some((a, name));
+        }
+        for s in &stores {
+            s.migrate().await.unwrap();
+        }
+        Dbs { stores, dir, pg }
+    }
+
+    fn account(parent: Option<&str>, partner: Option<&str>, limits: Value) -> AccountRecord {
+        AccountRecord {
+            sid: format!("AC{}", random_hex16()),
+            partner_id: partner.map(str::to_owned),
+            parent_sid: parent.map(str::to_owned),
+            friendly_name: "t".into(),
+            status: "active".into(),
+            limits,
+            auth_token_hash: "h".into(),
+            created_at: 1,
+        }
+    }
+
+    fn charge(a: &AccountRecord, limit: Option<i64>) -> Charge {
+        Charge {
+            account_sid: a.sid.clone(),
+            limit,
+        }
+    }
+
+    fn message(account_sid: &str, created_at: Timestamp) -> ActivityRecord {
+        ActivityRecord {
+            sid: format!("SM{}", random_hex16()),
+            kind: ActivityKind::Message,
+            account_sid: account_sid.into(),
+            to: "+15005550006".into(),
+            from: "+15005550001".into(),
+            body: Some("hi".into()),
+            status: "queued".into(),
+            created_at,
+        }
+    }
+
+    /// root (partner P) ← child ← grandchild.
+    async fn family(s: &SqlStore) -> (AccountRecord, AccountRecord, AccountRecord) {
+        let pid = format!("PN{}", random_hex16());
+        s.insert_partner(&PartnerRecord {
+            id: pid.clone(),
+            name: "P".into(),
+            status: "active".into(),
+            jwks: None,
+            jwks_uri: None,
+            sealed_secret: None,
+            allowed_cidrs: vec![],
+            limits: json!({"max_monthly_api_calls": 7}),
+            branding: json!({}),
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+        let root = account(None, Some(&pid), json!({}));
+        let child = account(Some(&root.sid), None, json!({}));
+        let grand = account(Some(&child.sid), Some(&pid), json!({}));
+        for a in [&root, &child, &grand] {
+            s.insert_account(a).await.unwrap();
+        }
+        (root, child, grand)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lineage_walks_up_with_partner_details() {
+        let dbs = dbs().await;
+        for s in &dbs.stores {
+            let (root, child, grand) = family(s).await;
+            let l = s.lineage(&grand.sid, 8).await.unwrap();
+            let sids: Vec<&str> = l.iter().map(|n| n.account.sid.as_str()).collect();
+            assert_eq!(sids, [&grand.sid, &child.sid, &root.sid]);
+            assert_eq!(l[0].partner_status.as_deref(), Some("active"));
+            assert_eq!(l[1].partner_status, None);
+            assert_eq!(
+                l[2].partner_limits,
+                Some(json!({"max_monthly_api_calls": 7}))
+            );
+            assert_eq!(l[0].account, grand);
+            assert_eq!(s.lineage(&grand.sid, 1).await.unwrap().len(), 2);
+            assert!(matches!(
+                s.lineage("AC00000000000000000000000000000000", 8).await,
+                Err(StoreError::NotFound)
+            ));
+        }
+        dbs.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_ancestor_rolls_the_whole_charge_back() {
+        let dbs = dbs().await;
+        for s in &dbs.stores {
+            let (root, child, grand) = family(s).await;
+            let charges = [
+                charge(&grand, None),
+                charge(&child, Some(3)),
+                charge(&root, None),
+            ];
+            for _ in 0..3 {
+                let r = s
+                    .record_metered(&message(&grand.sid, 5), &charges, "2030-01")
+                    .await;
+                assert_eq!(r.unwrap(), Metered::Recorded);
+            }
+            let r = s
+                .record_metered(&message(&grand.sid, 5), &charges, "2030-01")
+                .await;
+            assert_eq!(
+                r.unwrap(),
+                Metered::LimitReached {
+                    account_sid: child.sid.clone(),
+                    limit: 3
+                }
+            );
+            for a in [&grand, &child, &root] {
+                assert_eq!(s.usage(&a.sid, "2030-01").await.unwrap(), 3);
+            }
+            assert_eq!(s.usage(&root.sid, "2030-02").await.unwrap(), 0);
+            let listed = s
+                .list_activity(ActivityKind::Message, &grand.sid, None, 10)
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 3, "the refused call stored nothing");
+            let zero = [charge(&root, Some(0))];
+            let r = s
+                .record_metered(&message(&root.sid, 5), &zero, "2030-03")
+                .await;
+            assert!(matches!(r.unwrap(), Metered::LimitReached { limit: 0, .. }));
+            assert_eq!(s.usage(&root.sid, "2030-03").await.unwrap(), 0);
+        }
+        dbs.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_charges_never_overshoot() {
+        let dbs = dbs().await;
+        for s in &dbs.stores {
+            let (root, _, grand) = family(s).await;
+            let s = Arc::new(s.clone());
+            let charges = Arc::new(vec![charge(&grand, None), charge(&root, Some(5))]);
+            let tasks: Vec<_> = (0..24)
+                .map(|_| {
+                    let (s, c, sid) = (s.clone(), charges.clone(), grand.sid.clone());
+                    tokio::spawn(async move {
+                        s.record_metered(&message(&sid, 9), &c, "2030-01")
+                            .await
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut recorded = 0;
+            for t in tasks {
+                if t.await.unwrap() == Metered::Recorded {
+                    recorded += 1;
+                }
+            }
+            assert_eq!(recorded, 5);
+            assert_eq!(s.usage(&root.sid, "2030-01").await.unwrap(), 5);
+            assert_eq!(s.usage(&grand.sid, "2030-01").await.unwrap(), 5);
+        }
+        dbs.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn numbers_are_owned_once_and_listed_newest_first() {
+        let dbs = dbs().await;
+        for s in &dbs.stores {
+            let (root, child, _) = family(s).await;
+            let n = |i: i64| NumberRecord {
+                sid: format!("PH{}", random_hex16()),
+                account_sid: root.sid.clone(),
+                phone_number: format!("+1500555000{i}"),
+                created_at: 100 + i,
+            };
+            let nums: Vec<NumberRecord> = (0..3).map(n).collect();
+            for x in &nums {
+                s.insert_number(x).await.unwrap();
+            }
+            let mut dup = n(1);
+            dup.account_sid = child.sid.clone();
+            assert!(matches!(
+                s.insert_number(&dup).await,
+                Err(StoreError::Conflict(t)) if t == "resource_numbers"
+            ));
+            assert_eq!(s.find_number("+15005550001").await.unwrap(), nums[1]);
+            let page = s.list_numbers(&root.sid, None, 2).await.unwrap();
+            assert_eq!(page, vec![nums[2].clone(), nums[1].clone()]);
+            let after = Cursor {
+                created_at: page[1].created_at,
+                sid: page[1].sid.clone(),
+            };
+            let rest = s.list_numbers(&root.sid, Some(&after), 2).await.unwrap();
+            assert_eq!(rest, vec![nums[0].clone()]);
+            assert!(matches!(
+                s.delete_number(&child.sid, &nums[0].sid).await,
+                Err(StoreError::NotFound)
+            ));
+            s.delete_number(&root.sid, &nums[0].sid).await.unwrap();
+            assert!(matches!(
+                s.find_number("+15005550000").await,
+                Err(StoreError::NotFound)
+            ));
+        }
+        dbs.finish().await;
+    }
+}

@@ -1,0 +1,137 @@
+//! Admin API for the durable outbox: delivery status per event (attempts, status, last
+//! error, timestamps), so an operator can see whether a callback reached a developer.
+//! Payloads and signing secrets are never shown.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::admin::{Admin, AdminError, ErrorBody};
+use crate::admin::FieldError;
+use crate::outbox::{EventId, status};
+use crate::store::{OutboxEvent, OutboxFilter};
+use crate::web::AppState;
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/outbox", get(list_outbox))
+        .route("/admin/outbox/{event_id}", get(get_outbox_event))
+}
+
+/// Filters for the event list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only events sent to this destination (exact URL).
+    destination: Option<String>,
+    /// Only events in this state: `pending`, `delivered` or `failed`.
+    status: Option<String>,
+    /// At most this many events (default 50, at most 500), newest first.
+    limit: Option<i64>,
+}
+
+/// One outbox event's delivery state.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OutboxEventOutput {
+    /// `EV` + 32 hex; sent as `Surety-Event-Id`.
+    id: String,
+    /// `webhook`.
+    kind: String,
+    destination: String,
+    /// `pending`, `delivered` or `failed`.
+    status: String,
+    /// Attempts started so far.
+    attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+    created_at: i64,
+    /// When the next attempt is due (while `pending`).
+    next_attempt_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_attempt_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_at: Option<i64>,
+}
+
+impl From<OutboxEvent> for OutboxEventOutput {
+    fn from(e: OutboxEvent) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            destination: e.destination,
+            status: e.status,
+            attempts: e.attempts,
+            last_error: e.last_error,
+            created_at: e.created_at,
+            next_attempt_at: e.next_attempt_at,
+            last_attempt_at: e.last_attempt_at,
+            delivered_at: e.delivered_at,
+        }
+    }
+}
+
+/// A page of events, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OutboxList {
+    events: Vec<OutboxEventOutput>,
+}
+
+#[utoipa::path(get, path = "/admin/outbox", params(OutboxQuery),
+    responses((status = 200, body = OutboxList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_outbox(
+    _: Admin,
+    State(s): State<AppState>,
+    q: Result<Query<OutboxQuery>, QueryRejection>,
+) -> Result<Json<OutboxList>, AdminError> {
+    let Query(q) = q.map_err(|e| AdminError::Field(FieldError::new("query", e.body_text())))?;
+    if q.status.as_deref().is_some_and(|st| !status::is_known(st)) {
+        return Err(AdminError::Field(FieldError::new(
+            "status",
+            "status must be pending, delivered or failed",
+        )));
+    }
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AdminError::Field(FieldError::new(
+            "limit",
+            "limit must be between 1 and 500",
+        )));
+    }
+    let filter = OutboxFilter {
+        destination: q.destination.filter(|d| !d.is_empty()),
+        status: q.status,
+    };
+    let events = s
+        .provider
+        .stores
+        .outbox
+        .list_events(&filter, limit)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(Json(OutboxList {
+        events: events.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[utoipa::path(get, path = "/admin/outbox/{event_id}", params(("event_id" = String, Path)),
+    responses((status = 200, body = OutboxEventOutput), (status = 404, body = ErrorBody)))]
+pub async fn get_outbox_event(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<OutboxEventOutput>, AdminError> {
+    let id = EventId::parse(&id).ok_or(AdminError::NotFound)?;
+    let e = s
+        .provider
+        .stores
+        .outbox
+        .get_event(id.as_str())
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(Json(e.into()))
+}

@@ -1,0 +1,444 @@
+//! A reusable guard for OAuth-protected resource servers (RFC 6750, RFC 9068, RFC 7662):
+//! a tower layer that authenticates every request and puts the [`Principal`] in the
+//! request's extensions, and a per-route layer that requires a permission (a scope
+//! token), answering RFC 6750 §3 errors with `WWW-Authenticate` challenges.
+//!
+//! Bearer tokens are checked either
+//! - **locally** against the issuer's JWK Set ([`Jwks`]): signature (keys fetched once,
+//!   cached, re-fetched on an unknown `kid`), `typ: at+jwt` (RFC 9068 §4), `iss`, `exp`,
+//!   `nbf`, and the audience when one is configured; or
+//! - **by introspection** ([`Introspection`], RFC 7662): the issuer is asked on every
+//!   request, so a revoked token stops at once.
+//!
+//! Surety's own resource API uses the same layers with [`SuretyTokens`] (local, with
+//! Surety's key ring, plus its revocation check) and HTTP Basic account credentials.
+//!
+//! ```no_run
+//! use axum::{Router, handler::Handler, routing::{get, post}};
+//! use surety::web::guard::{Bearer, GuardLayer, Introspection, Jwks, Principal, RequirePermission};
+//!
+//! async fn send(p: Principal) -> String {
+//!     format!("sent for {}", p.account_sid.unwrap_or_default())
+//! }
+//! async fn list(_: Principal) -> &'static str {
+//!     "[]"
+//! }
+//!
+//! // Local validation against the issuer's keys…
+//! let local = GuardLayer::new(Bearer(
+//!     Jwks::new("https://id.example.com", "https://id.example.com/jwks")
+//!         .audience("https://api.example.com"),
+//! ));
+//! // …or ask the issuer about every token.
+//! let _remote = GuardLayer::new(Bearer(Introspection::new(
+//!     "https://id.example.com/introspect",
+//!     "my-api",
+//!     "my-api-secret",
+//! )));
+//! let app: Router = Router::new()
+//!     .route(
+//!         "/messages",
+//!         get(list.layer(RequirePermission("read")))
+//!             .post(send.layer(RequirePermission("messages:send"))),
+//!     )
+//!     .layer(local);
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use tower::{Layer, Service};
+
+use crate::oauth::error::ErrorCode;
+use crate::oauth::scope::Scope;
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    Basic,
+}
+
+/// What the caller may do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grants {
+    /// Every permission (an account's own credentials).
+    All,
+    /// The token's scope.
+    Scope(Scope),
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub scheme: Scheme,
+    /// The token's `sub` (or the account SID for Basic credentials).
+    pub subject: Option<String>,
+    /// The account the credential acts on (`account_sid` claim).
+    pub account_sid: Option<String>,
+    pub grants: Grants,
+    /// Every claim of the token (empty for Basic credentials).
+    pub claims: Map<String, Value>,
+}
+
+impl Principal {
+    /// A bearer principal from verified token claims: permissions from `scope` (RFC 9068
+    /// §2.2.3), or else an `scp` array.
+    pub fn from_claims(claims: Map<String, Value>) -> Self {
+        let s = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_owned);
+        let scope = match (claims.get("scope"), claims.get("scp")) {
+            (Some(Value::String(sc)), _) => Scope::parse(sc),
+            (None, Some(Value::Array(a))) => {
+                let joined: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
+                Scope::parse(&joined.join(" "))
+            }
+            _ => None,
+        };
+        Self {
+            scheme: Scheme::Bearer,
+            subject: s("sub"),
+            account_sid: s("account_sid"),
+            grants: Grants::Scope(scope.unwrap_or_default()),
+            claims,
+        }
+    }
+
+    /// Whether the caller holds `permission`.
+    pub fn allows(&self, permission: &str) -> bool {
+        match &self.grants {
+            Grants::All => true,
+            Grants::Scope(s) => s.contains(permission),
+        }
+    }
+}
+
+/// Why the guard refused a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GuardError {
+    /// No credentials at all; `basic` adds a Basic challenge next to the Bearer one.
+    Missing { basic: bool },
+    /// The bearer token is invalid, expired or revoked (401).
+    InvalidToken(String),
+    /// HTTP Basic credentials did not authenticate (401).
+    InvalidCredentials,
+    /// The credential lacks `scope` (403, RFC 6750 §3.1).
+    InsufficientScope { scope: String, description: String },
+    /// The issuer (JWKS, introspection) or a backend is unreachable (503).
+    Unavailable,
+    /// A bug or misconfiguration; logged where it happened (500).
+    Internal,
+}
+
+impl GuardError {
+    pub fn insufficient_scope(scope: &str) -> Self {
+        GuardError::InsufficientScope {
+            scope: scope.to_owned(),
+            description: format!("this request needs the {scope} permission"),
+        }
+    }
+}
+
+/// A quoted-string for a challenge parameter (RFC 9110 §11.2; `"` and `\` dropped).
+fn quoted(s: &str) -> String {
+    s.chars().filter(|c| *c != '"' && *c != '\\').collect()
+}
+
+impl GuardError {
+    fn status(&self) -> StatusCode {
+        match self {
+            GuardError::Missing { .. }
+            | GuardError::InvalidToken(_)
+            | GuardError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            GuardError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            GuardError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            GuardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body's `error` and `error_description`.
+    fn code_and_description(&self) -> (&'static str, String) {
+        match self {
+            GuardError::Missing { basic: true } => (
+                "invalid_token",
+                "an access token or account credentials are required".into(),
+            ),
+            GuardError::Missing { basic: false } => {
+                ("invalid_token", "an access token is required".into())
+            }
+            GuardError::InvalidToken(d) => ("invalid_token", d.clone()),
+            GuardError::InvalidCredentials => (
+                "invalid_credentials",
+                "the account SID or auth token is wrong".into(),
+            ),
+            GuardError::InsufficientScope { description, .. } => {
+                (ErrorCode::InsufficientScope.as_str(), description.clone())
+            }
+            GuardError::Unavailable => (
+                ErrorCode::TemporarilyUnavailable.as_str(),
+                "the service is temporarily unavailable; retry later".into(),
+            ),
+            GuardError::Internal => (ErrorCode::ServerError.as_str(), "internal error".into()),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenges (RFC 6750 §3; none with an error code when
+    /// the request carried no credentials at all).
+    fn challenges(&self) -> Vec<String> {
+        match self {
+            GuardError::Missing { basic } => {
+                let mut ch = vec!["Bearer".to_owned()];
+                if *basic {
+                    ch.push(BASIC_CHALLENGE.into());
+                }
+                ch
+            }
+            GuardError::InvalidToken(d) => vec![format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                quoted(d)
+            )],
+            GuardError::InvalidCredentials => vec![BASIC_CHALLENGE.into()],
+            GuardError::InsufficientScope { scope, description } => vec![format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{}\", error_description=\"{}\"",
+                quoted(scope),
+                quoted(description)
+            )],
+            GuardError::Unavailable | GuardError::Internal => vec![],
+        }
+    }
+}
+
+/// The HTTP Basic challenge of Surety's account credentials.
+const BASIC_CHALLENGE: &str = "Basic realm=\"surety\"";
+
+impl IntoResponse for GuardError {
+    fn into_response(self) -> Response {
+        let (code, desc) = self.code_and_description();
+        let mut body = json!({"error": code, "error_description": desc});
+        if let GuardError::InsufficientScope { scope, .. } = &self {
+            body["scope"] = json!(scope);
+        }
+        let mut r = (self.status(), Json(body)).into_response();
+        for c in self.challenges() {
+            if let Ok(v) = HeaderValue::from_str(&c) {
+                r.headers_mut().append(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        r
+    }
+}
+
+/// Checks a bearer token and returns its claims.
+#[async_trait]
+pub trait VerifyToken: Send + Sync + 'static {
+    async fn verify(&self, token: &str) -> Result<Map<String, Value>, GuardError>;
+}
+
+/// Authenticates a request from its headers.
+#[async_trait]
+pub trait Authenticate: Send + Sync + 'static {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, GuardError>;
+}
+
+/// The RFC 6750 §2.1 bearer token of a request: `None` when there is no Authorization
+/// header or it names another scheme.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+mod verify;
+pub use verify::{Introspection, Jwks, SuretyTokens};
+
+/// Authenticates bearer tokens with a [`VerifyToken`].
+pub struct Bearer<V>(pub V);
+
+#[async_trait]
+impl<V: VerifyToken> Authenticate for Bearer<V> {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, GuardError> {
+        let token = bearer_token(headers).ok_or(GuardError::Missing { basic: false })?;
+        Ok(Principal::from_claims(self.0.verify(token).await?))
+    }
+}
+
+/// Authenticates every request of the routes it wraps; refused requests never reach
+/// them. The [`Principal`] goes into the request's extensions.
+#[derive(Clone)]
+pub struct GuardLayer {
+    auth: Arc<dyn Authenticate>,
+}
+
+impl GuardLayer {
+    pub fn new(auth: impl Authenticate) -> Self {
+        Self {
+            auth: Arc::new(auth),
+        }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guarded<S>;
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            inner,
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The service [`GuardLayer`] produces.
+#[derive(Clone)]
+pub struct Guarded<S> {
+    inner: S,
+    auth: Arc<dyn Authenticate>,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> BoxFuture {
+        let auth = self.auth.clone();
+        // The service that was made ready goes with this call (tower's usual swap).
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        Box::pin(async move {
+            let principal = auth.authenticate(req.headers()).await;
+            match principal {
+                Ok(p) => {
+                    req.extensions_mut().insert(p);
+                    let Ok(r) = inner.call(req).await;
+                    Ok(r.into_response())
+                }
+                Err(e) => {
+                    metrics::counter!("surety_guard_refusals_total").increment(1);
+                    Ok(e.into_response())
+                }
+            }
+        })
+    }
+}
+
+/// Requires a permission (a scope token) of the [`Principal`] a [`GuardLayer`] put in
+/// the request: `get(handler.layer(RequirePermission("read")))`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequirePermission(pub &'static str);
+
+impl<S> Layer<S> for RequirePermission {
+    type Service = Required<S>;
+    fn layer(&self, inner: S) -> Required<S> {
+        Required {
+            inner,
+            permission: self.0,
+        }
+    }
+}
+
+/// The service [`RequirePermission`] produces.
+#[derive(Clone)]
+pub struct Required<S> {
+    inner: S,
+    permission: &'static str,
+}
+
+impl<S> Service<Request> for Required<S>
+where
+    S: Service<Request, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> BoxFuture {
+        let verdict = match req.extensions().get::<Principal>() {
+            None => Err(GuardError::Missing { basic: false }),
+            Some(p) if !p.allows(self.permission) => {
+                Err(GuardError::insufficient_scope(self.permission))
+            }
+            Some(_) => Ok(()),
+        };
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        Box::pin(async move {
+            match verdict {
+                Ok(()) => {
+                    let Ok(r) = inner.call(req).await;
+                    Ok(r.into_response())
+                }
+                Err(e) => Ok(e.into_response()),
+            }
+        })
+    }
+}
+
+/// The caller, for handlers behind a [`GuardLayer`].
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = GuardError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, GuardError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or(GuardError::Missing { basic: false })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_read_scope_or_scp() {
+        let c = |v: Value| v.as_object().cloned().unwrap();
+        let p = Principal::from_claims(c(json!({"sub": "u", "scope": "read messages:send"})));
+        assert!(p.allows("read") && p.allows("messages:send") && !p.allows("calls:write"));
+        let p = Principal::from_claims(c(json!({"scp": ["read"], "account_sid": "AC1"})));
+        assert!(p.allows("read"));
+        assert_eq!(p.account_sid.as_deref(), Some("AC1"));
+        let p = Principal::from_claims(c(json!({"scope": 7})));
+        assert!(!p.allows("read"));
+    }
+
+    #[test]
+    fn insufficient_scope_names_the_scope_in_the_challenge() {
+        let r = GuardError::insufficient_scope("messages:send").into_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let ch = r.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(ch.starts_with("Bearer error=\"insufficient_scope\", scope=\"messages:send\""));
+        let r = GuardError::Missing { basic: true }.into_response();
+        let all: Vec<_> = r
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .collect();
+        assert_eq!(all.len(), 2);
+    }
+}

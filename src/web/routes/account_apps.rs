@@ -1,0 +1,187 @@
+//! `GET /account/apps`, `POST /account/apps/narrow`, `POST /account/apps/revoke`: the
+//! signed-in user's list of apps authorized on their account, with their permissions;
+//! the user can narrow an app's permissions or revoke it. CSRF: a random token kept in
+//! the cache for the session, in every form, compared in constant time.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::accounts::session::{self, SESSION_COOKIE, Session};
+use crate::connect;
+use crate::oauth::error::OAuthError;
+use crate::oauth::provider::Provider;
+use crate::oauth::scope::Scope;
+use crate::resource::permissions::Permission;
+use crate::util::{ct_eq, secret_hash};
+use crate::web::AppState;
+use crate::web::error::{ApiError, error_page};
+use crate::web::extract::{Cookies, Form};
+use crate::web::pages::{AccountAppsPage, AppLine, RenderHtml};
+
+async fn signed_in(
+    p: &Provider,
+    cookies: &Cookies,
+) -> Result<Option<(Session, String)>, OAuthError> {
+    let Some(c) = cookies.get(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(session::load_oidc(p.cache.as_ref(), Some(c))
+        .await?
+        .map(|s| (s, c.to_owned())))
+}
+
+/// The session's CSRF token, made on first use.
+async fn csrf_for(p: &Provider, cookie: &str) -> Result<String, OAuthError> {
+    let key = format!("acsrf:{}", secret_hash(cookie));
+    if let Some(v) = p
+        .cache
+        .get(&key)
+        .await?
+        .and_then(|v| String::from_utf8(v).ok())
+    {
+        return Ok(v);
+    }
+    let t = crate::clock::random_token(24);
+    p.cache
+        .put(&key, t.as_bytes(), p.settings.session_ttl)
+        .await?;
+    Ok(t)
+}
+
+pub async fn page(State(s): State<AppState>, cookies: Cookies) -> Response {
+    render(&s.provider, &cookies, None)
+        .await
+        .unwrap_or_else(|e| ApiError(e).into_response())
+}
+
+async fn render(
+    p: &Provider,
+    cookies: &Cookies,
+    notice: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let Some((sess, cookie)) = signed_in(p, cookies).await? else {
+        return Ok(error_page(
+            StatusCode::UNAUTHORIZED,
+            "Sign in through an application first, then come back to this page.",
+        ));
+    };
+    let csrf = csrf_for(p, &cookie).await?;
+    let mut apps = Vec::new();
+    if let Some(parent) = p.stores.apps.user_account(&sess.sub).await? {
+        for a in p
+            .stores
+            .apps
+            .list_authorizations(&parent)
+            .await?
+            .into_iter()
+            .filter(|a| a.status == "active")
+        {
+            let name = connect::app_of(p, &a.client_id)
+                .await?
+                .map_or_else(|| a.client_id.clone(), |x| x.display_name);
+            let permissions = Scope::parse(&a.permissions)
+                .unwrap_or_default()
+                .iter()
+                .map(|n| {
+                    (
+                        n.to_owned(),
+                        Permission::parse(n).map_or("", |x| x.description()),
+                    )
+                })
+                .collect();
+            apps.push(AppLine {
+                client_id: a.client_id,
+                name,
+                subaccount_sid: a.subaccount_sid,
+                permissions,
+            });
+        }
+    }
+    Ok(Html(
+        AccountAppsPage {
+            csrf: &csrf,
+            apps,
+            notice,
+        }
+        .render_html(),
+    )
+    .into_response())
+}
+
+/// Checks the session and CSRF token of a form; returns the user's parent account SID.
+async fn authorized_form(
+    p: &Provider,
+    cookies: &Cookies,
+    f: &crate::oauth::grants::Params,
+) -> Result<Option<String>, OAuthError> {
+    let Some((sess, cookie)) = signed_in(p, cookies).await? else {
+        return Ok(None);
+    };
+    let expected = csrf_for(p, &cookie).await?;
+    if !ct_eq(
+        f.get("csrf").map(String::as_str).unwrap_or("").as_bytes(),
+        expected.as_bytes(),
+    ) {
+        return Ok(None);
+    }
+    p.stores
+        .apps
+        .user_account(&sess.sub)
+        .await
+        .map_err(Into::into)
+}
+
+pub async fn narrow(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    form: Result<Form, ApiError>,
+) -> Response {
+    let p = &s.provider;
+    let Ok(Form(f)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
+    };
+    let parent = match authorized_form(p, &cookies, &f).await {
+        Ok(Some(parent)) => parent,
+        Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let keep: Vec<&str> = f
+        .iter()
+        .filter(|(_, v)| v.as_str() == "on")
+        .filter_map(|(k, _)| k.strip_prefix("perm:"))
+        .collect();
+    let keep = Scope::parse(&keep.join(" ")).unwrap_or_default();
+    let client_id = f.get("client_id").map(String::as_str).unwrap_or("");
+    match connect::revoke::narrow(p, &parent, client_id, &keep).await {
+        Ok(_) => Redirect::to("/account/apps").into_response(),
+        Err(e) => error_page(
+            StatusCode::BAD_REQUEST,
+            e.description.as_deref().unwrap_or("could not narrow"),
+        ),
+    }
+}
+
+pub async fn revoke(
+    State(s): State<AppState>,
+    cookies: Cookies,
+    form: Result<Form, ApiError>,
+) -> Response {
+    let p = &s.provider;
+    let Ok(Form(f)) = form else {
+        return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
+    };
+    let parent = match authorized_form(p, &cookies, &f).await {
+        Ok(Some(parent)) => parent,
+        Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let client_id = f.get("client_id").map(String::as_str).unwrap_or("");
+    match connect::revoke::revoke(p, &parent, client_id).await {
+        Ok(_) => Redirect::to("/account/apps").into_response(),
+        Err(e) => error_page(
+            StatusCode::BAD_REQUEST,
+            e.description.as_deref().unwrap_or("could not revoke"),
+        ),
+    }
+}

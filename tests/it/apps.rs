@@ -1,0 +1,547 @@
+//! Developer apps and consent that yields scoped subaccount tokens: the developer API,
+//! partial grants, the subaccount and its `account_sid` (callback, token response, access
+//! token), upgrades that show only the additions, and nothing beyond the app's profile.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use surety::keys::jws;
+
+use crate::helpers::*;
+
+/// A developer account (SID, auth token) made through the admin API.
+async fn developer(srv: &TestServer, name: &str) -> (String, String) {
+    let v: Value = srv
+        .api
+        .post(srv.url("/admin/partners"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": name, "secret": "s".repeat(32)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pid = v["partner_id"].as_str().unwrap();
+    let a: Value = srv
+        .api
+        .post(srv.url(&format!("/admin/partners/{pid}/accounts")))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"friendly_name": name}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        a["account_sid"].as_str().unwrap().to_owned(),
+        a["auth_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn register_app(srv: &TestServer, dev: &(String, String)) -> (String, String) {
+    let body = json!({
+        "display_name": "Dialer Pro", "homepage": "https://dialer.example", "logo_url": "https://dialer.example/logo.png",
+        "redirect_uris": ["http://127.0.0.1:9/cb"], "deauthorize_uri": "https://dialer.example/deauth",
+        "permissions": [{"name": "read"}, {"name": "messages:send"}, {"name": "calls:write", "optional": true}, {"name": "callerids:all", "optional": true}],
+        "usage_limits": {"max_monthly_api_calls": 1000}
+    });
+    let r = srv
+        .api
+        .post(srv.url("/developer/v1/apps"))
+        .basic_auth(&dev.0, Some(&dev.1))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    (
+        v["client_id"].as_str().unwrap().to_owned(),
+        v["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Drives login and a consent page on which only `ticked` optional permissions stay
+/// ticked; returns the consent page text and the callback URL.
+async fn consent_with(srv: &TestServer, url: &str, ticked: &[&str]) -> (String, String) {
+    let mut next = url.to_owned();
+    loop {
+        let full = if next.starts_with('/') {
+            srv.url(&next)
+        } else {
+            next.clone()
+        };
+        if !full.starts_with(&srv.base) {
+            panic!("left Surety without a consent page: {full}");
+        }
+        let r = srv.browser.get(&full).send().await.unwrap();
+        if r.status().is_redirection() {
+            next = location(&r);
+            continue;
+        }
+        let page = r.text().await.unwrap();
+        let (tx, csrf) = (hidden(&page, "tx"), hidden(&page, "csrf"));
+        if full.contains("/login") {
+            let r = srv
+                .browser
+                .post(srv.url("/login"))
+                .form(&[
+                    ("tx", tx.as_str()),
+                    ("csrf", &csrf),
+                    ("username", "alice"),
+                    ("password", PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap();
+            next = location(&r);
+            continue;
+        }
+        let mut form = vec![
+            ("tx".to_owned(), tx),
+            ("csrf".to_owned(), csrf),
+            ("decision".to_owned(), "approve".to_owned()),
+        ];
+        for t in ticked {
+            form.push((format!("perm:{t}"), "on".to_owned()));
+        }
+        let r = srv
+            .browser
+            .post(srv.url("/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        return (page, location(&r));
+    }
+}
+
+async fn redeem(srv: &TestServer, app: &(String, String), cb: &str, verifier: &str) -> Value {
+    let code = query_param(cb, "code").expect("code");
+    let r = token_request(
+        srv,
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn consent_to_part_of_a_profile_yields_a_subaccount_token_with_exactly_that() {
+    let srv = TestServer::start().await;
+    let alice = srv.user("alice").await;
+    let dev = developer(&srv, "Dialer Inc").await;
+    let app = register_app(&srv, &dev).await;
+    let (url, verifier) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read messages:send calls:write")],
+    );
+    let (page, cb) = consent_with(&srv, &url, &[]).await;
+    assert!(
+        page.contains("Dialer Pro")
+            && page.contains("Dialer Inc")
+            && page.contains("calls:write")
+            && page.contains("(optional)"),
+        "{page}"
+    );
+    let sid = query_param(&cb, "account_sid").expect("account_sid on the authorize callback");
+    assert_eq!(query_param(&cb, "iss").as_deref(), Some(srv.base.as_str()));
+    let t = redeem(&srv, &app, &cb, &verifier).await;
+    assert_eq!(t["account_sid"], sid.as_str());
+    assert_eq!(
+        t["scope"], "messages:send openid read",
+        "the declined optional permission is absent"
+    );
+    let (_, claims) = jws::peek(t["access_token"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["account_sid"], sid.as_str());
+    assert_eq!(
+        claims["sub"],
+        alice.as_str(),
+        "sub stays the user (RFC 9068)"
+    );
+    // The subaccount is a child of alice's own account.
+    let p = srv.provider();
+    let owner = p
+        .stores
+        .apps
+        .user_account(&alice)
+        .await
+        .unwrap()
+        .expect("owner account");
+    let sub = p.stores.accounts.get_account(&sid).await.unwrap();
+    assert_eq!(sub.parent_sid.as_deref(), Some(owner.as_str()));
+    // A refresh keeps acting on the subaccount.
+    let r = token_request(
+        &srv,
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["account_sid"],
+        sid.as_str()
+    );
+
+    // Asking again for the declined permission shows only that addition, and reuses the subaccount.
+    let (url, verifier) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read messages:send calls:write")],
+    );
+    let (page, cb) = consent_with(&srv, &url, &["calls:write"]).await;
+    assert!(
+        page.contains("now also asks")
+            && page.contains("calls:write")
+            && !page.contains("messages:send"),
+        "{page}"
+    );
+    assert_eq!(
+        query_param(&cb, "account_sid").as_deref(),
+        Some(sid.as_str())
+    );
+    let t = redeem(&srv, &app, &cb, &verifier).await;
+    assert_eq!(t["scope"], "calls:write messages:send openid read");
+
+    // Covered now: no consent page at all.
+    let (url, _) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read"), ("prompt", "none")],
+    );
+    let loc = location(&srv.browser.get(&url).send().await.unwrap());
+    assert_eq!(
+        query_param(&loc, "account_sid").as_deref(),
+        Some(sid.as_str()),
+        "{loc}"
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn nothing_beyond_the_apps_profile() {
+    let srv = TestServer::start().await;
+    srv.user("alice").await;
+    let dev = developer(&srv, "Dev").await;
+    let app = register_app(&srv, &dev).await;
+    let (url, _) = authorize_url(&srv, &app.0, &[("scope", "openid read numbers:manage")]);
+    let loc = location(&srv.browser.get(&url).send().await.unwrap());
+    assert_eq!(query_param(&loc, "error").as_deref(), Some("invalid_scope"));
+    let (url, verifier) = authorize_url(&srv, &app.0, &[("scope", "openid read messages:send")]);
+    let (_, cb) = consent_with(&srv, &url, &[]).await;
+    let t = redeem(&srv, &app, &cb, &verifier).await;
+    let r = token_request(
+        &srv,
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("scope", "read numbers:manage"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_scope");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_developer_api_is_per_developer() {
+    let srv = TestServer::start().await;
+    let a = developer(&srv, "A").await;
+    let b = developer(&srv, "B").await;
+    let app = register_app(&srv, &a).await;
+    let r = srv
+        .api
+        .get(srv.url("/developer/v1/apps"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = srv
+        .api
+        .get(srv.url("/developer/v1/apps"))
+        .basic_auth(&a.0, Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let list: Value = srv
+        .api
+        .get(srv.url("/developer/v1/apps"))
+        .basic_auth(&a.0, Some(&a.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(list[0].get("client_secret").is_none());
+    let r = srv
+        .api
+        .get(srv.url(&format!("/developer/v1/apps/{}", app.0)))
+        .basic_auth(&b.0, Some(&b.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = srv
+        .api
+        .delete(srv.url(&format!("/developer/v1/apps/{}", app.0)))
+        .basic_auth(&b.0, Some(&b.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let bad = srv.api.post(srv.url("/developer/v1/apps")).basic_auth(&a.0, Some(&a.1)).json(&json!({"display_name": "X", "redirect_uris": ["https://x.example/cb"], "permissions": [{"name": "root"}]})).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json::<Value>().await.unwrap()["field"], "permissions");
+    let r = srv
+        .api
+        .delete(srv.url(&format!("/developer/v1/apps/{}", app.0)))
+        .basic_auth(&a.0, Some(&a.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    srv.shutdown().await;
+}
+
+/// Records deauthorize callbacks.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+}
+
+async fn receiver() -> (Receiver, String) {
+    let r = Receiver::default();
+    let got = r.got.clone();
+    let app = axum::Router::new().route(
+        "/deauth",
+        axum::routing::post(move |h: axum::http::HeaderMap, body: String| {
+            let got = got.clone();
+            async move {
+                got.lock().unwrap().push((h, body));
+                "ok"
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (r, format!("http://{addr}/deauth"))
+}
+
+async fn account_form(
+    srv: &TestServer,
+    action: &str,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> StatusCode {
+    let page = srv
+        .browser
+        .get(srv.url("/account/apps"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf), ("client_id", client_id)];
+    form.extend_from_slice(extra);
+    srv.browser
+        .post(srv.url(action))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn narrowing_and_revoking_stop_tokens_and_call_the_deauthorize_callback() {
+    let mut s = settings_for(&default_backend().await);
+    s.outbox_poll_interval = 50;
+    let srv = TestServer::start_with(s).await;
+    srv.user("alice").await;
+    let dev = developer(&srv, "Dialer Inc").await;
+    let (rx, deauth_url) = receiver().await;
+    let body = json!({"display_name": "Dialer Pro", "redirect_uris": ["http://127.0.0.1:9/cb"], "deauthorize_uri": deauth_url,
+        "permissions": [{"name": "read"}, {"name": "messages:send"}]});
+    let v: Value = srv
+        .api
+        .post(srv.url("/developer/v1/apps"))
+        .basic_auth(&dev.0, Some(&dev.1))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let app = (
+        v["client_id"].as_str().unwrap().to_owned(),
+        v["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let webhook_secret = v["webhook_secret"].as_str().unwrap().to_owned();
+    let (url, verifier) = authorize_url(&srv, &app.0, &[("scope", "openid read messages:send")]);
+    let (_, cb) = consent_with(&srv, &url, &[]).await;
+    let sid = query_param(&cb, "account_sid").unwrap();
+    let t = redeem(&srv, &app, &cb, &verifier).await;
+    let introspect = |token: String| {
+        let (api, url, app) = (srv.api.clone(), srv.url("/introspect"), app.clone());
+        async move {
+            api.post(url)
+                .basic_auth(&app.0, Some(&app.1))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["active"]
+                .clone()
+        }
+    };
+    assert_eq!(
+        introspect(t["access_token"].as_str().unwrap().into()).await,
+        true
+    );
+    let page = srv
+        .browser
+        .get(srv.url("/account/apps"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Dialer Pro") && page.contains("messages:send"),
+        "{page}"
+    );
+
+    // Narrow to `read`: the wider tokens stop at once; the app re-authorizes for less.
+    assert_eq!(
+        account_form(&srv, "/account/apps/narrow", &app.0, &[("perm:read", "on")]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        introspect(t["access_token"].as_str().unwrap().into()).await,
+        false
+    );
+    let (url, verifier) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read messages:send"), ("prompt", "none")],
+    );
+    let loc = location(&srv.browser.get(&url).send().await.unwrap());
+    assert_eq!(
+        query_param(&loc, "error").as_deref(),
+        Some("consent_required"),
+        "never silently widened"
+    );
+    let (url, verifier2) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read"), ("prompt", "none")],
+    );
+    let loc = location(&srv.browser.get(&url).send().await.unwrap());
+    let t = redeem(&srv, &app, &loc, &verifier2).await;
+    assert_eq!(t["scope"], "openid read");
+    let _ = verifier;
+
+    // Revoke: tokens and refresh tokens die, the subaccount is suspended, the callback comes.
+    assert_eq!(
+        account_form(&srv, "/account/apps/revoke", &app.0, &[]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        introspect(t["access_token"].as_str().unwrap().into()).await,
+        false
+    );
+    let r = token_request(
+        &srv,
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        srv.provider()
+            .stores
+            .accounts
+            .get_account(&sid)
+            .await
+            .unwrap()
+            .status,
+        "suspended"
+    );
+    let mut delivered = None;
+    for _ in 0..100 {
+        if let Some(d) = rx.got.lock().unwrap().first().cloned() {
+            delivered = Some(d);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (headers, body) = delivered.expect("deauthorize callback delivered");
+    let h = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(h("surety-event-id").starts_with("EV"));
+    let now = surety::clock::Clock::now(&surety::clock::SystemClock);
+    surety::outbox::signing::verify(
+        webhook_secret.as_bytes(),
+        &h("surety-timestamp"),
+        &h("surety-signature"),
+        body.as_bytes(),
+        now,
+    )
+    .expect("signature verifies");
+    let payload: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (payload["type"].as_str(), payload["account_sid"].as_str()),
+        (Some("app.deauthorized"), Some(sid.as_str()))
+    );
+
+    // A later consent reactivates the same subaccount.
+    let (url, verifier) = authorize_url(&srv, &app.0, &[("scope", "openid read")]);
+    let (_, cb) = consent_with(&srv, &url, &[]).await;
+    assert_eq!(
+        query_param(&cb, "account_sid").as_deref(),
+        Some(sid.as_str())
+    );
+    redeem(&srv, &app, &cb, &verifier).await;
+    assert_eq!(
+        srv.provider()
+            .stores
+            .accounts
+            .get_account(&sid)
+            .await
+            .unwrap()
+            .status,
+        "active"
+    );
+    srv.shutdown().await;
+}
