@@ -47,6 +47,9 @@ pub struct PartnerLimits {
     pub denied_scopes: Vec<String>,
     /// Longest assertion lifetime accepted, seconds (default 300).
     pub max_assertion_lifetime: Option<i64>,
+    /// Metered resource-API calls per calendar month (UTC); on a partner, the default for
+    /// its accounts. Enforced by the resource API.
+    pub max_monthly_api_calls: Option<u64>,
 }
 
 impl PartnerLimits {

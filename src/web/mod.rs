@@ -79,6 +79,10 @@ pub fn router(state: AppState) -> Router {
             post(routes::portal::rotate_auth_token),
         )
         .route(routes::portal::EMBED_JS, get(routes::portal::embed_js))
+        .route(
+            "/signup",
+            get(routes::signup::page).post(routes::signup::submit),
+        )
         .route("/account/apps", get(routes::account_apps::page))
         .route("/account/apps/narrow", post(routes::account_apps::narrow))
         .route("/account/apps/revoke", post(routes::account_apps::revoke))

@@ -10,6 +10,8 @@ pub struct LoginPage<'a> {
     pub username: &'a str,
     pub client_name: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The request allows signing up (`prompt=create`).
+    pub signup: bool,
 }
 
 #[derive(Template)]
@@ -129,4 +131,13 @@ pub struct AccountAppsPage<'a> {
     pub csrf: &'a str,
     pub apps: Vec<AppLine>,
     pub notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage<'a> {
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub client_name: Option<&'a str>,
+    pub error: Option<&'a str>,
 }

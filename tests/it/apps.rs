@@ -545,3 +545,124 @@ async fn narrowing_and_revoking_stop_tokens_and_call_the_deauthorize_callback() 
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_new_user_signs_up_when_the_request_allows_it() {
+    let srv = TestServer::start().await;
+    let dev = developer(&srv, "Dev").await;
+    let app = register_app(&srv, &dev).await;
+    // Without prompt=create there is no sign-up.
+    let (url, _) = authorize_url(&srv, &app.0, &[("scope", "openid read messages:send")]);
+    let login = location(&srv.browser.get(&url).send().await.unwrap());
+    let page = srv
+        .browser
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Create an account"));
+    let tx = hidden(&page, "tx");
+    assert_eq!(
+        srv.browser
+            .get(srv.url(&format!("/signup?tx={tx}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    // With prompt=create the login page offers it, and the new user goes on to consent.
+    let (url, verifier) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read messages:send"), ("prompt", "create")],
+    );
+    let login = location(&srv.browser.get(&url).send().await.unwrap());
+    let page = srv
+        .browser
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Create an account"));
+    let tx = hidden(&page, "tx");
+    let page = srv
+        .browser
+        .get(srv.url(&format!("/signup?tx={tx}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    let r = srv
+        .browser
+        .post(srv.url("/signup"))
+        .form(&[
+            ("tx", tx.as_str()),
+            ("csrf", &csrf),
+            ("username", "newbie"),
+            ("email", "newbie@example.com"),
+            ("password", "a long new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let consent = location(
+        &srv.browser
+            .get(srv.url(&location(&r)))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert!(consent.starts_with("/consent?tx="), "{consent}");
+    let page = srv
+        .browser
+        .get(srv.url(&consent))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = srv
+        .browser
+        .post(srv.url("/consent"))
+        .form(&[
+            ("tx", hidden(&page, "tx")),
+            ("csrf", hidden(&page, "csrf")),
+            ("decision", "approve".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cb = location(&r);
+    let t = redeem(&srv, &app, &cb, &verifier).await;
+    assert!(t["account_sid"].as_str().unwrap().starts_with("AC"));
+    let u = srv
+        .provider()
+        .stores
+        .users
+        .find_user_by_username("newbie")
+        .await
+        .unwrap();
+    assert!(
+        srv.provider()
+            .stores
+            .apps
+            .user_account(&u.sub)
+            .await
+            .unwrap()
+            .is_some(),
+        "an owner account was made"
+    );
+    srv.shutdown().await;
+}

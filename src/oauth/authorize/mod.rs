@@ -189,7 +189,12 @@ async fn proceed(
     // for this very request satisfies both.
     let too_old = |s: &Session| req.max_age.is_some_and(|m| m == 0 || now - s.auth_time > m);
     let session = match session {
-        Some(s) if login_done || (!too_old(&s) && !req.has_prompt("login")) => s,
+        Some(s)
+            if login_done
+                || (!too_old(&s) && !req.has_prompt("login") && !req.has_prompt("create")) =>
+        {
+            s
+        }
         _ if req.has_prompt("none") => {
             return Ok(fail(ErrorCode::LoginRequired, "the user must log in"));
         }

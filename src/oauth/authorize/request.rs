@@ -181,10 +181,12 @@ fn check_prompt(prompt: Option<&str>) -> Result<Vec<String>, &'static str> {
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .collect();
-    if values
-        .iter()
-        .any(|v| !matches!(v.as_str(), "none" | "login" | "consent" | "select_account"))
-    {
+    if values.iter().any(|v| {
+        !matches!(
+            v.as_str(),
+            "none" | "login" | "consent" | "select_account" | "create"
+        )
+    }) {
         return Err("unsupported prompt value");
     }
     if values.iter().any(|v| v == "none") && values.len() > 1 {

@@ -51,6 +51,7 @@ async fn render(
         username: tx.req.login_hint.as_deref().unwrap_or(""),
         client_name: client_name.as_deref(),
         error,
+        signup: tx.req.has_prompt("create"),
     };
     (status, Html(page.render_html())).into_response()
 }

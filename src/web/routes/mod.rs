@@ -11,5 +11,6 @@ pub mod ops;
 pub mod par;
 pub mod partner_login;
 pub mod portal;
+pub mod signup;
 pub mod token;
 pub mod userinfo;
