@@ -666,3 +666,98 @@ async fn a_new_user_signs_up_when_the_request_allows_it() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_resource_api_accepts_exactly_the_effective_permissions_until_revoked() {
+    let srv = TestServer::start().await;
+    srv.user("alice").await;
+    let dev = developer(&srv, "Dialer Inc").await;
+    let app = register_app(&srv, &dev).await;
+    let other = register_app(&srv, &dev).await;
+    let (url, verifier) = authorize_url(
+        &srv,
+        &app.0,
+        &[("scope", "openid read messages:send calls:write")],
+    );
+    let (_, cb) = consent_with(&srv, &url, &[]).await;
+    let sid = query_param(&cb, "account_sid").unwrap();
+    let t = redeem(&srv, &app, &cb, &verifier).await;
+    let token = t["access_token"].as_str().unwrap().to_owned();
+    let (url, verifier) = authorize_url(&srv, &other.0, &[("scope", "openid read")]);
+    let (_, cb) = consent_with(&srv, &url, &[]).await;
+    let other_sid = query_param(&cb, "account_sid").unwrap();
+    assert_ne!(other_sid, sid, "each app gets its own subaccount");
+    let other_token = redeem(&srv, &other, &cb, &verifier).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let api = |path: String| srv.url(&format!("/api/v1/Accounts/{path}"));
+    let r = srv
+        .api
+        .get(api(format!("{sid}/Messages")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "read was granted");
+    let r = srv
+        .api
+        .post(api(format!("{sid}/Calls")))
+        .bearer_auth(&token)
+        .json(&json!({"to": "+14155550100", "from": "+14155550101"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "calls:write was declined"
+    );
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    let r = srv
+        .api
+        .get(api(format!("{other_sid}/Messages")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "a sibling app's subaccount is invisible"
+    );
+    let r = srv
+        .api
+        .get(api(format!("{sid}/Messages")))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        account_form(&srv, "/account/apps/revoke", &app.0, &[]).await,
+        StatusCode::SEE_OTHER
+    );
+    let r = srv
+        .api
+        .get(api(format!("{sid}/Messages")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "revoked at once");
+    let r = srv
+        .api
+        .get(api(format!("{other_sid}/Messages")))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "the other app is untouched");
+    srv.shutdown().await;
+}
