@@ -1,23 +1,10 @@
 //! SQL for developer apps, users' owner accounts and app authorizations.
 
 use async_trait::async_trait;
-use serde_json::Value;
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::sql::{SqlStore, map_err};
+use super::sql::{SqlStore, col, json_col, map_err};
 use super::{AppRecord, AppStore, AuthorizationRecord, StoreError, StoreResult};
-
-fn parse_json(s: &str) -> StoreResult<Value> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn col<T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
-    r: &AnyRow,
-    c: &str,
-) -> StoreResult<T> {
-    r.try_get(c).map_err(map_err)
-}
 
 const APP_COLS: &str = "client_id, developer_sid, display_name, homepage, logo_url, permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at";
 
@@ -28,8 +15,8 @@ fn app_from(r: &AnyRow) -> StoreResult<AppRecord> {
         display_name: col(r, "display_name")?,
         homepage: col(r, "homepage")?,
         logo_url: col(r, "logo_url")?,
-        permissions: parse_json(&col::<String>(r, "permissions")?)?,
-        usage_limits: parse_json(&col::<String>(r, "usage_limits")?)?,
+        permissions: json_col(r, "permissions")?,
+        usage_limits: json_col(r, "usage_limits")?,
         deauthorize_uri: col(r, "deauthorize_uri")?,
         webhook_secret_sealed: col(r, "webhook_secret_sealed")?,
         created_at: col(r, "created_at")?,
@@ -45,7 +32,7 @@ fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
         sub: col(r, "sub")?,
         subaccount_sid: col(r, "subaccount_sid")?,
         permissions: col(r, "permissions")?,
-        usage_limits: parse_json(&col::<String>(r, "usage_limits")?)?,
+        usage_limits: json_col(r, "usage_limits")?,
         status: col(r, "status")?,
         created_at: col(r, "created_at")?,
         updated_at: col(r, "updated_at")?,

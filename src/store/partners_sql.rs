@@ -1,38 +1,13 @@
 //! SQL for partners, accounts and the audit log, on the same `Any` pool as the rest.
 
 use async_trait::async_trait;
-use serde_json::Value;
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::sql::{SqlStore, map_err};
+use super::sql::{SqlStore, col, expect_row, json_col, map_err, to_json};
 use super::{
     AccountRecord, AccountStore, AuditEvent, AuditStore, PartnerRecord, PartnerStore, StoreError,
     StoreResult,
 };
-
-fn json_text(v: &impl serde::Serialize) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn parse_json(s: &str) -> StoreResult<Value> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn col<T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
-    r: &AnyRow,
-    c: &str,
-) -> StoreResult<T> {
-    r.try_get(c).map_err(map_err)
-}
-
-fn found(rows: u64) -> StoreResult<()> {
-    if rows == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
 
 const PARTNER_COLS: &str =
     "id, name, status, jwks, jwks_uri, sealed_secret, allowed_cidrs, limits, branding, created_at";
@@ -44,13 +19,17 @@ fn partner_from(r: &AnyRow) -> StoreResult<PartnerRecord> {
         id: col(r, "id")?,
         name: col(r, "name")?,
         status: col(r, "status")?,
-        jwks: jwks.as_deref().map(parse_json).transpose()?,
+        jwks: jwks
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         jwks_uri: col(r, "jwks_uri")?,
         sealed_secret: col(r, "sealed_secret")?,
         allowed_cidrs: serde_json::from_str(&cidrs)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        limits: parse_json(&col::<String>(r, "limits")?)?,
-        branding: parse_json(&col::<String>(r, "branding")?)?,
+        limits: json_col(r, "limits")?,
+        branding: json_col(r, "branding")?,
         created_at: col(r, "created_at")?,
     })
 }
@@ -66,12 +45,12 @@ impl PartnerStore for SqlStore {
             .bind(&p.id)
             .bind(&p.name)
             .bind(&p.status)
-            .bind(p.jwks.as_ref().map(json_text).transpose()?)
+            .bind(p.jwks.as_ref().map(to_json).transpose()?)
             .bind(p.jwks_uri.as_deref())
             .bind(p.sealed_secret.clone())
-            .bind(json_text(&p.allowed_cidrs)?)
-            .bind(json_text(&p.limits)?)
-            .bind(json_text(&p.branding)?)
+            .bind(to_json(&p.allowed_cidrs)?)
+            .bind(to_json(&p.limits)?)
+            .bind(to_json(&p.branding)?)
             .bind(p.created_at)
             .execute(self.pool())
             .await
@@ -95,16 +74,16 @@ impl PartnerStore for SqlStore {
             .bind(&p.id)
             .bind(&p.name)
             .bind(&p.status)
-            .bind(p.jwks.as_ref().map(json_text).transpose()?)
+            .bind(p.jwks.as_ref().map(to_json).transpose()?)
             .bind(p.jwks_uri.as_deref())
             .bind(p.sealed_secret.clone())
-            .bind(json_text(&p.allowed_cidrs)?)
-            .bind(json_text(&p.limits)?)
-            .bind(json_text(&p.branding)?)
+            .bind(to_json(&p.allowed_cidrs)?)
+            .bind(to_json(&p.limits)?)
+            .bind(to_json(&p.branding)?)
             .execute(self.pool())
             .await
             .map_err(map_err)?;
-        found(r.rows_affected())
+        expect_row(r)
     }
 
     async fn delete_partner(&self, id: &str) -> StoreResult<()> {
@@ -114,7 +93,7 @@ impl PartnerStore for SqlStore {
             .execute(self.pool())
             .await
             .map_err(map_err)?;
-        found(r.rows_affected())
+        expect_row(r)
     }
 }
 
@@ -128,7 +107,7 @@ fn account_from(r: &AnyRow) -> StoreResult<AccountRecord> {
         parent_sid: col(r, "parent_sid")?,
         friendly_name: col(r, "friendly_name")?,
         status: col(r, "status")?,
-        limits: parse_json(&col::<String>(r, "limits")?)?,
+        limits: json_col(r, "limits")?,
         auth_token_hash: col(r, "auth_token_hash")?,
         created_at: col(r, "created_at")?,
     })
@@ -147,7 +126,7 @@ impl AccountStore for SqlStore {
             .bind(a.parent_sid.as_deref())
             .bind(&a.friendly_name)
             .bind(&a.status)
-            .bind(json_text(&a.limits)?)
+            .bind(to_json(&a.limits)?)
             .bind(&a.auth_token_hash)
             .bind(a.created_at)
             .execute(self.pool())
@@ -172,12 +151,12 @@ impl AccountStore for SqlStore {
             .bind(&a.sid)
             .bind(&a.friendly_name)
             .bind(&a.status)
-            .bind(json_text(&a.limits)?)
+            .bind(to_json(&a.limits)?)
             .bind(&a.auth_token_hash)
             .execute(self.pool())
             .await
             .map_err(map_err)?;
-        found(r.rows_affected())
+        expect_row(r)
     }
 
     async fn list_accounts(

@@ -198,7 +198,8 @@ fn conflict_name(db: &dyn sqlx::error::DatabaseError) -> String {
     db.constraint().unwrap_or("constraint").to_owned()
 }
 
-fn col<'r, T>(row: &'r AnyRow, name: &str) -> StoreResult<T>
+/// A column of a row, decoded; a decode failure is `Corrupt`.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> StoreResult<T>
 where
     T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
 {
@@ -206,17 +207,19 @@ where
         .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
-fn json_col<T: DeserializeOwned>(row: &AnyRow, name: &str) -> StoreResult<T> {
+/// A JSON TEXT column, decoded.
+pub(crate) fn json_col<T: DeserializeOwned>(row: &AnyRow, name: &str) -> StoreResult<T> {
     let text: String = col(row, name)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
-fn to_json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+/// A value as JSON TEXT.
+pub(crate) fn to_json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("encode json: {e}")))
 }
 
 /// `NotFound` unless the statement touched a row.
-fn expect_row(r: AnyQueryResult) -> StoreResult<()> {
+pub(crate) fn expect_row(r: AnyQueryResult) -> StoreResult<()> {
     if r.rows_affected() == 0 {
         Err(StoreError::NotFound)
     } else {

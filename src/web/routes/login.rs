@@ -112,8 +112,20 @@ pub async fn submit(
         }
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
+    password_session(p, &cookies, user.sub, tx_id, tx).await
+}
+
+/// Opens a password session for `sub` (ending the browser's previous one), marks the
+/// transaction logged in, and continues the authorization request.
+pub(super) async fn password_session(
+    p: &Provider,
+    cookies: &Cookies,
+    sub: String,
+    tx_id: &str,
+    tx: Tx,
+) -> Response {
     let sess = Session {
-        sub: user.sub,
+        sub,
         auth_time: p.now(),
         acr: ACR_PASSWORD.to_owned(),
         amr: vec!["pwd".to_owned()],

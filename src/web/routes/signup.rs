@@ -6,18 +6,17 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 
 use super::authorize::{BINDING_COOKIE, TxQuery};
-use crate::accounts::session::{self, ACR_PASSWORD, SESSION_COOKIE, Session};
 use crate::accounts::users::{self, NewUserError};
 use crate::oauth::authorize::{self, AuthorizeError, Tx};
-use crate::oauth::provider::{Provider, paths};
+use crate::oauth::provider::Provider;
 use crate::util::ct_eq;
 use crate::web::AppState;
 use crate::web::error::ApiError;
-use crate::web::extract::{Cookies, Form, set_cookie};
+use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{RenderHtml, SignupPage};
 
 /// Sign-ups per client address per hour.
@@ -141,29 +140,5 @@ pub async fn submit(
     if let Err(e) = crate::connect::owner_account(p, &user.sub, p.now()).await {
         return AuthorizeError::from(e).into_response();
     }
-    let sess = Session {
-        sub: user.sub,
-        auth_time: p.now(),
-        acr: ACR_PASSWORD.to_owned(),
-        amr: vec!["pwd".to_owned()],
-    };
-    let cookie = match session::create(p.cache.as_ref(), &sess, p.settings.session_ttl).await {
-        Ok(c) => c,
-        Err(e) => return AuthorizeError::from(e).into_response(),
-    };
-    if let Err(e) = authorize::mark_logged_in(p, tx_id, tx).await {
-        return e.into_response();
-    }
-    let mut resp = Redirect::to(&format!("{}?tx={tx_id}", paths::RESUME)).into_response();
-    if let Ok(v) = set_cookie(
-        SESSION_COOKIE,
-        &cookie,
-        Some(p.settings.session_ttl),
-        p.secure_cookies(),
-    )
-    .parse()
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    resp
+    super::login::password_session(p, &cookies, user.sub, tx_id, tx).await
 }
