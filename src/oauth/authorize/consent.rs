@@ -106,7 +106,7 @@ pub async fn screen(
         .and_then(|a| Scope::parse(&a.permissions))
         .unwrap_or_default();
     let profile = connect::profile(&app);
-    let items = connect::permissions_in(&requested)
+    let mut items: Vec<Item> = connect::permissions_in(&requested)
         .difference(&held)
         .iter()
         .map(|name| Item {
@@ -119,6 +119,7 @@ pub async fn screen(
                 .any(|x: &AppPermission| x.name == name && x.optional),
         })
         .collect();
+    items.sort_by_key(|i| i.optional); // required first, then those the user may untick
     Ok(Screen {
         app: Some(app),
         items,
