@@ -70,6 +70,11 @@ enum ClientsAction {
     Get {
         client_id: String,
     },
+    /// Replace a client's metadata (RFC 7591 JSON), as `PUT /admin/clients/{id}` does.
+    Update {
+        client_id: String,
+        metadata: String,
+    },
     Delete {
         client_id: String,
     },
@@ -84,6 +89,9 @@ enum UsersAction {
         email: Option<String>,
         #[arg(long)]
         name: Option<String>,
+    },
+    Get {
+        sub: String,
     },
     Delete {
         sub: String,
@@ -182,6 +190,21 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
                 serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?
             );
         }
+        ClientsAction::Update {
+            client_id,
+            metadata,
+        } => {
+            let input: ClientInput =
+                serde_json::from_str(&metadata).context("client metadata JSON")?;
+            let known: Vec<&str> = p.grants.grant_types().collect();
+            let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (rec, secret) = clients::replace(p.stores.clients.get_client(&client_id).await?, m);
+            p.stores.clients.update_client(&rec).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?
+            );
+        }
         ClientsAction::Get { client_id } => {
             let c = p.stores.clients.get_client(&client_id).await?;
             println!(
@@ -226,6 +249,13 @@ async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()>
             println!(
                 "{}",
                 serde_json::json!({"sub": u.sub, "username": u.username})
+            );
+        }
+        UsersAction::Get { sub } => {
+            let u = p.stores.users.get_user(&sub).await?;
+            println!(
+                "{}",
+                serde_json::json!({"sub": u.sub, "username": u.username, "email": u.email, "name": u.name})
             );
         }
         UsersAction::Delete { sub } => {
