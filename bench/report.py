@@ -88,6 +88,27 @@ for key, label in SCENARIOS:
             notes.append(f"- {name}, {key}: " + "; ".join(bad))
 
 out.append("")
+if any("server_cpu_s" in r for r in res.values()):
+    out.append("Server CPU over each measured run (user + system time of the server process, all threads; "
+               "PostgreSQL and Redis not included): ms of CPU per request, and cores busy on average.\n")
+    h, sp = "| scenario |", "| --- |"
+    for _, name in present:
+        h += f" {name} ms/req | cores |"
+        sp += " ---: | ---: |"
+    out.append(h)
+    out.append(sp)
+    for key, label in SCENARIOS:
+        if not any((t, key) in res for t, _ in present):
+            continue
+        line = f"| {key} |"
+        for t, _ in present:
+            r = res.get((t, key)) or {}
+            if "server_cpu_ms_per_req" in r:
+                line += f" {r['server_cpu_ms_per_req']:.3f} | {r['server_cores']:.2f} |"
+            else:
+                line += " — | — |"
+        out.append(line)
+    out.append("")
 rss = {t: res.get((t, "_rss")) for t, _ in present}
 out.append("| server | RSS after the load (MiB) | peak RSS (MiB) |")
 out.append("| --- | ---: | ---: |")

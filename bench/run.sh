@@ -23,6 +23,8 @@
 #   BENCH_REDIS_URL     Redis (redis://127.0.0.1:6379); keys under a fresh prefix, deleted after
 #   BENCH_PEER_DIR      the peer's scripts (../shared/bench-peer next to the repo)
 #   BENCH_OUT           output folder (bench/out): results.md, raw.jsonl, logs
+#   BENCH_TMPDIR        where the run's scratch folder goes, including the embedded target's SQLite
+#                       file (/tmp); /dev/shm puts it on tmpfs, where fsync costs nothing (diagnostics)
 #   BENCH_QUIET_WAIT    seconds to wait at the start for other compilations (cargo/rustc processes)
 #                       to finish, polling every 30 s (900; 0 = do not wait); the run then goes ahead
 #                       and records what was still running
@@ -61,8 +63,10 @@ if [[ " $SCENARIOS " == *" jwt_bearer "* ]]; then command -v node >/dev/null || 
 mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"
 : >"$RAW"
-WORK="$(mktemp -d /tmp/surety-bench.XXXXXX)"
+WORK="$(mktemp -d "${BENCH_TMPDIR:-/tmp}/surety-bench.XXXXXX")"
 SERVER_PID=""
+MEASURED_PID=""   # the server under test; wrk_run records its CPU time over each measured run
+CLK_TCK="$(getconf CLK_TCK)"
 PG_DB=""
 REDIS_PREFIX=""
 PEER_STARTED=""
@@ -91,6 +95,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+cpu_ticks() { # pid -> utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
+  awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
 rss_of() { # pid -> "VmRSS_kB VmHWM_kB"
   awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{print r, h}' "/proc/$1/status"
 }
@@ -102,8 +109,10 @@ wrk_run() {
   if [[ "$WARMUP" != 0 ]]; then
     wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" "$@" >/dev/null 2>&1 || true
   fi
-  local out
+  local out cpu0=0 cpu1=0
+  [[ -n "$MEASURED_PID" ]] && cpu0="$(cpu_ticks "$MEASURED_PID")"
   out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
+  [[ -n "$MEASURED_PID" ]] && cpu1="$(cpu_ticks "$MEASURED_PID")"
   echo "$out" >"$OUT/wrk-$target-$scenario.txt"
   local res
   res="$(grep '^RESULT ' <<<"$out" | tail -n1 | cut -c8- || true)"
@@ -111,10 +120,17 @@ wrk_run() {
     log "$target/$scenario: wrk printed no RESULT line:"; echo "$out" >&2
     res='{"requests":0,"duration_us":1,"p99_ms":0,"err_status":0,"failed_run":true}'
   fi
-  python3 - "$target" "$scenario" "$res" >>"$RAW" <<'EOF'
+  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" >>"$RAW" <<'EOF'
 import json, sys
 t, s, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6))
+ticks, hz = int(sys.argv[4]), int(sys.argv[5])
+if ticks > 0:
+    # server CPU (user + system, all threads) over the measured run
+    r["server_cpu_s"] = ticks / hz
+    r["server_cores"] = r["server_cpu_s"] / (r["duration_us"] / 1e6)
+    if r["requests"]:
+        r["server_cpu_ms_per_req"] = 1000 * r["server_cpu_s"] / r["requests"]
 if "flows" in r:
     r["flows_per_s"] = r["flows"] / (r["duration_us"] / 1e6)
 print(json.dumps(r))
@@ -127,6 +143,8 @@ import json, sys
 r = json.load(sys.stdin)
 sock = sum(r.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
 s = "%.0f req/s, p99 %.2f ms, status>=400: %d, socket errors: %d" % (r["rps"], r["p99_ms"], r.get("err_status", 0), sock)
+if "server_cores" in r:
+    s += ", server CPU %.2f cores (%.3f ms/req)" % (r["server_cores"], r.get("server_cpu_ms_per_req", 0))
 if "flows" in r:
     s += ", flows/s %.0f, failed steps %d" % (r["flows_per_s"], r["failures"])
 if r.get("wrapped"):
@@ -254,6 +272,7 @@ bench_surety() { # target
   local target="$1" pid
   start_surety "$target"
   pid="$SERVER_PID"
+  MEASURED_PID="$pid"
   want discovery && wrk_run "$target" discovery "$ISS/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   want jwks && wrk_run "$target" jwks "$ISS/jwks" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   local cc_body="grant_type=client_credentials&scope=api%3Aread"
@@ -297,6 +316,7 @@ bench_surety() { # target
     unset CF_AUTHORIZE CF_COOKIE CF_BASIC CF_TOKENS CF_TOKEN_BODY
   fi
   record_rss "$target" "$pid"
+  MEASURED_PID=""
   stop_surety
   if [[ "$target" == pg ]]; then
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null 2>&1 || true; PG_DB=""
@@ -313,6 +333,7 @@ bench_peer() {
   fi
   pid="$(bash "$PEER/start.sh" | tail -n1)"
   PEER_STARTED=1
+  MEASURED_PID="$pid"
   log "peer (oidc-provider) pid $pid on $P"
   local basic_c="Basic $(printf 'bench-client:bench-secret' | base64 -w0)" basic_rs="Basic $(printf 'bench-rs:bench-rs-secret' | base64 -w0)"
   want discovery && wrk_run peer discovery "$P/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
@@ -332,6 +353,7 @@ bench_peer() {
       --scope=api:read --resource=https://api.bench.example/es256 -- -H "Authorization: $basic_c"
   fi
   record_rss peer "$pid"
+  MEASURED_PID=""
   bash "$PEER/stop.sh" >/dev/null 2>&1 || true
   PEER_STARTED=""
 }

@@ -60,8 +60,16 @@ impl SqlStore {
         let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
         if backend == Backend::Sqlite {
             // Reads run concurrently under WAL; writes are serialised by the gate, so a
-            // few connections suffice and keep page caches (memory) small.
-            opts = opts.max_connections(4);
+            // few connections suffice and keep page caches (memory) small. In WAL mode
+            // `synchronous=NORMAL` stays consistent after a crash and only syncs at
+            // checkpoints, instead of on every commit (SQLite's recommended setting).
+            opts = opts.max_connections(4).after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
         }
         if memory {
             // Every connection to `:memory:` is its own database: keep exactly one.
@@ -315,7 +323,7 @@ const REFRESH_KILL: &str =
 /// (and, being a write, takes SQLite's write lock first).
 const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2 \
     WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
-    AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL) \
+    AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) \
     RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
 /// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
 const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
