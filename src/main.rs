@@ -46,11 +46,6 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
-    /// Verified entities: bulk import, synthetic data.
-    Entities {
-        #[command(subcommand)]
-        action: surety::verify::cli::EntitiesAction,
-    },
 }
 
 #[derive(Subcommand)]
@@ -148,7 +143,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Keys { action } => keys(settings, action).await,
         Command::Clients { action } => client_cmd(settings, action).await,
         Command::Users { action } => user_cmd(settings, action).await,
-        Command::Entities { action } => surety::verify::cli::run(&settings, action).await,
     }
 }
 
