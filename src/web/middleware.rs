@@ -41,6 +41,20 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Runs the request to completion on its own task, so a client that hangs up cannot
+/// cancel a handler half-way through a database transaction or a single-use consumption
+/// (a dropped SQLite transaction would otherwise keep the write lock on an idle pooled
+/// connection and stall every later writer).
+pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// Counts requests by route and status and records latency.
 pub async fn observe(req: Request, next: Next) -> Response {
     let route = req
