@@ -50,6 +50,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_apps.sql"),
         postgres: include_str!("../../migrations/postgres/0005_apps.sql"),
     },
+    Migration {
+        version: 6,
+        name: "api_keys",
+        sqlite: include_str!("../../migrations/sqlite/0006_api_keys.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_api_keys.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

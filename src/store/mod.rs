@@ -7,6 +7,7 @@ mod apps_sql;
 pub mod cached;
 #[cfg(test)]
 mod contract;
+mod keys_sql;
 pub mod migrate;
 mod outbox_sql;
 mod partners_sql;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use crate::clock::Timestamp;
 
+pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
@@ -427,6 +429,7 @@ pub struct Stores {
     pub resources: Arc<dyn ResourceStore>,
     pub apps: Arc<dyn AppStore>,
     pub outbox: Arc<dyn OutboxStore>,
+    pub api_keys: Arc<dyn ApiKeyStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -454,6 +457,7 @@ impl Stores {
             resources: s.clone(),
             apps: s.clone(),
             outbox: s.clone(),
+            api_keys: s.clone(),
             health: s,
         }
     }

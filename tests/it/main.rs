@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod api_keys;
 mod apps;
 mod authorize;
 mod discovery;

@@ -2,11 +2,14 @@
 //! phone numbers of an account, plus its usage. It shows a platform service enforcing
 //! what Surety grants: every route sits behind the reusable [`GuardLayer`] (Surety
 //! access tokens naming an `account_sid`, or HTTP Basic with account SID + auth
-//! token) and requires one permission ([`RequirePermission`]); tenancy, caller IDs and
-//! usage limits are the domain's (`crate::resource`). OpenAPI at `/api/v1/openapi.json`.
+//! token, or a scoped API key) and requires one permission ([`RequirePermission`]);
+//! tenancy, caller IDs and usage limits are the domain's (`crate::resource`). An
+//! account's API keys are managed under `…/Keys` ([`keys`]). OpenAPI at
+//! `/api/v1/openapi.json`.
 
 mod auth;
 mod errors;
+mod keys;
 
 use axum::extract::{Path, State};
 use axum::handler::Handler;
@@ -34,7 +37,7 @@ pub const ACCOUNT: &str = "/api/v1/Accounts/{account_sid}";
 #[openapi(
     info(
         title = "Surety reference resource API",
-        description = "A small communications API protected by Surety. Authenticate with a Surety access token that names an account (`Authorization: Bearer`, permissions in its scope) or with HTTP Basic `<AccountSid>:<AuthToken>` (every permission). A credential acts on its account and the account's subaccounts; anything else is 404."
+        description = "A small communications API protected by Surety. Authenticate with a Surety access token that names an account (`Authorization: Bearer`, permissions in its scope) or with HTTP Basic `<AccountSid>:<AuthToken>` (every permission) or `<KeySid>:<KeySecret>` (a scoped API key: exactly its permissions). A credential acts on its account and the account's subaccounts; anything else is 404."
     ),
     paths(
         list_messages,
@@ -44,11 +47,14 @@ pub const ACCOUNT: &str = "/api/v1/Accounts/{account_sid}";
         list_numbers,
         buy_number,
         release_number,
-        usage
+        usage,
+        keys::create_key,
+        keys::list_keys,
+        keys::revoke_key
     ),
     components(schemas(
         MessageIn, MessageOut, MessagePage, CallIn, CallOut, CallPage, NumberIn, NumberOut,
-        NumberPage, UsageOut, ErrorOut
+        NumberPage, UsageOut, ErrorOut, keys::KeyIn, keys::KeyOut, keys::KeyCreated, keys::KeyList
     )),
     modifiers(&Security)
 )]
@@ -96,6 +102,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
             delete(release_number.layer(need(NumbersManage))),
         )
         .route(&format!("{ACCOUNT}/Usage"), get(usage.layer(need(Read))))
+        .route(
+            &format!("{ACCOUNT}/Keys"),
+            get(keys::list_keys).post(keys::create_key),
+        )
+        .route(
+            &format!("{ACCOUNT}/Keys/{{key_sid}}"),
+            delete(keys::revoke_key),
+        )
         .layer(GuardLayer::new(AccountAuth::new(state.provider.clone())));
     Router::new()
         .route(
