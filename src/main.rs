@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Developer apps (the developer API's actions, for operators and scripts).
+    Apps {
+        #[command(subcommand)]
+        action: AppsAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +83,20 @@ enum ClientsAction {
     Delete {
         client_id: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AppsAction {
+    /// Register an app for a developer account from JSON, as `POST /developer/v1/apps` does.
+    Create {
+        developer_sid: String,
+        /// e.g. '{"display_name":"Dialer","redirect_uris":["https://d.example/cb"],"permissions":[{"name":"read"}]}'
+        app: String,
+    },
+    /// List a developer's apps.
+    List { developer_sid: String },
+    /// Delete an app and its client.
+    Delete { client_id: String },
 }
 
 #[derive(Subcommand)]
@@ -143,6 +162,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Keys { action } => keys(settings, action).await,
         Command::Clients { action } => client_cmd(settings, action).await,
         Command::Users { action } => user_cmd(settings, action).await,
+        Command::Apps { action } => app_cmd(settings, action).await,
     }
 }
 
@@ -279,6 +299,56 @@ async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()>
         UsersAction::Delete { sub } => {
             p.stores.users.delete_user(&sub).await?;
             println!("deleted {sub}");
+        }
+    }
+    Ok(())
+}
+
+async fn app_cmd(settings: Settings, action: AppsAction) -> anyhow::Result<()> {
+    use surety::connect::apps::{self, AppInput, AppOutput};
+    let p = provider(settings).await?;
+    match action {
+        AppsAction::Create { developer_sid, app } => {
+            let dev = p
+                .stores
+                .accounts
+                .get_account(&developer_sid)
+                .await
+                .context("developer account")?;
+            let input: AppInput = serde_json::from_str(&app).context("app JSON")?;
+            let known: Vec<&str> = p.grants.grant_types().collect();
+            let (client, secret, mut rec) = apps::build(input, &dev.sid, &known, p.now())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let webhook_secret = apps::new_webhook_secret();
+            rec.webhook_secret_sealed = Some(
+                p.keys
+                    .seal_secret(rec.client_id.as_bytes(), webhook_secret.as_bytes())?,
+            );
+            p.stores.clients.insert_client(&client).await?;
+            p.stores.apps.insert_app(&rec).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&AppOutput::of(
+                    &rec,
+                    &client,
+                    secret,
+                    Some(webhook_secret)
+                ))?
+            );
+        }
+        AppsAction::List { developer_sid } => {
+            for rec in p.stores.apps.list_apps(&developer_sid).await? {
+                let client = p.stores.clients.get_client(&rec.client_id).await?;
+                println!(
+                    "{}",
+                    serde_json::to_string(&AppOutput::of(&rec, &client, None, None))?
+                );
+            }
+        }
+        AppsAction::Delete { client_id } => {
+            p.stores.apps.delete_app(&client_id).await?;
+            p.stores.clients.delete_client(&client_id).await?;
+            println!("deleted {client_id}");
         }
     }
     Ok(())

@@ -761,3 +761,51 @@ async fn the_resource_api_accepts_exactly_the_effective_permissions_until_revoke
     assert_eq!(r.status(), StatusCode::OK, "the other app is untouched");
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_cli_manages_apps_like_the_developer_api() {
+    let settings = settings_for(&Backend::Embedded);
+    let data_dir = settings.data_dir.clone();
+    let srv = TestServer::start_with(settings).await;
+    let dev = developer(&srv, "Cli Dev").await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_surety"))
+            .args(args)
+            .env("SURETY_DATA_DIR", &data_dir)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let app = r#"{"display_name":"Cli App","redirect_uris":["https://cli.example/cb"],"permissions":[{"name":"read"}]}"#;
+    let out = cli(&["apps", "create", &dev.0, app]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created["client_secret"].is_string() && created["webhook_secret"].is_string());
+    let listed: Value = srv
+        .api
+        .get(srv.url("/developer/v1/apps"))
+        .basic_auth(&dev.0, Some(&dev.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["client_id"], created["client_id"]);
+    let out = cli(&["apps", "list", &dev.0]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Cli App"));
+    let bad = cli(&[
+        "apps",
+        "create",
+        &dev.0,
+        r#"{"display_name":"X","redirect_uris":["https://x.example/cb"],"permissions":[]}"#,
+    ]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("permissions"));
+    let out = cli(&["apps", "delete", created["client_id"].as_str().unwrap()]);
+    assert!(out.status.success());
+    srv.shutdown().await;
+}
