@@ -20,4 +20,5 @@ pub mod partners;
 pub mod resource;
 pub mod store;
 pub mod util;
+pub mod verify;
 pub mod web;

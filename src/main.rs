@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         action: AppsAction,
     },
+    /// Verified entities: bulk import, synthetic data.
+    Entities {
+        #[command(subcommand)]
+        action: surety::verify::cli::EntitiesAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +168,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Clients { action } => client_cmd(settings, action).await,
         Command::Users { action } => user_cmd(settings, action).await,
         Command::Apps { action } => app_cmd(settings, action).await,
+        Command::Entities { action } => surety::verify::cli::run(&settings, action).await,
     }
 }
 

@@ -142,6 +142,8 @@ contract!(
     ping_and_purge,
 );
 
+mod entities;
+
 fn client(id: &str) -> ClientRecord {
     ClientRecord {
         client_id: id.into(),

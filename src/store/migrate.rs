@@ -56,6 +56,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_api_keys.sql"),
         postgres: include_str!("../../migrations/postgres/0006_api_keys.sql"),
     },
+    Migration {
+        version: 7,
+        name: "entities",
+        sqlite: include_str!("../../migrations/sqlite/0007_entities.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_entities.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

@@ -7,6 +7,7 @@ mod apps_sql;
 pub mod cached;
 #[cfg(test)]
 mod contract;
+mod entities_sql;
 mod keys_sql;
 pub mod migrate;
 mod outbox_sql;
@@ -20,6 +21,10 @@ use std::sync::Arc;
 
 use crate::clock::Timestamp;
 
+pub use entities_sql::{
+    ElementProbe, EntityBulk, EntityCounts, EntityLink, EntityRecord, EntityStore, EntityWrite,
+    UpsertOutcome,
+};
 pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
@@ -430,6 +435,7 @@ pub struct Stores {
     pub apps: Arc<dyn AppStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub api_keys: Arc<dyn ApiKeyStore>,
+    pub entities: Arc<dyn EntityStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -458,6 +464,7 @@ impl Stores {
             apps: s.clone(),
             outbox: s.clone(),
             api_keys: s.clone(),
+            entities: s.clone(),
             health: s,
         }
     }

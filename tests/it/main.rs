@@ -8,6 +8,7 @@ mod api_keys;
 mod apps;
 mod authorize;
 mod discovery;
+mod entities;
 mod introspection;
 mod jwt_bearer;
 mod keys;
