@@ -39,7 +39,7 @@ if [[ ! -d "$here/node_modules/playwright-core" ]]; then
 fi
 if [[ -z "${SURETY_BIN:-}" ]]; then
   (cd "$root" && cargo build --quiet) >&2
-  export SURETY_BIN="$root/target/debug/surety"
+  export SURETY_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/surety"
 fi
 [[ -x "$SURETY_BIN" ]] || { echo "no Surety binary at $SURETY_BIN" >&2; exit 2; }
 
