@@ -65,6 +65,32 @@ pub struct EntityLink {
 pub struct EntityWrite {
     pub record: EntityRecord,
     pub links: Vec<EntityLink>,
+    /// `record.attributes` and `record.provenance` as stored, serialized once (by the
+    /// importer's parsing thread, off the write path).
+    attributes_json: String,
+    provenance_json: String,
+}
+
+impl EntityWrite {
+    /// The JSON columns are serialized here: change `record` before, not after.
+    pub fn new(record: EntityRecord, links: Vec<EntityLink>) -> Self {
+        let attributes_json = record.attributes.to_string();
+        let provenance_json = record.provenance.to_string();
+        EntityWrite {
+            record,
+            links,
+            attributes_json,
+            provenance_json,
+        }
+    }
+
+    pub fn attributes_json(&self) -> &str {
+        &self.attributes_json
+    }
+
+    pub fn provenance_json(&self) -> &str {
+        &self.provenance_json
+    }
 }
 
 /// What a bulk upsert did.

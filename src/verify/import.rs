@@ -4,9 +4,10 @@
 //! at a time, parses and normalizes each record ([`super::record`]) and hands batches
 //! of `batch_rows` to the writer through a channel two batches deep, so parsing on one
 //! core overlaps the database's work on the other. The writer sends each batch through
-//! the store's bulk path ([`EntityStore::bulk`]: ~1000-row multi-row upserts by external
-//! id; on PostgreSQL the whole import is one transaction, on SQLite each batch), so
-//! re-importing a file updates rather than duplicates. Refused records are reported
+//! the store's bulk path ([`EntityStore::bulk`]: upserts by external id; on PostgreSQL
+//! `COPY` into staging tables and one transaction for the whole import, on SQLite
+//! multi-row statements and one transaction a batch), so re-importing a file updates
+//! rather than duplicates. Refused records are reported
 //! with their line number and reason; progress (rows, rows/s, ETA) is drawn on stderr.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -172,6 +173,8 @@ pub async fn import(
             }
         }
         progress.update(batch.bytes, report.records, report.rejected);
+        // Freeing thousands of small allocations takes a while: off the write path.
+        tokio::task::spawn_blocking(move || drop(batch.items));
     }
     drop(rx); // a reader still sending stops at its next batch
     let read = reader

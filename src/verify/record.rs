@@ -219,7 +219,7 @@ pub fn parse(raw: RawRecord, ctx: &ParseContext) -> Result<EntityWrite, String> 
     let provenance = provenance(raw.provenance, kind, &attributes, ctx)?;
     let id = external_id.entity_id();
     let links = links(raw.links, employer.as_deref(), &external_id, &id, ctx.now)?;
-    let mut record = EntityRecord {
+    let record = EntityRecord {
         id,
         external_id: external_id.as_str().to_owned(),
         kind: kind.as_str().to_owned(),
@@ -243,8 +243,9 @@ pub fn parse(raw: RawRecord, ctx: &ParseContext) -> Result<EntityWrite, String> 
         created_at: ctx.now,
         updated_at: ctx.now,
     };
-    record.content_hash = content_hash(&record, &links);
-    Ok(EntityWrite { record, links })
+    let mut w = EntityWrite::new(record, links);
+    w.record.content_hash = content_hash(&w);
+    Ok(w)
 }
 
 fn provenance(
@@ -309,7 +310,8 @@ fn links(
 
 /// 32 hex of SHA-256 over every stored value of the record and its links (normalized
 /// values included, so a change of normalization rules rewrites the rows on re-import).
-fn content_hash(r: &EntityRecord, links: &[EntityLink]) -> String {
+fn content_hash(w: &EntityWrite) -> String {
+    let r = &w.record;
     let mut buf = String::with_capacity(512);
     let fields = [
         Some(r.kind.as_str()),
@@ -332,10 +334,10 @@ fn content_hash(r: &EntityRecord, links: &[EntityLink]) -> String {
         buf.push_str(f.unwrap_or("\u{0}"));
         buf.push('\u{1f}');
     }
-    buf.push_str(&r.attributes.to_string());
+    buf.push_str(w.attributes_json());
     buf.push('\u{1f}');
-    buf.push_str(&r.provenance.to_string());
-    for l in links {
+    buf.push_str(w.provenance_json());
+    for l in &w.links {
         buf.push('\u{1e}');
         buf.push_str(&l.parent_id);
         buf.push('\u{1f}');

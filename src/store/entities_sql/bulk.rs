@@ -1,5 +1,5 @@
 //! The entities' bulk path on SQLite (through sqlx's `Any` driver): each batch is one
-//! write transaction of multi-row upserts (~1000 rows a statement) by external id that
+//! write transaction of multi-row upserts (40 rows a statement) by external id that
 //! skip rows whose content hash is already stored, then the links of the rows written
 //! are replaced. Each batch commits on its own, so the server's writers never wait for
 //! more than one batch. PostgreSQL loads take `pg_bulk` instead.
@@ -13,10 +13,12 @@ use super::super::StoreResult;
 use super::super::sql::{SqlStore, WriteGuard, map_err};
 use super::{COLS, EntityBulk, EntityLink, EntityWrite, UpsertOutcome, col};
 
-/// Rows per multi-row statement: within SQLite's 32766 and PostgreSQL's 65535 bind
-/// parameters.
-const ROWS_PER_STATEMENT: usize = 1000;
-const LINKS_PER_STATEMENT: usize = 2000;
+/// Rows per multi-row statement. sqlx matches each SQLite argument to its `$n` by
+/// scanning the statement's parameter names, which grows with the square of their
+/// number: ~1000 parameters a statement keeps that negligible.
+const ROWS_PER_STATEMENT: usize = 40;
+const LINKS_PER_STATEMENT: usize = 250;
+const IDS_PER_STATEMENT: usize = 1000;
 
 /// The indexes an initial PostgreSQL load drops and rebuilds, as
 /// `migrations/postgres/0007_entities.sql` creates them (a contract case checks that a
@@ -89,7 +91,7 @@ async fn write_items(
 }
 
 async fn delete_links(tx: &mut Transaction<'static, Any>, children: &[&String]) -> StoreResult<()> {
-    for chunk in children.chunks(ROWS_PER_STATEMENT) {
+    for chunk in children.chunks(IDS_PER_STATEMENT) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "DELETE FROM entity_links WHERE child_id IN ({})",
@@ -180,10 +182,10 @@ fn bind_entity<'q>(q: AnyQuery<'q>, w: &'q EntityWrite) -> AnyQuery<'q> {
         .bind(e.postal.as_deref())
         .bind(e.phone_e164.as_deref())
         .bind(e.email_norm.as_deref())
-        .bind(e.attributes.to_string())
+        .bind(w.attributes_json())
         .bind(&e.source)
         .bind(&e.verified_at)
-        .bind(e.provenance.to_string())
+        .bind(w.provenance_json())
         .bind(&e.content_hash)
         .bind(e.created_at)
         .bind(e.updated_at)

@@ -9,13 +9,16 @@
 //! 3. the links of updated rows are cleared (by id list, through the child index) and
 //!    the batch's links of written rows added.
 //!
-//! A load into empty tables drops the match indexes first and builds them by sort at
-//! `finish` (see [`super::bulk::REBUILT_INDEXES`]). Dropping the connection without
+//! A load into empty tables drops the match indexes and the primary key (random ids:
+//! the costliest B-trees to grow row by row) and builds them by sort at `finish` (see
+//! [`super::bulk::REBUILT_INDEXES`]); the unique external id stays, for the upserts. Dropping the connection without
 //! `finish` closes it, and the server rolls the whole load back.
 
 use async_trait::async_trait;
-use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Executor, Row};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection, Executor, Row};
 
 use super::super::StoreResult;
 use super::super::sql::{SqlStore, map_err};
@@ -41,7 +44,11 @@ const BEGIN: &str = "BEGIN; \
 impl PgBulk {
     pub(super) async fn begin(store: &SqlStore) -> StoreResult<Self> {
         let url = store.pool().connect_options().database_url.clone();
-        let mut conn = PgConnection::connect(url.as_str()).await.map_err(map_err)?;
+        // Index builds and batch upserts are slow statements by design: not logged.
+        let opts = PgConnectOptions::from_str(url.as_str())
+            .map_err(map_err)?
+            .disable_statement_logging();
+        let mut conn = PgConnection::connect_with(&opts).await.map_err(map_err)?;
         conn.execute(sqlx::raw_sql(BEGIN)).await.map_err(map_err)?;
         let row = sqlx::query(
             "SELECT NOT EXISTS (SELECT 1 FROM entities) \
@@ -53,7 +60,10 @@ impl PgBulk {
         let initial: bool = row.try_get("empty").map_err(map_err)?;
         if initial {
             let names: Vec<&str> = REBUILT_INDEXES.iter().map(|(n, _)| *n).collect();
-            let sql = format!("DROP INDEX IF EXISTS {}", names.join(", "));
+            let sql = format!(
+                "DROP INDEX IF EXISTS {}; ALTER TABLE entities DROP CONSTRAINT entities_pkey",
+                names.join(", ")
+            );
             conn.execute(sqlx::raw_sql(&sql)).await.map_err(map_err)?;
         }
         Ok(PgBulk {
@@ -144,6 +154,14 @@ impl EntityBulk for PgBulk {
 
     async fn finish(mut self: Box<Self>) -> StoreResult<()> {
         if self.initial {
+            // Ids derive from the unique external ids, so this cannot fail short of a
+            // SHA-256 collision.
+            self.conn
+                .execute(sqlx::raw_sql(
+                    "ALTER TABLE entities ADD CONSTRAINT entities_pkey PRIMARY KEY (id)",
+                ))
+                .await
+                .map_err(map_err)?;
             for (name, def) in REBUILT_INDEXES {
                 let sql = format!("CREATE INDEX IF NOT EXISTS {name} {def}");
                 self.conn
@@ -194,13 +212,13 @@ fn encode(items: &[&EntityWrite]) -> (Vec<u8>, Vec<u8>) {
             field(&mut e, t);
             e.push(b'\t');
         }
-        field(&mut e, Some(&r.attributes.to_string()));
+        field(&mut e, Some(w.attributes_json()));
         e.push(b'\t');
         field(&mut e, Some(&r.source));
         e.push(b'\t');
         field(&mut e, Some(&r.verified_at));
         e.push(b'\t');
-        field(&mut e, Some(&r.provenance.to_string()));
+        field(&mut e, Some(w.provenance_json()));
         e.push(b'\t');
         field(&mut e, Some(&r.content_hash));
         e.extend_from_slice(format!("\t{}\t{}\n", r.created_at, r.updated_at).as_bytes());
