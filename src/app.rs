@@ -29,6 +29,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub issuer: String,
     pub provider: Arc<Provider>,
+    /// The verified-entity engine the server uses.
+    pub verifier: crate::verify::engine::Verifier,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -69,7 +71,8 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
 /// Builds the provider from settings (connects, migrates, loads or creates keys).
 pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<Provider> {
     let store = open_store(&s).await?;
-    let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl);
+    let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl)
+        .with_partner_cache(clock.clone(), s.partner_cache_ttl);
     let cache: Arc<dyn Ephemeral> = match &s.redis_url {
         Some(url) => Arc::new(
             RedisCache::connect(url, &s.redis_prefix)
@@ -91,6 +94,7 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
     let remote_jwks = crate::keys::remote::RemoteJwks::new(s.jwks_min_refetch);
     Ok(Provider {
         remote_jwks,
+        partner_keys: Default::default(),
         issuer,
         settings: s,
         stores,
@@ -168,11 +172,23 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
     let reload_every = settings.key_reload_interval.max(1);
-    let provider = Arc::new(build_provider(settings, Arc::new(SystemClock)).await?);
+    let mut provider = build_provider(settings, Arc::new(SystemClock)).await?;
+    // Audit records leave the request path; the server flushes them when it stops.
+    provider.stores.audit = Arc::new(crate::store::audit_batch::BatchedAudit::spawn(
+        provider.stores.audit.clone(),
+    ));
+    let provider = Arc::new(provider);
+    let verifier = crate::verify::engine::Verifier::from_settings(
+        provider.stores.clone(),
+        &provider.settings,
+        provider.clock.clone(),
+    )
+    .context("verification settings")?;
     let state = AppState {
         provider: provider.clone(),
         metrics: metrics_handle(),
         admin_token,
+        verifier: verifier.clone(),
     };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, mut rx) = watch::channel(false);
@@ -190,8 +206,10 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
             }
         }
     });
-    let outbox = Arc::new(crate::outbox::worker::Worker::for_provider(&provider));
+    let outbox =
+        Arc::new(crate::outbox::worker::Worker::for_provider(&provider).context("outbox")?);
     tokio::spawn(outbox.run(rx.clone()));
+    let audit = provider.stores.audit.clone();
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = rx.changed().await;
@@ -202,6 +220,9 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
         {
             tracing::error!(error = %e, "server error");
         }
+        if let Err(e) = audit.flush().await {
+            tracing::warn!(error = %e, "audit flush at shutdown failed");
+        }
     });
     let issuer = provider.issuer.clone();
     tracing::info!(%addr, %issuer, "surety listening");
@@ -209,6 +230,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
         addr,
         issuer,
         provider,
+        verifier,
         shutdown: tx,
         task,
     })

@@ -10,6 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::outbox::email::SmtpTls;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -64,6 +66,11 @@ pub struct Settings {
     /// Seconds a node may serve a client registration from memory (`SURETY_CLIENT_CACHE_TTL`);
     /// changes made on another node are seen within this time. 0 disables the cache.
     pub client_cache_ttl: i64,
+    /// Seconds a node may serve a partner or account record from memory when verifying a
+    /// partner's assertion (`SURETY_PARTNER_CACHE_TTL`): a suspension or key change made
+    /// on another node is seen within this time (at once on the node that made it).
+    /// 0 disables the cache.
+    pub partner_cache_ttl: i64,
     /// Milliseconds between two polls of the outbox by this node's delivery worker
     /// (`SURETY_OUTBOX_POLL_INTERVAL`); at least 10.
     pub outbox_poll_interval: u64,
@@ -73,6 +80,40 @@ pub struct Settings {
     /// Delivery attempts before an outbox event is marked `failed`
     /// (`SURETY_OUTBOX_MAX_ATTEMPTS`).
     pub outbox_max_attempts: u32,
+    /// Seconds a passed verified-entity challenge counts for (`SURETY_VERIFIED_POLICY_AGE`,
+    /// default 365 days): within it a session that stepped up at any relying party keeps
+    /// the `urn:surety:acr:verified` level, and `verified_claims` are released.
+    pub verified_policy_age: i64,
+    /// SMTP server that sends e-mail alerts (`SURETY_SMTP_HOST`); unset: no e-mail is sent.
+    pub smtp_host: Option<String>,
+    /// Its port (`SURETY_SMTP_PORT`); default by `smtp_tls`: 25, 587 or 465.
+    pub smtp_port: Option<u16>,
+    /// `none`, `starttls` (default; the server must offer it) or `tls` (implicit TLS)
+    /// (`SURETY_SMTP_TLS`). Certificates are checked against the Web PKI roots.
+    pub smtp_tls: SmtpTls,
+    /// SMTP AUTH user (`SURETY_SMTP_USERNAME`); with `smtp_password`, never over `none`.
+    pub smtp_username: Option<String>,
+    /// SMTP AUTH password (`SURETY_SMTP_PASSWORD`).
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<SecretString>,
+    /// Sender address of e-mail (`SURETY_SMTP_FROM`).
+    pub smtp_from: String,
+    /// Correct answers a verified-entity challenge needs (`SURETY_VERIFY_PASS_THRESHOLD`,
+    /// default 3)…
+    pub verify_pass_threshold: u32,
+    /// …of this many questions per attempt (`SURETY_VERIFY_QUESTIONS`, default 4).
+    pub verify_questions: u32,
+    /// Attempts per entity within `verify_attempt_window` before it is locked
+    /// (`SURETY_VERIFY_MAX_ATTEMPTS`, default 3).
+    pub verify_max_attempts: u32,
+    /// Seconds (`SURETY_VERIFY_ATTEMPT_WINDOW`, default 24 h).
+    pub verify_attempt_window: i64,
+    /// Seconds a verification stays open (`SURETY_VERIFY_TTL`, default 10 min).
+    pub verify_ttl: i64,
+    /// CSV file of `cidr,region` lines mapping source networks to regions
+    /// (`SURETY_VERIFY_REGION_TABLE`); unset: the built-in sample (`data/regions.csv`,
+    /// documentation ranges only).
+    pub verify_region_table: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -98,11 +139,25 @@ impl Default for Settings {
             login_max_failures: 5,
             login_lockout: 900,
             client_cache_ttl: 10,
+            partner_cache_ttl: 5,
             trusted_proxies: Vec::new(),
             jwks_min_refetch: 10,
             outbox_poll_interval: 1000,
             outbox_retry_base: 5,
             outbox_max_attempts: 8,
+            verified_policy_age: 365 * 24 * 3600,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::default(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "surety@localhost".into(),
+            verify_pass_threshold: 3,
+            verify_questions: 4,
+            verify_max_attempts: 3,
+            verify_attempt_window: 24 * 3600,
+            verify_ttl: 600,
+            verify_region_table: None,
         }
     }
 }

@@ -11,6 +11,9 @@ use crate::util::secret_hash;
 pub const SESSION_COOKIE: &str = "surety_session";
 /// The `acr` of a password login.
 pub const ACR_PASSWORD: &str = "urn:surety:acr:password";
+/// The `acr` of a session whose user also passed a verified-entity challenge (step-up,
+/// `amr` `["pwd", "kba"]`).
+pub const ACR_VERIFIED: &str = "urn:surety:acr:verified";
 /// The `acr` of a session a partner opened with a signed login link (portal only).
 pub const ACR_PARTNER: &str = "urn:surety:acr:partner";
 

@@ -2,7 +2,7 @@
 //! mutex guards a map; every operation is a single critical section (never held across
 //! an `.await`), which makes `take`, `consume`, `put_new` and `incr` atomic. Expiry reads
 //! the injected clock; expired entries count as absent and are swept every
-//! [`SWEEP_EVERY`] writes.
+//! [`SWEEP_EVERY`] writes (at most once per second).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -26,6 +26,8 @@ struct Entry {
 struct Inner {
     map: HashMap<String, Entry>,
     writes: u64,
+    /// When the last sweep ran.
+    swept_at: Option<Timestamp>,
 }
 
 impl Inner {
@@ -38,11 +40,15 @@ impl Inner {
         self.map.get_mut(key)
     }
 
-    /// Counts a write and sweeps expired entries every [`SWEEP_EVERY`] writes.
+    /// Counts a write and sweeps expired entries every [`SWEEP_EVERY`] writes, at most
+    /// once per clock second: under a high write rate (say, a `jti` per token request)
+    /// the map is large and a sweep costs in proportion, so it is not done more often
+    /// than anything can expire.
     fn wrote(&mut self, now: Timestamp) {
         self.writes = self.writes.wrapping_add(1);
-        if self.writes % SWEEP_EVERY == 0 {
+        if self.writes % SWEEP_EVERY == 0 && self.swept_at.is_none_or(|t| t < now) {
             self.map.retain(|_, e| e.expires_at > now);
+            self.swept_at = Some(now);
         }
     }
 

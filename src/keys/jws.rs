@@ -3,6 +3,8 @@
 //! keys, HS256. Verification takes the algorithm from the key, never from the token alone:
 //! a token whose `alg` differs from the key's is refused, and `none` never verifies.
 
+use std::sync::Arc;
+
 use aws_lc_rs::{hmac, rand::SystemRandom, signature};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -177,7 +179,9 @@ pub fn sign_hs256(secret: &[u8], kid: Option<&str>, claims: &Value) -> String {
     input
 }
 
-/// A public verification key, its algorithm fixed by the key itself.
+/// A public verification key, its algorithm fixed by the key itself. The key material is
+/// imported into aws-lc once, when the key is parsed; clones share it, so verifying costs
+/// no key import.
 #[derive(Clone, Debug)]
 pub struct VerifyKey {
     pub kid: Option<String>,
@@ -187,15 +191,24 @@ pub struct VerifyKey {
 
 #[derive(Clone)]
 enum Material {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    Point(Vec<u8>),
-    Secret(Vec<u8>),
+    Public(Arc<signature::ParsedPublicKey>),
+    Secret(Arc<hmac::Key>),
 }
 
 impl std::fmt::Debug for Material {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Material(..)")
     }
+}
+
+/// Imports public key bytes for `alg` (a rejected key is a bad key, not a panic).
+fn import(
+    alg: &'static dyn signature::VerificationAlgorithm,
+    bytes: &[u8],
+) -> Result<Material, JwsError> {
+    signature::ParsedPublicKey::new(alg, bytes)
+        .map(|k| Material::Public(Arc::new(k)))
+        .map_err(|_| JwsError::BadKey("public key rejected"))
 }
 
 impl VerifyKey {
@@ -216,7 +229,11 @@ impl VerifyKey {
                 if n.len() < 256 {
                     return Err(JwsError::BadKey("RSA modulus under 2048 bits"));
                 }
-                (Alg::RS256, Material::Rsa { n, e: bytes("e")? })
+                let e = bytes("e")?;
+                let parsed = signature::RsaPublicKeyComponents { n: &n, e: &e }
+                    .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+                    .map_err(|_| JwsError::BadKey("RSA key rejected"))?;
+                (Alg::RS256, Material::Public(Arc::new(parsed)))
             }
             (Some("EC"), Some("P-256")) => {
                 let (x, y) = (bytes("x")?, bytes("y")?);
@@ -226,14 +243,14 @@ impl VerifyKey {
                 let mut p = vec![4u8];
                 p.extend(x);
                 p.extend(y);
-                (Alg::ES256, Material::Point(p))
+                (Alg::ES256, import(&signature::ECDSA_P256_SHA256_FIXED, &p)?)
             }
             (Some("OKP"), Some("Ed25519")) => {
                 let x = bytes("x")?;
                 if x.len() != 32 {
                     return Err(JwsError::BadKey("Ed25519 key length"));
                 }
-                (Alg::EdDSA, Material::Point(x))
+                (Alg::EdDSA, import(&signature::ED25519, &x)?)
             }
             _ => return Err(JwsError::BadKey("unsupported kty/crv")),
         };
@@ -257,7 +274,7 @@ impl VerifyKey {
         Ok(Self {
             kid,
             alg: Alg::HS256,
-            material: Material::Secret(secret),
+            material: Material::Secret(Arc::new(hmac::Key::new(hmac::HMAC_SHA256, &secret))),
         })
     }
 
@@ -271,21 +288,8 @@ impl VerifyKey {
 
     fn verify_bytes(&self, msg: &[u8], sig: &[u8]) -> bool {
         match &self.material {
-            Material::Rsa { n, e } => signature::RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig)
-                .is_ok(),
-            Material::Point(p) => {
-                let alg: &dyn signature::VerificationAlgorithm = match self.alg {
-                    Alg::EdDSA => &signature::ED25519,
-                    _ => &signature::ECDSA_P256_SHA256_FIXED,
-                };
-                signature::UnparsedPublicKey::new(alg, p)
-                    .verify(msg, sig)
-                    .is_ok()
-            }
-            Material::Secret(k) => {
-                hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, k), msg, sig).is_ok()
-            }
+            Material::Public(k) => k.verify_sig(msg, sig).is_ok(),
+            Material::Secret(k) => hmac::verify(k, msg, sig).is_ok(),
         }
     }
 }
@@ -302,52 +306,79 @@ pub struct Header {
     pub crit: Option<Value>,
 }
 
-/// Splits a compact JWS and decodes its header without verifying anything.
-pub fn peek(token: &str) -> Result<(Header, Map<String, Value>), JwsError> {
+/// A compact JWS split and decoded once: header and claims parsed, signature not yet
+/// checked. [`Compact::verify`] checks it without decoding anything again.
+#[derive(Debug)]
+pub struct Compact<'a> {
+    pub header: Header,
+    pub claims: Map<String, Value>,
+    /// `header.payload`, the bytes the signature covers.
+    signing_input: &'a str,
+    signature: &'a str,
+}
+
+/// Splits a compact JWS and decodes its header and claims without verifying anything.
+pub fn parse(token: &str) -> Result<Compact<'_>, JwsError> {
     if token.len() > MAX_JWS_LEN {
         return Err(JwsError::Malformed);
     }
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
+    let (h, p) = signing_input.split_once('.').ok_or(JwsError::Malformed)?;
+    if p.contains('.') {
         return Err(JwsError::Malformed);
-    };
+    }
     let header: Header = b64_decode(h)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwsError::Malformed)?;
     let claims: Map<String, Value> = b64_decode(p)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwsError::Malformed)?;
-    Ok((header, claims))
+    Ok(Compact {
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
 }
 
-/// Verifies a compact JWS against `keys`: only keys whose own algorithm equals the
-/// header's `alg` (and whose `kid` matches, when the token names one) are tried.
+impl Compact<'_> {
+    /// Checks the signature against `keys`: only keys whose own algorithm equals the
+    /// header's `alg` (and whose `kid` matches, when the token names one) are tried.
+    pub fn verify(&self, keys: &[VerifyKey]) -> Result<(), JwsError> {
+        if self.header.crit.is_some() {
+            return Err(JwsError::Malformed);
+        }
+        let alg = Alg::parse(&self.header.alg).ok_or(JwsError::BadAlg)?;
+        let sig = b64_decode(self.signature).ok_or(JwsError::Malformed)?;
+        let mut candidates = keys
+            .iter()
+            .filter(|k| k.alg == alg)
+            .filter(|k| match (&self.header.kid, &k.kid) {
+                (Some(want), Some(have)) => want == have,
+                _ => true,
+            })
+            .peekable();
+        if candidates.peek().is_none() {
+            return Err(JwsError::NoKey);
+        }
+        if candidates.any(|k| k.verify_bytes(self.signing_input.as_bytes(), &sig)) {
+            Ok(())
+        } else {
+            Err(JwsError::BadSignature)
+        }
+    }
+}
+
+/// Splits a compact JWS and decodes its header without verifying anything.
+pub fn peek(token: &str) -> Result<(Header, Map<String, Value>), JwsError> {
+    parse(token).map(|c| (c.header, c.claims))
+}
+
+/// Verifies a compact JWS against `keys` (see [`Compact::verify`]).
 pub fn verify(token: &str, keys: &[VerifyKey]) -> Result<(Header, Map<String, Value>), JwsError> {
-    let (header, claims) = peek(token)?;
-    if header.crit.is_some() {
-        return Err(JwsError::Malformed);
-    }
-    let alg = Alg::parse(&header.alg).ok_or(JwsError::BadAlg)?;
-    let (input, sig) = token.rsplit_once('.').ok_or(JwsError::Malformed)?;
-    let sig = b64_decode(sig).ok_or(JwsError::Malformed)?;
-    let mut candidates = keys
-        .iter()
-        .filter(|k| k.alg == alg)
-        .filter(|k| match (&header.kid, &k.kid) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
-        })
-        .peekable();
-    if candidates.peek().is_none() {
-        return Err(JwsError::NoKey);
-    }
-    if candidates.any(|k| k.verify_bytes(input.as_bytes(), &sig)) {
-        Ok((header, claims))
-    } else {
-        Err(JwsError::BadSignature)
-    }
+    let c = parse(token)?;
+    c.verify(keys)?;
+    Ok((c.header, c.claims))
 }
 
 #[cfg(test)]
@@ -411,6 +442,29 @@ mod tests {
         let mut jwk = s.public_jwk();
         jwk["alg"] = json!("RS256");
         assert!(VerifyKey::from_jwk(&jwk).is_err());
+    }
+
+    #[test]
+    fn keys_are_imported_when_parsed() {
+        // A point that is not on P-256 is refused up front, not at each verification.
+        let off_curve =
+            json!({"kty": "EC", "crv": "P-256", "x": b64(&[1u8; 32]), "y": b64(&[2u8; 32])});
+        assert!(VerifyKey::from_jwk(&off_curve).is_err());
+        let (s, v) = key(Alg::ES256);
+        let copy = v.clone();
+        let t = sign(&s, Alg::ES256, "k1", "JWT", &json!({"sub": "a"})).unwrap();
+        assert!(verify(&t, &[copy]).is_ok(), "clones share the imported key");
+    }
+
+    #[test]
+    fn compact_tokens_have_exactly_three_parts() {
+        assert_eq!(parse("a.b").unwrap_err(), JwsError::Malformed);
+        let (s, v) = key(Alg::ES256);
+        let t = sign(&s, Alg::ES256, "k1", "JWT", &json!({"sub": "a"})).unwrap();
+        let c = parse(&t).unwrap();
+        assert_eq!(c.claims["sub"], "a");
+        assert!(c.verify(std::slice::from_ref(&v)).is_ok());
+        assert_eq!(parse(&format!("{t}.x")).unwrap_err(), JwsError::Malformed);
     }
 
     #[test]

@@ -3,12 +3,15 @@
 
 use serde_json::{Value, json};
 
+use super::authorize::acr::Level;
+use super::authorize::claims::{TRUST_FRAMEWORK, VerifiedClaim};
 use super::client_auth::AuthMethod;
 use super::provider::{Provider, paths};
-use crate::accounts::session::ACR_PASSWORD;
 use crate::keys::SIGNING_ALGS;
 
 pub fn metadata(p: &Provider) -> Value {
+    let acrs: Vec<&str> = Level::ALL.iter().map(|l| l.as_str()).collect();
+    let verified: Vec<&str> = VerifiedClaim::ALL.iter().map(|c| c.as_str()).collect();
     let algs: Vec<&str> = SIGNING_ALGS.iter().map(|a| a.as_str()).collect();
     let grant_types: Vec<&str> = p.grants.grant_types().collect();
     json!({
@@ -35,10 +38,15 @@ pub fn metadata(p: &Provider) -> Value {
         "revocation_endpoint_auth_methods_supported": AuthMethod::ALL,
         "revocation_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "name", "preferred_username", "email", "email_verified"],
-        "acr_values_supported": [ACR_PASSWORD],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "name", "preferred_username", "email", "email_verified", "verified_claims"],
+        "acr_values_supported": acrs,
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
+        "verified_claims_supported": true,
+        "trust_frameworks_supported": [TRUST_FRAMEWORK],
+        "evidence_supported": ["electronic_record"],
+        "electronic_records_supported": ["surety_entity_record"],
+        "claims_in_verified_claims_supported": verified,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,

@@ -14,3 +14,4 @@ pub mod provider;
 pub mod scope;
 pub mod tokens;
 pub mod userinfo;
+pub mod verified_claims;

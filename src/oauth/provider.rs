@@ -22,6 +22,7 @@ pub mod paths {
     pub const END_SESSION: &str = "/logout";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";
+    pub const CHALLENGE: &str = "/challenge";
     pub const RESUME: &str = "/authorize/resume";
 }
 
@@ -35,6 +36,8 @@ pub struct Provider {
     pub clock: SharedClock,
     pub grants: GrantRegistry,
     pub remote_jwks: crate::keys::remote::RemoteJwks,
+    /// Partners' inline and HS256 keys, imported once (see `partners::keys`).
+    pub partner_keys: crate::partners::keys::PartnerKeys,
 }
 
 impl Provider {

@@ -121,6 +121,9 @@ impl Provider {
             obj.insert("at_hash".into(), json!(at_hash(alg, at)));
         }
         obj.extend(user_claims(user, c.scope));
+        if let Some(vc) = c.verified_claims {
+            obj.insert("verified_claims".into(), vc.clone());
+        }
         self.keys
             .sign(alg, "JWT", &claims, now)
             .map_err(OAuthError::server_error)
@@ -187,6 +190,8 @@ pub struct IdTokenContext<'a> {
     pub acr: Option<&'a str>,
     pub amr: &'a [String],
     pub access_token: Option<&'a str>,
+    /// Released `verified_claims` (OIDC4IDA), if any.
+    pub verified_claims: Option<&'a Value>,
 }
 
 /// Standard claims about `user` released for `scope` (OpenID Connect Core §5.4).

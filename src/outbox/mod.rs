@@ -1,14 +1,16 @@
-//! The durable outbox: messages Surety owes someone else (an app's deauthorize callback;
-//! later, e-mail alerts), written to the database by the code that raises them and
+//! The durable outbox: messages Surety owes someone else (an app's deauthorize callback,
+//! an e-mail alert to a verified entity), written to the database by the code that raises them and
 //! delivered by a background [`worker`] running on every node.
 //!
 //! Delivery is at least once: an event is leased by one node at a time (so two nodes never
 //! deliver it concurrently), retried with exponential backoff until it succeeds or runs
 //! out of attempts, and survives restarts. Webhooks are signed with HMAC-SHA256 over the
 //! timestamp and body and carry the event id for deduplication ([`signing`],
-//! `docs/webhooks.md`). Delivery state per event is visible through the admin API
+//! `docs/webhooks.md`); e-mail goes through the configured SMTP server ([`email`]). Each
+//! row names its transport (`kind`), and a worker only claims the kinds it can send. Delivery state per event is visible through the admin API
 //! (`/admin/outbox`).
 
+pub mod email;
 pub mod signing;
 pub mod webhook;
 pub mod worker;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::SecretSlice;
 
+use crate::clock::Timestamp;
 use crate::clock::random_hex16;
 use crate::keys::{KeyError, KeyRing};
 use crate::oauth::provider::Provider;
@@ -27,6 +30,9 @@ pub use webhook::WebhookUrl;
 
 /// The kind of an event delivered as a signed HTTP POST.
 pub const KIND_WEBHOOK: &str = "webhook";
+
+/// The kind of an event delivered as an e-mail through SMTP.
+pub const KIND_EMAIL: &str = "email";
 
 /// Event states, as stored.
 pub mod status {
@@ -51,6 +57,8 @@ pub enum OutboxError {
     Payload(&'static str),
     #[error("a webhook needs a signing secret of at least 16 bytes")]
     WeakSecret,
+    #[error("invalid outbox settings: {0}")]
+    Config(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -140,13 +148,27 @@ pub async fn enqueue_webhook(
     }
     let id = EventId::new();
     let sealed = p.keys.seal_secret(&secret_aad(id.as_str()), secret)?;
-    let now = p.now();
-    let event = OutboxEvent {
+    let event = new_event(&id, KIND_WEBHOOK, url.as_str(), body, Some(sealed), p.now());
+    p.stores.outbox.enqueue(&event).await?;
+    tracing::info!(event_id = %id.as_str(), kind = KIND_WEBHOOK, "outbox event queued");
+    Ok(id)
+}
+
+/// A new `pending` event, due at once.
+pub(crate) fn new_event(
+    id: &EventId,
+    kind: &str,
+    destination: &str,
+    payload: String,
+    secret_sealed: Option<Vec<u8>>,
+    now: Timestamp,
+) -> OutboxEvent {
+    OutboxEvent {
         id: id.as_str().to_owned(),
-        kind: KIND_WEBHOOK.to_owned(),
-        destination: url.as_str().to_owned(),
-        payload: body,
-        secret_sealed: Some(sealed),
+        kind: kind.to_owned(),
+        destination: destination.to_owned(),
+        payload,
+        secret_sealed,
         created_at: now,
         next_attempt_at: now,
         attempts: 0,
@@ -156,10 +178,7 @@ pub async fn enqueue_webhook(
         delivered_at: None,
         locked_until: None,
         locked_by: None,
-    };
-    p.stores.outbox.enqueue(&event).await?;
-    tracing::info!(event_id = %id.as_str(), kind = KIND_WEBHOOK, "outbox event queued");
-    Ok(id)
+    }
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 
+use super::email::EmailTransport;
 use super::webhook::WebhookTransport;
-use super::{SealedInRow, status};
+use super::{OutboxError, SealedInRow, status};
 use crate::clock::{SharedClock, Timestamp, fill_random, random_hex16};
 use crate::oauth::provider::Provider;
 use crate::store::{OutboxEvent, OutboxStore};
@@ -37,7 +38,7 @@ pub enum DeliveryError {
     Permanent(String),
 }
 
-/// Delivers events of one kind (`webhook`; e-mail later).
+/// Delivers events of one kind (`webhook`, `email`).
 #[async_trait]
 pub trait Transport: Send + Sync {
     fn kind(&self) -> &'static str;
@@ -127,23 +128,32 @@ impl Worker {
     }
 
     /// The worker a provider's settings describe, sending webhooks signed with secrets
-    /// sealed in the event rows.
-    pub fn for_provider(p: &Provider) -> Self {
+    /// sealed in the event rows and, when an SMTP server is configured, e-mail.
+    /// Fails on SMTP settings that cannot work.
+    pub fn for_provider(p: &Provider) -> Result<Self, OutboxError> {
         let s = &p.settings;
         let secrets = Arc::new(SealedInRow(p.keys.clone()));
         let webhook: Arc<dyn Transport> = Arc::new(WebhookTransport::new(secrets, p.clock.clone()));
+        let mut transports = vec![webhook];
+        let hello = url::Url::parse(&p.issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
+        if let Some(email) = EmailTransport::from_settings(s, &hello)? {
+            transports.push(Arc::new(email));
+        }
         let policy = RetryPolicy {
             base_secs: i64::try_from(s.outbox_retry_base).unwrap_or(MAX_BACKOFF_SECS),
             max_attempts: i64::from(s.outbox_max_attempts.max(1)),
         };
         let poll = Duration::from_millis(s.outbox_poll_interval.max(10));
-        Self::new(
+        Ok(Self::new(
             p.stores.outbox.clone(),
-            vec![webhook],
+            transports,
             p.clock.clone(),
             policy,
             poll,
-        )
+        ))
     }
 
     pub fn node_id(&self) -> &str {

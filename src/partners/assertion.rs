@@ -2,12 +2,18 @@
 //! its accounts, `aud` this server, `exp` near, `jti` single use across every node until
 //! `exp`. The signature is checked against the partner's keys with the algorithm taken
 //! from each key; `none` and HS/RS confusion never verify. Every refusal is specific
-//! (for the partner's `error_description`) and audited.
+//! (for the partner's `error_description`) and audited. The hot path touches no database:
+//! partner and account come from a short-lived cache (`store/cached_partners.rs`, a change
+//! on another node shows within `SURETY_PARTNER_CACHE_TTL`), keys are imported once
+//! ([`super::keys`]), the `jti` marker lives in the cache, and audit rows are written in
+//! batches off the request path (`store/audit_batch.rs`).
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::{DEFAULT_ASSERTION_LIFETIME, PartnerLimits};
-use crate::keys::jws::{self, VerifyKey};
+use crate::keys::jws;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
@@ -19,8 +25,8 @@ const SKEW: i64 = 60;
 /// A verified assertion: who vouched, for which account (and optionally which user).
 #[derive(Debug, Clone)]
 pub struct Vouched {
-    pub partner: PartnerRecord,
-    pub account: AccountRecord,
+    pub partner: Arc<PartnerRecord>,
+    pub account: Arc<AccountRecord>,
     /// The `user` claim: a user of the account the session is for.
     pub user: Option<String>,
     pub claims: Map<String, Value>,
@@ -45,17 +51,29 @@ impl From<StoreError> for Refusal {
     }
 }
 
-/// Verifies `assertion`; `audiences` are the values `aud` may take. Audits the outcome.
+/// Verifies `assertion`; `audiences` are the values `aud` may take. Audits the outcome
+/// (the audit store writes it off the request path).
 pub async fn verify(
     p: &Provider,
     assertion: &str,
     audiences: &[String],
     action: &str,
 ) -> Result<Vouched, OAuthError> {
-    let iss = jws::peek(assertion)
+    let parsed = jws::parse(assertion)
+        .map_err(|_| Refusal::Invalid("the assertion is not a well-formed JWT"));
+    let actor: String = parsed
+        .as_ref()
         .ok()
-        .and_then(|(_, c)| c.get("iss").and_then(Value::as_str).map(str::to_owned));
-    let r = check(p, assertion, audiences).await;
+        .and_then(|c| c.claims.get("iss"))
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .chars()
+        .take(64)
+        .collect();
+    let r = match parsed {
+        Ok(c) => check(p, c, audiences).await,
+        Err(e) => Err(e),
+    };
     let (subject, outcome) = match &r {
         Ok(v) => (v.account.sid.clone(), "ok"),
         Err(Refusal::Invalid(why)) => ("-".to_owned(), *why),
@@ -63,11 +81,7 @@ pub async fn verify(
     };
     let event = AuditEvent {
         at: p.now(),
-        actor: iss
-            .unwrap_or_else(|| "unknown".into())
-            .chars()
-            .take(64)
-            .collect(),
+        actor,
         action: action.to_owned(),
         subject,
         outcome: outcome.to_owned(),
@@ -86,14 +100,17 @@ pub async fn verify(
     }
 }
 
-async fn check(p: &Provider, assertion: &str, audiences: &[String]) -> Result<Vouched, Refusal> {
-    let (header, unverified) = jws::peek(assertion)
-        .map_err(|_| Refusal::Invalid("the assertion is not a well-formed JWT"))?;
-    let iss = unverified
+async fn check(
+    p: &Provider,
+    token: jws::Compact<'_>,
+    audiences: &[String],
+) -> Result<Vouched, Refusal> {
+    let iss = token
+        .claims
         .get("iss")
         .and_then(Value::as_str)
         .ok_or(Refusal::Invalid("the assertion has no iss"))?;
-    let partner = match p.stores.partners.get_partner(iss).await {
+    let partner = match p.stores.partners.get_partner_cached(iss).await {
         Ok(pt) => pt,
         Err(StoreError::NotFound) => {
             return Err(Refusal::Invalid(
@@ -105,16 +122,14 @@ async fn check(p: &Provider, assertion: &str, audiences: &[String]) -> Result<Vo
     if partner.status != "active" {
         return Err(Refusal::Invalid("the partner is suspended"));
     }
-    let keys = partner_keys(p, &partner, header.kid.as_deref()).await?;
-    let (_, claims) = jws::verify(assertion, &keys).map_err(|_| {
-        Refusal::Invalid("the assertion's signature does not verify with the partner's keys")
-    })?;
+    verify_signature(p, &partner, &token).await?;
+    let claims = token.claims;
     check_claims(p, &partner, &claims, audiences)?;
     let sub = claims
         .get("sub")
         .and_then(Value::as_str)
         .ok_or(Refusal::Invalid("the assertion has no sub"))?;
-    let account = match p.stores.accounts.get_account(sub).await {
+    let account = match p.stores.accounts.get_account_cached(sub).await {
         Ok(a) if a.partner_id.as_deref() == Some(partner.id.as_str()) => a,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(Refusal::Invalid("sub is not an account of this partner"));
@@ -124,6 +139,55 @@ async fn check(p: &Provider, assertion: &str, audiences: &[String]) -> Result<Vo
     if account.status != "active" {
         return Err(Refusal::Invalid("the account is not active"));
     }
+    consume_jti(p, &partner, &claims).await?;
+    let user = claims
+        .get("user")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Vouched {
+        partner,
+        account,
+        user,
+        claims,
+    })
+}
+
+/// Checks the signature with the partner's keys: inline and HS256 ones imported once
+/// (see [`super::keys`]), `jwks_uri` ones from the remote-key cache.
+async fn verify_signature(
+    p: &Provider,
+    partner: &PartnerRecord,
+    token: &jws::Compact<'_>,
+) -> Result<(), Refusal> {
+    let own = p
+        .partner_keys
+        .of(partner, |sealed| {
+            p.keys.open_secret(partner.id.as_bytes(), sealed)
+        })
+        .map_err(OAuthError::server_error)?;
+    let bad =
+        |_| Refusal::Invalid("the assertion's signature does not verify with the partner's keys");
+    let Some(uri) = &partner.jwks_uri else {
+        return token.verify(&own).map_err(bad);
+    };
+    let kid = token.header.kid.as_deref();
+    let remote = p
+        .remote_jwks
+        .keys(uri, kid, p.now())
+        .await
+        .map_err(|_| Refusal::Invalid("the partner's jwks_uri could not be fetched"))?;
+    let mut keys = own.to_vec();
+    keys.extend(remote);
+    token.verify(&keys).map_err(bad)
+}
+
+/// Marks the `jti` used until `exp` (plus skew) in the shared cache — `SET NX` on Redis —
+/// so a second use anywhere is refused. Nothing is written to the database.
+async fn consume_jti(
+    p: &Provider,
+    partner: &PartnerRecord,
+    claims: &Map<String, Value>,
+) -> Result<(), Refusal> {
     let jti = claims
         .get("jti")
         .and_then(Value::as_str)
@@ -142,46 +206,7 @@ async fn check(p: &Provider, assertion: &str, audiences: &[String]) -> Result<Vo
             "the assertion was already used (jti replay)",
         ));
     }
-    let user = claims
-        .get("user")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    Ok(Vouched {
-        partner,
-        account,
-        user,
-        claims,
-    })
-}
-
-async fn partner_keys(
-    p: &Provider,
-    partner: &PartnerRecord,
-    kid: Option<&str>,
-) -> Result<Vec<VerifyKey>, Refusal> {
-    let mut keys = partner
-        .jwks
-        .as_ref()
-        .map(VerifyKey::from_jwks)
-        .unwrap_or_default();
-    if let Some(uri) = &partner.jwks_uri {
-        match p.remote_jwks.keys(uri, kid, p.now()).await {
-            Ok(k) => keys.extend(k),
-            Err(_) => {
-                return Err(Refusal::Invalid(
-                    "the partner's jwks_uri could not be fetched",
-                ));
-            }
-        }
-    }
-    if let Some(sealed) = &partner.sealed_secret {
-        let secret = p
-            .keys
-            .open_secret(partner.id.as_bytes(), sealed)
-            .map_err(OAuthError::server_error)?;
-        keys.extend(VerifyKey::hs256(None, secret).ok());
-    }
-    Ok(keys)
+    Ok(())
 }
 
 fn check_claims(

@@ -6,6 +6,7 @@
 pub mod assertion;
 pub mod branding;
 pub mod cidr;
+pub mod keys;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

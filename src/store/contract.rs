@@ -142,7 +142,12 @@ contract!(
     ping_and_purge,
 );
 
+mod agents;
+mod audit;
+mod bindings;
 mod entities;
+mod promotions;
+mod verifications;
 
 fn client(id: &str) -> ClientRecord {
     ClientRecord {

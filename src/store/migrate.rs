@@ -62,6 +62,30 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_entities.sql"),
         postgres: include_str!("../../migrations/postgres/0007_entities.sql"),
     },
+    Migration {
+        version: 8,
+        name: "verifications",
+        sqlite: include_str!("../../migrations/sqlite/0008_verifications.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_verifications.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "promotions",
+        sqlite: include_str!("../../migrations/sqlite/0009_promotions.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_promotions.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "agent_links",
+        sqlite: include_str!("../../migrations/sqlite/0010_agent_links.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_agent_links.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "entity_bindings",
+        sqlite: include_str!("../../migrations/sqlite/0011_entity_bindings.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_entity_bindings.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

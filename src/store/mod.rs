@@ -3,8 +3,12 @@
 //! embedded default) and PostgreSQL through sqlx's `Any` driver; the two backends differ
 //! only in their migration folders, and both pass the contract suite in `contract.rs`.
 
+mod agents_sql;
 mod apps_sql;
+pub mod audit_batch;
+mod bindings_sql;
 pub mod cached;
+pub mod cached_partners;
 #[cfg(test)]
 mod contract;
 mod entities_sql;
@@ -12,8 +16,10 @@ mod keys_sql;
 pub mod migrate;
 mod outbox_sql;
 mod partners_sql;
+mod promotions_sql;
 mod resource_sql;
 pub mod sql;
+mod verify_sql;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -21,13 +27,19 @@ use std::sync::Arc;
 
 use crate::clock::Timestamp;
 
+pub use agents_sql::{AgentLink, AgentLinkStore, agent_status};
+pub use bindings_sql::{EntityBinding, EntityBindingStore};
 pub use entities_sql::{
     ElementProbe, EntityBulk, EntityCounts, EntityLink, EntityRecord, EntityStore, EntityWrite,
     UpsertOutcome,
 };
 pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
+pub use promotions_sql::{PromotionRecord, PromotionStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
+};
+pub use verify_sql::{
+    EntitySample, VerificationHistoryRecord, VerificationRecord, VerificationStore,
 };
 
 /// What a store call can fail with. A failed query is never hidden behind `None`.
@@ -268,6 +280,11 @@ pub struct AuditEvent {
 pub trait PartnerStore: Send + Sync {
     async fn insert_partner(&self, p: &PartnerRecord) -> StoreResult<()>;
     async fn get_partner(&self, id: &str) -> StoreResult<PartnerRecord>;
+    /// The partner, possibly from a short-lived cache (`cached_partners.rs`): for hot paths
+    /// that accept a change made on another node showing within the cache TTL.
+    async fn get_partner_cached(&self, id: &str) -> StoreResult<Arc<PartnerRecord>> {
+        self.get_partner(id).await.map(Arc::new)
+    }
     async fn update_partner(&self, p: &PartnerRecord) -> StoreResult<()>;
     async fn delete_partner(&self, id: &str) -> StoreResult<()>;
 }
@@ -276,6 +293,10 @@ pub trait PartnerStore: Send + Sync {
 pub trait AccountStore: Send + Sync {
     async fn insert_account(&self, a: &AccountRecord) -> StoreResult<()>;
     async fn get_account(&self, sid: &str) -> StoreResult<AccountRecord>;
+    /// The account, possibly from a short-lived cache (as [`PartnerStore::get_partner_cached`]).
+    async fn get_account_cached(&self, sid: &str) -> StoreResult<Arc<AccountRecord>> {
+        self.get_account(sid).await.map(Arc::new)
+    }
     async fn update_account(&self, a: &AccountRecord) -> StoreResult<()>;
     /// A partner's accounts in SID order, after `after`, at most `limit`.
     async fn list_accounts(
@@ -289,6 +310,17 @@ pub trait AccountStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn record(&self, e: &AuditEvent) -> StoreResult<()>;
+    /// Records several events (one statement where the backend can).
+    async fn record_many(&self, es: &[AuditEvent]) -> StoreResult<()> {
+        for e in es {
+            self.record(e).await?;
+        }
+        Ok(())
+    }
+    /// Returns once every event recorded so far is stored (a buffering store writes out).
+    async fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// The newest events about `subject`, newest first.
     async fn events_for(&self, subject: &str, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 }
@@ -354,9 +386,9 @@ pub trait AppStore: Send + Sync {
 pub struct OutboxEvent {
     /// `EV` + 32 lowercase hex; receivers deduplicate on it.
     pub id: String,
-    /// How it is delivered: `webhook` (an HTTP POST).
+    /// How it is delivered: `webhook` (an HTTP POST) or `email` (SMTP).
     pub kind: String,
-    /// Where to: a URL for `webhook`.
+    /// Where to: a URL for `webhook`, an address for `email`.
     pub destination: String,
     /// The exact body sent (JSON text).
     pub payload: String,
@@ -436,6 +468,10 @@ pub struct Stores {
     pub outbox: Arc<dyn OutboxStore>,
     pub api_keys: Arc<dyn ApiKeyStore>,
     pub entities: Arc<dyn EntityStore>,
+    pub promotions: Arc<dyn PromotionStore>,
+    pub verifications: Arc<dyn VerificationStore>,
+    pub entity_bindings: Arc<dyn EntityBindingStore>,
+    pub agents: Arc<dyn AgentLinkStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -465,6 +501,10 @@ impl Stores {
             outbox: s.clone(),
             api_keys: s.clone(),
             entities: s.clone(),
+            promotions: s.clone(),
+            verifications: s.clone(),
+            entity_bindings: s.clone(),
+            agents: s.clone(),
             health: s,
         }
     }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use super::sql::{SqlStore, col, expect_row, json_col, map_err, to_json};
+use super::sql::{Backend, SqlStore, col, expect_row, json_col, map_err, to_json};
 use super::{
     AccountRecord, AccountStore, AuditEvent, AuditStore, PartnerRecord, PartnerStore, StoreError,
     StoreResult,
@@ -97,6 +97,10 @@ impl PartnerStore for SqlStore {
     }
 }
 
+/// Rows per multi-row audit insert (6 parameters each: well under SQLite's and
+/// PostgreSQL's limits).
+const AUDIT_ROWS_PER_INSERT: usize = 200;
+
 const ACCOUNT_COLS: &str =
     "sid, partner_id, parent_sid, friendly_name, status, limits, auth_token_hash, created_at";
 
@@ -182,17 +186,44 @@ impl AccountStore for SqlStore {
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record(&self, e: &AuditEvent) -> StoreResult<()> {
-        let _gate = self.write_gate().await;
-        sqlx::query("INSERT INTO audit_log (at, actor, action, subject, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(e.at)
-            .bind(&e.actor)
-            .bind(&e.action)
-            .bind(&e.subject)
-            .bind(&e.outcome)
-            .bind(&e.detail)
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
+        self.record_many(std::slice::from_ref(e)).await
+    }
+
+    async fn record_many(&self, es: &[AuditEvent]) -> StoreResult<()> {
+        for chunk in es.chunks(AUDIT_ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (at, actor, action, subject, outcome, detail) VALUES ",
+            );
+            // SQLite looks numbered parameters up by name, in time growing with their
+            // number (quadratic over a long statement); plain `?` binds by position.
+            let sqlite = self.backend() == Backend::Sqlite;
+            for i in 0..chunk.len() {
+                sql.push_str(if i > 0 { ", (" } else { "(" });
+                for k in 1..=6 {
+                    if k > 1 {
+                        sql.push_str(", ");
+                    }
+                    if sqlite {
+                        sql.push('?');
+                    } else {
+                        sql.push_str(&format!("${}", i * 6 + k));
+                    }
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q
+                    .bind(e.at)
+                    .bind(&e.actor)
+                    .bind(&e.action)
+                    .bind(&e.subject)
+                    .bind(&e.outcome)
+                    .bind(&e.detail);
+            }
+            let _gate = self.write_gate().await;
+            q.execute(self.pool()).await.map_err(map_err)?;
+        }
         Ok(())
     }
 

@@ -11,12 +11,22 @@
 //! - [`generate`]: `surety entities generate`, a deterministic synthetic data set;
 //! - [`cli`]: the `surety entities …` sub-commands.
 
+pub mod agents;
+pub mod alerts;
 pub mod cli;
+pub mod eligibility;
+pub mod engine;
 pub mod facts;
+#[cfg(test)]
+mod fixtures;
 pub mod generate;
 pub mod import;
+pub mod matching;
 pub mod normalize;
+pub mod questions;
 pub mod record;
+pub mod regions;
+pub mod rules;
 
 use std::fmt;
 

@@ -1,7 +1,8 @@
 //! A reusable guard for OAuth-protected resource servers (RFC 6750, RFC 9068, RFC 7662):
 //! a tower layer that authenticates every request and puts the [`Principal`] in the
 //! request's extensions, and a per-route layer that requires a permission (a scope
-//! token), answering RFC 6750 §3 errors with `WWW-Authenticate` challenges.
+//! token), answering RFC 6750 §3 errors with `WWW-Authenticate` challenges; and one
+//! that requires a level and freshness of user authentication ([`RequireAcr`], RFC 9470).
 //!
 //! Bearer tokens are checked either
 //! - **locally** against the issuer's JWK Set ([`Jwks`]): signature (keys fetched once,
@@ -133,6 +134,13 @@ pub enum GuardError {
     InvalidCredentials,
     /// The credential lacks `scope` (403, RFC 6750 §3.1).
     InsufficientScope { scope: String, description: String },
+    /// The user authentication behind the token is too weak or too old (401, RFC 9470
+    /// §3): the client re-runs authorization with `acr_values` and `max_age`.
+    InsufficientUserAuthentication {
+        acr_values: String,
+        max_age: Option<i64>,
+        description: String,
+    },
     /// The issuer (JWKS, introspection) or a backend is unreachable (503).
     Unavailable,
     /// A bug or misconfiguration; logged where it happened (500).
@@ -158,7 +166,8 @@ impl GuardError {
         match self {
             GuardError::Missing { .. }
             | GuardError::InvalidToken(_)
-            | GuardError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            | GuardError::InvalidCredentials
+            | GuardError::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             GuardError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             GuardError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             GuardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -183,6 +192,10 @@ impl GuardError {
             GuardError::InsufficientScope { description, .. } => {
                 (ErrorCode::InsufficientScope.as_str(), description.clone())
             }
+            GuardError::InsufficientUserAuthentication { description, .. } => (
+                ErrorCode::InsufficientUserAuthentication.as_str(),
+                description.clone(),
+            ),
             GuardError::Unavailable => (
                 ErrorCode::TemporarilyUnavailable.as_str(),
                 "the service is temporarily unavailable; retry later".into(),
@@ -212,6 +225,21 @@ impl GuardError {
                 quoted(scope),
                 quoted(description)
             )],
+            GuardError::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+                description,
+            } => {
+                let mut c = format!(
+                    "Bearer error=\"insufficient_user_authentication\", error_description=\"{}\", acr_values=\"{}\"",
+                    quoted(description),
+                    quoted(acr_values)
+                );
+                if let Some(m) = max_age {
+                    c.push_str(&format!(", max_age={m}"));
+                }
+                vec![c]
+            }
             GuardError::Unavailable | GuardError::Internal => vec![],
         }
     }
@@ -257,7 +285,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+mod acr;
 mod verify;
+pub use acr::RequireAcr;
 pub use verify::{Introspection, Jwks, SuretyTokens};
 
 /// Authenticates bearer tokens with a [`VerifyToken`].
@@ -341,29 +371,42 @@ where
     }
 }
 
+/// What a per-route layer requires of the [`Principal`] a [`GuardLayer`] put in the
+/// request ([`RequirePermission`], [`RequireAcr`]).
+pub trait Requirement: Clone + Send + Sync + 'static {
+    fn check(&self, p: &Principal) -> Result<(), GuardError>;
+}
+
 /// Requires a permission (a scope token) of the [`Principal`] a [`GuardLayer`] put in
 /// the request: `get(handler.layer(RequirePermission("read")))`.
 #[derive(Debug, Clone, Copy)]
 pub struct RequirePermission(pub &'static str);
 
-impl<S> Layer<S> for RequirePermission {
-    type Service = Required<S>;
-    fn layer(&self, inner: S) -> Required<S> {
-        Required {
-            inner,
-            permission: self.0,
+impl Requirement for RequirePermission {
+    fn check(&self, p: &Principal) -> Result<(), GuardError> {
+        if p.allows(self.0) {
+            Ok(())
+        } else {
+            Err(GuardError::insufficient_scope(self.0))
         }
     }
 }
 
-/// The service [`RequirePermission`] produces.
-#[derive(Clone)]
-pub struct Required<S> {
-    inner: S,
-    permission: &'static str,
+impl<S> Layer<S> for RequirePermission {
+    type Service = Required<S, RequirePermission>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Required { inner, need: *self }
+    }
 }
 
-impl<S> Service<Request> for Required<S>
+/// The service a [`Requirement`] layer produces.
+#[derive(Clone)]
+pub struct Required<S, R = RequirePermission> {
+    inner: S,
+    need: R,
+}
+
+impl<S, R: Requirement> Service<Request> for Required<S, R>
 where
     S: Service<Request, Error = Infallible> + Clone + Send + 'static,
     S::Response: IntoResponse,
@@ -380,11 +423,12 @@ where
     fn call(&mut self, req: Request) -> BoxFuture {
         let verdict = match req.extensions().get::<Principal>() {
             None => Err(GuardError::Missing { basic: false }),
-            Some(p) if !p.allows(self.permission) => {
-                Err(GuardError::insufficient_scope(self.permission))
-            }
-            Some(_) => Ok(()),
+            Some(p) => self.need.check(p),
         };
+        if let Err(GuardError::InsufficientUserAuthentication { .. }) = &verdict {
+            metrics::counter!("surety_guard_step_up_refusals_total").increment(1);
+        }
+        // The service made ready goes with this call (tower's usual swap).
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         Box::pin(async move {

@@ -28,6 +28,8 @@ pub struct AppState {
     pub provider: Arc<Provider>,
     pub metrics: Option<PrometheusHandle>,
     pub admin_token: Option<Arc<SecretString>>,
+    /// The verified-entity engine (`verify::engine`).
+    pub verifier: crate::verify::engine::Verifier,
 }
 
 /// Largest request body accepted anywhere.
@@ -57,6 +59,10 @@ pub fn router(state: AppState) -> Router {
             paths::CONSENT,
             get(routes::consent::page).post(routes::consent::submit),
         )
+        .route(
+            paths::CHALLENGE,
+            get(routes::challenge::page).post(routes::challenge::submit),
+        )
         .route(paths::TOKEN, post(routes::token::token))
         .route(
             paths::USERINFO,
@@ -84,6 +90,7 @@ pub fn router(state: AppState) -> Router {
             get(routes::signup::page).post(routes::signup::submit),
         )
         .route("/account/apps", get(routes::account_apps::page))
+        .route(routes::passport::PATH, get(routes::passport::page))
         .route("/account/apps/narrow", post(routes::account_apps::narrow))
         .route("/account/apps/revoke", post(routes::account_apps::revoke))
         .route("/healthz", get(routes::ops::healthz))
@@ -94,6 +101,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api::partner::router())
         .merge(api::resource::router(&state))
         .merge(api::developer::router())
+        .merge(api::verify_promotions::router())
+        .merge(api::verify::router())
+        .merge(api::verify_agents::router())
         .fallback(routes::ops::not_found)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::observe))

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Headless-Chromium checks (see README.md here): the embeddable account portal
-# (portal.mjs), then the consent page for a developer's app (consent.mjs).
+# (portal.mjs), the consent page for a developer's app (consent.mjs), then the
+# verified-entity challenge inside an OpenID Connect login (challenge.mjs).
 #
-#   bash tests/browser/run.sh                # both
-#   bash tests/browser/run.sh consent        # only the named ones (portal, consent)
+#   bash tests/browser/run.sh                # all three
+#   bash tests/browser/run.sh consent        # only the named ones (portal, consent, challenge)
 #
 # Installs what it needs: Debian's chromium (apt-get, as root) when /usr/bin/chromium is
 # missing, playwright-core (pinned in package-lock.json) into tests/browser/node_modules,
@@ -17,7 +18,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 scripts=("$@")
-[[ ${#scripts[@]} -gt 0 ]] || scripts=(portal consent)
+[[ ${#scripts[@]} -gt 0 ]] || scripts=(portal consent challenge)
 for s in "${scripts[@]}"; do
   [[ -f "$here/$s.mjs" ]] || { echo "no browser test $s.mjs in $here" >&2; exit 2; }
 done

@@ -9,7 +9,7 @@ use surety::keys::jws;
 use crate::helpers::*;
 
 /// A developer account (SID, auth token) made through the admin API.
-async fn developer(srv: &TestServer, name: &str) -> (String, String) {
+pub(crate) async fn developer(srv: &TestServer, name: &str) -> (String, String) {
     let v: Value = srv
         .api
         .post(srv.url("/admin/partners"))
@@ -39,7 +39,7 @@ async fn developer(srv: &TestServer, name: &str) -> (String, String) {
     )
 }
 
-async fn register_app(srv: &TestServer, dev: &(String, String)) -> (String, String) {
+pub(crate) async fn register_app(srv: &TestServer, dev: &(String, String)) -> (String, String) {
     let body = json!({
         "display_name": "Dialer Pro", "homepage": "https://dialer.example", "logo_url": "https://dialer.example/logo.png",
         "redirect_uris": ["http://127.0.0.1:9/cb"], "deauthorize_uri": "https://dialer.example/deauth",

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use surety::keys::jws::{self, Alg, Signer};
+use surety::store::AuditStore;
 
 use crate::helpers::*;
 
@@ -275,18 +276,20 @@ async fn an_hs256_partner_secret_works_and_is_never_returned() {
     srv.shutdown().await;
 }
 
+/// A grant request that can be spawned (owns what it sends).
+async fn post_assertion(api: reqwest::Client, url: String, a: String) -> StatusCode {
+    api.post(url)
+        .form(&[("grant_type", GT), ("assertion", a.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn race(servers: &[&TestServer], assertion: &str, n: usize) -> usize {
     let futures = (0..n).map(|i| {
         let srv = servers[i % servers.len()];
-        let (api, url, a) = (srv.api.clone(), srv.url("/token"), assertion.to_owned());
-        async move {
-            api.post(url)
-                .form(&[("grant_type", GT), ("assertion", a.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+        post_assertion(srv.api.clone(), srv.url("/token"), assertion.to_owned())
     });
     futures_join(futures)
         .await
@@ -333,4 +336,35 @@ async fn one_assertion_raced_across_two_nodes_yields_exactly_one_token() {
     assert_eq!(race(&[&a, &b], &sign(&p, &claims(&a, &p)), 50).await, 1);
     a.shutdown().await;
     b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_written_off_the_request_path_are_all_stored_at_shutdown() {
+    let settings = settings_for(&default_backend().await);
+    let srv = TestServer::start_with(settings.clone()).await;
+    let p = partner(&srv, json!({})).await;
+    let sends = (0..40).map(|i| {
+        let a = if i % 4 == 0 {
+            "not-a-jwt".to_owned()
+        } else {
+            sign(&p, &claims(&srv, &p))
+        };
+        post_assertion(srv.api.clone(), srv.url("/token"), a)
+    });
+    let statuses = futures_join(sends).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        30
+    );
+    srv.shutdown().await;
+    // Read the database directly, not through the server's (now stopped) audit writer.
+    let store = surety::app::open_store(&settings).await.unwrap();
+    let ok = store.events_for(&p.account, 100).await.unwrap();
+    assert_eq!(ok.iter().filter(|e| e.action == "jwt-bearer").count(), 30);
+    let refused = store.events_for("-", 1000).await.unwrap();
+    let malformed = refused
+        .iter()
+        .filter(|e| e.outcome == "the assertion is not a well-formed JWT" && e.actor == "unknown")
+        .count();
+    assert!(malformed >= 10, "{malformed}");
 }

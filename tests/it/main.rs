@@ -4,10 +4,13 @@
 mod helpers;
 
 mod admin;
+mod agents;
+mod alerts;
 mod api_keys;
 mod apps;
 mod authorize;
 mod discovery;
+mod eligibility;
 mod entities;
 mod introspection;
 mod jwt_bearer;
@@ -23,5 +26,9 @@ mod portal;
 mod resilience;
 mod resource_api;
 mod rp_flow;
+mod smtp_sink;
+mod step_up;
 mod token;
 mod token_exchange;
+mod verify_api;
+mod verify_rp;

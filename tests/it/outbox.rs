@@ -97,7 +97,7 @@ fn fast(backend: &Backend) -> Settings {
 }
 
 /// Polls `f` until it yields a value (at most 30 s).
-async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -115,7 +115,7 @@ where
     }
 }
 
-async fn admin_event(srv: &TestServer, id: &str) -> Value {
+pub(crate) async fn admin_event(srv: &TestServer, id: &str) -> Value {
     let r = srv
         .api
         .get(srv.url(&format!("/admin/outbox/{id}")))

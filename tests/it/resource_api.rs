@@ -388,7 +388,8 @@ async fn missing_or_bad_credentials_get_401_and_a_challenge() {
         .await
         .unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 7, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 8, "{:?}", paths.keys());
+    assert!(paths.contains_key("/api/v1/Accounts/{account_sid}/Verified"));
     assert!(paths.contains_key("/api/v1/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}"));
     let wrong = Account {
         sid: f.owner.sid.clone(),

@@ -492,22 +492,25 @@ async fn exchange_as_partner(
     p: &Partner,
     subject: &str,
     subject_type: &str,
+    extra: &[(&str, &str)],
 ) -> reqwest::Response {
     let now = surety::clock::Clock::now(&surety::clock::SystemClock);
     let c = json!({"iss": p.id, "sub": p.id, "aud": srv.url("/token"), "exp": now + 60, "jti": surety::clock::random_hex16()});
     let assertion = jws::sign(&p.signer, Alg::ES256, "p1", "JWT", &c).unwrap();
+    let mut form = vec![
+        ("grant_type", GT),
+        ("subject_token", subject),
+        ("subject_token_type", subject_type),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", &assertion),
+    ];
+    form.extend_from_slice(extra);
     srv.api
         .post(srv.url("/token"))
-        .form(&[
-            ("grant_type", GT),
-            ("subject_token", subject),
-            ("subject_token_type", subject_type),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", &assertion),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap()
@@ -519,20 +522,45 @@ async fn a_partner_authenticating_with_its_own_key_exchanges_for_its_accounts() 
     let p = partner(&srv, json!({})).await;
     let other = partner(&srv, json!({"name": "Other"})).await;
     let subject = partner_token(&srv, &p, "calls:read").await;
-    let (t, c) = issued(exchange_as_partner(&srv, &p, &subject, AT).await).await;
+    let (t, c) = issued(exchange_as_partner(&srv, &p, &subject, AT, &[]).await).await;
     assert_eq!(c["act"], json!({"sub": p.id, "act": {"sub": p.id}}));
     assert_eq!(t["scope"], "calls:read");
-    let (t, _) = issued(exchange_as_partner(&srv, &p, &p.account, SID).await).await;
+    let (t, _) = issued(exchange_as_partner(&srv, &p, &p.account, SID, &[]).await).await;
     assert!(
         !t["scope"].as_str().unwrap().contains("partner:api"),
         "the Partner API scope is never delegated to an account"
     );
     let d = refused(
-        exchange_as_partner(&srv, &p, &other.account, SID).await,
+        exchange_as_partner(&srv, &p, &other.account, SID, &[]).await,
         "invalid_request",
     )
     .await;
     assert!(d.contains("may act on"), "{d}");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_partner_naming_a_bare_account_sid_gets_the_permissions_its_limits_allow() {
+    let srv = TestServer::start().await;
+    let p = partner(
+        &srv,
+        json!({"limits": {"denied_scopes": ["numbers:manage"]}}),
+    )
+    .await;
+    let (t, c) = issued(exchange_as_partner(&srv, &p, &p.account, SID, &[]).await).await;
+    assert_eq!(t["scope"], "callerids:all calls:write messages:send read");
+    assert_eq!(c["scope"], t["scope"]);
+    let (t, _) =
+        issued(exchange_as_partner(&srv, &p, &p.account, SID, &[("scope", "read")]).await).await;
+    assert_eq!(t["scope"], "read");
+    for beyond in [
+        "numbers:manage",
+        "read partner:api",
+        "read admin:everything",
+    ] {
+        let r = exchange_as_partner(&srv, &p, &p.account, SID, &[("scope", beyond)]).await;
+        refused(r, "invalid_scope").await;
+    }
     srv.shutdown().await;
 }
 

@@ -3,6 +3,8 @@
 //! For a developer's app (PRODUCT.md §2) the answer also creates or updates the app's
 //! authorization and subaccount; the code then carries the subaccount's `account_sid`
 //! and only the effective permissions. A grown request shows only the additions.
+//! Sharing `verified_claims` (OIDC4IDA) is one more, optional line; the user's answer is
+//! remembered per client and claim, and an unticked line releases nothing.
 
 use super::{AuthRequest, AuthorizeError, Outcome, error_redirect, issue_code, load_tx, tx_key};
 use crate::accounts::session::Session;
@@ -10,6 +12,7 @@ use crate::connect::{self, AppPermission};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
+use crate::oauth::verified_claims::{self, CONSENT_ITEM, consent_token};
 use crate::resource::permissions;
 use crate::store::AppRecord;
 use crate::util::ct_eq;
@@ -19,6 +22,8 @@ use crate::util::ct_eq;
 pub struct Granted {
     pub scope: Scope,
     pub account_sid: Option<String>,
+    /// The `verified_claims` requests the user agreed to share.
+    pub verified: Option<super::claims::ClaimsRequest>,
 }
 
 async fn consented(p: &Provider, sub: &str, client_id: &str) -> Result<Scope, OAuthError> {
@@ -26,8 +31,30 @@ async fn consented(p: &Provider, sub: &str, client_id: &str) -> Result<Scope, OA
     Ok(prior.as_deref().and_then(Scope::parse).unwrap_or_default())
 }
 
-/// The grant a request gets without asking, if what the user already agreed covers it.
+/// The grant a request gets without asking, if what the user already agreed covers it
+/// (scopes, an app's permissions, and the verified claims it could release).
 pub async fn covered(
+    p: &Provider,
+    client_id: &str,
+    req: &AuthRequest,
+    sub: &str,
+) -> Result<Option<Granted>, AuthorizeError> {
+    let Some(mut grant) = covered_scope(p, client_id, req, sub).await? else {
+        return Ok(None);
+    };
+    let vc = verified_claims::releasable(p, req, sub).await?;
+    if vc.is_empty() {
+        return Ok(Some(grant));
+    }
+    let agreed = consented(p, sub, client_id).await?;
+    if !vc.iter().all(|c| agreed.contains(&consent_token(*c))) {
+        return Ok(None);
+    }
+    grant.verified = req.claims.as_ref().map(|c| c.only(&vc));
+    Ok(Some(grant))
+}
+
+async fn covered_scope(
     p: &Provider,
     client_id: &str,
     req: &AuthRequest,
@@ -44,6 +71,7 @@ pub async fn covered(
             .then_some(Granted {
                 scope: requested,
                 account_sid: None,
+                verified: None,
             }));
     };
     let asked = connect::permissions_in(&requested);
@@ -57,6 +85,7 @@ pub async fn covered(
     Ok(Some(Granted {
         scope: oidc.union(&asked),
         account_sid: Some(auth.subaccount_sid),
+        verified: None,
     }))
 }
 
@@ -79,6 +108,25 @@ pub struct Screen {
 }
 
 pub async fn screen(
+    p: &Provider,
+    req: &AuthRequest,
+    sub: &str,
+    describe: fn(&str) -> &'static str,
+) -> Result<Screen, OAuthError> {
+    let mut sc = screen_scope(p, req, sub, describe).await?;
+    let vc = verified_claims::releasable(p, req, sub).await?;
+    if !vc.is_empty() {
+        let what: Vec<&str> = vc.iter().map(|c| c.describe()).collect();
+        sc.items.push(Item {
+            name: CONSENT_ITEM.to_owned(),
+            description: format!("share {} as checked by Surety", what.join(", ")),
+            optional: true,
+        });
+    }
+    Ok(sc)
+}
+
+async fn screen_scope(
     p: &Provider,
     req: &AuthRequest,
     sub: &str,
@@ -176,18 +224,33 @@ pub async fn answer(
     }
     let requested = Scope::parse(&req.scope).unwrap_or_default();
     let oidc = connect::without_permissions(&requested);
-    let all = consented(p, &session.sub, &req.client_id)
-        .await?
-        .union(&oidc);
+    let vc = verified_claims::releasable(p, req, &session.sub).await?;
+    let share = !vc.is_empty() && ticked.iter().any(|t| t == CONSENT_ITEM);
+    let vc_tokens = Scope::parse(
+        &vc.iter()
+            .map(|c| consent_token(*c))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+    .unwrap_or_default();
+    let prior = consented(p, &session.sub, &req.client_id).await?;
+    // Unticking the line withdraws an earlier agreement to share these claims.
+    let prior = if share {
+        prior.union(&vc_tokens)
+    } else {
+        prior.difference(&vc_tokens)
+    };
+    let all = prior.union(&oidc);
     p.stores
         .consents
         .put_consent(&session.sub, &req.client_id, &all.to_string(), p.now())
         .await
         .map_err(OAuthError::from)?;
-    let grant = match connect::app_of(p, &req.client_id).await? {
+    let mut grant = match connect::app_of(p, &req.client_id).await? {
         None => Granted {
             scope: requested,
             account_sid: None,
+            verified: None,
         },
         Some(app) => {
             let granted = chosen(&app, &requested, ticked);
@@ -197,8 +260,12 @@ pub async fn answer(
             Granted {
                 scope: oidc.union(&asked.intersection(&effective)),
                 account_sid: Some(auth.subaccount_sid),
+                verified: None,
             }
         }
     };
+    if share {
+        grant.verified = req.claims.as_ref().map(|c| c.only(&vc));
+    }
     issue_code(p, req, &session, grant).await
 }

@@ -2,9 +2,12 @@
 //! the request, then decide — log in, ask consent, or issue a code — remembering the
 //! request between pages in a short-lived transaction bound to the browser.
 
+pub mod acr;
+pub mod claims;
 pub mod consent;
 pub mod par;
 pub mod request;
+pub mod step_up;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +51,10 @@ pub enum Outcome {
     Consent {
         tx: String,
     },
+    /// The session's level is below what the request asks: run the challenge step.
+    Challenge {
+        tx: String,
+    },
 }
 
 /// A pending authorization request between pages.
@@ -60,6 +67,23 @@ pub struct Tx {
     pub csrf: String,
     pub created_at: Timestamp,
     pub login_done: bool,
+    /// The challenge step ran for this request and did not pass (or was skipped):
+    /// continue without it (or fail, when the `acr` was essential).
+    #[serde(default)]
+    pub step_up_failed: bool,
+    /// The verification the challenge page runs for this request.
+    #[serde(default)]
+    pub verification: Option<String>,
+    /// The user the challenge step was started for (the page refuses another session).
+    #[serde(default)]
+    pub subject: Option<String>,
+}
+
+/// What earlier pages of a transaction already did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub login_done: bool,
+    pub step_up_failed: bool,
 }
 
 /// What an authorization code stands for (stored in the cache under its hash).
@@ -79,6 +103,9 @@ pub struct CodeRecord {
     /// The (sub)account an app's tokens act on.
     #[serde(default)]
     pub account_sid: Option<String>,
+    /// The `verified_claims` requests the user agreed to share (OIDC4IDA).
+    #[serde(default)]
+    pub verified_claims: Option<claims::ClaimsRequest>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -103,7 +130,7 @@ pub async fn start(
         _ => params.clone(),
     };
     let (client, req) = request::validate(p, &params).await?;
-    proceed(p, &client, req, session, false, binding).await
+    proceed(p, &client, req, session, Progress::default(), binding).await
 }
 
 /// Continues a transaction after login.
@@ -115,7 +142,11 @@ pub async fn resume(
 ) -> Result<Outcome, AuthorizeError> {
     let tx = load_tx(p, tx_id, binding).await?;
     let client = client_of(p, &tx.req).await?;
-    let out = proceed(p, &client, tx.req.clone(), session, tx.login_done, binding).await?;
+    let progress = Progress {
+        login_done: tx.login_done,
+        step_up_failed: tx.step_up_failed,
+    };
+    let out = proceed(p, &client, tx.req.clone(), session, progress, binding).await?;
     if matches!(out, Outcome::Redirect(_)) {
         p.cache
             .delete(&tx_key(tx_id))
@@ -152,7 +183,12 @@ pub async fn load_tx(p: &Provider, tx_id: &str, binding: &str) -> Result<Tx, Aut
 /// Records a successful login in the transaction (so `prompt=login` is satisfied).
 pub async fn mark_logged_in(p: &Provider, tx_id: &str, mut tx: Tx) -> Result<(), AuthorizeError> {
     tx.login_done = true;
-    let v = serde_json::to_vec(&tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    save_tx(p, tx_id, &tx).await
+}
+
+/// Writes a changed transaction back under its id.
+pub(crate) async fn save_tx(p: &Provider, tx_id: &str, tx: &Tx) -> Result<(), AuthorizeError> {
+    let v = serde_json::to_vec(tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
         .put(&tx_key(tx_id), &v, TX_TTL)
         .await
@@ -173,10 +209,11 @@ async fn proceed(
     client: &ClientRecord,
     req: AuthRequest,
     session: Option<Session>,
-    login_done: bool,
+    progress: Progress,
     binding: &str,
 ) -> Result<Outcome, AuthorizeError> {
     let now = p.now();
+    let login_done = progress.login_done;
     let fail = |code: ErrorCode, d: &str| {
         Outcome::Redirect(error_redirect(
             p,
@@ -204,6 +241,9 @@ async fn proceed(
             });
         }
     };
+    if let Some(out) = step_up::check(p, &req, &session, progress, binding).await? {
+        return Ok(out);
+    }
     match consent::covered(p, &client.client_id, &req, &session.sub).await? {
         Some(grant) if !req.has_prompt("consent") => issue_code(p, &req, &session, grant).await,
         _ if req.has_prompt("none") => {
@@ -219,13 +259,16 @@ async fn proceed(
     }
 }
 
-fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> Tx {
+pub(crate) fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> Tx {
     Tx {
         req,
         binding: secret_hash(binding),
         csrf: random_token(24),
         created_at: now,
         login_done: false,
+        step_up_failed: false,
+        verification: None,
+        subject: None,
     }
 }
 
@@ -233,7 +276,7 @@ async fn new_tx(p: &Provider, req: AuthRequest, binding: &str) -> Result<String,
     store_tx(p, &new_tx_value(req, binding, p.now())).await
 }
 
-async fn store_tx(p: &Provider, tx: &Tx) -> Result<String, AuthorizeError> {
+pub(crate) async fn store_tx(p: &Provider, tx: &Tx) -> Result<String, AuthorizeError> {
     let id = random_token(24);
     let v = serde_json::to_vec(tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
@@ -249,6 +292,10 @@ pub(crate) async fn issue_code(
     s: &Session,
     grant: consent::Granted,
 ) -> Result<Outcome, AuthorizeError> {
+    let level = step_up::session_level(p, s).await?;
+    let Ok(acr) = req.acr.issued(level) else {
+        return Ok(step_up::unmet(p, req));
+    };
     let code = random_token(32);
     let rec = CodeRecord {
         client_id: req.client_id.clone(),
@@ -259,10 +306,15 @@ pub(crate) async fn issue_code(
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: s.auth_time,
-        acr: Some(s.acr.clone()),
+        acr: Some(acr.as_str().to_owned()),
         amr: s.amr.clone(),
         grant_id: random_token(16),
+        verified_claims: grant.verified.clone(),
     };
+    if let Some(vc) = &grant.verified {
+        crate::oauth::verified_claims::remember_for_userinfo(p, &rec.grant_id, &vc.userinfo)
+            .await?;
+    }
     let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
         .put(&code_key(&code), &v, p.settings.code_ttl)

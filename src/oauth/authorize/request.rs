@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::AuthorizeError;
+use super::acr::AcrRequest;
+use super::claims::ClaimsRequest;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::{Params, allowed_scope};
 use crate::oauth::pkce::CodeChallenge;
@@ -28,6 +30,13 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     pub acr_values: Option<String>,
     pub login_hint: Option<String>,
+    /// The `acr` asked for: the `claims` parameter's `id_token.acr` when it names values,
+    /// else `acr_values` (voluntary).
+    #[serde(default)]
+    pub acr: AcrRequest,
+    /// The parsed `claims` parameter.
+    #[serde(default)]
+    pub claims: Option<ClaimsRequest>,
 }
 
 impl AuthRequest {
@@ -75,6 +84,8 @@ pub async fn validate(
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let max_age = check_max_age(get("max_age")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let claims = check_claims(get("claims")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let acr = check_acr(get("acr_values"), claims.as_ref()).map_err(|(c, d)| fail(c, d))?;
     for k in ["state", "nonce", "acr_values", "login_hint"] {
         if get(k).is_some_and(|v| v.len() > MAX_OPAQUE_LEN) {
             return Err(fail(ErrorCode::InvalidRequest, "a parameter is too long"));
@@ -91,6 +102,8 @@ pub async fn validate(
         max_age,
         acr_values: params.get("acr_values").cloned(),
         login_hint: params.get("login_hint").cloned(),
+        acr,
+        claims,
     };
     Ok((client, req))
 }
@@ -207,9 +220,57 @@ fn check_max_age(max_age: Option<&str>) -> Result<Option<i64>, &'static str> {
     }
 }
 
+fn check_claims(claims: Option<&str>) -> Result<Option<ClaimsRequest>, &'static str> {
+    claims.map(ClaimsRequest::parse).transpose()
+}
+
+/// The `acr` request; an essential one naming only levels Surety lacks is unmet at once.
+fn check_acr(
+    acr_values: Option<&str>,
+    claims: Option<&ClaimsRequest>,
+) -> Result<AcrRequest, (ErrorCode, &'static str)> {
+    let from_claims = claims
+        .and_then(|c| c.id_token.acr.clone())
+        .filter(|a| !a.values.is_empty());
+    let acr = match from_claims {
+        Some(a) => a,
+        None => AcrRequest::from_acr_values(acr_values.unwrap_or(""))
+            .map_err(|d| (ErrorCode::InvalidRequest, d))?,
+    };
+    acr.check_supported().map_err(|_| {
+        (
+            ErrorCode::UnmetAuthenticationRequirements,
+            "none of the requested authentication context classes is supported",
+        )
+    })?;
+    Ok(acr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acr_from_claims_wins_over_acr_values() {
+        let verified = "urn:surety:acr:verified";
+        let c = ClaimsRequest::parse(
+            r#"{"id_token":{"acr":{"essential":true,"values":["urn:surety:acr:verified"]}}}"#,
+        )
+        .unwrap();
+        let a = check_acr(Some("urn:surety:acr:password"), Some(&c)).unwrap();
+        assert!(a.essential);
+        assert_eq!(a.values, vec![verified]);
+        let a = check_acr(Some(verified), None).unwrap();
+        assert!(!a.essential);
+        let unsupported =
+            ClaimsRequest::parse(r#"{"id_token":{"acr":{"essential":true,"value":"urn:x"}}}"#)
+                .unwrap();
+        assert_eq!(
+            check_acr(None, Some(&unsupported)).unwrap_err().0,
+            ErrorCode::UnmetAuthenticationRequirements
+        );
+        assert!(check_acr(Some("urn:x"), None).is_ok(), "voluntary");
+    }
 
     #[test]
     fn prompt_rules() {

@@ -11,6 +11,7 @@ use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, IdTokenContext, TokenResponse};
+use crate::oauth::verified_claims;
 use crate::store::{GrantRecord, StoreError};
 
 pub struct AuthorizationCode;
@@ -129,6 +130,10 @@ async fn issue(
             }
             Err(e) => return Err(e.into()),
         };
+        let verified = match &rec.verified_claims {
+            Some(c) => verified_claims::build(p, &rec.sub, &c.id_token).await?,
+            None => None,
+        };
         Some(p.mint_id_token(
             client,
             &user,
@@ -139,6 +144,7 @@ async fn issue(
                 acr: rec.acr.as_deref(),
                 amr: &rec.amr,
                 access_token: Some(&access_token),
+                verified_claims: verified.as_ref(),
             },
         )?)
     } else {

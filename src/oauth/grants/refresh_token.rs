@@ -130,6 +130,7 @@ impl Grant for RefreshToken {
                     acr: grant.acr.as_deref(),
                     amr: &grant.amr,
                     access_token: Some(&access_token),
+                    verified_claims: None,
                 },
             )?)
         } else {

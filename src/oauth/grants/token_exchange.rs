@@ -5,8 +5,9 @@
 //! issued (§3 `access_token` type) or an account SID (`urn:surety:params:token-type:
 //! account_sid`). The issued token names the actor in `act` with earlier actors nested
 //! inside (§4.1); its `sub` and `account_sid` are the account SID (a subject token's
-//! `partner_user` is kept); its scope is capped by the subject and by the partner's and
-//! account's denied scopes. A subject token that is invalid or
+//! `partner_user` is kept); its scope is capped by the subject (for a partner naming a
+//! bare account SID: the permission registry) and by the partner's and account's denied
+//! scopes. A subject token that is invalid or
 //! unacceptable by policy is `invalid_request` (§2.2.2). Every use is audited.
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, TokenResponse};
 use crate::partners::{PartnerLimits, is_account_sid};
+use crate::resource::permissions::Permission;
 use crate::store::{AccountRecord, AuditEvent, ClientRecord, PartnerRecord, StoreError};
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -175,9 +177,10 @@ async fn run(
     let actor = actor(p, client).await?;
     let subject = subject(p, &req, audit).await?;
     let account = account(p, &actor, &subject.account_sid, audit).await?;
-    let allowed = match &subject.scope {
-        Some(s) => s.clone(),
-        None => allowed_scope(client).unwrap_or_default(),
+    let allowed = match (&subject.scope, &actor) {
+        (Some(s), _) => s.clone(),
+        (None, Actor::Partner(_)) => partner_allowed(client),
+        (None, Actor::Operator) => allowed_scope(client).unwrap_or_default(),
     };
     let scope = grant_scope(
         req.scope,
@@ -350,6 +353,19 @@ async fn account(
         return Err(OAuthError::invalid_request("the account is not active"));
     }
     Ok(account)
+}
+
+/// What a partner may delegate on a bare account SID: every permission of the registry
+/// (the account's own credentials carry them all) and its registered scope. Partners
+/// have no allow-list; [`grant_scope`] takes off what the partner's and the account's
+/// limits deny, and the reserved scopes.
+fn partner_allowed(client: &ClientRecord) -> Scope {
+    let all: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+    let registry = Scope::parse(&all.join(" ")).unwrap_or_default();
+    match allowed_scope(client) {
+        Some(s) => s.union(&registry),
+        None => registry,
+    }
 }
 
 /// The scopes no token for `account` may carry: its own and its partner's denied scopes.

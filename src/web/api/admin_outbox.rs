@@ -40,7 +40,7 @@ pub struct OutboxQuery {
 pub struct OutboxEventOutput {
     /// `EV` + 32 hex; sent as `Surety-Event-Id`.
     id: String,
-    /// `webhook`.
+    /// `webhook` or `email`.
     kind: String,
     destination: String,
     /// `pending`, `delivered` or `failed`.

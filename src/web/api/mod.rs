@@ -6,3 +6,7 @@ pub mod admin_partners;
 pub mod developer;
 pub mod partner;
 pub mod resource;
+pub mod verify;
+pub mod verify_agents;
+pub mod verify_auth;
+pub mod verify_promotions;

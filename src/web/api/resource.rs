@@ -10,6 +10,7 @@
 mod auth;
 mod errors;
 mod keys;
+mod verified;
 
 use axum::extract::{Path, State};
 use axum::handler::Handler;
@@ -48,13 +49,14 @@ pub const ACCOUNT: &str = "/api/v1/Accounts/{account_sid}";
         buy_number,
         release_number,
         usage,
+        verified::verified,
         keys::create_key,
         keys::list_keys,
         keys::revoke_key
     ),
     components(schemas(
         MessageIn, MessageOut, MessagePage, CallIn, CallOut, CallPage, NumberIn, NumberOut,
-        NumberPage, UsageOut, ErrorOut, keys::KeyIn, keys::KeyOut, keys::KeyCreated, keys::KeyList
+        NumberPage, UsageOut, ErrorOut, verified::VerifiedOut, keys::KeyIn, keys::KeyOut, keys::KeyCreated, keys::KeyList
     )),
     modifiers(&Security)
 )]
@@ -102,6 +104,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
             delete(release_number.layer(need(NumbersManage))),
         )
         .route(&format!("{ACCOUNT}/Usage"), get(usage.layer(need(Read))))
+        .route(
+            &format!("{ACCOUNT}/Verified"),
+            get(verified::verified
+                .layer(verified::requirement())
+                .layer(need(Read))),
+        )
         .route(
             &format!("{ACCOUNT}/Keys"),
             get(keys::list_keys).post(keys::create_key),

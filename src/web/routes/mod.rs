@@ -2,6 +2,7 @@
 
 pub mod account_apps;
 pub mod authorize;
+pub mod challenge;
 pub mod consent;
 pub mod discovery;
 pub mod introspect;
@@ -10,6 +11,7 @@ pub mod logout;
 pub mod ops;
 pub mod par;
 pub mod partner_login;
+pub mod passport;
 pub mod portal;
 pub mod signup;
 pub mod token;

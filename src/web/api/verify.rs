@@ -1,0 +1,292 @@
+//! The Verification API (`/verify/v1/…`) for relying parties that relay the challenge
+//! questions themselves: start a verification with basic identifying information (→
+//! the match tier and questions, masked candidates or a request for more), add
+//! information, pick a candidate, submit answers (→ verdict). Nothing the API returns
+//! carries a fact of the record or the entity's id.
+//!
+//! Authentication: a bearer access token from `client_credentials` with scope `verify`
+//! (the client must be registered with that scope), see [`VerifyClient`]. A verification belongs to the client
+//! that started it: any other client gets 404, exactly as for a missing one.
+//! OpenAPI at `/verify/v1/openapi.json`.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+
+use super::verify_auth::VerifyClient;
+use crate::verify::engine::{
+    AnswerInput, IdentityInput, MaskedCandidate, Outcome, PublicQuestion, QuestionKind, Requester,
+    Started, Step, Tier, Verdict, VerifyError,
+};
+use crate::web::AppState;
+use crate::web::client_ip::client_ip;
+
+/// Largest request body of this API.
+const MAX_BODY: usize = 16 * 1024;
+const MAX_ACCOUNT_CHARS: usize = 128;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Surety Verification API",
+        description = "Verify a person or business against Surety's verified-entity records by relaying challenge questions. Authenticate with a bearer token from `client_credentials` with scope `verify`. Responses never carry the record's facts."
+    ),
+    paths(start, status, more_info, choose, answer),
+    components(schemas(
+        StartBody,
+        IdentityInput,
+        Started,
+        Step,
+        Tier,
+        PublicQuestion,
+        QuestionKind,
+        MaskedCandidate,
+        ChoiceBody,
+        AnswersBody,
+        AnswerInput,
+        Verdict,
+        Outcome,
+        VerifyErrorBody
+    ))
+)]
+pub struct VerifyApi;
+
+/// The whole `/verify/v1` surface in one document: verifications, promotions and
+/// eligibility, agents (each part also serves its own document).
+pub fn full_openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = VerifyApi::openapi();
+    doc.merge(super::verify_promotions::PromotionsApi::openapi());
+    doc.merge(super::verify_agents::AgentsApi::openapi());
+    doc
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/verify/v1/openapi.json",
+            get(|| async { Json(full_openapi()) }),
+        )
+        .route("/verify/v1/verifications", post(start))
+        .route("/verify/v1/verifications/{id}", get(status))
+        .route("/verify/v1/verifications/{id}/info", post(more_info))
+        .route("/verify/v1/verifications/{id}/choice", post(choose))
+        .route("/verify/v1/verifications/{id}/answers", post(answer))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+/// An error: `{"error": …, "error_description": …}`.
+#[derive(serde::Serialize, ToSchema)]
+pub struct VerifyErrorBody {
+    error: String,
+    error_description: String,
+}
+
+pub enum ApiErr {
+    TooLarge,
+    Engine(VerifyError),
+}
+
+impl From<VerifyError> for ApiErr {
+    fn from(e: VerifyError) -> Self {
+        ApiErr::Engine(e)
+    }
+}
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        let (status, error, desc) = match self {
+            ApiErr::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                format!("the request body is larger than {MAX_BODY} bytes"),
+            ),
+            ApiErr::Engine(e) => match e {
+                VerifyError::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such verification".to_owned(),
+                ),
+                VerifyError::Expired => (
+                    StatusCode::GONE,
+                    "expired",
+                    "the verification expired; start a new one".to_owned(),
+                ),
+                VerifyError::Finished => (
+                    StatusCode::CONFLICT,
+                    "already_decided",
+                    "the verification was already decided".to_owned(),
+                ),
+                VerifyError::Locked => (
+                    StatusCode::LOCKED,
+                    "locked",
+                    "too many attempts; try again later".to_owned(),
+                ),
+                VerifyError::Invalid(m) => (StatusCode::BAD_REQUEST, "invalid_request", m),
+                VerifyError::Store(e) => {
+                    tracing::warn!(error = %e, "verification API storage failure");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily_unavailable",
+                        "storage is unavailable".to_owned(),
+                    )
+                }
+            },
+        };
+        (
+            status,
+            Json(json!({"error": error, "error_description": desc})),
+        )
+            .into_response()
+    }
+}
+
+/// A JSON body; a malformed one is a 400 naming the problem, an oversized one a 413.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiErr;
+    async fn from_request(req: axum::extract::Request, s: &S) -> Result<Self, ApiErr> {
+        match Json::<T>::from_request(req, s).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e @ JsonRejection::BytesRejection(_))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(ApiErr::TooLarge)
+            }
+            Err(e) => Err(ApiErr::Engine(VerifyError::Invalid(e.body_text()))),
+        }
+    }
+}
+
+/// The authenticated relying party ([`VerifyClient`]) and the request's source address.
+pub struct RelyingParty(pub Requester);
+
+impl FromRequestParts<AppState> for RelyingParty {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let client = VerifyClient::from_request_parts(parts, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let source_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| client_ip(c.0, &parts.headers, &s.provider.settings.trusted_proxies));
+        Ok(RelyingParty(Requester {
+            client_id: client.client_id,
+            client_name: client.client_name,
+            account: None,
+            source_ip,
+        }))
+    }
+}
+
+/// Basic identifying information, and optionally the relying party's account on whose
+/// behalf it asks (recorded in the entity's history and named in alerts).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StartBody {
+    #[serde(flatten)]
+    identity: IdentityInput,
+    #[serde(default)]
+    account: Option<String>,
+}
+
+#[utoipa::path(post, path = "/verify/v1/verifications", request_body = StartBody,
+    responses((status = 201, body = Started), (status = 400, body = VerifyErrorBody),
+        (status = 401, body = VerifyErrorBody), (status = 403, body = VerifyErrorBody)))]
+async fn start(
+    RelyingParty(mut who): RelyingParty,
+    State(s): State<AppState>,
+    Body(body): Body<StartBody>,
+) -> Result<Response, ApiErr> {
+    if let Some(a) = body
+        .account
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        if a.chars().count() > MAX_ACCOUNT_CHARS || a.chars().any(char::is_control) {
+            return Err(VerifyError::Invalid(format!(
+                "account: at most {MAX_ACCOUNT_CHARS} printable characters"
+            ))
+            .into());
+        }
+        who.account = Some(a.to_owned());
+    }
+    let started = s.verifier.start(&who, body.identity).await?;
+    Ok((StatusCode::CREATED, Json(started)).into_response())
+}
+
+#[utoipa::path(get, path = "/verify/v1/verifications/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = Started), (status = 404, body = VerifyErrorBody),
+        (status = 410, body = VerifyErrorBody)))]
+async fn status(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Started>, ApiErr> {
+    Ok(Json(s.verifier.status(&who, &id).await?))
+}
+
+#[utoipa::path(post, path = "/verify/v1/verifications/{id}/info", params(("id" = String, Path)),
+    request_body = IdentityInput,
+    responses((status = 200, body = Started), (status = 400, body = VerifyErrorBody),
+        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody),
+        (status = 410, body = VerifyErrorBody)))]
+async fn more_info(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(input): Body<IdentityInput>,
+) -> Result<Json<Started>, ApiErr> {
+    Ok(Json(s.verifier.more_info(&who, &id, input).await?))
+}
+
+/// The masked candidate the person picked.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChoiceBody {
+    candidate_id: String,
+}
+
+#[utoipa::path(post, path = "/verify/v1/verifications/{id}/choice", params(("id" = String, Path)),
+    request_body = ChoiceBody,
+    responses((status = 200, body = Started), (status = 400, body = VerifyErrorBody),
+        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody)))]
+async fn choose(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(body): Body<ChoiceBody>,
+) -> Result<Json<Started>, ApiErr> {
+    Ok(Json(
+        s.verifier.choose(&who, &id, &body.candidate_id).await?,
+    ))
+}
+
+/// The person's answers, one per question id.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnswersBody {
+    answers: Vec<AnswerInput>,
+}
+
+#[utoipa::path(post, path = "/verify/v1/verifications/{id}/answers", params(("id" = String, Path)),
+    request_body = AnswersBody,
+    responses((status = 200, body = Verdict), (status = 400, body = VerifyErrorBody),
+        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody),
+        (status = 410, body = VerifyErrorBody)))]
+async fn answer(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(body): Body<AnswersBody>,
+) -> Result<Json<Verdict>, ApiErr> {
+    Ok(Json(s.verifier.answer(&who, &id, body.answers).await?))
+}

@@ -1,0 +1,241 @@
+//! Agents of businesses in the Verification API (issue 5, "Parent–child";
+//! `verify::agents`): after a person's own verification passed, the relying party starts
+//! the agent stage for a business (`POST /verify/v1/verifications/{id}/agent`), relays
+//! the business questions if any (`…/agent/answers`), and an agent whose role is
+//! `ambassador` submits the business's employees
+//! (`POST /verify/v1/agents/{id}/employees`), who then pass the agent stage on their own
+//! verification alone. Authentication as the rest of `/verify/v1`. OpenAPI at
+//! `/verify/v1/agents/openapi.json`.
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+
+use super::verify::{ApiErr, Body, RelyingParty, VerifyErrorBody};
+use crate::verify::agents::{
+    AgentError, AgentStage, Agents, EmployeeResult, EmployeeStatus, EmployeesReport, MAX_EMPLOYEES,
+};
+use crate::verify::engine::{AnswerInput, IdentityInput, Requester, VerifyError};
+use crate::web::AppState;
+
+/// Largest request body: a full employee list.
+const MAX_BODY: usize = 192 * 1024;
+const MAX_ACCOUNT_CHARS: usize = 128;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Surety verification API: agents of businesses",
+        description = "A person verified as themself is verified as an agent of a business: by the request's office network, by questions from the business's record, or by an ambassador's pre-approval. Agents whose role is `ambassador` submit employee lists. Responses never carry a record's facts or ids."
+    ),
+    paths(start_agent, answer_agent, submit_employees),
+    components(schemas(
+        AgentBody,
+        AgentAnswersBody,
+        EmployeesBody,
+        AgentStage,
+        EmployeesReport,
+        EmployeeResult,
+        EmployeeStatus,
+        VerifyErrorBody
+    ))
+)]
+pub struct AgentsApi;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/verify/v1/agents/openapi.json",
+            get(|| async { Json(AgentsApi::openapi()) }),
+        )
+        .route("/verify/v1/verifications/{id}/agent", post(start_agent))
+        .route(
+            "/verify/v1/verifications/{id}/agent/answers",
+            post(answer_agent),
+        )
+        .route("/verify/v1/agents/{id}/employees", post(submit_employees))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+}
+
+fn agents(s: &AppState) -> Agents {
+    let p = &s.provider;
+    Agents::new(
+        s.verifier.clone(),
+        p.stores.clone(),
+        p.cache.clone(),
+        p.clock.clone(),
+    )
+}
+
+/// An agent call's refusal.
+pub struct AgentErr(AgentError);
+
+impl From<AgentError> for AgentErr {
+    fn from(e: AgentError) -> Self {
+        AgentErr(e)
+    }
+}
+
+impl From<ApiErr> for AgentErr {
+    fn from(e: ApiErr) -> Self {
+        match e {
+            ApiErr::Engine(e) => AgentErr(AgentError::Verify(e)),
+            ApiErr::TooLarge => AgentErr(AgentError::Verify(VerifyError::Invalid(format!(
+                "the request body is larger than {MAX_BODY} bytes"
+            )))),
+        }
+    }
+}
+
+impl IntoResponse for AgentErr {
+    fn into_response(self) -> Response {
+        let (status, error, desc) = match self.0 {
+            AgentError::Verify(e) => return ApiErr::Engine(e).into_response(),
+            AgentError::NotVerified => (
+                StatusCode::FORBIDDEN,
+                "not_verified",
+                "the person's own verification has not passed (or is older than an hour)",
+            ),
+            AgentError::BusinessNotIdentified => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "business_not_identified",
+                "the business could not be identified with certainty; give more elements",
+            ),
+            AgentError::RoleNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "role_not_allowed",
+                "the business's records do not name this person for that role",
+            ),
+            AgentError::NotAnAgent => (
+                StatusCode::FORBIDDEN,
+                "not_an_agent",
+                "no passed agent stage for this verification",
+            ),
+            AgentError::NotAmbassador => (
+                StatusCode::FORBIDDEN,
+                "not_ambassador",
+                "only an ambassador of the business may submit employees",
+            ),
+        };
+        (
+            status,
+            Json(json!({"error": error, "error_description": desc})),
+        )
+            .into_response()
+    }
+}
+
+/// The business the person acts for, their role, and optionally the relying party's
+/// account on whose behalf it asks.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AgentBody {
+    business: IdentityInput,
+    /// `employee`, `manager`, `owner`, `ambassador` … (1-32 of `a-z 0-9 _ -`).
+    role: String,
+    #[serde(default)]
+    account: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AgentAnswersBody {
+    answers: Vec<AnswerInput>,
+}
+
+/// At most 500 people, as basic identifying information.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmployeesBody {
+    employees: Vec<IdentityInput>,
+}
+
+/// `who` on behalf of `account` (trimmed; at most 128 printable characters).
+fn on_behalf(mut who: Requester, account: Option<String>) -> Result<Requester, AgentErr> {
+    let account = account
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty());
+    if let Some(a) = &account {
+        if a.chars().count() > MAX_ACCOUNT_CHARS || a.chars().any(char::is_control) {
+            let m = format!("account: at most {MAX_ACCOUNT_CHARS} printable characters");
+            return Err(AgentError::Verify(VerifyError::Invalid(m)).into());
+        }
+    }
+    who.account = account;
+    Ok(who)
+}
+
+#[utoipa::path(post, path = "/verify/v1/verifications/{id}/agent",
+    params(("id" = String, Path, description = "the person's passed verification")),
+    request_body = AgentBody,
+    responses((status = 201, body = AgentStage), (status = 400, body = VerifyErrorBody),
+        (status = 403, body = VerifyErrorBody), (status = 404, body = VerifyErrorBody),
+        (status = 422, body = VerifyErrorBody)))]
+async fn start_agent(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Body<AgentBody>, ApiErr>,
+) -> Result<Response, AgentErr> {
+    let Body(body) = body?;
+    let who = on_behalf(who, body.account)?;
+    let stage = agents(&s)
+        .start(&who, &id, &body.business, &body.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(stage)).into_response())
+}
+
+#[utoipa::path(post, path = "/verify/v1/verifications/{id}/agent/answers",
+    params(("id" = String, Path, description = "the person's verification")),
+    request_body = AgentAnswersBody,
+    responses((status = 200, body = AgentStage), (status = 400, body = VerifyErrorBody),
+        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody)))]
+async fn answer_agent(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Body<AgentAnswersBody>, ApiErr>,
+) -> Result<Json<AgentStage>, AgentErr> {
+    let Body(body) = body?;
+    Ok(Json(agents(&s).answer(&who, &id, body.answers).await?))
+}
+
+#[utoipa::path(post, path = "/verify/v1/agents/{id}/employees",
+    params(("id" = String, Path, description = "the ambassador's verification (agent stage passed)")),
+    request_body = EmployeesBody,
+    responses((status = 200, body = EmployeesReport), (status = 400, body = VerifyErrorBody),
+        (status = 403, body = VerifyErrorBody), (status = 404, body = VerifyErrorBody)))]
+async fn submit_employees(
+    RelyingParty(who): RelyingParty,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Body<EmployeesBody>, ApiErr>,
+) -> Result<Json<EmployeesReport>, AgentErr> {
+    let Body(body) = body?;
+    if body.employees.len() > MAX_EMPLOYEES {
+        let m = format!("at most {MAX_EMPLOYEES} employees");
+        return Err(AgentError::Verify(VerifyError::Invalid(m)).into());
+    }
+    let report = agents(&s)
+        .submit_employees(&who, &id, &body.employees)
+        .await?;
+    Ok(Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(super::AgentsApi::openapi()).unwrap();
+        for path in [
+            "/verify/v1/verifications/{id}/agent",
+            "/verify/v1/verifications/{id}/agent/answers",
+            "/verify/v1/agents/{id}/employees",
+        ] {
+            assert!(doc["paths"][path]["post"].is_object(), "{path}");
+        }
+    }
+}
