@@ -277,6 +277,20 @@ async fn a_second_relying_party_gets_the_verified_level_without_questions() {
         let t = l.id_token.unwrap();
         assert_eq!(t["acr"], VERIFIED);
         assert_eq!(t["amr"], json!(["pwd", "kba"]));
+        // Universal credentials: a new login (prompt=login, a fresh password session) at
+        // the second relying party holds the verified level from the binding, without
+        // questions; `amr` says only the password was used in this authentication.
+        let l = login(
+            &srv,
+            &second,
+            &[("acr_values", VERIFIED), ("prompt", "login")],
+            RIGHT,
+        )
+        .await;
+        assert_eq!((l.run.logins, l.run.challenges), (1, 0));
+        let t3 = l.id_token.unwrap();
+        assert_eq!(t3["acr"], VERIFIED);
+        assert_eq!(t3["amr"], json!(["pwd"]));
         // max_age=0: a fresh login, and the fresh (password) session answers again —
         // questions straight away, the user being bound to the entity.
         let l = login(

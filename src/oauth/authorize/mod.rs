@@ -292,7 +292,7 @@ pub(crate) async fn issue_code(
     s: &Session,
     grant: consent::Granted,
 ) -> Result<Outcome, AuthorizeError> {
-    let level = step_up::session_level(p, s).await?;
+    let level = step_up::session_level(p, s, req.max_age).await?;
     let Ok(acr) = req.acr.issued(level) else {
         return Ok(step_up::unmet(p, req));
     };

@@ -7,23 +7,25 @@
 //!
 //! Levels and time (the choices this module makes):
 //! - A session is at `urn:surety:acr:verified` when it passed a challenge itself (its
-//!   `acr`) and the user's entity binding is within `verified_policy_age`. Sessions are
-//!   per browser, not per client, so a second relying party asking for the verified
-//!   level within the same session gets it without questions ("universal credentials").
-//!   A new session (a new password login) answers again, straight away from the bound
-//!   entity; `verified_claims` need only the binding (see `oauth::verified_claims`).
+//!   `acr`) and the user's entity binding is within `verified_policy_age`.
+//! - Universal credentials: a password session of a user whose binding is within
+//!   `verified_policy_age` is at the verified level too, at every relying party and in
+//!   every new session, without answering again — unless the request's `max_age` is
+//!   shorter than the binding's age (or is 0): then the user answers again, straight
+//!   away from the bound entity. Such a session's `amr` stays `["pwd"]` (no knowledge
+//!   check ran in this authentication) and its `auth_time` the login's; the
+//!   verification's own time is in `verified_claims.verification.time`.
 //! - `auth_time` stays "the time of the last authentication event": a passed challenge is
 //!   one, so the raised session's `auth_time` is the time of the pass. `max_age` is
-//!   therefore measured from the challenge for a verified session; when it is exceeded
-//!   the user logs in again and, the fresh session being at the password level, answers
-//!   the challenge again.
+//!   therefore measured from the challenge for a session that passed one; when it is
+//!   exceeded the user logs in again.
 
 use super::acr::Level;
 use super::{
     AuthRequest, AuthorizeError, Outcome, Progress, Tx, error_redirect, new_tx_value, save_tx,
     store_tx, tx_key,
 };
-use crate::accounts::session::{ACR_VERIFIED, Session};
+use crate::accounts::session::{ACR_PASSWORD, ACR_VERIFIED, Session};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::verified_claims::fresh_binding;
@@ -34,15 +36,31 @@ use crate::util::secret_hash;
 /// transaction itself).
 const LOCK_NOTE_TTL: u64 = 900;
 
-/// The level a session holds now: verified only while its binding is within policy age.
-pub async fn session_level(p: &Provider, s: &Session) -> Result<Level, AuthorizeError> {
-    if Level::parse(&s.acr) != Some(Level::Verified) {
+/// The level a session holds now for a request with `max_age`: verified while its
+/// binding is within policy age, either because the session passed a challenge or,
+/// for a password session, because the user did within `max_age` (universal
+/// credentials; see the module notes).
+pub async fn session_level(
+    p: &Provider,
+    s: &Session,
+    max_age: Option<i64>,
+) -> Result<Level, AuthorizeError> {
+    let raised = Level::parse(&s.acr) == Some(Level::Verified);
+    if !raised && s.acr != ACR_PASSWORD {
         return Ok(Level::Password);
     }
-    match fresh_binding(p, &s.sub).await? {
-        Some(_) => Ok(Level::Verified),
-        None => Ok(Level::Password),
-    }
+    let Some(b) = fresh_binding(p, &s.sub).await? else {
+        return Ok(Level::Password);
+    };
+    let within_max_age = match max_age {
+        None => true,
+        Some(m) => m > 0 && p.now() - b.verified_at <= m,
+    };
+    Ok(if raised || within_max_age {
+        Level::Verified
+    } else {
+        Level::Password
+    })
 }
 
 /// The redirect for an essential `acr` that cannot be met.
@@ -73,7 +91,7 @@ pub async fn check(
     progress: Progress,
     binding: &str,
 ) -> Result<Option<Outcome>, AuthorizeError> {
-    let level = session_level(p, session).await?;
+    let level = session_level(p, session, req.max_age).await?;
     let met = req.acr.issued(level).is_ok();
     if req.acr.wants_step_up(level) && !progress.step_up_failed {
         if !req.has_prompt("none") {
@@ -150,7 +168,13 @@ pub async fn end_locked(
         .await
         .map_err(OAuthError::from)?
         .is_some();
-    if !noted || tx.req.acr.issued(session_level(p, session).await?).is_ok() {
+    if !noted
+        || tx
+            .req
+            .acr
+            .issued(session_level(p, session, tx.req.max_age).await?)
+            .is_ok()
+    {
         return Ok(None);
     }
     p.cache
@@ -209,7 +233,6 @@ fn raised(session: &Session, now: i64, method: &str) -> Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::session::ACR_PASSWORD;
 
     #[test]
     fn a_pass_raises_the_session_and_its_auth_time() {
