@@ -214,6 +214,10 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
         let shutdown = async move {
             let _ = rx.changed().await;
         };
+        // No Nagle delay on accepted sockets: each response is one write, sent at once.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await

@@ -86,6 +86,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0011_entity_bindings.sql"),
         postgres: include_str!("../../migrations/postgres/0011_entity_bindings.sql"),
     },
+    Migration {
+        version: 12,
+        name: "entity_kind_index",
+        sqlite: include_str!("../../migrations/sqlite/0012_entity_kind_index.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_entity_kind_index.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

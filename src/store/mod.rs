@@ -39,7 +39,8 @@ pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
 pub use verify_sql::{
-    EntitySample, VerificationHistoryRecord, VerificationRecord, VerificationStore,
+    AttemptState, EntitySample, EntitySamples, SamplesQuery, VerificationHistoryRecord,
+    VerificationRecord, VerificationStore,
 };
 
 /// What a store call can fail with. A failed query is never hidden behind `None`.

@@ -46,6 +46,9 @@ pub async fn connect(url: &str) -> StoreResult<SqlStore> {
     SqlStore::connect(url).await
 }
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 impl SqlStore {
     /// Opens a pool on `url`. A SQLite file is created if missing and put in WAL mode;
     /// an in-memory SQLite database gets a single long-lived connection.
@@ -57,7 +60,20 @@ impl SqlStore {
             Backend::Sqlite if !memory => with_create_mode(url),
             _ => url.to_owned(),
         };
-        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        // sqlx pings every connection it hands out by default: one more round trip per
+        // query. Only a connection idle for a while (which the server or a proxy may have
+        // closed) is checked; a failed check discards it and another is taken.
+        let mut opts = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         if backend == Backend::Sqlite {
             // Reads run concurrently under WAL; writes are serialised by the gate, so a
             // few connections suffice and keep page caches (memory) small. In WAL mode

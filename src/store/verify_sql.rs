@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::any::AnyRow;
 
-use super::StoreResult;
 use super::sql::{SqlStore, col, json_col, map_err, to_json};
+use super::{EntityRecord, StoreResult};
 use crate::clock::Timestamp;
 
 /// One verification as stored. `input`, `candidates` and `questions` are JSON owned by
@@ -56,17 +56,74 @@ pub struct VerificationHistoryRecord {
     pub decided_at: Timestamp,
 }
 
-/// A few columns of another entity, for distractors.
-#[derive(Debug, Clone, PartialEq)]
+/// A few columns of another entity, for distractors: those the lists are made of and,
+/// from its attributes, the two facts they compare (parsed here, without the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntitySample {
     pub id: String,
+    pub kind: String,
     pub name: String,
-    pub street: Option<String>,
     pub street_norm: Option<String>,
     pub city: Option<String>,
     pub city_norm: Option<String>,
     pub region: Option<String>,
-    pub attributes: Value,
+    /// The `title` attribute (people), as stored.
+    pub title: Option<String>,
+    /// The `industry` attribute (businesses), as stored.
+    pub industry: Option<String>,
+}
+
+impl From<&EntityRecord> for EntitySample {
+    fn from(r: &EntityRecord) -> Self {
+        let text = |k: &str| {
+            r.attributes
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        EntitySample {
+            id: r.id.clone(),
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            street_norm: r.street_norm.clone(),
+            city: r.city.clone(),
+            city_norm: r.city_norm.clone(),
+            region: r.region.clone(),
+            title: text("title"),
+            industry: text("industry"),
+        }
+    }
+}
+
+/// What [`VerificationStore::entity_samples`] read in its one statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntitySamples {
+    /// The entity asked for by id, if stored.
+    pub entity: Option<EntitySample>,
+    /// The windows, each in id order, in the order their kinds were given.
+    pub windows: Vec<EntitySample>,
+}
+
+/// What [`VerificationStore::entity_samples`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct SamplesQuery<'a> {
+    /// An entity to read by id (any kind), e.g. a person's employer.
+    pub id: Option<&'a str>,
+    /// A window per kind, in this order.
+    pub kinds: &'a [&'a str],
+    pub from_id: &'a str,
+    /// Rows per window.
+    pub limit: i64,
+}
+
+/// Attempts against an entity and the questions of the newest ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AttemptState {
+    /// As [`VerificationStore::count_attempts`].
+    pub count: i64,
+    /// The questions of the newest attempts (that issued questions), newest first, as
+    /// stored: JSON text (the caller parses what it needs of them).
+    pub recent_questions: Vec<String>,
 }
 
 #[async_trait]
@@ -87,9 +144,15 @@ pub trait VerificationStore: Send + Sync {
     /// Verifications against `entity_id` created after `since` that issued questions and
     /// did not pass.
     async fn count_attempts(&self, entity_id: &str, since: Timestamp) -> StoreResult<i64>;
-    /// The questions JSON of the newest `limit` verifications that issued questions for
-    /// `entity_id`, newest first.
-    async fn recent_questions(&self, entity_id: &str, limit: i64) -> StoreResult<Vec<Value>>;
+    /// In one statement: the attempts [`Self::count_attempts`] counts, and the questions
+    /// JSON of the newest `limit` verifications that issued questions for `entity_id`
+    /// (whatever their outcome or age), newest first.
+    async fn attempt_state(
+        &self,
+        entity_id: &str,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<AttemptState>;
     /// Every decision about `entity_id`, newest first, at most `limit`.
     async fn history(
         &self,
@@ -114,7 +177,25 @@ pub trait VerificationStore: Send + Sync {
         from_id: &str,
         limit: i64,
     ) -> StoreResult<Vec<EntitySample>>;
+    /// In one statement: the entity `q.id` (any kind; when given) and, for each of
+    /// `q.kinds`, the window [`Self::entity_window`] reads from `q.from_id`.
+    async fn entity_samples(&self, q: &SamplesQuery<'_>) -> StoreResult<EntitySamples>;
+    /// [`Self::attempt_state`] then [`Self::entity_samples`], on one pooled connection.
+    async fn attempt_state_and_samples(
+        &self,
+        entity_id: &str,
+        since: Timestamp,
+        limit: i64,
+        q: &SamplesQuery<'_>,
+    ) -> StoreResult<(AttemptState, EntitySamples)>;
+    /// [`Self::insert_verification`], then (the row committed) [`Self::count_attempts`]
+    /// against `v`'s entity since `since`, on one pooled connection: the count includes
+    /// `v` and every attempt committed before it ran.
+    async fn insert_and_count(&self, v: &VerificationRecord, since: Timestamp) -> StoreResult<i64>;
 }
+
+mod one_conn;
+use one_conn::{SAMPLE_COLS, sample_from};
 
 const COLS: &str = "id, client_id, client_name, account, kind, entity_id, tier, state, input, \
     candidates, questions, method, attempt, outcome, correct, asked, required, source_ip, \
@@ -159,53 +240,11 @@ fn history_from(r: &AnyRow) -> StoreResult<VerificationHistoryRecord> {
     })
 }
 
-fn sample_from(r: &AnyRow) -> StoreResult<EntitySample> {
-    Ok(EntitySample {
-        id: col(r, "id")?,
-        name: col(r, "name")?,
-        street: col(r, "street")?,
-        street_norm: col(r, "street_norm")?,
-        city: col(r, "city")?,
-        city_norm: col(r, "city_norm")?,
-        region: col(r, "region")?,
-        attributes: json_col(r, "attributes")?,
-    })
-}
-
 #[async_trait]
 impl VerificationStore for SqlStore {
     async fn insert_verification(&self, v: &VerificationRecord) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO verifications ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
-        );
         let _gate = self.write_gate().await;
-        sqlx::query(&sql)
-            .bind(&v.id)
-            .bind(&v.client_id)
-            .bind(&v.client_name)
-            .bind(&v.account)
-            .bind(&v.kind)
-            .bind(&v.entity_id)
-            .bind(&v.tier)
-            .bind(&v.state)
-            .bind(to_json(&v.input)?)
-            .bind(to_json(&v.candidates)?)
-            .bind(to_json(&v.questions)?)
-            .bind(&v.method)
-            .bind(i64::from(v.attempt))
-            .bind(&v.outcome)
-            .bind(v.correct)
-            .bind(v.asked)
-            .bind(v.required)
-            .bind(&v.source_ip)
-            .bind(v.created_at)
-            .bind(v.expires_at)
-            .bind(v.decided_at)
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        one_conn::insert(self.pool(), v).await
     }
 
     async fn get_verification(&self, id: &str) -> StoreResult<VerificationRecord> {
@@ -277,29 +316,16 @@ impl VerificationStore for SqlStore {
     }
 
     async fn count_attempts(&self, entity_id: &str, since: Timestamp) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM verifications WHERE entity_id = $1 AND created_at > $2 \
-             AND attempt = 1 AND (outcome IS NULL OR outcome <> 'passed')",
-        )
-        .bind(entity_id)
-        .bind(since)
-        .fetch_one(self.pool())
-        .await
-        .map_err(map_err)?;
-        col(&row, "n")
+        one_conn::count_attempts(self.pool(), entity_id, since).await
     }
 
-    async fn recent_questions(&self, entity_id: &str, limit: i64) -> StoreResult<Vec<Value>> {
-        let rows = sqlx::query(
-            "SELECT questions FROM verifications WHERE entity_id = $1 AND attempt = 1 \
-             ORDER BY created_at DESC, id DESC LIMIT $2",
-        )
-        .bind(entity_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(|r| json_col(r, "questions")).collect()
+    async fn attempt_state(
+        &self,
+        entity_id: &str,
+        since: Timestamp,
+        limit: i64,
+    ) -> StoreResult<AttemptState> {
+        one_conn::attempt_state(self.pool(), entity_id, since, limit).await
     }
 
     async fn history(
@@ -358,16 +384,43 @@ impl VerificationStore for SqlStore {
         from_id: &str,
         limit: i64,
     ) -> StoreResult<Vec<EntitySample>> {
-        let rows = sqlx::query(
-            "SELECT id, name, street, street_norm, city, city_norm, region, attributes \
-             FROM entities WHERE id >= $1 AND kind = $2 ORDER BY id LIMIT $3",
-        )
-        .bind(from_id)
-        .bind(kind)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
-        .map_err(map_err)?;
+        let sql = format!(
+            "SELECT {SAMPLE_COLS} FROM entities WHERE kind = $1 AND id >= $2 ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(kind)
+            .bind(from_id)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)?;
         rows.iter().map(sample_from).collect()
+    }
+
+    async fn entity_samples(&self, q: &SamplesQuery<'_>) -> StoreResult<EntitySamples> {
+        one_conn::entity_samples(self.pool(), q).await
+    }
+
+    async fn attempt_state_and_samples(
+        &self,
+        entity_id: &str,
+        since: Timestamp,
+        limit: i64,
+        q: &SamplesQuery<'_>,
+    ) -> StoreResult<(AttemptState, EntitySamples)> {
+        let mut conn = self.pool().acquire().await.map_err(map_err)?;
+        let state = one_conn::attempt_state(&mut *conn, entity_id, since, limit).await?;
+        let samples = one_conn::entity_samples(&mut *conn, q).await?;
+        Ok((state, samples))
+    }
+
+    async fn insert_and_count(&self, v: &VerificationRecord, since: Timestamp) -> StoreResult<i64> {
+        let mut conn = self.pool().acquire().await.map_err(map_err)?;
+        {
+            let _gate = self.write_gate().await;
+            one_conn::insert(&mut *conn, v).await?;
+        }
+        let entity = v.entity_id.as_deref().unwrap_or_default();
+        one_conn::count_attempts(&mut *conn, entity, since).await
     }
 }

@@ -161,19 +161,17 @@ fn band(bands: &[(i64, &str)], v: i64) -> usize {
 
 /// The facts of `r` questions may be drawn from, without what `supplied` gave.
 /// `employer` is the person's employing business, when stored.
-pub fn facts_of(r: &EntityRecord, employer: Option<&EntityRecord>, supplied: &Probe) -> Vec<Fact> {
+pub fn facts_of(r: &EntityRecord, employer: Option<&EntitySample>, supplied: &Probe) -> Vec<Fact> {
     let mut out = Vec::new();
     if r.kind == "person" {
-        let f: PersonFacts = serde_json::from_value(r.attributes.clone()).unwrap_or_default();
+        let f = PersonFacts::deserialize(&r.attributes).unwrap_or_default();
         out.extend(f.birth_year.map(Fact::BirthYear));
         out.extend(f.start_year.map(Fact::StartYear));
         out.extend(f.title.map(Fact::Title));
         if let Some(e) = employer {
-            let ef: BusinessFacts =
-                serde_json::from_value(e.attributes.clone()).unwrap_or_default();
             out.push(Fact::Employer {
                 name: e.name.clone(),
-                industry: ef.industry,
+                industry: e.industry.clone(),
             });
         }
         let past = f.previous_addresses.into_iter().find_map(|a| {
@@ -191,7 +189,7 @@ pub fn facts_of(r: &EntityRecord, employer: Option<&EntityRecord>, supplied: &Pr
         });
         out.extend(past);
     } else {
-        let f: BusinessFacts = serde_json::from_value(r.attributes.clone()).unwrap_or_default();
+        let f = BusinessFacts::deserialize(&r.attributes).unwrap_or_default();
         out.extend(f.founded_year.map(Fact::FoundedYear));
         out.extend(f.industry.map(Fact::Industry));
         out.extend(

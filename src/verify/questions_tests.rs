@@ -9,21 +9,23 @@ use crate::verify::fixtures::{acme, jane, record, with};
 
 fn sample(
     id: &str,
-    _kind: &str,
+    kind: &str,
     name: &str,
     street: &str,
     city: &str,
     attrs: serde_json::Value,
 ) -> EntitySample {
+    let text = |k: &str| attrs.get(k).and_then(|v| v.as_str()).map(str::to_owned);
     EntitySample {
         id: id.into(),
+        kind: kind.into(),
         name: name.into(),
-        street: Some(street.into()),
         street_norm: normalize::street(street),
         city: Some(city.into()),
         city_norm: normalize::city(city),
         region: Some("CA".into()),
-        attributes: attrs,
+        title: text("title"),
+        industry: text("industry"),
     }
 }
 
@@ -126,7 +128,7 @@ fn facts_come_from_the_record_and_skip_what_was_supplied() {
     let b = record(acme());
     let keys = |fs: Vec<Fact>| fs.iter().map(Fact::key).collect::<BTreeSet<_>>();
     assert_eq!(
-        keys(facts_of(&p, Some(&b), &no_supply())),
+        keys(facts_of(&p, Some(&EntitySample::from(&b)), &no_supply())),
         [
             "birth_year",
             "employer",
@@ -160,7 +162,9 @@ fn facts_come_from_the_record_and_skip_what_was_supplied() {
         ..Default::default()
     })
     .unwrap();
-    assert!(!keys(facts_of(&p, Some(&b), &street)).contains("previous_address"));
+    assert!(
+        !keys(facts_of(&p, Some(&EntitySample::from(&b)), &street)).contains("previous_address")
+    );
     let facts = facts_of(&b, None, &no_supply());
     assert!(facts.contains(&Fact::RegistrationLast4("4567".into())));
     assert!(

@@ -1,10 +1,12 @@
 //! Cross-cutting layers: request ids on every log line, metrics by route and status,
 //! security headers on every response, and a bound on the request line.
 
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -14,10 +16,25 @@ const MAX_URI: usize = 8 * 1024;
 /// Largest total size of request headers accepted (bytes).
 const MAX_HEADERS: usize = 16 * 1024;
 
-/// Gives each request an id (`X-Request-Id`, generated here, never taken from outside)
-/// and a tracing span carrying it.
+/// The outermost layer. Runs the request to completion on its own task, so a client that
+/// hangs up cannot cancel a handler half-way through a database transaction or a
+/// single-use consumption (a dropped SQLite transaction would otherwise keep the write lock
+/// on an idle pooled connection and stall every later writer); inside that task, gives the
+/// request an id (`X-Request-Id`, generated here, never taken from outside) and a tracing
+/// span carrying it. One layer instead of two saves a boxed future and a service clone per
+/// request.
 pub async fn request_id(req: Request, next: Next) -> Response {
-    if req.uri().to_string().len() > MAX_URI {
+    match tokio::spawn(identify(req, next)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn identify(req: Request, next: Next) -> Response {
+    if uri_len(req.uri()) > MAX_URI {
         return (StatusCode::URI_TOO_LONG, "request URI too long").into_response();
     }
     let header_bytes: usize = req
@@ -41,31 +58,26 @@ pub async fn request_id(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Runs the request to completion on its own task, so a client that hangs up cannot
-/// cancel a handler half-way through a database transaction or a single-use consumption
-/// (a dropped SQLite transaction would otherwise keep the write lock on an idle pooled
-/// connection and stall every later writer).
-pub async fn run_to_completion(req: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(req)).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "request task failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
+/// Length of the URI as `Uri`'s `Display` writes it, without writing it.
+fn uri_len(u: &axum::http::Uri) -> usize {
+    u.scheme_str().map_or(0, |s| s.len() + 3)
+        + u.authority().map_or(0, |a| a.as_str().len())
+        + u.path().len()
+        + u.query().map_or(0, |q| q.len() + 1)
 }
 
-/// Counts requests by route and status and records latency.
+/// Counts requests by route and status, records latency, and sets the security headers
+/// (see [`security_headers`]) on the way out.
 pub async fn observe(req: Request, next: Next) -> Response {
-    let route = req
+    let route: Arc<str> = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
+        .map_or_else(|| Arc::from("unmatched"), |m| Arc::from(m.as_str()));
+    let method = method_label(req.method());
     let start = Instant::now();
-    let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
+    let mut resp = next.run(req).await;
+    security_headers(resp.headers_mut());
+    let status = status_label(resp.status());
     let elapsed = start.elapsed().as_secs_f64();
     tracing::debug!(status = %status, elapsed_ms = elapsed * 1000.0, "request done");
     metrics::counter!("surety_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
@@ -73,14 +85,40 @@ pub async fn observe(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The method as a metric label, borrowed for the standard ones.
+fn method_label(m: &Method) -> Cow<'static, str> {
+    const STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD.iter().find(|(k, _)| k == m).map_or_else(
+        || Cow::Owned(m.as_str().to_owned()),
+        |(_, l)| Cow::Borrowed(*l),
+    )
+}
+
+/// The status code's three digits, from a table built once.
+fn status_label(s: StatusCode) -> &'static str {
+    static LABELS: LazyLock<Vec<String>> =
+        LazyLock::new(|| (100u16..1000).map(|c| c.to_string()).collect());
+    &LABELS[usize::from(s.as_u16() - 100)]
+}
+
 /// `Content-Security-Policy`, `X-Content-Type-Options`, `Referrer-Policy` on every
 /// response; pages refuse to be framed, unless a handler set its own CSP whose
 /// `frame-ancestors` allows some origins (the embeddable account portal): then no
 /// `X-Frame-Options`, which has no allow-list and would override it in old browsers.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+fn security_headers(h: &mut HeaderMap) {
+    // Room for these four and the request id, so the map grows at most once.
+    h.reserve(5);
+    let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         if !h.contains_key(&k) {
             h.insert(k, HeaderValue::from_static(v));
         }
@@ -95,11 +133,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     if !allows_framing(h) {
         set(h, header::X_FRAME_OPTIONS, "DENY");
     }
-    resp
 }
 
 /// Whether the response's CSP has a `frame-ancestors` directive other than `'none'`.
-fn allows_framing(h: &axum::http::HeaderMap) -> bool {
+fn allows_framing(h: &HeaderMap) -> bool {
     h.get_all(header::CONTENT_SECURITY_POLICY)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -131,5 +168,33 @@ mod tests {
         assert!(!with("default-src 'none'; frame-ancestors 'none'"));
         assert!(!with("default-src 'none'"));
         assert!(!allows_framing(&axum::http::HeaderMap::new()));
+    }
+
+    #[test]
+    fn uri_len_matches_the_written_uri() {
+        for u in [
+            "/",
+            "/token",
+            "/authorize?client_id=a&scope=openid%20profile",
+            "/?",
+            "http://example.com/a?b=c",
+            "https://example.com:8443",
+            "example.com:443",
+            "*",
+        ] {
+            let uri: axum::http::Uri = u.parse().unwrap();
+            assert_eq!(uri_len(&uri), uri.to_string().len(), "{u}");
+        }
+    }
+
+    #[test]
+    fn labels_are_the_method_and_the_status_digits() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        let custom = Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method_label(&custom), "PURGE");
+        for code in [100u16, 200, 404, 599, 999] {
+            let s = StatusCode::from_u16(code).unwrap();
+            assert_eq!(status_label(s), code.to_string());
+        }
     }
 }

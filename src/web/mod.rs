@@ -105,7 +105,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::verify::router())
         .merge(api::verify_agents::router())
         .fallback(routes::ops::not_found)
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        // Metrics and security headers; then body limit, timeout; outermost, the request's
+        // own task, id and span.
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
@@ -113,6 +114,5 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(middleware::request_id))
-        .layer(axum::middleware::from_fn(middleware::run_to_completion))
         .with_state(state)
 }

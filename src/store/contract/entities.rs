@@ -376,6 +376,7 @@ async fn entities_bulk_load_keeps_the_indexes(s: &SqlStore) {
     for name in [
         "entities_phone_idx",
         "entities_street_postal_idx",
+        "entities_kind_id_idx",
         "entity_links_child_idx",
     ] {
         assert!(before.iter().any(|n| n == name), "{name} in {before:?}");

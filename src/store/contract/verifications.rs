@@ -154,13 +154,30 @@ async fn verifications_count_attempts_and_recent_questions(s: &SqlStore) {
             .unwrap()
     );
     assert_eq!(s.count_attempts("EN1", 0).await.unwrap(), 2);
-    let recent = s.recent_questions("EN1", 2).await.unwrap();
-    let facts: Vec<&str> = recent
+    // With the count, in one statement: the newest attempts' questions, whatever their
+    // outcome or age.
+    let state = s.attempt_state("EN1", 0, 2).await.unwrap();
+    assert_eq!(state.count, 2);
+    let facts: Vec<String> = state
+        .recent_questions
         .iter()
-        .map(|q| q[0]["fact"].as_str().unwrap())
+        .map(|q| serde_json::from_str::<serde_json::Value>(q).unwrap())
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|q| q[0]["fact"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(facts, vec!["vf_c", "vf_b"]);
-    assert!(s.recent_questions("EN9", 2).await.unwrap().is_empty());
+    let all = s.attempt_state("EN1", 1000, 10).await.unwrap();
+    assert_eq!(all.count, 1, "vf_c: vf_a is before `since`, vf_b passed");
+    assert_eq!(all.recent_questions.len(), 3, "vf_d issued no questions");
+    // An insert counted once stored: it and the attempts before it.
+    let mut f = verification("vf_f", "EN1", 4000);
+    f.questions = json!([{"id": "q1", "fact": "vf_f"}]);
+    assert_eq!(s.insert_and_count(&f, 1000).await.unwrap(), 2);
+    assert_eq!(s.count_attempts("EN1", 0).await.unwrap(), 3);
+    let none = s.attempt_state("EN9", 0, 2).await.unwrap();
+    assert_eq!(none.count, 0);
+    assert!(none.recent_questions.is_empty());
 }
 
 async fn verifications_history_and_learned_networks(s: &SqlStore) {
@@ -205,9 +222,13 @@ async fn verifications_entity_window_is_a_bounded_id_range(s: &SqlStore) {
     let mut batch = Vec::new();
     for i in 0..30 {
         let kind = if i % 3 == 0 { "business" } else { "person" };
+        let attributes = match kind {
+            "person" => json!({"title": format!("Title {i}"), "birth_year": 1980}),
+            _ => json!({"industry": "Retail", "founded_year": 2001}),
+        };
         let line = json!({"external_id": format!("X{i}"), "kind": kind, "name": format!("Name {i}"),
             "street": format!("{i} Main St"), "city": "Fresno", "region": "CA",
-            "source": "s", "verified_at": "2024-01-01", "attributes": {}});
+            "source": "s", "verified_at": "2024-01-01", "attributes": attributes});
         batch.push(crate::verify::record::from_json_line(&line.to_string(), &ctx).unwrap());
     }
     s.upsert_entities(&batch).await.unwrap();
@@ -227,4 +248,50 @@ async fn verifications_entity_window_is_a_bounded_id_range(s: &SqlStore) {
         10
     );
     assert!(s.entity_window("person", "EZ", 5).await.unwrap().is_empty());
+
+    // One statement: an entity by id and the same windows, kind by kind in id order.
+    let businesses = s.entity_window("business", from, 4).await.unwrap();
+    let both = SamplesQuery {
+        id: Some(&all[3].id),
+        kinds: &["person", "business"],
+        from_id: from,
+        limit: 4,
+    };
+    let got = s.entity_samples(&both).await.unwrap();
+    assert_eq!(got.entity.as_ref(), Some(&all[3]));
+    let mut expected = s.entity_window("person", from, 4).await.unwrap();
+    expected.extend(businesses);
+    assert_eq!(got.windows, expected);
+    // The same with the attempt state, on one connection.
+    let (state, again) = s
+        .attempt_state_and_samples("EN1", 0, 3, &both)
+        .await
+        .unwrap();
+    assert_eq!(state, AttemptState::default());
+    assert_eq!(again, got);
+    let only = SamplesQuery {
+        id: Some("ENnone"),
+        kinds: &["business"],
+        from_id: "",
+        limit: 100,
+    };
+    let only = s.entity_samples(&only).await.unwrap();
+    assert_eq!(only.entity, None);
+    assert_eq!(only.windows.len(), 10);
+    assert!(only.windows.iter().all(|x| x.kind == "business"
+        && x.industry.as_deref() == Some("Retail")
+        && x.title.is_none()));
+    assert!(
+        all.iter()
+            .all(|x| x.title.as_deref().is_some_and(|t| t.starts_with("Title ")))
+    );
+    let just = SamplesQuery {
+        id: Some(&all[0].id),
+        kinds: &[],
+        from_id: "",
+        limit: 5,
+    };
+    let just = s.entity_samples(&just).await.unwrap();
+    assert_eq!(just.entity.map(|e| e.id), Some(all[0].id.clone()));
+    assert!(just.windows.is_empty());
 }

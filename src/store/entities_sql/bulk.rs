@@ -21,8 +21,8 @@ const LINKS_PER_STATEMENT: usize = 250;
 const IDS_PER_STATEMENT: usize = 1000;
 
 /// The indexes an initial PostgreSQL load drops and rebuilds, as
-/// `migrations/postgres/0007_entities.sql` creates them (a contract case checks that a
-/// load leaves the same indexes).
+/// `migrations/postgres/0007_entities.sql` and `0012_entity_kind_index.sql` create them
+/// (a contract case checks that a load leaves the same indexes).
 pub(crate) const REBUILT_INDEXES: &[(&str, &str)] = &[
     ("entities_phone_idx", "ON entities (phone_e164)"),
     ("entities_email_idx", "ON entities (email_norm)"),
@@ -34,6 +34,7 @@ pub(crate) const REBUILT_INDEXES: &[(&str, &str)] = &[
         "entities_street_postal_idx",
         "ON entities (street_norm, postal)",
     ),
+    ("entities_kind_id_idx", "ON entities (kind, id)"),
     ("entity_links_child_idx", "ON entity_links (child_id)"),
 ];
 

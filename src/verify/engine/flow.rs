@@ -25,6 +25,10 @@ const MIN_QUESTIONS: usize = 2;
 const LOOKUP_LIMIT: i64 = 50;
 /// Records per window distractors are drawn from.
 const POOL_WINDOW: i64 = 48;
+/// Previous attempts whose question sets a new attempt avoids: the attempt limit (default
+/// 3), at least 3 and at most this many (a high limit must not make every start read the
+/// entity's whole history; an entity has few distinct sets of facts anyway).
+const MAX_RECENT_SETS: i64 = 8;
 
 const MORE_INFO: &str = "more_info";
 const CANDIDATES: &str = "candidates";
@@ -80,15 +84,15 @@ fn to_value<T: Serialize>(v: &T) -> Value {
 }
 
 fn questions_of(v: &VerificationRecord) -> Result<Vec<StoredQuestion>, VerifyError> {
-    serde_json::from_value(v.questions.clone()).map_err(|e| corrupt("questions", e))
+    Vec::<StoredQuestion>::deserialize(&v.questions).map_err(|e| corrupt("questions", e))
 }
 
 fn candidates_of(v: &VerificationRecord) -> Result<Vec<StoredCandidate>, VerifyError> {
-    serde_json::from_value(v.candidates.clone()).map_err(|e| corrupt("candidates", e))
+    Vec::<StoredCandidate>::deserialize(&v.candidates).map_err(|e| corrupt("candidates", e))
 }
 
 fn probe_of(v: &VerificationRecord) -> Result<Probe, VerifyError> {
-    serde_json::from_value(v.input.clone()).map_err(|e| corrupt("input", e))
+    Probe::deserialize(&v.input).map_err(|e| corrupt("input", e))
 }
 
 /// Correct answers needed of `asked`: the configured share, rounded up.
@@ -219,7 +223,7 @@ impl Verifier {
 
     /// The business's office networks: the record's and those learned since.
     async fn networks_of(&self, r: &EntityRecord) -> Result<Vec<Cidr>, VerifyError> {
-        let facts: BusinessFacts = serde_json::from_value(r.attributes.clone()).unwrap_or_default();
+        let facts = BusinessFacts::deserialize(&r.attributes).unwrap_or_default();
         let learned = self
             .inner
             .stores

@@ -28,12 +28,9 @@ pub struct Pool {
     pub businesses: Vec<EntitySample>,
 }
 
-fn attr<'a>(s: &'a EntitySample, key: &str) -> Option<&'a str> {
-    s.attributes
-        .get(key)?
-        .as_str()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// A stored fact of a sample, trimmed; `None` when absent or blank.
+fn attr(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Up to [`DISTRACTORS`] of `items` (label, preferred), preferred ones first, whose
@@ -88,7 +85,7 @@ impl Pool {
     pub fn businesses(&self, answer: &str, industry: Option<&str>) -> Vec<String> {
         let items = self.businesses.iter().map(|s| {
             let same = industry
-                .is_some_and(|i| attr(s, "industry").is_some_and(|x| x.eq_ignore_ascii_case(i)));
+                .is_some_and(|i| attr(&s.industry).is_some_and(|x| x.eq_ignore_ascii_case(i)));
             (s.name.trim().to_owned(), same)
         });
         distinct(answer, items, normalize::name)
@@ -99,7 +96,7 @@ impl Pool {
         let items = self
             .people
             .iter()
-            .filter_map(|s| Some((attr(s, "title")?.to_owned(), true)));
+            .filter_map(|s| Some((attr(&s.title)?.to_owned(), true)));
         distinct(answer, items, normalize::name)
     }
 
@@ -108,7 +105,7 @@ impl Pool {
         let items = self
             .businesses
             .iter()
-            .filter_map(|s| Some((attr(s, "industry")?.to_owned(), true)))
+            .filter_map(|s| Some((attr(&s.industry)?.to_owned(), true)))
             .chain(INDUSTRIES.iter().map(|i| ((*i).to_owned(), false)));
         distinct(answer, items, normalize::name)
     }

@@ -4,8 +4,15 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::store::{EntitySample, SamplesQuery};
 use crate::verify::engine::PublicQuestion;
-use crate::verify::questions::Fact;
+
+/// Of a previous attempt's questions, only what "different questions on each attempt"
+/// compares.
+#[derive(Deserialize)]
+struct StoredFact {
+    fact: String,
+}
 
 impl Verifier {
     /// Moves `v` on from a match: network check for businesses, then by tier.
@@ -71,84 +78,78 @@ impl Verifier {
         self.started(v)
     }
 
-    async fn employer_of(&self, r: &EntityRecord) -> Result<Option<EntityRecord>, VerifyError> {
-        let facts: PersonFacts = serde_json::from_value(r.attributes.clone()).unwrap_or_default();
-        let Some(ext) = facts.employer else {
-            return Ok(None);
-        };
-        match self
-            .inner
-            .stores
-            .entities
-            .get_entity(&entity_id(&ext))
-            .await
-        {
-            Ok(e) => Ok(Some(e)),
-            Err(crate::store::StoreError::NotFound) => Ok(None),
-            Err(e) => Err(e.into()),
+    /// The id of `r`'s employing business, if its record names one.
+    fn employer_id(r: &EntityRecord) -> Option<String> {
+        if r.kind != "person" {
+            return None;
         }
+        let facts = PersonFacts::deserialize(&r.attributes).unwrap_or_default();
+        facts.employer.map(|ext| entity_id(&ext))
     }
 
-    async fn window(
+    /// What the distractors of `r`'s facts need: its employer (when its record names
+    /// one) and the windows of other records near `r`'s, by kind.
+    fn samples_needed(r: &EntityRecord, probe: &Probe) -> (Option<String>, Vec<&'static str>) {
+        let employer = Self::employer_id(r);
+        // Facts without the employer's, plus the business window an employer fact needs.
+        let (people, businesses) = questions::pools_needed(&questions::facts_of(r, None, probe));
+        let businesses = businesses || employer.is_some();
+        let kinds = [("person", people), ("business", businesses)]
+            .into_iter()
+            .filter_map(|(k, needed)| needed.then_some(k))
+            .collect();
+        (employer, kinds)
+    }
+
+    /// The pool of other records from the windows read, each window topped up from the
+    /// first ids when it ran past the last.
+    async fn pool_of(
         &self,
-        kind: &str,
-        start: &str,
-        skip: &str,
-    ) -> Result<Vec<crate::store::EntitySample>, VerifyError> {
+        r: &EntityRecord,
+        kinds: &[&str],
+        windows: Vec<EntitySample>,
+    ) -> Result<Pool, VerifyError> {
         let store = &self.inner.stores.verifications;
-        let mut got = store.entity_window(kind, start, POOL_WINDOW).await?;
-        if (got.len() as i64) < POOL_WINDOW {
-            let more = store
-                .entity_window(kind, "", POOL_WINDOW - got.len() as i64)
-                .await?;
-            got.extend(more);
-        }
-        Ok(questions::others(got, skip))
-    }
-
-    /// Other records near `r`'s window, for the distractors `facts` need.
-    async fn pool(&self, r: &EntityRecord, facts: &[Fact]) -> Result<Pool, VerifyError> {
-        let (start, _) = questions::window_start(&r.id, "pool");
-        let (people, businesses) = questions::pools_needed(facts);
+        let (people, businesses): (Vec<EntitySample>, Vec<EntitySample>) =
+            windows.into_iter().partition(|s| s.kind == "person");
+        let mut read = [people, businesses];
         let mut pool = Pool::default();
-        if people {
-            pool.people = self.window("person", &start, &r.id).await?;
-        }
-        if businesses {
-            pool.businesses = self.window("business", &start, &r.id).await?;
+        for kind in kinds {
+            let mut window = std::mem::take(&mut read[usize::from(*kind != "person")]);
+            if (window.len() as i64) < POOL_WINDOW {
+                let more = POOL_WINDOW - window.len() as i64;
+                window.extend(store.entity_window(kind, "", more).await?);
+            }
+            let window = questions::others(window, &r.id);
+            match *kind {
+                "person" => pool.people = window,
+                _ => pool.businesses = window,
+            }
         }
         Ok(pool)
     }
 
     /// The questions of an attempt against `r`: every fact that makes a fair question,
-    /// `n` of them picked at random, preferring a set other than the previous attempt's.
-    async fn draw(
+    /// `n` of them picked at random, preferring a set other than those of the `recent`
+    /// attempts (their questions JSON).
+    fn draw(
         &self,
         r: &EntityRecord,
         probe: &Probe,
-    ) -> Result<Vec<StoredQuestion>, VerifyError> {
-        let employer = if r.kind == "person" {
-            self.employer_of(r).await?
-        } else {
-            None
-        };
-        let facts = questions::facts_of(r, employer.as_ref(), probe);
-        let pool = self.pool(r, &facts).await?;
+        employer: Option<&EntitySample>,
+        pool: &Pool,
+        recent: &[String],
+    ) -> Vec<StoredQuestion> {
+        let facts = questions::facts_of(r, employer, probe);
         let (_, seed) = questions::window_start(&r.id, "years");
         let year = CivilDate::from_unix(self.now()).year;
         let all: Vec<StoredQuestion> = facts
             .iter()
-            .filter_map(|f| questions::question(String::new(), f, &pool, &seed, year))
+            .filter_map(|f| questions::question(String::new(), f, pool, &seed, year))
             .collect();
-        let limit = i64::from(self.inner.config.max_attempts).max(3);
-        let recent: Vec<BTreeSet<String>> = self
-            .inner
-            .stores
-            .verifications
-            .recent_questions(&r.id, limit)
-            .await?
-            .into_iter()
-            .filter_map(|q| serde_json::from_value::<Vec<StoredQuestion>>(q).ok())
+        let recent: Vec<BTreeSet<String>> = recent
+            .iter()
+            .filter_map(|q| serde_json::from_str::<Vec<StoredFact>>(q).ok())
             .map(|qs| qs.into_iter().map(|q| q.fact).collect())
             .collect();
         let n = self.inner.config.questions_per_attempt as usize;
@@ -156,7 +157,7 @@ impl Verifier {
         for (i, q) in qs.iter_mut().enumerate() {
             q.id = format!("q{}", i + 1);
         }
-        Ok(qs)
+        qs
     }
 
     /// Issues questions about `r` unless the entity is locked.
@@ -176,12 +177,31 @@ impl Verifier {
         let max = i64::from(cfg.max_attempts);
         v.entity_id = Some(r.id.clone());
         v.method = method.to_owned();
-        if store.count_attempts(&r.id, since).await? >= max {
+        let (employer, kinds) = Self::samples_needed(r, probe);
+        let (start, _) = questions::window_start(&r.id, "pool");
+        let wanted = SamplesQuery {
+            id: employer.as_deref(),
+            kinds: &kinds,
+            from_id: &start,
+            limit: POOL_WINDOW,
+        };
+        let recent = i64::from(cfg.max_attempts).clamp(3, MAX_RECENT_SETS);
+        let (attempts, samples) = store
+            .attempt_state_and_samples(&r.id, since, recent, &wanted)
+            .await?;
+        if attempts.count >= max {
             self.decide(who, v, Outcome::Locked, "lockout", from)
                 .await?;
             return self.started(v);
         }
-        let qs = self.draw(r, probe).await?;
+        let pool = self.pool_of(r, &kinds, samples.windows).await?;
+        let qs = self.draw(
+            r,
+            probe,
+            samples.entity.as_ref(),
+            &pool,
+            &attempts.recent_questions,
+        );
         if qs.len() < MIN_QUESTIONS {
             // Too few facts to challenge: not a decision about the entity.
             v.entity_id = None;
@@ -199,9 +219,16 @@ impl Verifier {
         v.attempt = true;
         v.state = QUESTIONS.to_owned();
         v.expires_at = now + cfg.ttl;
-        self.save(v, from, None).await?;
-        // Two starts racing past the check above: both count, and the loser locks.
-        if store.count_attempts(&r.id, since).await? > max {
+        // Counted once the row is stored: of two starts racing past the check above,
+        // both count, and the loser locks.
+        let tries = match from {
+            None => store.insert_and_count(v, since).await?,
+            Some(_) => {
+                self.save(v, from, None).await?;
+                store.count_attempts(&r.id, since).await?
+            }
+        };
+        if tries > max {
             v.attempt = false;
             self.decide(who, v, Outcome::Locked, "lockout", Some(QUESTIONS))
                 .await?;
