@@ -111,7 +111,7 @@ pub struct Settings {
     /// Seconds a verification stays open (`SURETY_VERIFY_TTL`, default 10 min).
     pub verify_ttl: i64,
     /// CSV file of `cidr,region` lines mapping source networks to regions
-    /// (`SURETY_VERIFY_REGION_TABLE`); unset: the built-in sample (`data/regions.csv`,
+    /// (`SURETY_VERIFY_REGION_TABLE`); unset: the built-in sample (`samples/regions.csv`,
     /// documentation ranges only).
     pub verify_region_table: Option<PathBuf>,
 }

@@ -11,8 +11,8 @@ use anyhow::Context;
 use super::normalize;
 use crate::partners::cidr::Cidr;
 
-/// The sample table shipped in `data/regions.csv` (documentation ranges only).
-pub const SAMPLE: &str = include_str!("../../data/regions.csv");
+/// The sample table shipped in `samples/regions.csv` (documentation ranges only).
+pub const SAMPLE: &str = include_str!("../../samples/regions.csv");
 
 /// Most lines a table may have (it is scanned per lookup).
 const MAX_ENTRIES: usize = 100_000;
