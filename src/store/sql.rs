@@ -10,13 +10,15 @@ use serde::de::DeserializeOwned;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::error::ErrorKind;
 use sqlx::query::Query;
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{
-    ClientRecord, ClientStore, ConsentStore, GrantRecord, GrantStore, Health, KeyStore,
-    RefreshRecord, Rotation, StoreError, StoreResult, StoredKey, UserRecord, UserStore,
+    ClientRecord, ClientStore, ConsentStore, Health, KeyStore, StoreError, StoreResult, StoredKey,
+    UserRecord, UserStore,
 };
 use crate::clock::{Clock, SystemClock, Timestamp};
+
+mod grants;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
@@ -271,33 +273,6 @@ fn user_from(row: &AnyRow) -> StoreResult<UserRecord> {
     })
 }
 
-fn grant_from(row: &AnyRow) -> StoreResult<GrantRecord> {
-    Ok(GrantRecord {
-        id: col(row, "id")?,
-        client_id: col(row, "client_id")?,
-        sub: col(row, "sub")?,
-        scope: col(row, "scope")?,
-        auth_time: col(row, "auth_time")?,
-        acr: col(row, "acr")?,
-        amr: json_col(row, "amr")?,
-        created_at: col(row, "created_at")?,
-        revoked_at: col(row, "revoked_at")?,
-    })
-}
-
-fn refresh_from(row: &AnyRow) -> StoreResult<RefreshRecord> {
-    Ok(RefreshRecord {
-        token_hash: col(row, "token_hash")?,
-        grant_id: col(row, "grant_id")?,
-        client_id: col(row, "client_id")?,
-        sub: col(row, "sub")?,
-        scope: col(row, "scope")?,
-        created_at: col(row, "created_at")?,
-        expires_at: col(row, "expires_at")?,
-        rotated_at: col(row, "rotated_at")?,
-    })
-}
-
 fn key_from(row: &AnyRow) -> StoreResult<StoredKey> {
     Ok(StoredKey {
         kid: col(row, "kid")?,
@@ -322,34 +297,6 @@ const USER_SELECT: &str = "SELECT sub, username, password_hash, email, name, cre
 const CONSENT_UPSERT: &str = "INSERT INTO consents (sub, client_id, scope, updated_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (sub, client_id) \
     DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
-const GRANT_INSERT: &str = "INSERT INTO grants \
-    (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-/// Keeps the earliest revocation time; inserts a tombstone if the grant is unknown.
-const GRANT_REVOKE: &str = "ON CONFLICT (id) DO UPDATE SET revoked_at = CASE \
-    WHEN grants.revoked_at IS NULL OR grants.revoked_at > excluded.revoked_at \
-    THEN excluded.revoked_at ELSE grants.revoked_at END";
-const GRANT_SELECT: &str = "SELECT id, client_id, sub, scope, auth_time, acr, amr, created_at, \
-    revoked_at FROM grants WHERE id = $1";
-const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, sub, \
-    scope, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const REFRESH_KILL: &str =
-    "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL";
-/// Claims a live token: the single statement that decides which concurrent rotation wins
-/// (and, being a write, takes SQLite's write lock first).
-const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2 \
-    WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
-    AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) \
-    RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
-/// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
-const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
-    r.scope, r.created_at, r.expires_at, r.rotated_at, g.id AS g_id, g.revoked_at AS g_revoked_at \
-    FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
-/// Idempotent; keeps the later expiry.
-const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
-    ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
-    WHEN revoked_jtis.expires_at < excluded.expires_at \
-    THEN excluded.expires_at ELSE revoked_jtis.expires_at END";
 const KEY_INSERT: &str = "INSERT INTO signing_keys \
     (kid, alg, public_jwk, sealed_private, created_at, activates_at) \
     VALUES ($1, $2, $3, $4, $5, $6)";
@@ -474,165 +421,6 @@ impl ConsentStore for SqlStore {
         let q = sqlx::query(CONSENT_UPSERT).bind(sub).bind(client_id);
         self.exec(q.bind(scope).bind(now)).await?;
         Ok(())
-    }
-}
-
-/// Binds a grant's nine columns in `GRANT_INSERT` order, with `revoked_at` given.
-fn bind_grant<'q>(
-    q: AnyQuery<'q>,
-    g: &'q GrantRecord,
-    revoked_at: Option<Timestamp>,
-) -> StoreResult<AnyQuery<'q>> {
-    let q = q.bind(&g.id).bind(&g.client_id).bind(&g.sub).bind(&g.scope);
-    let q = q
-        .bind(g.auth_time)
-        .bind(g.acr.as_deref())
-        .bind(to_json(&g.amr)?);
-    Ok(q.bind(g.created_at).bind(revoked_at))
-}
-
-async fn insert_refresh_with<'e, E>(e: E, r: &RefreshRecord) -> StoreResult<()>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let q = sqlx::query(REFRESH_INSERT)
-        .bind(&r.token_hash)
-        .bind(&r.grant_id);
-    let q = q.bind(&r.client_id).bind(&r.sub).bind(&r.scope);
-    let q = q.bind(r.created_at).bind(r.expires_at).bind(r.rotated_at);
-    q.execute(e).await.map_err(map_err)?;
-    Ok(())
-}
-
-/// Decides a rotation the claim did not win: unknown, expired, reused, or a retry within
-/// the grace window (which stores `successor` too).
-async fn rotation_fallback(
-    tx: &mut Transaction<'static, Any>,
-    old_hash: &str,
-    successor: &RefreshRecord,
-    now: Timestamp,
-    grace: i64,
-) -> StoreResult<Rotation> {
-    let q = sqlx::query(REFRESH_WITH_GRANT).bind(old_hash);
-    let Some(row) = q.fetch_optional(&mut **tx).await.map_err(map_err)? else {
-        return Ok(Rotation::Invalid);
-    };
-    let old = refresh_from(&row)?;
-    let grant_id: Option<String> = col(&row, "g_id")?;
-    let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
-    if old.expires_at <= now || grant_id.is_none() {
-        return Ok(Rotation::Invalid);
-    }
-    if grant_revoked.is_some() {
-        return Ok(Rotation::Reused(old));
-    }
-    match old.rotated_at {
-        Some(at) if grace > 0 && now - at <= grace => {
-            insert_refresh_with(&mut **tx, successor).await?;
-            Ok(Rotation::Rotated(old))
-        }
-        Some(_) => Ok(Rotation::Reused(old)),
-        // Live but not claimable: only a racing insert can get here; refuse.
-        None => Ok(Rotation::Invalid),
-    }
-}
-
-#[async_trait]
-impl GrantStore for SqlStore {
-    async fn insert_grant(&self, g: &GrantRecord) -> StoreResult<()> {
-        let sql = format!("{GRANT_INSERT} ON CONFLICT (id) DO NOTHING");
-        self.exec(bind_grant(sqlx::query(&sql), g, g.revoked_at)?)
-            .await?;
-        Ok(())
-    }
-
-    async fn get_grant(&self, id: &str) -> StoreResult<GrantRecord> {
-        grant_from(&self.one(sqlx::query(GRANT_SELECT).bind(id)).await?)
-    }
-
-    async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()> {
-        let sql = format!("{GRANT_INSERT} {GRANT_REVOKE}");
-        let (_gate, mut tx) = self.begin_write().await?;
-        let upsert = bind_grant(sqlx::query(&sql), g, Some(now))?;
-        upsert.execute(&mut *tx).await.map_err(map_err)?;
-        let kill = sqlx::query(REFRESH_KILL).bind(&g.id).bind(now);
-        kill.execute(&mut *tx).await.map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()> {
-        let _gate = self.write_gate().await;
-        insert_refresh_with(&self.pool, r).await
-    }
-
-    /// A token under a revoked grant is reported with `rotated_at` set (to the
-    /// revocation time if it was not rotated before), so it never looks live.
-    async fn find_refresh(&self, token_hash: &str) -> StoreResult<RefreshRecord> {
-        let row = self
-            .one(sqlx::query(REFRESH_WITH_GRANT).bind(token_hash))
-            .await?;
-        let mut rec = refresh_from(&row)?;
-        let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
-        rec.rotated_at = rec.rotated_at.or(grant_revoked);
-        Ok(rec)
-    }
-
-    async fn rotate_refresh(
-        &self,
-        old_hash: &str,
-        successor: &RefreshRecord,
-        now: Timestamp,
-        grace: i64,
-    ) -> StoreResult<Rotation> {
-        let (_gate, mut tx) = self.begin_write().await?;
-        let claim = sqlx::query(ROTATE_CLAIM).bind(old_hash).bind(now);
-        let claimed = claim.fetch_optional(&mut *tx).await.map_err(map_err)?;
-        let outcome = match claimed {
-            Some(row) => {
-                let old = refresh_from(&row)?;
-                insert_refresh_with(&mut *tx, successor).await?;
-                Rotation::Rotated(old)
-            }
-            None => rotation_fallback(&mut tx, old_hash, successor, now, grace).await?,
-        };
-        tx.commit().await.map_err(map_err)?;
-        Ok(outcome)
-    }
-
-    async fn revoke_client_grants(
-        &self,
-        client_id: &str,
-        sub: &str,
-        now: Timestamp,
-    ) -> StoreResult<u64> {
-        let (_gate, mut tx) = self.begin_write().await?;
-        let grants = sqlx::query("UPDATE grants SET revoked_at = $3 WHERE client_id = $1 AND sub = $2 AND revoked_at IS NULL")
-            .bind(client_id)
-            .bind(sub)
-            .bind(now);
-        let n = grants
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-        let kill = sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL")
-            .bind(client_id)
-            .bind(sub)
-            .bind(now);
-        kill.execute(&mut *tx).await.map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(n)
-    }
-
-    async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()> {
-        self.exec(sqlx::query(JTI_REVOKE).bind(jti).bind(expires_at))
-            .await?;
-        Ok(())
-    }
-
-    async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let q = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1").bind(jti);
-        self.exists(q).await
     }
 }
 
