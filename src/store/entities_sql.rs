@@ -7,10 +7,9 @@
 use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row};
 
-use super::sql::{Backend, SqlStore, map_err};
-use super::{StoreError, StoreResult};
+use super::StoreResult;
+use super::sql::{Backend, SqlStore, col, json_col, map_err};
 use crate::clock::Timestamp;
 
 mod bulk;
@@ -185,19 +184,6 @@ const COLS: &[&str] = &[
     "created_at",
     "updated_at",
 ];
-
-fn col<'r, T>(r: &'r AnyRow, name: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
-{
-    r.try_get(name)
-        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
-}
-
-fn json_col(r: &AnyRow, name: &str) -> StoreResult<Value> {
-    let text: String = col(r, name)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
-}
 
 fn entity_from(r: &AnyRow) -> StoreResult<EntityRecord> {
     Ok(EntityRecord {
