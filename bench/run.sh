@@ -155,7 +155,8 @@ print(s)'
 # RFC 7523 grant with a fresh assertion (own jti) per request: checks that one request answers
 # 200 with an access token and that replaying its assertion is refused, then generates separate
 # bodies for the warm-up and for the measured run (BENCH_ASSERTION_RATE per second of each, exp =
-# now + 240 s) and runs both in the lines mode of wrk-bench.lua, so no assertion is sent twice.
+# now + 240 s) and runs both with lines.lua (each request formatted once, before the run; the same
+# script for every target), so no assertion is sent twice.
 jwt_bearer_run() {
   local target="$1" url="$2" key="$3" iss="$4" sub="$5" aud="$6"; shift 6
   local -a gen=()
@@ -177,11 +178,11 @@ jwt_bearer_run() {
   node "$here/assertions.mjs" bodies $((ASSERTION_RATE * DURATION)) "$d/measured" "${common[@]}"
   log "$target/jwt_bearer: $((ASSERTION_RATE * (WARMUP + DURATION))) assertions generated in $((SECONDS - t0)) s"
   if [[ "$WARMUP" != 0 ]]; then
-    wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" -s "$PEER/wrk-bench.lua" "$@" \
+    wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" -s "$here/lines.lua" "$@" \
       -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/warm" lines "$THREADS" >/dev/null 2>&1 || true
   fi
   local save="$WARMUP"; WARMUP=0
-  wrk_run "$target" jwt_bearer "$url" -s "$PEER/wrk-bench.lua" "$@" \
+  wrk_run "$target" jwt_bearer "$url" -s "$here/lines.lua" "$@" \
     -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
   WARMUP="$save"
   rm -f "$d/warm" "$d/measured"

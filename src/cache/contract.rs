@@ -74,6 +74,8 @@ contract!(
     concurrent_take_has_one_winner,
     concurrent_consume_has_one_first,
     concurrent_put_new_has_one_winner,
+    mark_once_only_once,
+    concurrent_mark_once_has_one_winner,
 );
 
 async fn put_get_delete(c: Arc<dyn Ephemeral>) {
@@ -197,6 +199,30 @@ async fn concurrent_put_new_has_one_winner(c: Arc<dyn Ephemeral>) {
     assert_eq!(winners, 1);
 }
 
+async fn mark_once_only_once(c: Arc<dyn Ephemeral>) {
+    assert!(c.mark_once("ajti:1", 60).await.unwrap());
+    assert!(!c.mark_once("ajti:1", 60).await.unwrap());
+    assert!(c.mark_once("ajti:2", 60).await.unwrap());
+    // The same key space as put_new: a key stored either way is taken for both.
+    assert!(!c.put_new("ajti:2", b"1", 60).await.unwrap());
+    assert!(c.put_new("ajti:3", b"1", 60).await.unwrap());
+    assert!(!c.mark_once("ajti:3", 60).await.unwrap());
+}
+
+async fn concurrent_mark_once_has_one_winner(c: Arc<dyn Ephemeral>) {
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.mark_once("ajti:race", 60).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
 // --- Expiry: on memory through the clock; on Redis by reading the TTL back. ---
 
 #[tokio::test]
@@ -213,6 +239,9 @@ async fn memory_entries_expire_with_the_clock() {
     assert_eq!(c.get("a").await.unwrap(), None);
     assert_eq!(c.take("a").await.unwrap(), None);
     assert_eq!(c.consume("code").await.unwrap(), None);
+    assert!(c.mark_once("seen", 10).await.unwrap());
+    clock.advance(10);
+    assert!(c.mark_once("seen", 10).await.unwrap(), "a mark ends with its TTL");
     // An expired key is free for put_new, and a fresh value is unused.
     assert!(c.put_new("code", b"3", 10).await.unwrap());
     assert!(c.consume("code").await.unwrap().unwrap().first);
@@ -241,6 +270,8 @@ async fn redis_sets_ttls() {
     assert!((29..=30).contains(&c.ttl("a").await.unwrap()));
     assert!(c.put_new("b", b"1", 40).await.unwrap());
     assert!((39..=40).contains(&c.ttl("b").await.unwrap()));
+    assert!(c.mark_once("m", 45).await.unwrap());
+    assert!((44..=45).contains(&c.ttl("m").await.unwrap()));
     c.incr("n", 50).await.unwrap();
     c.incr("n", 999).await.unwrap();
     assert!((49..=50).contains(&c.ttl("n").await.unwrap()));

@@ -34,6 +34,13 @@ pub trait Ephemeral: Send + Sync {
     async fn put(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<()>;
     /// Stores only if absent (`SET NX`); `true` if this call stored it. Replay caches.
     async fn put_new(&self, key: &str, value: &[u8], ttl: u64) -> CacheResult<bool>;
+    /// Marks `key` seen for `ttl` seconds unless it already is (`SET key 1 NX EX ttl`);
+    /// `true` if this call marked it. For replay caches (`jti`s) whose keys are never
+    /// `consume`d: unlike [`Ephemeral::put_new`] it leaves no consume marker to clear, so on
+    /// Redis it is one plain command rather than a script.
+    async fn mark_once(&self, key: &str, ttl: u64) -> CacheResult<bool> {
+        self.put_new(key, b"1", ttl).await
+    }
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;
     /// Returns and deletes atomically (`GETDEL`): at most one caller gets the value.
     async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;

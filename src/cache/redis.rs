@@ -232,6 +232,17 @@ impl Ephemeral for RedisCache {
         Ok(stored == 1)
     }
 
+    async fn mark_once(&self, key: &str, ttl: u64) -> CacheResult<bool> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
+            .arg("1")
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl_arg(ttl));
+        let set: Option<String> = self.query(&cmd).await?;
+        Ok(set.is_some())
+    }
+
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {
         self.query(redis::cmd("GET").arg(self.key(key))).await
     }

@@ -237,7 +237,7 @@ async fn by_assertion(
         client.client_id,
         crate::util::secret_hash(jti)
     );
-    if !p.cache.put_new(&key, b"1", ttl).await? {
+    if !p.cache.mark_once(&key, ttl).await? {
         return Err(OAuthError::invalid_client("client assertion already used"));
     }
     Ok(AuthenticatedClient {

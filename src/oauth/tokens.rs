@@ -60,12 +60,18 @@ impl Provider {
         let now = self.now();
         let ttl = self.settings.access_token_ttl;
         let mut claims = g.extra.clone();
-        let base = json!({
-            "iss": self.issuer, "sub": g.sub, "aud": self.issuer, "client_id": g.client_id,
-            "iat": now, "exp": now + ttl, "jti": random_token(16), "scope": g.scope.to_string(),
-        });
-        if let Value::Object(m) = base {
-            claims.extend(m);
+        // Inserted one by one (over any same-named extra claim), not built as a second map.
+        for (k, v) in [
+            ("iss", Value::from(self.issuer.as_str())),
+            ("sub", Value::from(g.sub.as_str())),
+            ("aud", Value::from(self.issuer.as_str())),
+            ("client_id", Value::from(g.client_id.as_str())),
+            ("iat", Value::from(now)),
+            ("exp", Value::from(now + ttl)),
+            ("jti", Value::from(random_token(16))),
+            ("scope", Value::from(g.scope.to_string())),
+        ] {
+            claims.insert(k.to_owned(), v);
         }
         if let Some(id) = &g.grant_id {
             claims.insert("grant_id".into(), json!(id));

@@ -198,7 +198,7 @@ async fn consume_jti(
     let key = format!("ajti:{}:{}", partner.id, secret_hash(jti));
     if !p
         .cache
-        .put_new(&key, b"1", ttl)
+        .mark_once(&key, ttl)
         .await
         .map_err(OAuthError::from)?
     {

@@ -55,7 +55,8 @@ pub struct PartnerLimits {
 
 impl PartnerLimits {
     pub fn of(v: &Value) -> Self {
-        serde_json::from_value(v.clone()).unwrap_or_default()
+        // Straight from the borrowed tree: no copy of it per call.
+        Self::deserialize(v).unwrap_or_default()
     }
 }
 

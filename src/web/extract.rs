@@ -16,15 +16,16 @@ use crate::oauth::grants::Params;
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// Parses `application/x-www-form-urlencoded` pairs, refusing repeated names.
+/// Decoding is `form_urlencoded`'s (what `serde_urlencoded` uses): `+` is a space, bad
+/// percent escapes stay literal, invalid UTF-8 becomes U+FFFD. A value without escapes is
+/// copied once, into the map.
 pub fn parse_pairs(raw: &[u8]) -> Result<Params, OAuthError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
-        .map_err(|_| OAuthError::invalid_request("malformed parameters"))?;
-    let mut out = Params::with_capacity(pairs.len());
-    for (k, v) in pairs {
+    let mut out = Params::with_capacity(8);
+    for (k, v) in url::form_urlencoded::parse(raw) {
         if v.is_empty() {
             continue; // RFC 6749 §3.1: parameters sent without a value are treated as omitted
         }
-        if out.insert(k, v).is_some() {
+        if out.insert(k.into_owned(), v.into_owned()).is_some() {
             return Err(OAuthError::invalid_request("a parameter was repeated"));
         }
     }

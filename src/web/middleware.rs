@@ -49,7 +49,7 @@ async fn identify(req: Request, next: Next) -> Response {
         )
             .into_response();
     }
-    let id = crate::clock::random_hex16();
+    let id = crate::clock::request_id();
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
     let mut resp = next.run(req).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
