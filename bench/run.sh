@@ -25,6 +25,8 @@
 #   BENCH_OUT           output folder (bench/out): results.md, raw.jsonl, logs
 #   BENCH_TMPDIR        where the run's scratch folder goes, including the embedded target's SQLite
 #                       file (/tmp); /dev/shm puts it on tmpfs, where fsync costs nothing (diagnostics)
+#   BENCH_PERF          set: also `perf record -g` the server under test over each measured run, into
+#                       BENCH_OUT/perf-TARGET-SCENARIO.data (diagnostics; perf adds some load)
 #   BENCH_QUIET_WAIT    seconds to wait at the start for other compilations (cargo/rustc processes)
 #                       to finish, polling every 30 s (900; 0 = do not wait); the run then goes ahead
 #                       and records what was still running
@@ -111,8 +113,14 @@ wrk_run() {
   fi
   local out cpu0=0 cpu1=0
   [[ -n "$MEASURED_PID" ]] && cpu0="$(cpu_ticks "$MEASURED_PID")"
+  local perf_pid=""
+  if [[ -n "${BENCH_PERF:-}" && -n "$MEASURED_PID" ]]; then
+    perf record -F 999 -g -p "$MEASURED_PID" -o "$OUT/perf-$target-$scenario.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
   [[ -n "$MEASURED_PID" ]] && cpu1="$(cpu_ticks "$MEASURED_PID")"
+  [[ -n "$perf_pid" ]] && { wait "$perf_pid" || true; }
   echo "$out" >"$OUT/wrk-$target-$scenario.txt"
   local res
   res="$(grep '^RESULT ' <<<"$out" | tail -n1 | cut -c8- || true)"

@@ -88,7 +88,9 @@ pub fn request_id() -> String {
     let v = (u128::from(hasher.hash_one(n) ^ salt) << 64) | u128::from(n ^ salt);
     let mut out = String::with_capacity(32);
     for i in (0..32).rev() {
-        out.push(char::from(b"0123456789abcdef"[((v >> (i * 4)) & 0xf) as usize]));
+        out.push(char::from(
+            b"0123456789abcdef"[((v >> (i * 4)) & 0xf) as usize],
+        ));
     }
     out
 }
@@ -101,8 +103,11 @@ mod tests {
     fn request_ids_are_distinct_32_hex_chars() {
         let ids: std::collections::HashSet<String> = (0..10_000).map(|_| request_id()).collect();
         assert_eq!(ids.len(), 10_000);
-        assert!(ids.iter().all(|i| i.len() == 32
-            && i.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
+        assert!(ids.iter().all(|i| {
+            i.len() == 32
+                && i.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }));
     }
 
     #[test]

@@ -241,7 +241,10 @@ async fn memory_entries_expire_with_the_clock() {
     assert_eq!(c.consume("code").await.unwrap(), None);
     assert!(c.mark_once("seen", 10).await.unwrap());
     clock.advance(10);
-    assert!(c.mark_once("seen", 10).await.unwrap(), "a mark ends with its TTL");
+    assert!(
+        c.mark_once("seen", 10).await.unwrap(),
+        "a mark ends with its TTL"
+    );
     // An expired key is free for put_new, and a fresh value is unused.
     assert!(c.put_new("code", b"3", 10).await.unwrap());
     assert!(c.consume("code").await.unwrap().unwrap().first);
