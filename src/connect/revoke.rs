@@ -6,10 +6,11 @@
 
 use serde_json::json;
 
+use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::store::{AuthorizationRecord, StoreError};
+use crate::store::{AppRecord, AuthorizationRecord, OutboxEvent, Revocation, StoreError};
 
 async fn load(
     p: &Provider,
@@ -45,33 +46,54 @@ pub async fn narrow(
 }
 
 /// Revokes the app's authorization; returns the deauthorize event id when one was queued.
+/// Everything it changes — the authorization, the app's grants and refresh tokens, the
+/// subaccount's status and the queued callback — is one transaction
+/// ([`crate::store::AppStore::revoke_authorization`]): nothing is revoked without its
+/// callback, and of two racing revocations only one queues it (the other is told there is
+/// no such authorization, as after it).
 pub async fn revoke(
     p: &Provider,
     parent_sid: &str,
     client_id: &str,
 ) -> Result<Option<String>, OAuthError> {
     let now = p.now();
-    let mut a = load(p, parent_sid, client_id).await?;
-    a.status = "revoked".into();
-    a.updated_at = now;
-    p.stores.apps.put_authorization(&a).await?;
-    p.stores
-        .grants
-        .revoke_client_grants(client_id, &a.sub, now)
-        .await?;
-    match p.stores.accounts.get_account(&a.subaccount_sid).await {
-        Ok(mut sub) if sub.status == "active" => {
-            sub.status = "suspended".into();
-            p.stores.accounts.update_account(&sub).await?;
-        }
-        Ok(_) | Err(StoreError::NotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let app = match p.stores.apps.get_app(client_id).await {
-        Ok(app) => app,
-        Err(StoreError::NotFound) => return Ok(None),
+    let a = load(p, parent_sid, client_id).await?;
+    let event = match p.stores.apps.get_app(client_id).await {
+        Ok(app) => deauthorize_event(p, &app, &a, now)?,
+        Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
+    let id = event.as_ref().map(|e| e.id.clone());
+    let done = p
+        .stores
+        .apps
+        .revoke_authorization(&Revocation {
+            parent_sid: a.parent_sid.clone(),
+            client_id: a.client_id.clone(),
+            sub: a.sub.clone(),
+            subaccount_sid: a.subaccount_sid.clone(),
+            at: now,
+            event,
+        })
+        .await?;
+    if !done {
+        return Err(OAuthError::invalid_request("no such authorization"));
+    }
+    // The subaccount was suspended under this node's account cache.
+    p.stores.accounts.forget_cached(&a.subaccount_sid);
+    if let Some(id) = &id {
+        tracing::info!(event_id = %id, kind = "webhook", "outbox event queued");
+    }
+    Ok(id)
+}
+
+/// The app's signed `app.deauthorized` callback, when it registered a URL and a secret.
+fn deauthorize_event(
+    p: &Provider,
+    app: &AppRecord,
+    a: &AuthorizationRecord,
+    now: Timestamp,
+) -> Result<Option<OutboxEvent>, OAuthError> {
     let (Some(url), Some(sealed)) = (&app.deauthorize_uri, &app.webhook_secret_sealed) else {
         return Ok(None);
     };
@@ -86,8 +108,7 @@ pub async fn revoke(
         "parent_account_sid": a.parent_sid,
         "occurred_at": now,
     });
-    let id = crate::outbox::enqueue_webhook(p, url, &payload, &secret)
-        .await
-        .map_err(OAuthError::server_error)?;
-    Ok(Some(id.as_str().to_owned()))
+    crate::outbox::webhook_event(p, url, &payload, &secret)
+        .map(Some)
+        .map_err(OAuthError::server_error)
 }

@@ -138,6 +138,21 @@ pub async fn enqueue_webhook(
     payload: &serde_json::Value,
     secret: &[u8],
 ) -> Result<EventId, OutboxError> {
+    let event = webhook_event(p, url, payload, secret)?;
+    p.stores.outbox.enqueue(&event).await?;
+    tracing::info!(event_id = %event.id, kind = KIND_WEBHOOK, "outbox event queued");
+    Ok(EventId(event.id))
+}
+
+/// The event [`enqueue_webhook`] would store, for a caller that stores it in a transaction
+/// of its own (see `AppStore::revoke_authorization`). Checks the URL, the secret's length
+/// and the payload's size; seals the secret into the row.
+pub fn webhook_event(
+    p: &Provider,
+    url: &str,
+    payload: &serde_json::Value,
+    secret: &[u8],
+) -> Result<OutboxEvent, OutboxError> {
     let url = WebhookUrl::parse(url)?;
     if secret.len() < 16 {
         return Err(OutboxError::WeakSecret);
@@ -148,10 +163,14 @@ pub async fn enqueue_webhook(
     }
     let id = EventId::new();
     let sealed = p.keys.seal_secret(&secret_aad(id.as_str()), secret)?;
-    let event = new_event(&id, KIND_WEBHOOK, url.as_str(), body, Some(sealed), p.now());
-    p.stores.outbox.enqueue(&event).await?;
-    tracing::info!(event_id = %id.as_str(), kind = KIND_WEBHOOK, "outbox event queued");
-    Ok(id)
+    Ok(new_event(
+        &id,
+        KIND_WEBHOOK,
+        url.as_str(),
+        body,
+        Some(sealed),
+        p.now(),
+    ))
 }
 
 /// A new `pending` event, due at once.

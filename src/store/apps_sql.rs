@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
 use super::sql::{SqlStore, col, json_col, map_err};
-use super::{AppRecord, AppStore, AuthorizationRecord, StoreError, StoreResult};
+use super::{AppRecord, AppStore, AuthorizationRecord, Revocation, StoreError, StoreResult};
 
 const APP_COLS: &str = "client_id, developer_sid, display_name, homepage, logo_url, permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at";
 
@@ -171,5 +171,51 @@ impl AppStore for SqlStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(auth_from).collect()
+    }
+
+    async fn revoke_authorization(&self, r: &Revocation) -> StoreResult<bool> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        let revoked = sqlx::query(
+            "UPDATE app_authorizations SET status = 'revoked', updated_at = $3 \
+             WHERE parent_sid = $1 AND client_id = $2 AND status = 'active'",
+        )
+        .bind(&r.parent_sid)
+        .bind(&r.client_id)
+        .bind(r.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if revoked == 0 {
+            // Dropping the transaction rolls it back; nothing was changed anyway.
+            return Ok(false);
+        }
+        for sql in [
+            "UPDATE grants SET revoked_at = $3 WHERE client_id = $1 AND sub = $2 AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL",
+        ] {
+            sqlx::query(sql)
+                .bind(&r.client_id)
+                .bind(&r.sub)
+                .bind(r.at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        sqlx::query(
+            "UPDATE accounts SET status = 'suspended' WHERE sid = $1 AND status = 'active'",
+        )
+        .bind(&r.subaccount_sid)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if let Some(e) = &r.event {
+            super::outbox_sql::insert(e)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 }

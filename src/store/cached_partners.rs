@@ -99,6 +99,10 @@ impl AccountStore for CachedAccounts {
     ) -> StoreResult<Vec<AccountRecord>> {
         self.inner.list_accounts(partner_id, after, limit).await
     }
+
+    fn forget_cached(&self, sid: &str) {
+        self.entries.forget(sid);
+    }
 }
 
 impl Stores {

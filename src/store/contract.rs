@@ -147,6 +147,7 @@ mod audit;
 mod bindings;
 mod entities;
 mod promotions;
+mod revocations;
 mod verifications;
 
 fn client(id: &str) -> ClientRecord {

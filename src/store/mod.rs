@@ -299,6 +299,9 @@ pub trait AccountStore: Send + Sync {
         self.get_account(sid).await.map(Arc::new)
     }
     async fn update_account(&self, a: &AccountRecord) -> StoreResult<()>;
+    /// Drops this node's cached copy of the account, after a write that went around this
+    /// store (see [`AppStore::revoke_authorization`]). Stores without a cache ignore it.
+    fn forget_cached(&self, _sid: &str) {}
     /// A partner's accounts in SID order, after `after`, at most `limit`.
     async fn list_accounts(
         &self,
@@ -379,6 +382,25 @@ pub trait AppStore: Send + Sync {
     ) -> StoreResult<Option<AuthorizationRecord>>;
     async fn put_authorization(&self, a: &AuthorizationRecord) -> StoreResult<()>;
     async fn list_authorizations(&self, parent_sid: &str) -> StoreResult<Vec<AuthorizationRecord>>;
+    /// Revokes an active authorization in one transaction: the authorization becomes
+    /// `revoked`, the app's grants for `sub` are revoked and its refresh tokens killed, the
+    /// subaccount (if active) is suspended, and `event` (the deauthorize callback) is
+    /// queued — all or nothing, so a crash cannot revoke without queueing the callback.
+    /// `false`, with nothing written, when the authorization is not active (a concurrent
+    /// revocation won): the callback is queued once.
+    async fn revoke_authorization(&self, r: &Revocation) -> StoreResult<bool>;
+}
+
+/// What [`AppStore::revoke_authorization`] changes.
+#[derive(Debug, Clone)]
+pub struct Revocation {
+    pub parent_sid: String,
+    pub client_id: String,
+    /// The `sub` the app's grants were issued to.
+    pub sub: String,
+    pub subaccount_sid: String,
+    pub at: Timestamp,
+    pub event: Option<OutboxEvent>,
 }
 
 /// One event in the durable outbox (see `crate::outbox`): a message to deliver to a

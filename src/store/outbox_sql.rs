@@ -5,8 +5,9 @@
 //! SQLite the statement runs under this process's write gate (one writer anyway).
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 
 use super::sql::{Backend, SqlStore, map_err};
 use super::{OutboxEvent, OutboxFilter, OutboxStore, StoreError, StoreResult};
@@ -75,21 +76,24 @@ fn touched(rows: u64) -> StoreResult<()> {
     }
 }
 
+/// The statement that stores a new `pending` event, bound; run on the pool or inside a
+/// caller's transaction (a revocation queues its callback in the same one).
+pub(super) fn insert(e: &OutboxEvent) -> Query<'_, Any, AnyArguments<'_>> {
+    sqlx::query(INSERT)
+        .bind(&e.id)
+        .bind(&e.kind)
+        .bind(&e.destination)
+        .bind(&e.payload)
+        .bind(e.secret_sealed.clone())
+        .bind(e.created_at)
+        .bind(e.next_attempt_at)
+}
+
 #[async_trait]
 impl OutboxStore for SqlStore {
     async fn enqueue(&self, e: &OutboxEvent) -> StoreResult<()> {
         let _gate = self.write_gate().await;
-        sqlx::query(INSERT)
-            .bind(&e.id)
-            .bind(&e.kind)
-            .bind(&e.destination)
-            .bind(&e.payload)
-            .bind(e.secret_sealed.clone())
-            .bind(e.created_at)
-            .bind(e.next_attempt_at)
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
+        insert(e).execute(self.pool()).await.map_err(map_err)?;
         Ok(())
     }
 

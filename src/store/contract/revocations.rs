@@ -1,0 +1,168 @@
+//! Contract cases for [`AppStore::revoke_authorization`]: one transaction for the
+//! authorization, the app's grants and refresh tokens, the subaccount and the queued
+//! deauthorize callback, on a fresh SQLite file and (when configured) a fresh PostgreSQL
+//! database each.
+
+use super::super::sql::SqlStore;
+use super::super::*;
+use super::{grant, postgres_db, refresh, sqlite_db};
+
+contract!(
+    revocation_changes_everything_and_queues_once,
+    revocation_is_undone_when_the_callback_cannot_be_queued,
+    racing_revocations_queue_one_callback,
+);
+
+const PARENT: &str = "ACparent";
+const SUBACCOUNT: &str = "ACsub";
+
+/// An active authorization of client `c1` for user `u1` (the sub of `grant()`), its
+/// active subaccount, a live grant and refresh token.
+async fn setup(s: &SqlStore) {
+    s.insert_account(&AccountRecord {
+        sid: SUBACCOUNT.into(),
+        partner_id: None,
+        parent_sid: Some(PARENT.into()),
+        friendly_name: "app subaccount".into(),
+        status: "active".into(),
+        limits: serde_json::json!({}),
+        auth_token_hash: "00".repeat(32),
+        created_at: 1000,
+    })
+    .await
+    .unwrap();
+    s.put_authorization(&AuthorizationRecord {
+        parent_sid: PARENT.into(),
+        client_id: "c1".into(),
+        sub: "u1".into(),
+        subaccount_sid: SUBACCOUNT.into(),
+        permissions: "read".into(),
+        usage_limits: serde_json::json!({}),
+        status: "active".into(),
+        created_at: 1000,
+        updated_at: 1000,
+    })
+    .await
+    .unwrap();
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
+}
+
+fn revocation(event_id: Option<&str>) -> Revocation {
+    Revocation {
+        parent_sid: PARENT.into(),
+        client_id: "c1".into(),
+        sub: "u1".into(),
+        subaccount_sid: SUBACCOUNT.into(),
+        at: 2000,
+        event: event_id.map(|id| OutboxEvent {
+            id: id.into(),
+            kind: "webhook".into(),
+            destination: "https://app.example/deauthorize".into(),
+            payload: r#"{"type":"app.deauthorized"}"#.into(),
+            secret_sealed: Some(vec![1, 2, 3]),
+            created_at: 2000,
+            next_attempt_at: 2000,
+            attempts: 0,
+            status: "pending".into(),
+            last_error: None,
+            last_attempt_at: None,
+            delivered_at: None,
+            locked_until: None,
+            locked_by: None,
+        }),
+    }
+}
+
+async fn state(s: &SqlStore) -> (String, String, Option<Timestamp>, Option<Timestamp>, usize) {
+    let auth = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    let account = s.get_account(SUBACCOUNT).await.unwrap();
+    let grant = s.get_grant("g1").await.unwrap();
+    let token = s.find_refresh("h1").await.unwrap();
+    let events = s
+        .list_events(&OutboxFilter::default(), 100)
+        .await
+        .unwrap()
+        .len();
+    (
+        auth.status,
+        account.status,
+        grant.revoked_at,
+        token.rotated_at,
+        events,
+    )
+}
+
+async fn revocation_changes_everything_and_queues_once(s: &SqlStore) {
+    setup(s).await;
+    assert!(
+        s.revoke_authorization(&revocation(Some("EV1")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        state(s).await,
+        (
+            "revoked".into(),
+            "suspended".into(),
+            Some(2000),
+            Some(2000),
+            1
+        )
+    );
+    let queued = s.get_event("EV1").await.unwrap();
+    assert_eq!(queued.status, "pending");
+    assert_eq!(queued.destination, "https://app.example/deauthorize");
+    // Already revoked: nothing more is written, no second callback.
+    assert!(
+        !s.revoke_authorization(&revocation(Some("EV2")))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        s.get_event("EV2").await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(state(s).await.4, 1);
+}
+
+async fn revocation_is_undone_when_the_callback_cannot_be_queued(s: &SqlStore) {
+    setup(s).await;
+    // An event id already taken makes the queueing fail inside the transaction.
+    let mut taken = revocation(Some("EVtaken")).event.unwrap();
+    taken.destination = "https://other.example/".into();
+    s.enqueue(&taken).await.unwrap();
+    let r = s.revoke_authorization(&revocation(Some("EVtaken"))).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(
+        state(s).await,
+        ("active".into(), "active".into(), None, None, 1),
+        "a revocation whose callback was not queued must change nothing"
+    );
+    // Retrying with a fresh id goes through.
+    assert!(
+        s.revoke_authorization(&revocation(Some("EVnew")))
+            .await
+            .unwrap()
+    );
+    assert_eq!(state(s).await.0, "revoked");
+}
+
+async fn racing_revocations_queue_one_callback(s: &SqlStore) {
+    setup(s).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.revoke_authorization(&revocation(Some(&format!("EVrace{i}"))))
+                    .await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(won, 1);
+    assert_eq!(state(s).await.4, 1);
+}
