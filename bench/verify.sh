@@ -82,7 +82,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 base="http://127.0.0.1:$port"
 admin="bench-admin-$(openssl rand -hex 8)"
 SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$admin" RUST_LOG=warn \
-  SURETY_VERIFY_MAX_ATTEMPTS=1000000 "$BIN" serve >"$work/server.log" 2>&1 &
+  SURETY_VERIFY_MAX_ATTEMPTS=1000000 SURETY_VERIFY_START_RATE=0 "$BIN" serve >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
 

@@ -114,6 +114,10 @@ pub struct Settings {
     /// (`SURETY_VERIFY_REGION_TABLE`); unset: the built-in sample (`samples/regions.csv`,
     /// documentation ranges only).
     pub verify_region_table: Option<PathBuf>,
+    /// Verifications one relying party may start per minute, across every node sharing the
+    /// cache (`SURETY_VERIFY_START_RATE`, default 600; 0: no limit). More get 429 with
+    /// `Retry-After`.
+    pub verify_start_rate: u32,
 }
 
 impl Default for Settings {
@@ -158,6 +162,7 @@ impl Default for Settings {
             verify_attempt_window: 24 * 3600,
             verify_ttl: 600,
             verify_region_table: None,
+            verify_start_rate: 600,
         }
     }
 }

@@ -544,3 +544,50 @@ async fn tenancy_authentication_and_limits() {
         srv.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn each_client_has_a_per_minute_budget_of_starts() {
+    for backend in all_backends().await {
+        let mut settings = settings_for(&backend);
+        settings.verify_start_rate = 3;
+        let srv = TestServer::start_with(settings).await;
+        seed(&srv, &[]).await;
+        let shop = rp(&srv, "Shop").await;
+        let other = rp(&srv, "Other").await;
+        let nobody = json!({"name": "Nobody Atall", "phone": "212-555-0000"});
+        let start = |rp: &Rp| {
+            srv.api
+                .post(srv.url(START))
+                .bearer_auth(&rp.token)
+                .json(&nobody)
+                .send()
+        };
+        // The window is the clock minute: keep the four starts inside one.
+        // The server runs on the real clock, so the test reads it too.
+        #[allow(clippy::disallowed_methods)]
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            % 60;
+        if second >= 57 {
+            tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+        }
+        for _ in 0..3 {
+            assert_eq!(start(&shop).await.unwrap().status(), StatusCode::CREATED);
+        }
+        let r = start(&shop).await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "Retry-After {wait}");
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"], "rate_limited");
+        // The budget is the client's own: another relying party still starts.
+        assert_eq!(start(&other).await.unwrap().status(), StatusCode::CREATED);
+        srv.shutdown().await;
+    }
+}

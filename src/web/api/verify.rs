@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,6 +23,7 @@ use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
 use super::verify_auth::VerifyClient;
+use crate::store::StoreError;
 use crate::verify::engine::{
     AnswerInput, IdentityInput, MaskedCandidate, Outcome, PublicQuestion, QuestionKind, Requester,
     Started, Step, Tier, Verdict, VerifyError,
@@ -93,6 +94,38 @@ pub struct VerifyErrorBody {
 pub enum ApiErr {
     TooLarge,
     Engine(VerifyError),
+}
+
+/// Counts a verification start against the client's per-minute budget (a fixed window in
+/// the shared cache, so every node counts together); over it, the 429 to send.
+async fn within_start_rate(s: &AppState, client_id: &str) -> Result<(), Response> {
+    let p = &s.provider;
+    let limit = p.settings.verify_start_rate;
+    if limit == 0 {
+        return Ok(());
+    }
+    let now = p.now();
+    let key = format!("vstart:{client_id}:{}", now.div_euclid(60));
+    let n = p.cache.incr(&key, 120).await.map_err(|e| {
+        ApiErr::Engine(VerifyError::Store(StoreError::Backend(e.to_string()))).into_response()
+    })?;
+    if n <= u64::from(limit) {
+        return Ok(());
+    }
+    tracing::info!(client_id, limit, "verification start refused: rate limit");
+    let retry_after = 60 - now.rem_euclid(60);
+    let body = json!({
+        "error": "rate_limited",
+        "error_description": format!(
+            "too many verifications started by this client; retry in {retry_after} s"
+        ),
+    });
+    Err((
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after.to_string())],
+        Json(body),
+    )
+        .into_response())
 }
 
 impl From<VerifyError> for ApiErr {
@@ -201,12 +234,16 @@ pub struct StartBody {
 
 #[utoipa::path(post, path = "/verify/v1/verifications", request_body = StartBody,
     responses((status = 201, body = Started), (status = 400, body = VerifyErrorBody),
-        (status = 401, body = VerifyErrorBody), (status = 403, body = VerifyErrorBody)))]
+        (status = 401, body = VerifyErrorBody), (status = 403, body = VerifyErrorBody),
+        (status = 429, description = "more than SURETY_VERIFY_START_RATE starts this minute; see Retry-After", body = VerifyErrorBody)))]
 async fn start(
     RelyingParty(mut who): RelyingParty,
     State(s): State<AppState>,
     Body(body): Body<StartBody>,
 ) -> Result<Response, ApiErr> {
+    if let Err(refused) = within_start_rate(&s, &who.client_id).await {
+        return Ok(refused);
+    }
     if let Some(a) = body
         .account
         .as_deref()
