@@ -205,6 +205,27 @@ impl OutboxStore for SqlStore {
     }
 }
 
+/// A pending webhook event due at `at` (store tests).
+#[cfg(test)]
+pub(crate) fn test_event(id: &str, dest: &str, at: Timestamp) -> OutboxEvent {
+    OutboxEvent {
+        id: id.into(),
+        kind: "webhook".into(),
+        destination: dest.into(),
+        payload: r#"{"a":1}"#.into(),
+        secret_sealed: Some(vec![1, 2, 3]),
+        created_at: at,
+        next_attempt_at: at,
+        attempts: 0,
+        status: "pending".into(),
+        last_error: None,
+        last_attempt_at: None,
+        delivered_at: None,
+        locked_until: None,
+        locked_by: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The outbox's store contract, on a fresh SQLite file and (when
@@ -306,24 +327,7 @@ mod tests {
         concurrent_claims_never_share_an_event,
     );
 
-    fn event(id: &str, dest: &str, at: Timestamp) -> OutboxEvent {
-        OutboxEvent {
-            id: id.into(),
-            kind: "webhook".into(),
-            destination: dest.into(),
-            payload: r#"{"a":1}"#.into(),
-            secret_sealed: Some(vec![1, 2, 3]),
-            created_at: at,
-            next_attempt_at: at,
-            attempts: 0,
-            status: "pending".into(),
-            last_error: None,
-            last_attempt_at: None,
-            delivered_at: None,
-            locked_until: None,
-            locked_by: None,
-        }
-    }
+    use super::test_event as event;
 
     async fn enqueue_get_and_list(s: &SqlStore) {
         let a = event("EVa", "https://a.example/cb", 100);

@@ -55,21 +55,8 @@ fn revocation(event_id: Option<&str>) -> Revocation {
         sub: "u1".into(),
         subaccount_sid: SUBACCOUNT.into(),
         at: 2000,
-        event: event_id.map(|id| OutboxEvent {
-            id: id.into(),
-            kind: "webhook".into(),
-            destination: "https://app.example/deauthorize".into(),
-            payload: r#"{"type":"app.deauthorized"}"#.into(),
-            secret_sealed: Some(vec![1, 2, 3]),
-            created_at: 2000,
-            next_attempt_at: 2000,
-            attempts: 0,
-            status: "pending".into(),
-            last_error: None,
-            last_attempt_at: None,
-            delivered_at: None,
-            locked_until: None,
-            locked_by: None,
+        event: event_id.map(|id| {
+            super::super::outbox_sql::test_event(id, "https://app.example/deauthorize", 2000)
         }),
     }
 }
