@@ -209,6 +209,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
     let outbox =
         Arc::new(crate::outbox::worker::Worker::for_provider(&provider).context("outbox")?);
     tokio::spawn(outbox.run(rx.clone()));
+    tokio::spawn(upkeep(provider.clone(), rx.clone()));
     let audit = provider.stores.audit.clone();
     let task = tokio::spawn(async move {
         let shutdown = async move {
@@ -238,4 +239,26 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
         shutdown: tx,
         task,
     })
+}
+
+/// Every `purge_interval` seconds (first after one interval), deletes expired refresh
+/// tokens and revoked `jti`s and closed verifications older than the retention (at least
+/// the attempt window). Idempotent, so every node may run it; stops with the server.
+async fn upkeep(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
+    let every = p.settings.purge_interval;
+    if every == 0 {
+        return;
+    }
+    let keep = (p.settings.verify_retention_days * 86_400).max(p.settings.verify_attempt_window);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(every)) => {}
+            _ = stop.changed() => return,
+        }
+        let now = p.now();
+        match p.stores.health.purge(now, now - keep).await {
+            Ok(n) => tracing::info!(rows = n, "upkeep: expired rows deleted"),
+            Err(e) => tracing::warn!(error = %e, "upkeep failed; retried at the next interval"),
+        }
+    }
 }

@@ -118,6 +118,13 @@ pub struct Settings {
     /// cache (`SURETY_VERIFY_START_RATE`, default 600; 0: no limit). More get 429 with
     /// `Retry-After`.
     pub verify_start_rate: u32,
+    /// Days a closed verification's row is kept (`SURETY_VERIFY_RETENTION_DAYS`, default 30;
+    /// never less than the attempt window, whose count needs them); its decision stays in
+    /// the entity's history.
+    pub verify_retention_days: i64,
+    /// Seconds between two upkeep passes of a node: expired refresh tokens and revoked
+    /// `jti`s, old verifications (`SURETY_PURGE_INTERVAL`, default 3600; 0: never).
+    pub purge_interval: u64,
 }
 
 impl Default for Settings {
@@ -163,6 +170,8 @@ impl Default for Settings {
             verify_ttl: 600,
             verify_region_table: None,
             verify_start_rate: 600,
+            verify_retention_days: 30,
+            purge_interval: 3600,
         }
     }
 }

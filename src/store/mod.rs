@@ -469,10 +469,14 @@ pub trait OutboxStore: Send + Sync {
     async fn list_events(&self, f: &OutboxFilter, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
 }
 
-/// Liveness of the database (for `/readyz`).
+/// Liveness (for `/readyz`) and upkeep of the database.
 #[async_trait]
 pub trait Health: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
+    /// Deletes what is no longer needed: revoked `jti`s and refresh tokens expired at
+    /// `now`, and verifications started before `verifications_before` that are closed
+    /// (their decisions stay in `verification_history`). Returns the rows removed.
+    async fn purge(&self, now: Timestamp, verifications_before: Timestamp) -> StoreResult<u64>;
 }
 
 /// Every durable aggregate, injected as trait objects.

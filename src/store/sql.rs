@@ -459,4 +459,13 @@ impl Health for SqlStore {
         self.exec(sqlx::query("SELECT 1")).await?;
         Ok(())
     }
+
+    async fn purge(&self, now: Timestamp, verifications_before: Timestamp) -> StoreResult<u64> {
+        let expired = self.purge_expired(now).await?;
+        let old =
+            sqlx::query("DELETE FROM verifications WHERE created_at < $1 AND expires_at <= $2")
+                .bind(verifications_before)
+                .bind(now);
+        Ok(expired + self.exec(old).await?.rows_affected())
+    }
 }

@@ -31,5 +31,6 @@ mod smtp_sink;
 mod step_up;
 mod token;
 mod token_exchange;
+mod upkeep;
 mod verify_api;
 mod verify_rp;

@@ -13,6 +13,7 @@ contract!(
     verifications_count_attempts_and_recent_questions,
     verifications_history_and_learned_networks,
     verifications_entity_window_is_a_bounded_id_range,
+    verifications_purge_keeps_open_recent_ones_and_history,
 );
 
 fn verification(id: &str, entity: &str, created_at: i64) -> VerificationRecord {
@@ -294,4 +295,34 @@ async fn verifications_entity_window_is_a_bounded_id_range(s: &SqlStore) {
     let just = s.entity_samples(&just).await.unwrap();
     assert_eq!(just.entity.map(|e| e.id), Some(all[0].id.clone()));
     assert!(just.windows.is_empty());
+}
+
+async fn verifications_purge_keeps_open_recent_ones_and_history(s: &SqlStore) {
+    let old = verification("vf_old", "EN1", 1000); // closed at 1600
+    let (old_done, history) = decided(&old, "passed", 1100);
+    s.insert_verification(&old).await.unwrap();
+    assert!(
+        s.update_verification(&old_done, "questions", Some(&history))
+            .await
+            .unwrap()
+    );
+    let mut open = verification("vf_open", "EN1", 1000);
+    open.expires_at = 9000; // started long ago, still open at `now`
+    s.insert_verification(&open).await.unwrap();
+    s.insert_verification(&verification("vf_new", "EN1", 5000))
+        .await
+        .unwrap();
+    // now = 6000, keep what was started from 4000 on.
+    assert_eq!(s.purge(6000, 4000).await.unwrap(), 1);
+    assert!(matches!(
+        s.get_verification("vf_old").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(s.get_verification("vf_open").await.is_ok());
+    assert!(s.get_verification("vf_new").await.is_ok());
+    // The decision outlives the row.
+    let h = s.history("EN1", 10).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].verification_id, "vf_old");
+    assert_eq!(s.purge(6000, 4000).await.unwrap(), 0);
 }
