@@ -467,6 +467,10 @@ pub trait OutboxStore: Send + Sync {
     async fn mark_failed(&self, id: &str, node_id: &str, error: &str) -> StoreResult<()>;
     async fn get_event(&self, id: &str) -> StoreResult<OutboxEvent>;
     async fn list_events(&self, f: &OutboxFilter, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    /// Puts a `failed` event back to `pending`, due at `now`, with a fresh attempt count
+    /// (an operator's redelivery once the receiver is fixed). `false` when the event is not
+    /// `failed` (or does not exist).
+    async fn retry_failed(&self, id: &str, now: Timestamp) -> StoreResult<bool>;
 }
 
 /// Liveness (for `/readyz`) and upkeep of the database.

@@ -187,6 +187,20 @@ impl OutboxStore for SqlStore {
         event_from(&row.ok_or(StoreError::NotFound)?)
     }
 
+    async fn retry_failed(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
+        let _gate = self.write_gate().await;
+        let r = sqlx::query(
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2, \
+             locked_until = NULL, locked_by = NULL WHERE id = $1 AND status = 'failed'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn list_events(&self, f: &OutboxFilter, limit: i64) -> StoreResult<Vec<OutboxEvent>> {
         // An empty string never matches a real destination or status, so `$n = ''`
         // switches a filter off without building SQL from input.

@@ -263,6 +263,63 @@ async fn a_receiver_that_always_fails_ends_failed() {
         (st, v["field"].as_str()),
         (Status::BAD_REQUEST, Some("status"))
     );
+
+    // An operator redelivers it: pending again with a fresh count, then the worker makes
+    // its attempts anew (the receiver still fails: three more, failed again).
+    let retry = |id: String, token: Option<&'static str>| {
+        let srv = &srv;
+        async move {
+            let mut r = srv.api.post(srv.url(&format!("/admin/outbox/{id}/retry")));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (st, _) = retry(id.as_str().to_owned(), None).await;
+    assert_eq!(st, Status::UNAUTHORIZED);
+    let (st, v) = retry(id.as_str().to_owned(), Some(ADMIN_TOKEN)).await;
+    assert_eq!((st, v["status"].as_str()), (Status::OK, Some("pending")));
+    assert_eq!(v["attempts"], 0);
+    let e = event_with_status(&srv, id.as_str(), "failed").await;
+    assert_eq!(e["attempts"], 3);
+    assert_eq!(rx.seen().len(), 6);
+    // Only a failed event can be retried; an unknown one is not found.
+    let later = srv.provider().now() + 3600;
+    let waiting = surety::store::OutboxEvent {
+        id: "EVfedcba9876543210fedcba9876543210".into(),
+        kind: "webhook".into(),
+        destination: rx.url.clone(),
+        payload: "{}".into(),
+        secret_sealed: None,
+        created_at: later,
+        next_attempt_at: later,
+        attempts: 0,
+        status: "pending".into(),
+        last_error: None,
+        last_attempt_at: None,
+        delivered_at: None,
+        locked_until: None,
+        locked_by: None,
+    };
+    srv.provider()
+        .stores
+        .outbox
+        .enqueue(&waiting)
+        .await
+        .unwrap();
+    let (st, v) = retry(waiting.id.clone(), Some(ADMIN_TOKEN)).await;
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (Status::CONFLICT, Some("status"))
+    );
+    let (st, _) = retry(
+        "EV0123456789abcdef0123456789abcdef".into(),
+        Some(ADMIN_TOKEN),
+    )
+    .await;
+    assert_eq!(st, Status::NOT_FOUND);
     srv.shutdown().await;
 }
 
@@ -292,6 +349,7 @@ async fn admin_outbox_needs_the_token_and_is_documented() {
         .unwrap();
     assert!(doc["paths"]["/admin/outbox"]["get"].is_object());
     assert!(doc["paths"]["/admin/outbox/{event_id}"]["get"].is_object());
+    assert!(doc["paths"]["/admin/outbox/{event_id}/retry"]["post"].is_object());
     assert!(doc["components"]["schemas"]["OutboxEventOutput"].is_object());
     // Bad input is refused before anything is queued.
     let p = srv.provider();

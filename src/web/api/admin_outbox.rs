@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/outbox", get(list_outbox))
         .route("/admin/outbox/{event_id}", get(get_outbox_event))
+        .route("/admin/outbox/{event_id}/retry", post(retry_outbox_event))
 }
 
 /// Filters for the event list.
@@ -133,5 +134,35 @@ pub async fn get_outbox_event(
         .get_event(id.as_str())
         .await
         .map_err(AdminError::Store)?;
+    Ok(Json(e.into()))
+}
+
+#[utoipa::path(post, path = "/admin/outbox/{event_id}/retry", params(("event_id" = String, Path)),
+    description = "Redelivers a `failed` event: back to `pending`, due now, with a fresh attempt count.",
+    responses((status = 200, body = OutboxEventOutput), (status = 404, body = ErrorBody),
+        (status = 409, description = "the event is not failed", body = ErrorBody)))]
+pub async fn retry_outbox_event(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<OutboxEventOutput>, AdminError> {
+    let id = EventId::parse(&id).ok_or(AdminError::NotFound)?;
+    let outbox = &s.provider.stores.outbox;
+    let retried = outbox
+        .retry_failed(id.as_str(), s.provider.now())
+        .await
+        .map_err(AdminError::Store)?;
+    // Not retried: unknown (404), or not failed (409).
+    let e = outbox
+        .get_event(id.as_str())
+        .await
+        .map_err(AdminError::Store)?;
+    if !retried {
+        return Err(AdminError::Conflict(
+            "status",
+            "only a failed event can be retried",
+        ));
+    }
+    tracing::info!(event_id = %e.id, "outbox event put back for redelivery by an operator");
     Ok(Json(e.into()))
 }
