@@ -242,8 +242,9 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
 }
 
 /// Every `purge_interval` seconds (first after one interval), deletes expired refresh
-/// tokens and revoked `jti`s and closed verifications older than the retention (at least
-/// the attempt window). Idempotent, so every node may run it; stops with the server.
+/// tokens and revoked `jti`s, closed verifications older than their retention (at least
+/// the attempt window) and delivered outbox events older than theirs. Idempotent, so
+/// every node may run it; stops with the server.
 async fn upkeep(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
     let every = p.settings.purge_interval;
     if every == 0 {
@@ -256,7 +257,8 @@ async fn upkeep(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         let now = p.now();
-        match p.stores.health.purge(now, now - keep).await {
+        let sent = p.settings.outbox_retention_days * 86_400;
+        match p.stores.health.purge(now, now - keep, now - sent).await {
             Ok(n) => tracing::info!(rows = n, "upkeep: expired rows deleted"),
             Err(e) => tracing::warn!(error = %e, "upkeep failed; retried at the next interval"),
         }

@@ -122,6 +122,9 @@ pub struct Settings {
     /// never less than the attempt window, whose count needs them); its decision stays in
     /// the entity's history.
     pub verify_retention_days: i64,
+    /// Days a delivered outbox event is kept for the admin API
+    /// (`SURETY_OUTBOX_RETENTION_DAYS`, default 30); pending and failed ones stay.
+    pub outbox_retention_days: i64,
     /// Seconds between two upkeep passes of a node: expired refresh tokens and revoked
     /// `jti`s, old verifications (`SURETY_PURGE_INTERVAL`, default 3600; 0: never).
     pub purge_interval: u64,
@@ -171,6 +174,7 @@ impl Default for Settings {
             verify_region_table: None,
             verify_start_rate: 600,
             verify_retention_days: 30,
+            outbox_retention_days: 30,
             purge_interval: 3600,
         }
     }

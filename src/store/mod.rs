@@ -478,9 +478,15 @@ pub trait OutboxStore: Send + Sync {
 pub trait Health: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     /// Deletes what is no longer needed: revoked `jti`s and refresh tokens expired at
-    /// `now`, and verifications started before `verifications_before` that are closed
-    /// (their decisions stay in `verification_history`). Returns the rows removed.
-    async fn purge(&self, now: Timestamp, verifications_before: Timestamp) -> StoreResult<u64>;
+    /// `now`, verifications started before `verifications_before` that are closed
+    /// (their decisions stay in `verification_history`), and outbox events delivered
+    /// before `delivered_before`. Returns the rows removed.
+    async fn purge(
+        &self,
+        now: Timestamp,
+        verifications_before: Timestamp,
+        delivered_before: Timestamp,
+    ) -> StoreResult<u64>;
 }
 
 /// Every durable aggregate, injected as trait objects.

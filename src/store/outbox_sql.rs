@@ -440,6 +440,18 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // Upkeep deletes delivered events past their retention, never pending ones.
+        use crate::store::Health;
+        s.enqueue(&event("EV2", "https://a.example/", 100))
+            .await
+            .unwrap();
+        assert_eq!(s.purge(10_000, 0, 131).await.unwrap(), 0);
+        assert_eq!(s.purge(10_000, 0, 132).await.unwrap(), 1);
+        assert!(matches!(
+            s.get_event("EV1").await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(s.get_event("EV2").await.unwrap().status, "pending");
     }
 
     async fn retry_waits_and_failed_is_final(s: &SqlStore) {

@@ -460,12 +460,21 @@ impl Health for SqlStore {
         Ok(())
     }
 
-    async fn purge(&self, now: Timestamp, verifications_before: Timestamp) -> StoreResult<u64> {
+    async fn purge(
+        &self,
+        now: Timestamp,
+        verifications_before: Timestamp,
+        delivered_before: Timestamp,
+    ) -> StoreResult<u64> {
         let expired = self.purge_expired(now).await?;
         let old =
             sqlx::query("DELETE FROM verifications WHERE created_at < $1 AND expires_at <= $2")
                 .bind(verifications_before)
                 .bind(now);
-        Ok(expired + self.exec(old).await?.rows_affected())
+        let old = self.exec(old).await?.rows_affected();
+        let sent =
+            sqlx::query("DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < $1")
+                .bind(delivered_before);
+        Ok(expired + old + self.exec(sent).await?.rows_affected())
     }
 }
