@@ -35,13 +35,14 @@ pub async fn narrow(
 ) -> Result<AuthorizationRecord, OAuthError> {
     let mut a = load(p, parent_sid, client_id).await?;
     let held = Scope::parse(&a.permissions).unwrap_or_default();
-    a.permissions = held.intersection(keep).to_string();
-    a.updated_at = p.now();
-    p.stores.apps.put_authorization(&a).await?;
-    p.stores
-        .grants
-        .revoke_client_grants(client_id, &a.sub, p.now())
-        .await?;
+    let now = p.now();
+    let kept = held.intersection(keep).to_string();
+    // The narrowed permissions and the revoked grants are one transaction.
+    if !p.stores.apps.narrow_authorization(&a, &kept, now).await? {
+        return Err(OAuthError::invalid_request("no such authorization"));
+    }
+    a.permissions = kept;
+    a.updated_at = now;
     Ok(a)
 }
 

@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
+use super::sql::grants::revoke_client_tokens;
 use super::sql::{SqlStore, col, json_col, map_err};
 use super::{AppRecord, AppStore, AuthorizationRecord, Revocation, StoreError, StoreResult};
+use crate::clock::Timestamp;
 
 const APP_COLS: &str = "client_id, developer_sid, display_name, homepage, logo_url, permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at";
 
@@ -190,18 +192,7 @@ impl AppStore for SqlStore {
             // Dropping the transaction rolls it back; nothing was changed anyway.
             return Ok(false);
         }
-        for sql in [
-            "UPDATE grants SET revoked_at = $3 WHERE client_id = $1 AND sub = $2 AND revoked_at IS NULL",
-            "UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL",
-        ] {
-            sqlx::query(sql)
-                .bind(&r.client_id)
-                .bind(&r.sub)
-                .bind(r.at)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
+        revoke_client_tokens(&mut tx, &r.client_id, &r.sub, r.at).await?;
         sqlx::query(
             "UPDATE accounts SET status = 'suspended' WHERE sid = $1 AND status = 'active'",
         )
@@ -215,6 +206,33 @@ impl AppStore for SqlStore {
                 .await
                 .map_err(map_err)?;
         }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn narrow_authorization(
+        &self,
+        a: &AuthorizationRecord,
+        permissions: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        let narrowed = sqlx::query(
+            "UPDATE app_authorizations SET permissions = $3, updated_at = $4 \
+             WHERE parent_sid = $1 AND client_id = $2 AND status = 'active'",
+        )
+        .bind(&a.parent_sid)
+        .bind(&a.client_id)
+        .bind(permissions)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if narrowed == 0 {
+            return Ok(false);
+        }
+        revoke_client_tokens(&mut tx, &a.client_id, &a.sub, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
     }

@@ -389,6 +389,15 @@ pub trait AppStore: Send + Sync {
     /// `false`, with nothing written, when the authorization is not active (a concurrent
     /// revocation won): the callback is queued once.
     async fn revoke_authorization(&self, r: &Revocation) -> StoreResult<bool>;
+    /// Sets an active authorization's permissions to `permissions` and, in the same
+    /// transaction, revokes the app's grants for `a.sub` (tokens carrying more stop).
+    /// `false`, with nothing written, when the authorization is not active.
+    async fn narrow_authorization(
+        &self,
+        a: &AuthorizationRecord,
+        permissions: &str,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
 }
 
 /// What [`AppStore::revoke_authorization`] changes.

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::clock::{Clock, SystemClock, Timestamp};
 
-mod grants;
+pub(crate) mod grants;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 

@@ -11,6 +11,7 @@ contract!(
     revocation_changes_everything_and_queues_once,
     revocation_is_undone_when_the_callback_cannot_be_queued,
     racing_revocations_queue_one_callback,
+    narrowing_keeps_the_authorization_and_stops_the_tokens,
 );
 
 const PARENT: &str = "ACparent";
@@ -152,4 +153,27 @@ async fn racing_revocations_queue_one_callback(s: &SqlStore) {
     }
     assert_eq!(won, 1);
     assert_eq!(state(s).await.4, 1);
+}
+
+async fn narrowing_keeps_the_authorization_and_stops_the_tokens(s: &SqlStore) {
+    setup(s).await;
+    let a = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert!(s.narrow_authorization(&a, "", 2000).await.unwrap());
+    let narrowed = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert_eq!(
+        (narrowed.permissions.as_str(), narrowed.updated_at),
+        ("", 2000)
+    );
+    // Still authorized, subaccount untouched, no callback; the old tokens are dead.
+    assert_eq!(
+        state(s).await,
+        ("active".into(), "active".into(), Some(2000), Some(2000), 0)
+    );
+    s.revoke_authorization(&revocation(None)).await.unwrap();
+    assert!(!s.narrow_authorization(&a, "read", 3000).await.unwrap());
+    let after = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert_eq!(
+        (after.status.as_str(), after.permissions.as_str()),
+        ("revoked", "")
+    );
 }

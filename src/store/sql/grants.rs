@@ -194,20 +194,7 @@ impl GrantStore for SqlStore {
         now: Timestamp,
     ) -> StoreResult<u64> {
         let (_gate, mut tx) = self.begin_write().await?;
-        let grants = sqlx::query("UPDATE grants SET revoked_at = $3 WHERE client_id = $1 AND sub = $2 AND revoked_at IS NULL")
-            .bind(client_id)
-            .bind(sub)
-            .bind(now);
-        let n = grants
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
-        let kill = sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL")
-            .bind(client_id)
-            .bind(sub)
-            .bind(now);
-        kill.execute(&mut *tx).await.map_err(map_err)?;
+        let n = revoke_client_tokens(&mut tx, client_id, sub, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(n)
     }
@@ -222,4 +209,29 @@ impl GrantStore for SqlStore {
         let q = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1").bind(jti);
         self.exists(q).await
     }
+}
+
+/// Inside the caller's transaction: revokes the grants `client_id` holds for `sub` and
+/// kills their refresh tokens; returns how many grants were revoked.
+pub(crate) async fn revoke_client_tokens(
+    tx: &mut Transaction<'static, Any>,
+    client_id: &str,
+    sub: &str,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let grants = sqlx::query("UPDATE grants SET revoked_at = $3 WHERE client_id = $1 AND sub = $2 AND revoked_at IS NULL")
+        .bind(client_id)
+        .bind(sub)
+        .bind(now);
+    let n = grants
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    let kill = sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL")
+        .bind(client_id)
+        .bind(sub)
+        .bind(now);
+    kill.execute(&mut **tx).await.map_err(map_err)?;
+    Ok(n)
 }
