@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -114,18 +114,20 @@ async fn within_start_rate(s: &AppState, client_id: &str) -> Result<(), Response
     }
     tracing::info!(client_id, limit, "verification start refused: rate limit");
     let retry_after = 60 - now.rem_euclid(60);
-    let body = json!({
-        "error": "rate_limited",
-        "error_description": format!(
-            "too many verifications started by this client; retry in {retry_after} s"
-        ),
-    });
-    Err((
-        StatusCode::TOO_MANY_REQUESTS,
-        [(header::RETRY_AFTER, retry_after.to_string())],
-        Json(body),
+    let desc = format!("too many verifications started by this client; retry in {retry_after} s");
+    let mut r = error_response(StatusCode::TOO_MANY_REQUESTS, "rate_limited", desc);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    Err(r)
+}
+
+/// The API's error shape: `{"error": …, "error_description": …}`.
+fn error_response(status: StatusCode, error: &str, desc: String) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": desc})),
     )
-        .into_response())
+        .into_response()
 }
 
 impl From<VerifyError> for ApiErr {
@@ -174,11 +176,7 @@ impl IntoResponse for ApiErr {
                 }
             },
         };
-        (
-            status,
-            Json(json!({"error": error, "error_description": desc})),
-        )
-            .into_response()
+        error_response(status, error, desc)
     }
 }
 
