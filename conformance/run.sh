@@ -49,10 +49,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "starting $bin on 127.0.0.1:$port (data $data)" >&2
-# Grace 0: a rotated refresh token presented again is reuse at once (the default 5 s
-# window would let the immediate retry in the reuse check through, by design).
 SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$admin_token" \
-SURETY_REFRESH_GRACE=0 RUST_LOG="${RUST_LOG:-warn}" \
+RUST_LOG="${RUST_LOG:-warn}" \
   "$bin" serve >"$log" 2>&1 &
 pid=$!
 

@@ -164,7 +164,16 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 
 /// Binds, builds and serves. With `settings.issuer` unset, the issuer is
 /// `http://<bound address>` (so port 0 yields a correct issuer).
-pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
+pub async fn spawn(settings: Settings) -> anyhow::Result<Running> {
+    spawn_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// [`spawn`] with the clock every expiry, rotation and replay window reads (tests move a
+/// `FixedClock` instead of sleeping).
+pub async fn spawn_with_clock(
+    mut settings: Settings,
+    clock: SharedClock,
+) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
@@ -172,7 +181,7 @@ pub async fn spawn(mut settings: Settings) -> anyhow::Result<Running> {
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
     let reload_every = settings.key_reload_interval.max(1);
-    let mut provider = build_provider(settings, Arc::new(SystemClock)).await?;
+    let mut provider = build_provider(settings, clock).await?;
     // Audit records leave the request path; the server flushes them when it stops.
     provider.stores.audit = Arc::new(crate::store::audit_batch::BatchedAudit::spawn(
         provider.stores.audit.clone(),

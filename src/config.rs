@@ -44,8 +44,8 @@ pub struct Settings {
     pub id_token_ttl: i64,
     /// Refresh-token lifetime in seconds (`SURETY_REFRESH_TOKEN_TTL`).
     pub refresh_token_ttl: i64,
-    /// Seconds a rotated refresh token may be retried (lost response) before it counts as
-    /// reuse (`SURETY_REFRESH_GRACE`).
+    /// Seconds a rotated refresh token may be retried once (lost response) before it
+    /// counts as reuse (`SURETY_REFRESH_GRACE`); 0, the default, means never.
     pub refresh_grace: i64,
     /// Authorization-code lifetime in seconds (`SURETY_CODE_TTL`).
     pub code_ttl: u64,
@@ -146,7 +146,7 @@ impl Default for Settings {
             access_token_ttl: 600,
             id_token_ttl: 600,
             refresh_token_ttl: 14 * 24 * 3600,
-            refresh_grace: 5,
+            refresh_grace: 0,
             code_ttl: 60,
             session_ttl: 8 * 3600,
             key_reload_interval: 60,

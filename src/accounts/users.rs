@@ -76,8 +76,12 @@ pub struct LoginLimits {
     pub window: u64,
 }
 
-/// Checks a username and password. Failures count per username (lockout after
-/// `max_failures` within `window`) and per client address (10× that).
+/// Checks a username and password. Attempts count per username (lockout after
+/// `max_failures` within `window`) and per client address (10× that). Each attempt is
+/// reserved with the cache's atomic `INCR` *before* the password is checked, so however
+/// many guesses arrive at once, on however many nodes, at most the limit is ever
+/// evaluated per window; a success resets the username's count and gives the address
+/// its unit back.
 pub async fn login(
     store: &dyn UserStore,
     cache: &dyn Ephemeral,
@@ -91,17 +95,9 @@ pub async fn login(
         crate::util::secret_hash(&username.to_lowercase())
     );
     let addr_key = format!("loginfail:a:{addr}");
-    let fails = |k: &str| {
-        let k = k.to_owned();
-        async move {
-            cache.get(&k).await.map(|v| {
-                v.and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .unwrap_or(0)
-            })
-        }
-    };
-    if fails(&user_key).await? >= l.max_failures || fails(&addr_key).await? >= l.max_failures * 10 {
+    let user_attempts = cache.incr(&user_key, l.window).await?;
+    let addr_attempts = cache.incr(&addr_key, l.window).await?;
+    if user_attempts > l.max_failures || addr_attempts > l.max_failures.saturating_mul(10) {
         metrics::counter!("surety_failed_logins_total", "reason" => "locked").increment(1);
         return Ok(Err(LoginFailure::Locked));
     }
@@ -116,11 +112,10 @@ pub async fn login(
     if password::verify(pw, phc).await {
         if let Some(u) = user {
             cache.delete(&user_key).await?;
+            cache.decr(&addr_key).await?;
             return Ok(Ok(u));
         }
     }
-    cache.incr(&user_key, l.window).await?;
-    cache.incr(&addr_key, l.window).await?;
     metrics::counter!("surety_failed_logins_total", "reason" => "invalid").increment(1);
     Ok(Err(LoginFailure::Invalid))
 }

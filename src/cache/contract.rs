@@ -146,6 +146,13 @@ async fn incr_counts(c: Arc<dyn Ephemeral>) {
     c.put("text", b"abc", 60).await.unwrap();
     let err: Result<u64, CacheError> = c.incr("text", 60).await;
     assert!(err.is_err());
+    // A reserved unit given back; never below zero, never created.
+    c.decr("rl:ip").await.unwrap();
+    assert_eq!(c.get("rl:ip").await.unwrap().as_deref(), Some(&b"0"[..]));
+    c.decr("rl:ip").await.unwrap();
+    assert_eq!(c.incr("rl:ip", 60).await.unwrap(), 1);
+    c.decr("rl:absent").await.unwrap();
+    assert_eq!(c.get("rl:absent").await.unwrap(), None);
 }
 
 async fn ping_answers(c: Arc<dyn Ephemeral>) {

@@ -172,6 +172,18 @@ impl Ephemeral for MemoryCache {
         Ok(1)
     }
 
+    async fn decr(&self, key: &str) -> CacheResult<()> {
+        let (mut inner, now) = self.lock();
+        if let Some(e) = inner.live(key, now) {
+            let n = std::str::from_utf8(&e.value)
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| CacheError("value is not an integer".into()))?;
+            e.value = n.saturating_sub(1).to_string().into_bytes();
+        }
+        Ok(())
+    }
+
     async fn ping(&self) -> CacheResult<()> {
         Ok(())
     }

@@ -50,5 +50,9 @@ pub trait Ephemeral: Send + Sync {
     async fn delete(&self, key: &str) -> CacheResult<()>;
     /// Increments a counter, creating it with `ttl` if new; returns the new count.
     async fn incr(&self, key: &str, ttl: u64) -> CacheResult<u64>;
+    /// Gives back one unit of a counter raised by [`Ephemeral::incr`] (an attempt that was
+    /// reserved and turned out not to count): never below zero, never creates the key,
+    /// keeps its TTL.
+    async fn decr(&self, key: &str) -> CacheResult<()>;
     async fn ping(&self) -> CacheResult<()>;
 }

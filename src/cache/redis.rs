@@ -51,6 +51,15 @@ end
 return n
 ";
 
+/// `DECR` an existing counter above zero; a missing key stays missing (its TTL is kept).
+const DECR: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]))
+if n and n > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+";
+
 /// `GET` the value and learn, via `SET marker NX` expiring with the key, whether this is
 /// the first consumer. Returns nil or {value, first (1 or 0)}.
 const CONSUME: &str = r"
@@ -79,6 +88,7 @@ pub struct RedisCache {
     put: Script,
     put_new: Script,
     incr: Script,
+    decr: Script,
     consume: Script,
 }
 
@@ -136,6 +146,7 @@ impl RedisCache {
             put: Script::new(PUT),
             put_new: Script::new(PUT_NEW),
             incr: Script::new(INCR),
+            decr: Script::new(DECR),
             consume: Script::new(CONSUME),
         })
     }
@@ -270,6 +281,12 @@ impl Ephemeral for RedisCache {
     async fn incr(&self, key: &str, ttl: u64) -> CacheResult<u64> {
         let keys = [self.key(key)];
         self.eval(&self.incr, &keys, &[&ttl_arg(ttl)]).await
+    }
+
+    async fn decr(&self, key: &str) -> CacheResult<()> {
+        let keys = [self.key(key)];
+        let _: i64 = self.eval(&self.decr, &keys, &[]).await?;
+        Ok(())
     }
 
     async fn ping(&self) -> CacheResult<()> {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::authorize::claims::StandardClaim;
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::scope::Scope;
@@ -127,6 +128,7 @@ impl Provider {
             obj.insert("at_hash".into(), json!(at_hash(alg, at)));
         }
         obj.extend(user_claims(user, c.scope));
+        obj.extend(requested_claims(user, c.requested));
         if let Some(vc) = c.verified_claims {
             obj.insert("verified_claims".into(), vc.clone());
         }
@@ -198,6 +200,25 @@ pub struct IdTokenContext<'a> {
     pub access_token: Option<&'a str>,
     /// Released `verified_claims` (OIDC4IDA), if any.
     pub verified_claims: Option<&'a Value>,
+    /// Standard claims the `claims` parameter asked for in the ID token (Core §5.5).
+    pub requested: &'a [StandardClaim],
+}
+
+/// The standard claims asked for by name (Core §5.5) that `user` has values for.
+pub fn requested_claims(user: &UserRecord, asked: &[StandardClaim]) -> Map<String, Value> {
+    let mut m = Map::new();
+    for c in asked {
+        let v = match c {
+            StandardClaim::Name => user.name.as_ref().map(|n| json!(n)),
+            StandardClaim::PreferredUsername => Some(json!(user.username)),
+            StandardClaim::Email => user.email.as_ref().map(|e| json!(e)),
+            StandardClaim::EmailVerified => user.email.as_ref().map(|_| json!(false)),
+        };
+        if let Some(v) = v {
+            m.insert(c.as_str().to_owned(), v);
+        }
+    }
+    m
 }
 
 /// Standard claims about `user` released for `scope` (OpenID Connect Core §5.4).

@@ -1,11 +1,12 @@
-//! The UserInfo endpoint (OpenID Connect Core §5.3) behind an RFC 6750 bearer token, with
-//! the `verified_claims` the grant's user agreed to share (OIDC4IDA).
+//! The UserInfo endpoint (OpenID Connect Core §5.3) behind an RFC 6750 bearer token: the
+//! claims of the token's scope, the standard claims the `claims` parameter asked for in
+//! `userinfo` (§5.5), and the `verified_claims` the grant's user agreed to share (OIDC4IDA).
 
 use serde_json::{Value, json};
 
 use super::error::{ErrorCode, OAuthError};
 use super::provider::Provider;
-use super::tokens::user_claims;
+use super::tokens::{requested_claims, user_claims};
 use super::verified_claims;
 use crate::store::StoreError;
 
@@ -30,8 +31,11 @@ pub async fn userinfo(p: &Provider, bearer: &str) -> Result<Value, OAuthError> {
     let mut out = user_claims(&user, &scope);
     out.insert("sub".into(), json!(user.sub));
     if let Some(gid) = claims.str("grant_id") {
-        if let Some(vc) = verified_claims::for_userinfo(p, gid, &user.sub).await? {
-            out.insert("verified_claims".into(), vc);
+        if let Some(member) = verified_claims::userinfo_request(p, gid).await? {
+            out.extend(requested_claims(&user, &member.standard));
+            if let Some(vc) = verified_claims::build(p, &user.sub, &member).await? {
+                out.insert("verified_claims".into(), vc);
+            }
         }
     }
     Ok(Value::Object(out))

@@ -87,13 +87,13 @@ fn userinfo_key(grant_id: &str) -> String {
     format!("vcreq:{grant_id}")
 }
 
-/// Remembers the consented `userinfo` requests of a grant.
+/// Remembers the consented `userinfo` requests of a grant (verified and standard claims).
 pub async fn remember_for_userinfo(
     p: &Provider,
     grant_id: &str,
     member: &MemberRequest,
 ) -> Result<(), OAuthError> {
-    if member.verified_claims.is_empty() {
+    if member.verified_claims.is_empty() && member.standard.is_empty() {
         return Ok(());
     }
     let v = serde_json::to_vec(member).map_err(OAuthError::server_error)?;
@@ -107,17 +107,18 @@ pub async fn remember_for_userinfo(
     Ok(())
 }
 
-/// The `verified_claims` UserInfo returns for a token of grant `grant_id`.
-pub async fn for_userinfo(
+/// What UserInfo answers for a token of grant `grant_id` beyond its scope: the
+/// consented `verified_claims` requests and the standard claims asked for by name.
+pub async fn userinfo_request(
     p: &Provider,
     grant_id: &str,
-    sub: &str,
-) -> Result<Option<Value>, OAuthError> {
+) -> Result<Option<MemberRequest>, OAuthError> {
     let Some(raw) = p.cache.get(&userinfo_key(grant_id)).await? else {
         return Ok(None);
     };
-    let member: MemberRequest = serde_json::from_slice(&raw).map_err(OAuthError::server_error)?;
-    build(p, sub, &member).await
+    serde_json::from_slice(&raw)
+        .map(Some)
+        .map_err(OAuthError::server_error)
 }
 
 /// One `verified_claims` element for request `r`, or `None` when the framework is not

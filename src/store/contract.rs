@@ -134,6 +134,7 @@ contract!(
     rotate_live_then_reused,
     rotate_unknown_or_expired_is_invalid,
     rotate_within_grace_window,
+    retry_after_the_successor_was_used_is_reuse,
     rotate_under_revoked_grant_is_reused,
     rotate_concurrently_has_one_winner,
     jti_revocation,
@@ -374,13 +375,54 @@ async fn rotate_within_grace_window(s: &SqlStore) {
         let next = refresh(succ, "g1", 9000);
         async move { s.rotate_refresh("h1", &next, now, 10).await.unwrap() }
     };
+    let live =
+        |h: &'static str| async move { s.find_refresh(h).await.unwrap().rotated_at.is_none() };
     assert!(matches!(rotate("h2", 2000).await, Rotation::Rotated(_)));
-    // A retry of the lost response, 10 s later: allowed, and its successor is stored.
+    // Presented again at once: racing the rotation, refused; nothing forks or dies.
+    assert_eq!(rotate("h2x", 2001).await, Rotation::Refused);
+    assert!(is_not_found(s.find_refresh("h2x").await));
+    assert!(live("h2").await);
+    // The retry of a lost response, 10 s later: allowed once, and it replaces h2.
     assert!(matches!(rotate("h3", 2010).await, Rotation::Rotated(_)));
-    assert_eq!(s.find_refresh("h3").await.unwrap().rotated_at, None);
+    assert!(live("h3").await);
+    assert!(!live("h2").await, "the replaced successor is revoked");
+    // A second retry inside the window: refused, h3 stays the one live token.
+    assert_eq!(rotate("h3x", 2010).await, Rotation::Refused);
+    assert!(live("h3").await);
     // 11 s later: reuse.
     assert!(matches!(rotate("h4", 2011).await, Rotation::Reused(_)));
     assert!(is_not_found(s.find_refresh("h4").await));
+}
+
+async fn retry_after_the_successor_was_used_is_reuse(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
+    let next = refresh("h2", "g1", 9000);
+    assert!(matches!(
+        s.rotate_refresh("h1", &next, 2000, 60).await.unwrap(),
+        Rotation::Rotated(_)
+    ));
+    let next = refresh("h3", "g1", 9000);
+    assert!(matches!(
+        s.rotate_refresh("h2", &next, 2003, 60).await.unwrap(),
+        Rotation::Rotated(_)
+    ));
+    // h1's response was not lost (its successor h2 was used): presenting h1 is reuse.
+    let retry = refresh("h4", "g1", 9000);
+    let out = s.rotate_refresh("h1", &retry, 2005, 60).await.unwrap();
+    assert!(matches!(out, Rotation::Reused(ref r) if r.token_hash == "h1"));
+    assert!(is_not_found(s.find_refresh("h4").await));
+}
+
+/// Live refresh tokens of `grant_id` among `hashes`.
+async fn live_among(s: &SqlStore, hashes: &[String]) -> usize {
+    let mut n = 0;
+    for h in hashes {
+        if let Ok(r) = s.find_refresh(h).await {
+            n += usize::from(r.rotated_at.is_none());
+        }
+    }
+    n
 }
 
 async fn rotate_under_revoked_grant_is_reused(s: &SqlStore) {
@@ -404,32 +446,37 @@ async fn rotate_under_revoked_grant_is_reused(s: &SqlStore) {
 }
 
 async fn rotate_concurrently_has_one_winner(s: &SqlStore) {
-    s.insert_grant(&grant("g1")).await.unwrap();
-    s.insert_refresh(&refresh("h0", "g1", 9000)).await.unwrap();
-    let store = Arc::new(s.clone());
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let next = refresh(&format!("succ{i}"), "g1", 9000);
-                store.rotate_refresh("h0", &next, 2000, 0).await
+    for grace in [0, 60] {
+        let g = format!("g{grace}");
+        let h0 = format!("h0-{grace}");
+        s.insert_grant(&grant(&g)).await.unwrap();
+        s.insert_refresh(&refresh(&h0, &g, 9000)).await.unwrap();
+        let store = Arc::new(s.clone());
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let (store, g, h0) = (store.clone(), g.clone(), h0.clone());
+                tokio::spawn(async move {
+                    let next = refresh(&format!("succ{grace}-{i}"), &g, 9000);
+                    store.rotate_refresh(&h0, &next, 2000, grace).await
+                })
             })
-        })
-        .collect();
-    let (mut rotated, mut reused) = (0, 0);
-    for t in tasks {
-        match t.await.unwrap().unwrap() {
-            Rotation::Rotated(_) => rotated += 1,
-            Rotation::Reused(_) => reused += 1,
-            Rotation::Invalid => panic!("a known live token is never invalid"),
+            .collect();
+        let (mut rotated, mut refused) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap().unwrap() {
+                Rotation::Rotated(_) => rotated += 1,
+                Rotation::Reused(_) | Rotation::Refused => refused += 1,
+                Rotation::Invalid => panic!("a known live token is never invalid"),
+            }
         }
+        assert_eq!((rotated, refused), (1, 19), "grace {grace}");
+        let all: Vec<String> = (0..20).map(|i| format!("succ{grace}-{i}")).collect();
+        assert_eq!(
+            live_among(s, &all).await,
+            1,
+            "grace {grace}: one live successor"
+        );
     }
-    assert_eq!((rotated, reused), (1, 19));
-    let mut successors = 0;
-    for i in 0..20 {
-        successors += usize::from(s.find_refresh(&format!("succ{i}")).await.is_ok());
-    }
-    assert_eq!(successors, 1);
 }
 
 async fn jti_revocation(s: &SqlStore) {

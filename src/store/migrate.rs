@@ -92,6 +92,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0012_entity_kind_index.sql"),
         postgres: include_str!("../../migrations/postgres/0012_entity_kind_index.sql"),
     },
+    Migration {
+        version: 13,
+        name: "refresh_successor",
+        sqlite: include_str!("../../migrations/sqlite/0013_refresh_successor.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_refresh_successor.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

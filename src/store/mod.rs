@@ -143,6 +143,9 @@ pub enum Rotation {
     /// The token had already been rotated (outside the grace window) or its grant is
     /// revoked: the caller must treat this as reuse.
     Reused(RefreshRecord),
+    /// A rotated token presented again inside the grace window but not as the one retry of
+    /// a lost response (racing the rotation, or retried already): refused, nothing changes.
+    Refused,
     /// Unknown or expired.
     Invalid,
 }
@@ -200,8 +203,11 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()>;
     async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
     async fn find_refresh(&self, token_hash: &str) -> StoreResult<RefreshRecord>;
-    /// Atomically rotates `old_hash` into `successor` (RFC 9700 §4.14.2). A token rotated
-    /// at most `grace` seconds ago may rotate again (a retry of a lost response).
+    /// Atomically rotates `old_hash` into `successor` (RFC 9700 §4.14.2). A family never
+    /// has more than one live token: of concurrent presentations exactly one rotates. With
+    /// `grace > 0`, a token rotated between `RETRY_MIN_AGE` and `grace` seconds ago may be
+    /// presented once more (the retry of a lost response): its first successor is revoked
+    /// and `successor` replaces it, unless that successor was used already (reuse).
     async fn rotate_refresh(
         &self,
         old_hash: &str,

@@ -154,8 +154,16 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings) -> Self {
+        let clock = std::sync::Arc::new(surety::clock::SystemClock);
+        Self::start_with_clock(settings, clock).await
+    }
+
+    /// A server reading `clock` (a `FixedClock` set to now, moved by the test).
+    pub async fn start_with_clock(settings: Settings, clock: surety::clock::SharedClock) -> Self {
         init_logs();
-        let running = app::spawn(settings).await.expect("server starts");
+        let running = app::spawn_with_clock(settings, clock)
+            .await
+            .expect("server starts");
         let base = format!("http://{}", running.addr);
         let api = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -389,6 +397,14 @@ pub async fn token_request(
         .send()
         .await
         .expect("token")
+}
+
+/// The status and `error` code of a token-endpoint error (which is never cached).
+pub async fn error_of(r: reqwest::Response) -> (StatusCode, String) {
+    let status = r.status();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let v: Value = r.json().await.unwrap();
+    (status, v["error"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Logs to the test output when `RUST_LOG` is set.

@@ -7,11 +7,8 @@ use crate::helpers::*;
 
 async fn pair() -> Option<(TestServer, TestServer)> {
     let backend = shared_backend().await?;
-    let mut s1 = settings_for(&backend);
-    s1.refresh_grace = 0;
-    let a = TestServer::start_with(s1).await;
+    let a = TestServer::start_with(settings_for(&backend)).await;
     let mut s2 = settings_for(&backend);
-    s2.refresh_grace = 0;
     s2.issuer = Some(a.running.issuer.clone());
     let b = TestServer::start_with(s2).await;
     Some((a, b))

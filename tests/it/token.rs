@@ -4,6 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use surety::clock::Clock;
 use surety::keys::jws::{self, Alg, Signer};
 
 use crate::helpers::*;
@@ -12,13 +13,6 @@ async fn code_for(srv: &TestServer, client_id: &str) -> (String, String) {
     let (url, verifier) = authorize_url(srv, client_id, &[]);
     let cb = authorize(srv, &srv.browser, &url, "alice").await;
     (query_param(&cb, "code").unwrap(), verifier)
-}
-
-async fn error_of(r: reqwest::Response) -> (StatusCode, String) {
-    let status = r.status();
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    let v: Value = r.json().await.unwrap();
-    (status, v["error"].as_str().unwrap_or_default().to_owned())
 }
 
 #[tokio::test]
@@ -129,9 +123,7 @@ async fn code_binding_is_checked() {
 
 #[tokio::test]
 async fn refresh_rotates_narrows_and_reuse_revokes_the_family() {
-    let mut settings = settings_for(&default_backend().await);
-    settings.refresh_grace = 0;
-    let srv = TestServer::start_with(settings).await;
+    let srv = TestServer::start().await;
     srv.user("alice").await;
     let c = srv.web_client().await;
     let t = tokens(&srv, &c, "alice").await;
@@ -442,41 +434,54 @@ async fn malformed_requests_are_protocol_errors() {
 }
 
 #[tokio::test]
-async fn a_retry_within_the_grace_window_is_not_reuse() {
-    let mut settings = settings_for(&default_backend().await);
-    settings.refresh_grace = 60;
-    let srv = TestServer::start_with(settings).await;
-    srv.user("alice").await;
-    let c = srv.web_client().await;
-    let r1 = tokens(&srv, &c, "alice").await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let first = token_request(
-        &srv,
-        &c,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
-    )
-    .await;
-    assert_eq!(first.status(), StatusCode::OK);
-    let r2 = first.json::<Value>().await.unwrap()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // The response was "lost": the client retries with r1 and still gets tokens.
-    let retry = token_request(
-        &srv,
-        &c,
-        &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
-    )
-    .await;
-    assert_eq!(retry.status(), StatusCode::OK);
-    let r3 = retry.json::<Value>().await.unwrap()["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_ne!(r2, r3);
-    srv.shutdown().await;
+async fn a_retry_within_the_grace_window_replaces_the_lost_successor_once() {
+    for backend in all_backends().await {
+        let mut settings = settings_for(&backend);
+        settings.refresh_grace = 60;
+        let clock = surety::clock::FixedClock::at(surety::clock::SystemClock.now());
+        let srv = TestServer::start_with_clock(settings, std::sync::Arc::new(clock.clone())).await;
+        srv.user("alice").await;
+        let c = srv.web_client().await;
+        let refresh = |t: String| {
+            let (srv, c) = (&srv, &c);
+            async move {
+                token_request(
+                    srv,
+                    c,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &t)],
+                )
+                .await
+            }
+        };
+        let r1 = tokens(&srv, &c, "alice").await["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let first = refresh(r1.clone()).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let r2 = first.json::<Value>().await.unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The response was "lost": 5 s later the client retries with r1 and gets tokens.
+        clock.advance(5);
+        let retry = refresh(r1.clone()).await;
+        assert_eq!(retry.status(), StatusCode::OK, "{backend:?}");
+        let r3 = retry.json::<Value>().await.unwrap()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_ne!(r2, r3);
+        // r3 replaced r2: one live token in the family.
+        assert_eq!(error_of(refresh(r2).await).await.1, "invalid_grant");
+        // A second retry is refused; r3 is untouched by it.
+        assert_eq!(error_of(refresh(r1.clone()).await).await.1, "invalid_grant");
+        // Past the window, r1 is reuse: the family dies, r3 with it.
+        clock.advance(60);
+        assert_eq!(error_of(refresh(r1).await).await.1, "invalid_grant");
+        assert_eq!(error_of(refresh(r3).await).await.1, "invalid_grant");
+        srv.shutdown().await;
+    }
 }
 
 #[tokio::test]

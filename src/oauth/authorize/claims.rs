@@ -60,6 +60,48 @@ impl VerifiedClaim {
     }
 }
 
+/// A standard claim (Core §5.1) the `claims` parameter may ask for by name, outside
+/// `verified_claims`: the ones a Surety user record holds. Each is released under the
+/// consent of the scope that would release it (Core §5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandardClaim {
+    Name,
+    PreferredUsername,
+    Email,
+    EmailVerified,
+}
+
+impl StandardClaim {
+    pub const ALL: [StandardClaim; 4] = [
+        StandardClaim::Name,
+        StandardClaim::PreferredUsername,
+        StandardClaim::Email,
+        StandardClaim::EmailVerified,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StandardClaim::Name => "name",
+            StandardClaim::PreferredUsername => "preferred_username",
+            StandardClaim::Email => "email",
+            StandardClaim::EmailVerified => "email_verified",
+        }
+    }
+
+    /// The scope whose consent releases it.
+    pub fn scope(self) -> &'static str {
+        match self {
+            StandardClaim::Name | StandardClaim::PreferredUsername => "profile",
+            StandardClaim::Email | StandardClaim::EmailVerified => "email",
+        }
+    }
+}
+
 /// One `verified_claims` request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifiedClaimsRequest {
@@ -88,6 +130,12 @@ pub struct MemberRequest {
     pub verified_claims: Vec<VerifiedClaimsRequest>,
     /// Whether `verified_claims` was given as an array (answered the same way).
     pub verified_claims_array: bool,
+    /// The `sub` value the member demands (Core §3.1.2.2: only that user may be answered).
+    #[serde(default)]
+    pub sub: Option<String>,
+    /// The standard claims the member asks for by name (essential or voluntary alike).
+    #[serde(default)]
+    pub standard: Vec<StandardClaim>,
 }
 
 impl MemberRequest {
@@ -122,10 +170,44 @@ impl ClaimsRequest {
         let Value::Object(top) = v else {
             return Err("the claims parameter must be a JSON object");
         };
-        Ok(Self {
+        let c = Self {
             id_token: member(top.get("id_token"))?,
             userinfo: member(top.get("userinfo"))?,
-        })
+        };
+        if let (Some(a), Some(b)) = (&c.id_token.sub, &c.userinfo.sub) {
+            if a != b {
+                return Err("the claims parameter names two different subjects");
+            }
+        }
+        Ok(c)
+    }
+
+    /// The one user this request may be answered for, if it names one (`sub` value).
+    pub fn subject(&self) -> Option<&str> {
+        self.id_token
+            .sub
+            .as_deref()
+            .or(self.userinfo.sub.as_deref())
+    }
+
+    /// The scopes whose consent the requested standard claims need.
+    pub fn implied_scopes(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = self
+            .id_token
+            .standard
+            .iter()
+            .chain(&self.userinfo.standard)
+            .map(|c| c.scope())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Drops the standard claims whose scope `allowed` says the client may not hold.
+    pub fn retain_standard(&mut self, allowed: impl Fn(&str) -> bool) {
+        self.id_token.standard.retain(|c| allowed(c.scope()));
+        self.userinfo.standard.retain(|c| allowed(c.scope()));
     }
 
     /// The same requests, asking only for the claims in `allowed` (what the user agreed
@@ -148,6 +230,8 @@ impl ClaimsRequest {
                 .filter(|r| !r.claims.is_empty())
                 .collect(),
             verified_claims_array: m.verified_claims_array,
+            sub: m.sub.clone(),
+            standard: m.standard.clone(),
         };
         Self {
             id_token: keep(&self.id_token),
@@ -187,10 +271,28 @@ fn member(v: Option<&Value>) -> Result<MemberRequest, &'static str> {
         Some(Value::Array(_)) => return Err("too many verified_claims requests"),
         Some(one) => (vec![verified_request(one)?], false),
     };
+    let sub = match m.get("sub") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(o)) => match string_values(o, "the sub claim request is malformed")? {
+            v if v.is_empty() => None,
+            v if v.len() == 1 => v.into_iter().next(),
+            _ => return Err("the sub claim request may name one value"),
+        },
+        Some(_) => return Err("the sub claim request is malformed"),
+    };
+    let mut standard: Vec<StandardClaim> = m
+        .iter()
+        .filter(|(_, spec)| spec.is_null() || spec.is_object())
+        .filter_map(|(k, _)| StandardClaim::parse(k))
+        .collect();
+    standard.sort();
+    standard.dedup();
     Ok(MemberRequest {
         acr,
         verified_claims,
         verified_claims_array,
+        sub,
+        standard,
     })
 }
 
@@ -308,6 +410,29 @@ mod tests {
             ClaimsRequest::parse("{}").unwrap(),
             ClaimsRequest::default()
         );
+    }
+
+    #[test]
+    fn sub_and_standard_claims_are_typed() {
+        let c = ClaimsRequest::parse(
+            &json!({
+                "id_token": {"sub": {"value": "u1"}, "email": {"essential": true}, "nickname": null},
+                "userinfo": {"name": null, "email_verified": null}
+            })
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(c.subject(), Some("u1"));
+        assert_eq!(c.id_token.standard, vec![StandardClaim::Email]);
+        assert_eq!(
+            c.userinfo.standard,
+            vec![StandardClaim::Name, StandardClaim::EmailVerified]
+        );
+        assert_eq!(c.implied_scopes(), vec!["email", "profile"]);
+        let two = r#"{"id_token":{"sub":{"value":"a"}},"userinfo":{"sub":{"value":"b"}}}"#;
+        assert!(ClaimsRequest::parse(two).is_err());
+        assert!(ClaimsRequest::parse(r#"{"id_token":{"sub":{"values":["a","b"]}}}"#).is_err());
+        assert!(ClaimsRequest::parse(r#"{"id_token":{"sub":"a"}}"#).is_err());
     }
 
     #[test]

@@ -62,17 +62,16 @@ async fn covered_scope(
 ) -> Result<Option<Granted>, AuthorizeError> {
     let requested = Scope::parse(&req.scope).unwrap_or_default();
     let oidc = connect::without_permissions(&requested);
-    if !oidc.is_subset(&consented(p, sub, client_id).await?) {
+    let agreed = consented(p, sub, client_id).await?;
+    if !connect::without_permissions(&req.consent_scope()).is_subset(&agreed) {
         return Ok(None);
     }
     let Some(_app) = connect::app_of(p, client_id).await? else {
-        return Ok(requested
-            .is_subset(&consented(p, sub, client_id).await?)
-            .then_some(Granted {
-                scope: requested,
-                account_sid: None,
-                verified: None,
-            }));
+        return Ok(req.consent_scope().is_subset(&agreed).then_some(Granted {
+            scope: requested,
+            account_sid: None,
+            verified: None,
+        }));
     };
     let asked = connect::permissions_in(&requested);
     let Some(auth) = connect::current(p, sub, client_id).await? else {
@@ -134,7 +133,8 @@ async fn screen_scope(
 ) -> Result<Screen, OAuthError> {
     let requested = Scope::parse(&req.scope).unwrap_or_default();
     let Some(app) = connect::app_of(p, &req.client_id).await? else {
-        let items = requested
+        let items = req
+            .consent_scope()
             .iter()
             .map(|s| Item {
                 name: s.to_owned(),
@@ -240,7 +240,7 @@ pub async fn answer(
     } else {
         prior.difference(&vc_tokens)
     };
-    let all = prior.union(&oidc);
+    let all = prior.union(&connect::without_permissions(&req.consent_scope()));
     p.stores
         .consents
         .put_consent(&session.sub, &req.client_id, &all.to_string(), p.now())

@@ -106,6 +106,9 @@ pub struct CodeRecord {
     /// The `verified_claims` requests the user agreed to share (OIDC4IDA).
     #[serde(default)]
     pub verified_claims: Option<claims::ClaimsRequest>,
+    /// The standard claims the `claims` parameter asked for in the ID token (Core §5.5).
+    #[serde(default)]
+    pub id_token_claims: Vec<claims::StandardClaim>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -225,10 +228,27 @@ async fn proceed(
     // max_age=0 demands a fresh login, like prompt=login (Core §3.1.2.1); a login made
     // for this very request satisfies both.
     let too_old = |s: &Session| req.max_age.is_some_and(|m| m == 0 || now - s.auth_time > m);
+    // A `claims` request naming a `sub` may only be answered for that user (Core
+    // §3.1.2.2): another user's session is no session for it.
+    let other_user = |s: &Session| {
+        req.claims
+            .as_ref()
+            .and_then(|c| c.subject())
+            .is_some_and(|sub| !ct_eq(sub.as_bytes(), s.sub.as_bytes()))
+    };
     let session = match session {
+        Some(s) if login_done && other_user(&s) => {
+            return Ok(fail(
+                ErrorCode::LoginRequired,
+                "the signed-in user is not the one the claims request names",
+            ));
+        }
         Some(s)
             if login_done
-                || (!too_old(&s) && !req.has_prompt("login") && !req.has_prompt("create")) =>
+                || (!too_old(&s)
+                    && !other_user(&s)
+                    && !req.has_prompt("login")
+                    && !req.has_prompt("create")) =>
         {
             s
         }
@@ -310,11 +330,25 @@ pub(crate) async fn issue_code(
         amr: s.amr.clone(),
         grant_id: random_token(16),
         verified_claims: grant.verified.clone(),
+        id_token_claims: req
+            .claims
+            .as_ref()
+            .map(|c| c.id_token.standard.clone())
+            .unwrap_or_default(),
     };
-    if let Some(vc) = &grant.verified {
-        crate::oauth::verified_claims::remember_for_userinfo(p, &rec.grant_id, &vc.userinfo)
-            .await?;
-    }
+    // What UserInfo answers for this grant beyond the scope: the consented
+    // `verified_claims` and the standard claims asked for there.
+    let mut userinfo = grant
+        .verified
+        .as_ref()
+        .map(|c| c.userinfo.clone())
+        .unwrap_or_default();
+    userinfo.standard = req
+        .claims
+        .as_ref()
+        .map(|c| c.userinfo.standard.clone())
+        .unwrap_or_default();
+    crate::oauth::verified_claims::remember_for_userinfo(p, &rec.grant_id, &userinfo).await?;
     let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
         .put(&code_key(&code), &v, p.settings.code_ttl)

@@ -43,6 +43,18 @@ impl AuthRequest {
     pub fn has_prompt(&self, p: &str) -> bool {
         self.prompt.iter().any(|x| x == p)
     }
+
+    /// What the user consents to: the requested scope plus the scopes that release the
+    /// standard claims the `claims` parameter asks for (the token's scope stays `scope`).
+    pub fn consent_scope(&self) -> Scope {
+        let requested = Scope::parse(&self.scope).unwrap_or_default();
+        match &self.claims {
+            Some(c) => {
+                requested.union(&Scope::parse(&c.implied_scopes().join(" ")).unwrap_or_default())
+            }
+            None => requested,
+        }
+    }
 }
 
 /// Runs every check; `client` and `redirect_uri` first.
@@ -84,7 +96,11 @@ pub async fn validate(
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let max_age = check_max_age(get("max_age")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
-    let claims = check_claims(get("claims")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let mut claims = check_claims(get("claims")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    if let (Some(c), Some(allowed)) = (claims.as_mut(), allowed_scope(&client)) {
+        // Claims the client may not hold the scope of are not released (voluntary).
+        c.retain_standard(|s| allowed.contains(s));
+    }
     let acr = check_acr(get("acr_values"), claims.as_ref()).map_err(|(c, d)| fail(c, d))?;
     for k in ["state", "nonce", "acr_values", "login_hint"] {
         if get(k).is_some_and(|v| v.len() > MAX_OPAQUE_LEN) {

@@ -145,6 +145,7 @@ async fn issue(
                 amr: &rec.amr,
                 access_token: Some(&access_token),
                 verified_claims: verified.as_ref(),
+                requested: &rec.id_token_claims,
             },
         )?)
     } else {

@@ -1,6 +1,9 @@
-//! `refresh_token` (RFC 6749 §6, RFC 9700 §4.14.2): rotated on every use; presenting a
-//! rotated token again (after the small grace window for a lost response) is reuse and
-//! revokes the whole grant. The scope can only narrow.
+//! `refresh_token` (RFC 6749 §6, RFC 9700 §4.14.2): rotated on every use, and a family
+//! (one grant) never has more than one live token. Presenting a rotated token again is
+//! reuse and revokes the whole grant, unless the operator set a grace window
+//! (`SURETY_REFRESH_GRACE`, default 0): then one retry of a lost response is honoured
+//! and replaces the successor it lost (see `GrantStore::rotate_refresh`). The scope can
+//! only narrow.
 
 use async_trait::async_trait;
 
@@ -99,7 +102,7 @@ impl Grant for RefreshToken {
                 p.stores.grants.revoke_grant(&grant, p.now()).await?;
                 return Err(invalid());
             }
-            Rotation::Invalid => return Err(invalid()),
+            Rotation::Invalid | Rotation::Refused => return Err(invalid()),
         }
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
             sub: old.sub.clone(),
@@ -131,6 +134,7 @@ impl Grant for RefreshToken {
                     amr: &grant.amr,
                     access_token: Some(&access_token),
                     verified_claims: None,
+                    requested: &[],
                 },
             )?)
         } else {

@@ -9,6 +9,11 @@ use super::{AnyQuery, SqlStore, col, json_col, map_err, to_json};
 use crate::clock::Timestamp;
 use crate::store::{GrantRecord, GrantStore, RefreshRecord, Rotation, StoreResult};
 
+/// Seconds a rotated token must be old before a re-presentation counts as the retry of a
+/// lost response: anything sooner is racing the rotation (concurrent presentations) and
+/// is refused, so concurrency never yields a second token.
+pub const RETRY_MIN_AGE: i64 = 2;
+
 fn grant_from(row: &AnyRow) -> StoreResult<GrantRecord> {
     Ok(GrantRecord {
         id: col(row, "id")?,
@@ -50,15 +55,23 @@ const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, 
 const REFRESH_KILL: &str =
     "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL";
 /// Claims a live token: the single statement that decides which concurrent rotation wins
-/// (and, being a write, takes SQLite's write lock first).
-const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2 \
+/// (and, being a write, takes SQLite's write lock first). The claimed row remembers its
+/// successor, so a later retry can revoke exactly that one.
+const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 \
     WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
     AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) \
     RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
 /// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
 const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
-    r.scope, r.created_at, r.expires_at, r.rotated_at, g.id AS g_id, g.revoked_at AS g_revoked_at \
+    r.scope, r.created_at, r.expires_at, r.rotated_at, r.successor_hash, r.retried_at, \
+    g.id AS g_id, g.revoked_at AS g_revoked_at \
     FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
+/// Claims the one retry a rotated token may have, pointing it at the new successor.
+const RETRY_CLAIM: &str = "UPDATE refresh_tokens SET retried_at = $2, successor_hash = $3 \
+    WHERE token_hash = $1 AND retried_at IS NULL";
+/// Revokes the successor a retry replaces, if nobody has used it yet.
+const SUCCESSOR_KILL: &str =
+    "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL";
 /// Idempotent; keeps the later expiry.
 const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
     ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
@@ -92,8 +105,8 @@ where
     Ok(())
 }
 
-/// Decides a rotation the claim did not win: unknown, expired, reused, or a retry within
-/// the grace window (which stores `successor` too).
+/// Decides a rotation the claim did not win: unknown, expired, reused, a presentation
+/// racing the rotation, or the one retry of a lost response inside the grace window.
 async fn rotation_fallback(
     tx: &mut Transaction<'static, Any>,
     old_hash: &str,
@@ -114,15 +127,48 @@ async fn rotation_fallback(
     if grant_revoked.is_some() {
         return Ok(Rotation::Reused(old));
     }
-    match old.rotated_at {
-        Some(at) if grace > 0 && now - at <= grace => {
-            insert_refresh_with(&mut **tx, successor).await?;
-            Ok(Rotation::Rotated(old))
-        }
-        Some(_) => Ok(Rotation::Reused(old)),
+    let Some(rotated_at) = old.rotated_at else {
         // Live but not claimable: only a racing insert can get here; refuse.
-        None => Ok(Rotation::Invalid),
+        return Ok(Rotation::Invalid);
+    };
+    let age = now - rotated_at;
+    if grace <= 0 || age > grace {
+        return Ok(Rotation::Reused(old));
     }
+    let retried: Option<Timestamp> = col(&row, "retried_at")?;
+    if age < RETRY_MIN_AGE || retried.is_some() {
+        // Racing the rotation, or a second retry: refused, the family is left as it is.
+        return Ok(Rotation::Refused);
+    }
+    let replaced: Option<String> = col(&row, "successor_hash")?;
+    let claim = sqlx::query(RETRY_CLAIM)
+        .bind(old_hash)
+        .bind(now)
+        .bind(&successor.token_hash);
+    if claim
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+        == 0
+    {
+        return Ok(Rotation::Refused);
+    }
+    let kill = sqlx::query(SUCCESSOR_KILL)
+        .bind(replaced.as_deref().unwrap_or(""))
+        .bind(now);
+    if kill
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+        == 0
+    {
+        // The successor was used (or revoked): the response was not lost, this is reuse.
+        return Ok(Rotation::Reused(old));
+    }
+    insert_refresh_with(&mut **tx, successor).await?;
+    Ok(Rotation::Rotated(old))
 }
 
 #[async_trait]
@@ -173,7 +219,10 @@ impl GrantStore for SqlStore {
         grace: i64,
     ) -> StoreResult<Rotation> {
         let (_gate, mut tx) = self.begin_write().await?;
-        let claim = sqlx::query(ROTATE_CLAIM).bind(old_hash).bind(now);
+        let claim = sqlx::query(ROTATE_CLAIM)
+            .bind(old_hash)
+            .bind(now)
+            .bind(&successor.token_hash);
         let claimed = claim.fetch_optional(&mut *tx).await.map_err(map_err)?;
         let outcome = match claimed {
             Some(row) => {
