@@ -102,7 +102,26 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         keys: Arc::new(keys),
         clock,
         grants: GrantRegistry::default(),
+        scopes: scope_registry(),
     })
+}
+
+/// The scopes the products define: the permission registry (delegable), and the scopes
+/// that belong to one grant and client (the Partner API's, operator impersonation's and
+/// the verification API's).
+fn scope_registry() -> crate::oauth::scope::ScopeRegistry {
+    let mut r = crate::oauth::scope::ScopeRegistry::default();
+    for p in crate::resource::permissions::Permission::ALL {
+        r.register(p.as_str());
+    }
+    for s in [
+        crate::partners::PARTNER_API_SCOPE,
+        crate::oauth::grants::token_exchange::IMPERSONATE_SCOPE,
+        crate::web::api::verify_auth::SCOPE,
+    ] {
+        r.register_internal(s);
+    }
+    r
 }
 
 /// The key-encryption key: from configuration, else (embedded default only) a file

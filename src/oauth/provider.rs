@@ -35,6 +35,8 @@ pub struct Provider {
     pub keys: Arc<KeyRing>,
     pub clock: SharedClock,
     pub grants: GrantRegistry,
+    /// What scopes exist and which are internal (products register theirs).
+    pub scopes: super::scope::ScopeRegistry,
     pub remote_jwks: crate::keys::remote::RemoteJwks,
     /// Partners' inline and HS256 keys, imported once (see `partners::keys`).
     pub partner_keys: crate::partners::keys::PartnerKeys,

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use crate::admin::FieldError;
 use crate::clock::{Timestamp, random_hex16, random_token};
 use crate::keys::jws::VerifyKey;
+use crate::oauth::scope::Scope;
 use crate::store::{AccountRecord, PartnerRecord};
 use crate::util::secret_hash;
 
@@ -46,6 +47,10 @@ pub struct PartnerLimits {
     /// Scopes no token for this partner's accounts may carry.
     #[serde(default)]
     pub denied_scopes: Vec<String>,
+    /// The most a token for this partner's accounts may carry (permissions of the
+    /// registry); unset: every permission. On an account it narrows the partner's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_scopes: Option<Vec<String>>,
     /// Longest assertion lifetime accepted, seconds (default 300).
     pub max_assertion_lifetime: Option<i64>,
     /// Metered resource-API calls per calendar month (UTC); on a partner, the default for
@@ -58,6 +63,46 @@ impl PartnerLimits {
         // Straight from the borrowed tree: no copy of it per call.
         Self::deserialize(v).unwrap_or_default()
     }
+
+    /// Checks what an admin or partner submitted: `allowed_scopes` names permissions of
+    /// the registry only (never an internal scope such as `partner:api` or `verify`).
+    pub fn check(&self) -> Result<(), FieldError> {
+        if self
+            .max_assertion_lifetime
+            .is_some_and(|l| !(1..=3600).contains(&l))
+        {
+            return Err(FieldError::new(
+                "limits",
+                "max_assertion_lifetime between 1 and 3600",
+            ));
+        }
+        for s in self.allowed_scopes.iter().flatten() {
+            if crate::resource::permissions::Permission::parse(s).is_none() {
+                return Err(FieldError::new(
+                    "limits",
+                    "allowed_scopes may name only permissions of the registry",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most a token acting on an account may carry: `all` (the delegable resource
+/// scopes), narrowed by the partner's and then the account's `allowed_scopes`, less
+/// what either denies.
+pub fn scope_ceiling(all: &Scope, partner: &Value, account: &Value) -> Scope {
+    let (pl, al) = (PartnerLimits::of(partner), PartnerLimits::of(account));
+    let list = |v: &[String]| Scope::parse(&v.join(" ")).unwrap_or_default();
+    let mut ceiling = all.clone();
+    for l in [&pl, &al] {
+        if let Some(allowed) = &l.allowed_scopes {
+            ceiling = ceiling.intersection(&list(allowed));
+        }
+    }
+    ceiling
+        .difference(&list(&pl.denied_scopes))
+        .difference(&list(&al.denied_scopes))
 }
 
 /// A partner as returned by the admin API (never the secret).
@@ -146,15 +191,7 @@ pub fn build_partner(
         branding::validate(b)?;
     }
     let limits = input.limits.unwrap_or_default();
-    if limits
-        .max_assertion_lifetime
-        .is_some_and(|l| !(1..=3600).contains(&l))
-    {
-        return Err(FieldError::new(
-            "limits",
-            "max_assertion_lifetime between 1 and 3600",
-        ));
-    }
+    limits.check()?;
     let id = id.unwrap_or_else(|| format!("PN{}", random_hex16()));
     let sealed_secret = match &input.secret {
         Some(s) => Some(
@@ -225,7 +262,9 @@ pub fn build_account(
         return Err(FieldError::new("friendly_name", "1 to 128 characters"));
     }
     let limits = input.limits.unwrap_or_else(|| json!({}));
-    PartnerLimits::deserialize(&limits).map_err(|e| FieldError::new("limits", e.to_string()))?;
+    PartnerLimits::deserialize(&limits)
+        .map_err(|e| FieldError::new("limits", e.to_string()))?
+        .check()?;
     let token = random_token(32);
     let rec = AccountRecord {
         sid: format!("AC{}", random_hex16()),

@@ -89,7 +89,7 @@ async fn refused(r: reqwest::Response) -> String {
 async fn a_valid_assertion_yields_a_token_that_names_who_vouched() {
     let srv = TestServer::start().await;
     let p = partner(&srv, json!({})).await;
-    let r = exchange(&srv, &sign(&p, &claims(&srv, &p)), Some("calls:read")).await;
+    let r = exchange(&srv, &sign(&p, &claims(&srv, &p)), Some("read")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let t: Value = r.json().await.unwrap();
     assert_eq!(t["account_sid"], p.account.as_str());
@@ -98,7 +98,7 @@ async fn a_valid_assertion_yields_a_token_that_names_who_vouched() {
     assert_eq!(c["act"], json!({"sub": p.id}));
     assert_eq!(c["account_sid"], p.account.as_str());
     assert_eq!(c["sub"], p.account.as_str());
-    assert_eq!(c["scope"], "calls:read");
+    assert_eq!(c["scope"], "read");
     let audit = srv
         .provider()
         .stores
@@ -367,4 +367,89 @@ async fn audit_records_written_off_the_request_path_are_all_stored_at_shutdown()
         .filter(|e| e.outcome == "the assertion is not a well-formed JWT" && e.actor == "unknown")
         .count();
     assert!(malformed >= 10, "{malformed}");
+}
+
+async fn scope_error(srv: &TestServer, p: &Partner, scope: &str) -> Option<String> {
+    let r = exchange(srv, &sign(p, &claims(srv, p)), Some(scope)).await;
+    if r.status() == StatusCode::OK {
+        let t: Value = r.json().await.unwrap();
+        let mut got: Vec<&str> = t["scope"].as_str().unwrap().split(' ').collect();
+        let mut asked: Vec<&str> = scope.split(' ').collect();
+        got.sort();
+        asked.sort();
+        assert_eq!(got, asked);
+        return None;
+    }
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    Some(
+        r.json::<Value>().await.unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn only_scopes_that_exist_and_the_partner_may_delegate_are_issued() {
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        let p = partner(&srv, json!({})).await;
+        // Internal scopes, unknown ones and OIDC's: never through an assertion.
+        for bad in [
+            "partner:api",
+            "surety:impersonate",
+            "verify",
+            "admin",
+            "anything:at-all",
+            "read anything:at-all",
+            "openid",
+        ] {
+            assert_eq!(
+                scope_error(&srv, &p, bad).await.as_deref(),
+                Some("invalid_scope"),
+                "{backend:?} {bad}"
+            );
+        }
+        // Permissions of the registry are the default ceiling.
+        assert_eq!(scope_error(&srv, &p, "read calls:write").await, None);
+        // A partner's allow-list is the ceiling; an account's narrows it further.
+        let q = partner(
+            &srv,
+            json!({"limits": {"allowed_scopes": ["read", "messages:send"]}}),
+        )
+        .await;
+        assert_eq!(scope_error(&srv, &q, "read messages:send").await, None);
+        assert_eq!(
+            scope_error(&srv, &q, "calls:write").await.as_deref(),
+            Some("invalid_scope")
+        );
+        let store = srv.provider().stores.accounts.clone();
+        let mut acct = store.get_account(&q.account).await.unwrap();
+        acct.limits = json!({"allowed_scopes": ["read"]});
+        store.update_account(&acct).await.unwrap();
+        assert_eq!(scope_error(&srv, &q, "read").await, None);
+        assert_eq!(
+            scope_error(&srv, &q, "messages:send").await.as_deref(),
+            Some("invalid_scope"),
+            "{backend:?}: the account narrows the partner's list"
+        );
+        srv.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn an_allow_list_names_permissions_only() {
+    let srv = TestServer::start().await;
+    for bad in [json!(["partner:api"]), json!(["verify"]), json!(["nope"])] {
+        let r = srv
+            .api
+            .post(srv.url("/admin/partners"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"name": "X", "secret": "0123456789abcdef0123456789abcdef", "limits": {"allowed_scopes": bad}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    srv.shutdown().await;
 }

@@ -20,7 +20,7 @@ async fn operator(srv: &TestServer) -> (String, String) {
         .client(json!({
             "client_name": "Support console",
             "grant_types": ["client_credentials", GT],
-            "scope": "surety:impersonate calls:read messages:send",
+            "scope": "surety:impersonate read messages:send",
         }))
         .await;
     (id, secret.expect("secret"))
@@ -162,7 +162,7 @@ async fn an_operator_exchanges_an_account_sid_for_a_token_naming_itself_as_actor
     let (t, c) = issued(exchange(&srv, &op, &p.account, SID, &[]).await).await;
     assert_eq!(t["account_sid"], p.account.as_str());
     assert_eq!(
-        t["scope"], "calls:read messages:send",
+        t["scope"], "messages:send read",
         "impersonation is not delegated"
     );
     assert_eq!(c["act"], json!({"sub": op.0}));
@@ -178,11 +178,11 @@ async fn an_operator_exchanges_an_account_sid_for_a_token_naming_itself_as_actor
         &op,
         &p.account,
         SID,
-        &[("scope", "calls:read"), ("requested_token_type", AT)],
+        &[("scope", "read"), ("requested_token_type", AT)],
     )
     .await;
     let (t, _) = issued(r).await;
-    assert_eq!(t["scope"], "calls:read");
+    assert_eq!(t["scope"], "read");
     let audit = srv
         .provider()
         .stores
@@ -204,14 +204,14 @@ async fn exchanging_a_partner_token_nests_the_partner_as_prior_actor() {
     let srv = TestServer::start().await;
     let op = operator(&srv).await;
     let p = partner(&srv, json!({})).await;
-    let subject = partner_token(&srv, &p, "calls:read").await;
+    let subject = partner_token(&srv, &p, "read").await;
     let (t, c) = issued(exchange(&srv, &op, &subject, AT, &[]).await).await;
     assert_eq!(c["act"], json!({"sub": op.0, "act": {"sub": p.id}}));
     assert_eq!(c["act"]["act"]["sub"], p.id.as_str());
     assert_eq!(c["account_sid"], p.account.as_str());
     assert_eq!(c["sub"], p.account.as_str());
     assert_eq!(c["partner_user"], "agent-7", "kept from the subject token");
-    assert_eq!(t["scope"], "calls:read", "capped by the subject token");
+    assert_eq!(t["scope"], "read", "capped by the subject token");
     let v = introspect(&srv, &op, t["access_token"].as_str().unwrap()).await;
     assert_eq!(v["act"]["act"]["sub"], p.id.as_str());
     // A second exchange nests the chain one level deeper.
@@ -244,7 +244,7 @@ async fn scopes_beyond_the_allowed_or_denied_for_the_account_are_refused() {
         "numbers:manage",
         "surety:impersonate",
         "messages:send",
-        "calls:read messages:send",
+        "read messages:send",
     ] {
         let r = exchange(&srv, &op, &p.account, SID, &[("scope", scope)]).await;
         refused(r, "invalid_scope").await;
@@ -253,7 +253,7 @@ async fn scopes_beyond_the_allowed_or_denied_for_the_account_are_refused() {
     refused(r, "invalid_scope").await;
     // With no scope asked for, the denied scope is left out.
     let (t, _) = issued(exchange(&srv, &op, &p.account, SID, &[]).await).await;
-    assert_eq!(t["scope"], "calls:read");
+    assert_eq!(t["scope"], "read");
     srv.shutdown().await;
 }
 
@@ -288,7 +288,7 @@ async fn unknown_suspended_or_invalid_subjects_are_refused_as_invalid_request() 
     .await;
     assert!(d.contains("does not act on an account"), "{d}");
     // A suspended account, by SID and through a token issued before the suspension.
-    let subject = partner_token(&srv, &p, "calls:read").await;
+    let subject = partner_token(&srv, &p, "read").await;
     let store = srv.provider().stores.accounts.clone();
     let mut acct = store.get_account(&p.account).await.unwrap();
     acct.status = "suspended".into();
@@ -318,7 +318,7 @@ async fn clients_without_impersonation_rights_are_unauthorized() {
     let srv = TestServer::start().await;
     let p = partner(&srv, json!({})).await;
     let (id, secret) = srv
-        .client(json!({"grant_types": ["client_credentials", GT], "scope": "calls:read"}))
+        .client(json!({"grant_types": ["client_credentials", GT], "scope": "read"}))
         .await;
     let plain = (id, secret.unwrap());
     let d = refused(
@@ -328,7 +328,7 @@ async fn clients_without_impersonation_rights_are_unauthorized() {
     .await;
     assert!(d.contains("may not act"), "{d}");
     let (id, secret) = srv
-        .client(json!({"grant_types": ["client_credentials"], "scope": "surety:impersonate calls:read"}))
+        .client(json!({"grant_types": ["client_credentials"], "scope": "surety:impersonate read"}))
         .await;
     let unregistered = (id, secret.unwrap());
     refused(
@@ -425,7 +425,7 @@ async fn a_partner_acts_only_on_its_own_accounts() {
             metadata: surety::store::ClientMetadata {
                 grant_types: vec![GT.into()],
                 token_endpoint_auth_method: "client_secret_basic".into(),
-                scope: Some("calls:read messages:send".into()),
+                scope: Some("read messages:send".into()),
                 ..Default::default()
             },
             created_at: 0,
@@ -436,17 +436,8 @@ async fn a_partner_acts_only_on_its_own_accounts() {
     let (t, c) = issued(exchange(&srv, &me, &p.account, SID, &[]).await).await;
     assert_eq!(c["act"], json!({"sub": p.id}));
     assert_eq!(t["account_sid"], p.account.as_str());
-    let (_, c) = issued(
-        exchange(
-            &srv,
-            &me,
-            &partner_token(&srv, &p, "calls:read").await,
-            AT,
-            &[],
-        )
-        .await,
-    )
-    .await;
+    let (_, c) =
+        issued(exchange(&srv, &me, &partner_token(&srv, &p, "read").await, AT, &[]).await).await;
     assert_eq!(c["act"], json!({"sub": p.id, "act": {"sub": p.id}}));
     // Another partner's account reads exactly like an unknown one.
     let foreign = refused(
@@ -460,7 +451,7 @@ async fn a_partner_acts_only_on_its_own_accounts() {
     )
     .await;
     assert_eq!(foreign, unknown);
-    let foreign_token = partner_token(&srv, &other, "calls:read").await;
+    let foreign_token = partner_token(&srv, &other, "read").await;
     let d = refused(
         exchange(&srv, &me, &foreign_token, AT, &[]).await,
         "invalid_request",
@@ -521,10 +512,10 @@ async fn a_partner_authenticating_with_its_own_key_exchanges_for_its_accounts() 
     let srv = TestServer::start().await;
     let p = partner(&srv, json!({})).await;
     let other = partner(&srv, json!({"name": "Other"})).await;
-    let subject = partner_token(&srv, &p, "calls:read").await;
+    let subject = partner_token(&srv, &p, "read").await;
     let (t, c) = issued(exchange_as_partner(&srv, &p, &subject, AT, &[]).await).await;
     assert_eq!(c["act"], json!({"sub": p.id, "act": {"sub": p.id}}));
-    assert_eq!(t["scope"], "calls:read");
+    assert_eq!(t["scope"], "read");
     let (t, _) = issued(exchange_as_partner(&srv, &p, &p.account, SID, &[]).await).await;
     assert!(
         !t["scope"].as_str().unwrap().contains("partner:api"),

@@ -11,7 +11,7 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::{Params, allowed_scope};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
+use crate::oauth::scope::{Scope, ScopeRegistry};
 use crate::store::{ClientRecord, StoreError};
 
 /// Longest `state` / `nonce` accepted.
@@ -91,7 +91,7 @@ pub async fn validate(
             "request_uri is supported only for pushed authorization requests",
         ));
     }
-    let scope = check_scope(&client, get("scope")).map_err(|(c, d)| fail(c, d))?;
+    let scope = check_scope(&p.scopes, &client, get("scope")).map_err(|(c, d)| fail(c, d))?;
     let code_challenge = check_pkce(&client, get("code_challenge"), get("code_challenge_method"))
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
@@ -170,21 +170,36 @@ fn check_response_mode(rm: Option<&str>) -> Result<(), &'static str> {
     }
 }
 
-fn check_scope(client: &ClientRecord, s: Option<&str>) -> Result<Scope, (ErrorCode, &'static str)> {
+/// The scope: well-formed, never internal, within the client's registered scope, or
+/// (without one) made only of scopes that exist.
+fn check_scope(
+    registry: &ScopeRegistry,
+    client: &ClientRecord,
+    s: Option<&str>,
+) -> Result<Scope, (ErrorCode, &'static str)> {
     let scope =
         Scope::parse(s.unwrap_or("")).ok_or((ErrorCode::InvalidScope, "malformed scope"))?;
     if scope.is_empty() {
         return Err((ErrorCode::InvalidScope, "scope is required"));
     }
-    if let Some(allowed) = allowed_scope(client) {
-        if !scope.is_subset(&allowed) {
-            return Err((
-                ErrorCode::InvalidScope,
-                "the requested scope exceeds what the client may ask for",
-            ));
-        }
+    if scope.iter().any(|s| registry.is_internal(s)) {
+        return Err((
+            ErrorCode::InvalidScope,
+            "the requested scope cannot be granted by a user",
+        ));
     }
-    Ok(scope)
+    match allowed_scope(client) {
+        // What an admin registered for the client exists by definition.
+        Some(allowed) if !scope.is_subset(&allowed) => Err((
+            ErrorCode::InvalidScope,
+            "the requested scope exceeds what the client may ask for",
+        )),
+        Some(_) => Ok(scope),
+        None if registry.first_undelegable(&scope).is_some() => {
+            Err((ErrorCode::InvalidScope, "the requested scope is unknown"))
+        }
+        None => Ok(scope),
+    }
 }
 
 /// PKCE: S256 only, required for public clients (RFC 9700 §2.1.1).

@@ -4,7 +4,9 @@
 //! `act: {"sub": <partner id>}` and `account_sid`. The token's `sub` is the account SID;
 //! an optional `user` claim in the assertion (the partner's identifier for the person
 //! at the account) is passed on as `partner_user`, never as `sub`, since Surety cannot
-//! check it.
+//! check it. The scope is only what exists and the partner may delegate: at most the
+//! permission registry, narrowed by the partner's and the account's `allowed_scopes`,
+//! less their `denied_scopes`; internal scopes never (`invalid_scope`).
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -15,7 +17,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::{Provider, paths};
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, TokenResponse};
-use crate::partners::{PartnerLimits, assertion};
+use crate::partners::{assertion, scope_ceiling};
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -47,17 +49,17 @@ impl Grant for JwtBearer {
         };
         let audiences = [p.issuer.clone(), p.url(paths::TOKEN)];
         let v = assertion::verify(p, a, &audiences, "jwt-bearer").await?;
-        let denied = PartnerLimits::of(&v.partner.limits)
-            .denied_scopes
-            .into_iter()
-            .chain(PartnerLimits::of(&v.account.limits).denied_scopes)
-            .collect::<Vec<_>>()
-            .join(" ");
-        let denied = Scope::parse(&denied).unwrap_or_default();
         let scope = requested.unwrap_or_default();
-        if scope.iter().any(|s| denied.contains(s)) {
+        // Only scopes that exist and may be delegated, within the partner's ceiling
+        // (narrowed per account) and outside both denied lists.
+        let ceiling = scope_ceiling(
+            &p.scopes.resource_scopes(),
+            &v.partner.limits,
+            &v.account.limits,
+        );
+        if p.scopes.first_undelegable(&scope).is_some() || !scope.is_subset(&ceiling) {
             return Err(OAuthError::invalid_scope(
-                "the requested scope is not allowed for this account",
+                "the requested scope is unknown or not allowed for this account",
             ));
         }
         let mut extra = serde_json::Map::new();

@@ -32,7 +32,7 @@ pub const ACCOUNT_SID_TYPE: &str = "urn:surety:params:token-type:account_sid";
 pub const IMPERSONATE_SCOPE: &str = "surety:impersonate";
 /// Actor-level scopes never delegated into a token for an account (the second is the
 /// partner's own Partner API scope).
-const RESERVED_SCOPES: &str = "surety:impersonate partner:api";
+const RESERVED_SCOPES: &str = "surety:impersonate partner:api verify";
 /// Most actors an `act` chain may name, the new one included.
 const MAX_ACTORS: usize = 8;
 /// The audit log's action name.
@@ -182,6 +182,15 @@ async fn run(
         (None, Actor::Partner(_)) => partner_allowed(client),
         (None, Actor::Operator) => allowed_scope(client).unwrap_or_default(),
     };
+    if req
+        .scope
+        .as_ref()
+        .is_some_and(|s| p.scopes.first_undelegable(s).is_some())
+    {
+        return Err(OAuthError::invalid_scope(
+            "the requested scope is unknown or may not be delegated",
+        ));
+    }
     let scope = grant_scope(
         req.scope,
         &allowed,
