@@ -128,6 +128,9 @@ impl Principal {
 pub enum GuardError {
     /// No credentials at all; `basic` adds a Basic challenge next to the Bearer one.
     Missing { basic: bool },
+    /// The request is malformed, e.g. an access token in the URI query (RFC 6750 §2,
+    /// §3.1: 400 `invalid_request`).
+    InvalidRequest(String),
     /// The bearer token is invalid, expired or revoked (401).
     InvalidToken(String),
     /// HTTP Basic credentials did not authenticate (401).
@@ -169,6 +172,7 @@ impl GuardError {
             | GuardError::InvalidCredentials
             | GuardError::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             GuardError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            GuardError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             GuardError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             GuardError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -185,6 +189,7 @@ impl GuardError {
                 ("invalid_token", "an access token is required".into())
             }
             GuardError::InvalidToken(d) => ("invalid_token", d.clone()),
+            GuardError::InvalidRequest(d) => (ErrorCode::InvalidRequest.as_str(), d.clone()),
             GuardError::InvalidCredentials => (
                 "invalid_credentials",
                 "the account SID or auth token is wrong".into(),
@@ -220,6 +225,10 @@ impl GuardError {
                 quoted(d)
             )],
             GuardError::InvalidCredentials => vec![BASIC_CHALLENGE.into()],
+            GuardError::InvalidRequest(d) => vec![format!(
+                "Bearer error=\"invalid_request\", error_description=\"{}\"",
+                quoted(d)
+            )],
             GuardError::InsufficientScope { scope, description } => vec![format!(
                 "Bearer error=\"insufficient_scope\", scope=\"{}\", error_description=\"{}\"",
                 quoted(scope),
@@ -275,6 +284,18 @@ pub trait VerifyToken: Send + Sync + 'static {
 #[async_trait]
 pub trait Authenticate: Send + Sync + 'static {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, GuardError>;
+}
+
+/// What a request with an access token in its URI is told.
+pub const TOKEN_IN_QUERY: &str =
+    "send the access token in the Authorization header only, never in the URI";
+
+/// Whether the URI query carries an `access_token` (RFC 6750 §2.3, which Surety does not
+/// accept: URIs end up in logs and histories; with a header as well it is two methods).
+pub fn token_in_query(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")
+    })
 }
 
 /// The RFC 6750 §2.1 bearer token of a request: `None` when there is no Authorization
@@ -355,7 +376,10 @@ where
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         Box::pin(async move {
-            let principal = auth.authenticate(req.headers()).await;
+            let principal = match token_in_query(req.uri().query()) {
+                true => Err(GuardError::InvalidRequest(TOKEN_IN_QUERY.into())),
+                false => auth.authenticate(req.headers()).await,
+            };
             match principal {
                 Ok(p) => {
                     req.extensions_mut().insert(p);

@@ -113,6 +113,8 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        // Outside the limits, so their rejections get the JSON error shape too.
+        .layer(axum::middleware::from_fn(middleware::json_rejections))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
 }

@@ -14,6 +14,7 @@ mod claims;
 mod discovery;
 mod eligibility;
 mod entities;
+mod errors;
 mod introspection;
 mod jwt_bearer;
 mod keys;

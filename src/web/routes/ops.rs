@@ -56,5 +56,6 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
 }
 
 pub async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({"error": "not_found"}))).into_response()
+    let body = json!({"error": "not_found", "error_description": "no such resource"});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }

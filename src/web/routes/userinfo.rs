@@ -1,11 +1,11 @@
 //! `GET/POST /userinfo` (OpenID Connect Core §5.3) with an RFC 6750 bearer token, sent in
 //! the `Authorization` header (§2.1) or, on POST, as the `access_token` form field (§2.2);
-//! never both.
+//! never both, and never in the URI query (§2.3): 400 `invalid_request`.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::oauth::error::OAuthError;
@@ -13,6 +13,7 @@ use crate::oauth::userinfo;
 use crate::web::AppState;
 use crate::web::error::{BearerError, no_store};
 use crate::web::extract::{MAX_FORM_BYTES, bearer, parse_pairs};
+use crate::web::guard::{TOKEN_IN_QUERY, token_in_query};
 
 fn form_token(headers: &HeaderMap, body: &Bytes) -> Result<Option<String>, OAuthError> {
     let is_form = headers
@@ -28,7 +29,15 @@ fn form_token(headers: &HeaderMap, body: &Bytes) -> Result<Option<String>, OAuth
     Ok(parse_pairs(body)?.remove("access_token"))
 }
 
-pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn userinfo(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if token_in_query(uri.query()) {
+        return BearerError(OAuthError::invalid_request(TOKEN_IN_QUERY)).into_response();
+    }
     let token = match (bearer(&headers), form_token(&headers, &body)) {
         (_, Err(e)) => return BearerError(e).into_response(),
         (Some(_), Ok(Some(_))) => {
