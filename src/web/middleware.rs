@@ -148,6 +148,52 @@ fn allows_framing(h: &HeaderMap) -> bool {
         })
 }
 
+/// Framework rejections — a body over the limit (413), a method a route does not take
+/// (405), a timeout (408), an unreadable JSON or form body (400/415/422) — come out of
+/// axum and tower-http as plain text or an empty body. Every client of the protocol
+/// endpoints and the JSON APIs gets the one JSON error shape instead (RFC 6749 §5.2:
+/// `error`, `error_description`), with the status kept; HTML pages and JSON answers
+/// pass untouched.
+pub async fn json_rejections(req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    if !status.is_client_error() {
+        return r;
+    }
+    let ct = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.starts_with("application/json") || ct.starts_with("text/html") {
+        return r;
+    }
+    let (code, desc) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "the request body is too large"),
+        StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "this method is not allowed here"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "invalid_request",
+            "the body's Content-Type is not accepted here",
+        ),
+        StatusCode::REQUEST_TIMEOUT => ("invalid_request", "the request took too long"),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+        StatusCode::UNAUTHORIZED => ("invalid_token", "authentication is required"),
+        StatusCode::FORBIDDEN => ("access_denied", "this request is not allowed"),
+        _ => ("invalid_request", "the request is malformed"),
+    };
+    let (mut parts, _) = r.into_parts();
+    let body = serde_json::json!({"error": code, "error_description": desc});
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,50 +243,4 @@ mod tests {
             assert_eq!(status_label(s), code.to_string());
         }
     }
-}
-
-/// Framework rejections — a body over the limit (413), a method a route does not take
-/// (405), a timeout (408), an unreadable JSON or form body (400/415/422) — come out of
-/// axum and tower-http as plain text or an empty body. Every client of the protocol
-/// endpoints and the JSON APIs gets the one JSON error shape instead (RFC 6749 §5.2:
-/// `error`, `error_description`), with the status kept; HTML pages and JSON answers
-/// pass untouched.
-pub async fn json_rejections(req: Request, next: Next) -> Response {
-    let r = next.run(req).await;
-    let status = r.status();
-    if !status.is_client_error() {
-        return r;
-    }
-    let ct = r
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.starts_with("application/json") || ct.starts_with("text/html") {
-        return r;
-    }
-    let (code, desc) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("invalid_request", "the request body is too large"),
-        StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "this method is not allowed here"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "invalid_request",
-            "the body's Content-Type is not accepted here",
-        ),
-        StatusCode::REQUEST_TIMEOUT => ("invalid_request", "the request took too long"),
-        StatusCode::NOT_FOUND => ("not_found", "no such resource"),
-        StatusCode::UNAUTHORIZED => ("invalid_token", "authentication is required"),
-        StatusCode::FORBIDDEN => ("access_denied", "this request is not allowed"),
-        _ => ("invalid_request", "the request is malformed"),
-    };
-    let (mut parts, _) = r.into_parts();
-    let body = serde_json::json!({"error": code, "error_description": desc});
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    parts
-        .headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
 }
