@@ -218,8 +218,9 @@ pub async fn spawn_with_clock(
         admin_token,
         verifier: verifier.clone(),
     };
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let (tx, mut rx) = watch::channel(false);
+    let app = router(state);
+    let limits = crate::web::serve::Limits::from_settings(&provider.settings);
+    let (tx, rx) = watch::channel(false);
     let keys = provider.keys.clone();
     let mut reload_rx = rx.clone();
     tokio::spawn(async move {
@@ -240,19 +241,7 @@ pub async fn spawn_with_clock(
     tokio::spawn(upkeep(provider.clone(), rx.clone()));
     let audit = provider.stores.audit.clone();
     let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = rx.changed().await;
-        };
-        // No Nagle delay on accepted sockets: each response is one write, sent at once.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server error");
-        }
+        crate::web::serve::serve(listener, app, limits, rx).await;
         if let Err(e) = audit.flush().await {
             tracing::warn!(error = %e, "audit flush at shutdown failed");
         }

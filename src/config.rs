@@ -128,6 +128,16 @@ pub struct Settings {
     /// Seconds between two upkeep passes of a node: expired refresh tokens and revoked
     /// `jti`s, old verifications (`SURETY_PURGE_INTERVAL`, default 3600; 0: never).
     pub purge_interval: u64,
+    /// Seconds a connection has to send a complete request header, from its opening or
+    /// its previous response (so also the idle keep-alive timeout)
+    /// (`SURETY_HEADER_TIMEOUT`, default 10).
+    pub header_timeout: u64,
+    /// Open connections in all (`SURETY_MAX_CONNECTIONS`; 0, the default: 10,000, and
+    /// always below the file-descriptor limit less 128).
+    pub max_connections: usize,
+    /// Open connections per client address (`SURETY_MAX_CONNECTIONS_PER_IP`, default
+    /// 128); trusted proxies count only toward the total.
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for Settings {
@@ -176,6 +186,9 @@ impl Default for Settings {
             verify_retention_days: 30,
             outbox_retention_days: 30,
             purge_interval: 3600,
+            header_timeout: 10,
+            max_connections: 0,
+            max_connections_per_ip: 128,
         }
     }
 }

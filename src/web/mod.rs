@@ -9,6 +9,7 @@ pub mod guard;
 pub mod middleware;
 pub mod pages;
 pub mod routes;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -585,6 +585,10 @@ async fn the_cli_manages_apps_like_the_developer_api() {
     ]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("permissions"));
     let out = cli(&["apps", "delete", created["client_id"].as_str().unwrap()]);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     srv.shutdown().await;
 }

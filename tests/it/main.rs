@@ -11,6 +11,7 @@ mod apps;
 mod apps_revoke;
 mod authorize;
 mod claims;
+mod connections;
 mod discovery;
 mod eligibility;
 mod entities;
