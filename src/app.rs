@@ -103,6 +103,7 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         clock,
         grants: GrantRegistry::default(),
         scopes: scope_registry(),
+        replay_horizon: Default::default(),
     })
 }
 

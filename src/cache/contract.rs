@@ -76,6 +76,7 @@ contract!(
     concurrent_put_new_has_one_winner,
     mark_once_only_once,
     concurrent_mark_once_has_one_winner,
+    contents_marker_is_kept_until_the_contents_are_lost,
 );
 
 async fn put_get_delete(c: Arc<dyn Ephemeral>) {
@@ -214,6 +215,29 @@ async fn mark_once_only_once(c: Arc<dyn Ephemeral>) {
     assert!(!c.put_new("ajti:2", b"1", 60).await.unwrap());
     assert!(c.put_new("ajti:3", b"1", 60).await.unwrap());
     assert!(!c.mark_once("ajti:3", 60).await.unwrap());
+}
+
+async fn contents_marker_is_kept_until_the_contents_are_lost(c: Arc<dyn Ephemeral>) {
+    let first = c.contents(100).await.unwrap();
+    assert_eq!(super::contents_time(&first), 100);
+    assert_eq!(c.contents(200).await.unwrap(), first, "kept");
+    let m = c.mark_first("ajti:a", 60, 300).await.unwrap();
+    assert_eq!(
+        (m.first, m.since, m.contents.as_str()),
+        (true, 100, first.as_str())
+    );
+    let again = c.mark_first("ajti:a", 60, 301).await.unwrap();
+    assert_eq!((again.first, again.since), (false, 100));
+    // The contents are lost (simulated: the marker and the mark go), within the second.
+    c.delete(super::EPOCH_KEY).await.unwrap();
+    c.delete("ajti:a").await.unwrap();
+    let lost = c.mark_first("ajti:a", 60, 100).await.unwrap();
+    assert!(lost.first);
+    assert_ne!(
+        lost.contents, first,
+        "new contents, even within the same second"
+    );
+    assert!(!lost.proves_unused(100) && lost.proves_unused(101));
 }
 
 async fn concurrent_mark_once_has_one_winner(c: Arc<dyn Ephemeral>) {

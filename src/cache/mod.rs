@@ -11,6 +11,8 @@ pub mod redis;
 
 use async_trait::async_trait;
 
+use crate::clock::Timestamp;
+
 /// The cache is unreachable or answered nonsense; callers refuse with 503.
 #[derive(Debug, thiserror::Error)]
 #[error("cache unavailable: {0}")]
@@ -25,6 +27,60 @@ pub struct Consumed {
     pub first: bool,
     pub value: Vec<u8>,
 }
+
+/// What [`Ephemeral::mark_first`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marked {
+    /// This call marked the key: nobody marked it since `since`.
+    pub first: bool,
+    /// When the cache's present contents began: a marker the cache keeps (no TTL),
+    /// created on first use. A cache emptied or replaced (a Redis restart without
+    /// persistence, an in-process cache after a restart) starts a new one, so a mark made
+    /// before then is known to be lost.
+    pub since: Timestamp,
+    /// The marker itself (`<since>.<random>`): names these contents, even when two
+    /// begin within one second.
+    pub contents: String,
+}
+
+/// A new contents marker begun at `now`.
+pub fn new_contents(now: Timestamp) -> String {
+    format!("{now}.{}", crate::clock::random_hex16())
+}
+
+/// The time a contents marker names (0 for a malformed one: nothing proves unused).
+pub fn contents_time(marker: &str) -> Timestamp {
+    marker
+        .split('.')
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Marked {
+    /// Whether a single-use thing that cannot have been first used before
+    /// `earliest_first_use` is proven unused: marked first now, and any earlier use would
+    /// have been marked in these contents, not in lost ones.
+    pub fn proves_unused(&self, earliest_first_use: Timestamp) -> bool {
+        // Strictly later: marks of lost contents may share the second they ended in.
+        self.first && earliest_first_use > self.since
+    }
+}
+
+/// The earliest time an assertion can first have been accepted: its `exp` was at most
+/// `max_lifetime` (+ `skew`) ahead then, and its `iat` (if any) at most `skew` ahead.
+pub fn earliest_first_use(
+    exp: Timestamp,
+    iat: Option<Timestamp>,
+    max_lifetime: i64,
+    skew: i64,
+) -> Timestamp {
+    let by_exp = exp.saturating_sub(max_lifetime).saturating_sub(skew);
+    iat.map_or(by_exp, |i| by_exp.max(i.saturating_sub(skew)))
+}
+
+/// The key of the contents marker behind [`Marked::since`].
+pub const EPOCH_KEY: &str = "epoch";
 
 /// Ephemeral key/value state with atomic single-use operations. TTLs are in seconds and
 /// always positive; keys are namespaced by the caller (`code:`, `par:`, `sess:` …).
@@ -41,6 +97,20 @@ pub trait Ephemeral: Send + Sync {
     async fn mark_once(&self, key: &str, ttl: u64) -> CacheResult<bool> {
         self.put_new(key, b"1", ttl).await
     }
+    /// [`Ephemeral::mark_once`], and the marker of the cache's present contents (see
+    /// [`Marked`]), created as [`new_contents`]`(now)` when missing. One round trip on
+    /// Redis.
+    async fn mark_first(&self, key: &str, ttl: u64, now: Timestamp) -> CacheResult<Marked> {
+        let first = self.mark_once(key, ttl).await?;
+        let contents = self.contents(now).await?;
+        Ok(Marked {
+            first,
+            since: contents_time(&contents),
+            contents,
+        })
+    }
+    /// The marker of the cache's present contents, created with `now` if missing.
+    async fn contents(&self, now: Timestamp) -> CacheResult<String>;
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;
     /// Returns and deletes atomically (`GETDEL`): at most one caller gets the value.
     async fn take(&self, key: &str) -> CacheResult<Option<Vec<u8>>>;

@@ -17,7 +17,9 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, IntoConnectionInfo, ProtocolVersion, RedisError, Script};
 
-use super::{CacheError, CacheResult, Consumed, Ephemeral};
+use crate::clock::Timestamp;
+
+use super::{CacheError, CacheResult, Consumed, Ephemeral, Marked};
 
 /// Bound on establishing a TCP connection to Redis.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -60,6 +62,24 @@ end
 return 0
 ";
 
+/// `SET NX EX` a mark, and read (creating it with ARGV[2] if missing) the marker of when
+/// the present contents began. Returns {1 if marked now else 0, since}.
+const MARK_FIRST: &str = r"
+local first = redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'NX')
+local since = redis.call('GET', KEYS[2])
+if first then
+  return {1, since}
+end
+return {0, since}
+";
+
+/// The contents marker: created with ARGV[1] if missing, then read.
+const SINCE: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+";
+
 /// `GET` the value and learn, via `SET marker NX` expiring with the key, whether this is
 /// the first consumer. Returns nil or {value, first (1 or 0)}.
 const CONSUME: &str = r"
@@ -90,6 +110,8 @@ pub struct RedisCache {
     incr: Script,
     decr: Script,
     consume: Script,
+    mark_first: Script,
+    since: Script,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -147,6 +169,8 @@ impl RedisCache {
             put_new: Script::new(PUT_NEW),
             incr: Script::new(INCR),
             decr: Script::new(DECR),
+            mark_first: Script::new(MARK_FIRST),
+            since: Script::new(SINCE),
             consume: Script::new(CONSUME),
         })
     }
@@ -252,6 +276,25 @@ impl Ephemeral for RedisCache {
             .arg(ttl_arg(ttl));
         let set: Option<String> = self.query(&cmd).await?;
         Ok(set.is_some())
+    }
+
+    async fn mark_first(&self, key: &str, ttl: u64, now: Timestamp) -> CacheResult<Marked> {
+        let keys = [self.key(key), self.key(super::EPOCH_KEY)];
+        let fresh = super::new_contents(now);
+        let (first, contents): (i64, String) = self
+            .eval(&self.mark_first, &keys, &[&ttl_arg(ttl), fresh.as_bytes()])
+            .await?;
+        Ok(Marked {
+            first: first == 1,
+            since: super::contents_time(&contents),
+            contents,
+        })
+    }
+
+    async fn contents(&self, now: Timestamp) -> CacheResult<String> {
+        let keys = [self.key(super::EPOCH_KEY)];
+        let fresh = super::new_contents(now);
+        self.eval(&self.since, &keys, &[fresh.as_bytes()]).await
     }
 
     async fn get(&self, key: &str) -> CacheResult<Option<Vec<u8>>> {

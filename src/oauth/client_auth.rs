@@ -230,15 +230,28 @@ async fn by_assertion(
         .get("jti")
         .and_then(Value::as_str)
         .ok_or_else(failed)?;
-    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    let ttl = (exp - p.now() + SKEW).max(1) as u64;
     let key = format!(
         "cajti:{}:{}",
         client.client_id,
         crate::util::secret_hash(jti)
     );
-    if !p.cache.mark_once(&key, ttl).await? {
-        return Err(OAuthError::invalid_client("client assertion already used"));
+    let assertion = super::replay::Assertion {
+        key: &key,
+        exp: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
+        iat: claims.get("iat").and_then(Value::as_i64),
+        max_lifetime: MAX_ASSERTION_LIFETIME,
+        skew: SKEW,
+    };
+    match super::replay::mark(p, &assertion).await? {
+        super::replay::Use::First => {}
+        super::replay::Use::Replayed => {
+            return Err(OAuthError::invalid_client("client assertion already used"));
+        }
+        super::replay::Use::Unprovable => {
+            return Err(OAuthError::invalid_client(
+                "client assertion predates a loss of replay state; send a new one",
+            ));
+        }
     }
     Ok(AuthenticatedClient {
         client,

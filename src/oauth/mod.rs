@@ -11,6 +11,7 @@ pub mod introspect;
 pub mod logout;
 pub mod pkce;
 pub mod provider;
+pub mod replay;
 pub mod scope;
 pub mod tokens;
 pub mod userinfo;

@@ -37,6 +37,8 @@ pub struct Provider {
     pub grants: GrantRegistry,
     /// What scopes exist and which are internal (products register theirs).
     pub scopes: super::scope::ScopeRegistry,
+    /// The replay horizon this node last wrote (see `oauth::replay`).
+    pub replay_horizon: super::replay::Horizon,
     pub remote_jwks: crate::keys::remote::RemoteJwks,
     /// Partners' inline and HS256 keys, imported once (see `partners::keys`).
     pub partner_keys: crate::partners::keys::PartnerKeys,

@@ -16,6 +16,7 @@ use super::{DEFAULT_ASSERTION_LIFETIME, PartnerLimits};
 use crate::keys::jws;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
+use crate::oauth::replay;
 use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
 use crate::util::secret_hash;
 
@@ -182,7 +183,10 @@ async fn verify_signature(
 }
 
 /// Marks the `jti` used until `exp` (plus skew) in the shared cache — `SET NX` on Redis —
-/// so a second use anywhere is refused. Nothing is written to the database.
+/// so a second use anywhere is refused. Nothing is written to the database. If the cache
+/// lost its contents after this assertion could first have been used (a Redis restart
+/// without persistence, a restarted node's in-process cache), a missing mark proves
+/// nothing: the assertion is refused and the partner sends a fresh one.
 async fn consume_jti(
     p: &Provider,
     partner: &PartnerRecord,
@@ -194,19 +198,25 @@ async fn consume_jti(
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or(Refusal::Invalid("the assertion has no jti"))?;
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    let ttl = (exp - p.now() + SKEW).max(1) as u64;
     let key = format!("ajti:{}:{}", partner.id, secret_hash(jti));
-    if !p
-        .cache
-        .mark_once(&key, ttl)
-        .await
-        .map_err(OAuthError::from)?
-    {
-        return Err(Refusal::Invalid(
+    let assertion = replay::Assertion {
+        key: &key,
+        exp,
+        iat: claims.get("iat").and_then(Value::as_i64),
+        max_lifetime: PartnerLimits::of(&partner.limits)
+            .max_assertion_lifetime
+            .unwrap_or(DEFAULT_ASSERTION_LIFETIME),
+        skew: SKEW,
+    };
+    match replay::mark(p, &assertion).await? {
+        replay::Use::First => Ok(()),
+        replay::Use::Replayed => Err(Refusal::Invalid(
             "the assertion was already used (jti replay)",
-        ));
+        )),
+        replay::Use::Unprovable => Err(Refusal::Invalid(
+            "the assertion predates a loss of replay state and cannot be proven unused; send a new one",
+        )),
     }
-    Ok(())
 }
 
 fn check_claims(

@@ -138,6 +138,7 @@ contract!(
     rotate_under_revoked_grant_is_reused,
     rotate_concurrently_has_one_winner,
     jti_revocation,
+    replay_horizons,
     keys_insert_list_delete,
     migrate_twice_is_noop,
     ping_and_purge,
@@ -477,6 +478,24 @@ async fn rotate_concurrently_has_one_winner(s: &SqlStore) {
             "grace {grace}: one live successor"
         );
     }
+}
+
+async fn replay_horizons(s: &SqlStore) {
+    assert_eq!(s.replay_horizon_besides("100.a").await.unwrap(), None);
+    s.raise_replay_horizon("100.a", 500).await.unwrap();
+    s.raise_replay_horizon("100.a", 400).await.unwrap();
+    s.raise_replay_horizon("100.b", 900).await.unwrap();
+    assert_eq!(
+        s.replay_horizon_besides("100.b").await.unwrap(),
+        Some(500),
+        "the later kept"
+    );
+    assert_eq!(s.replay_horizon_besides("100.a").await.unwrap(), Some(900));
+    assert_eq!(s.replay_horizon_besides("300.c").await.unwrap(), Some(900));
+    // Upkeep forgets horizons that have passed.
+    s.purge_expired(600).await.unwrap();
+    assert_eq!(s.replay_horizon_besides("100.b").await.unwrap(), None);
+    assert_eq!(s.replay_horizon_besides("100.a").await.unwrap(), Some(900));
 }
 
 async fn jti_revocation(s: &SqlStore) {

@@ -98,6 +98,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_refresh_successor.sql"),
         postgres: include_str!("../../migrations/postgres/0013_refresh_successor.sql"),
     },
+    Migration {
+        version: 14,
+        name: "replay_horizons",
+        sqlite: include_str!("../../migrations/sqlite/0014_replay_horizons.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_replay_horizons.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

@@ -222,6 +222,11 @@ pub trait GrantStore: Send + Sync {
         sub: &str,
         now: Timestamp,
     ) -> StoreResult<u64>;
+    /// Records that every replay mark made in the cache contents `contents` (its marker)
+    /// expires by `until` (keeps the later of the stored and given times).
+    async fn raise_replay_horizon(&self, contents: &str, until: Timestamp) -> StoreResult<()>;
+    /// The latest `until` recorded for cache contents other than `contents`, if any.
+    async fn replay_horizon_besides(&self, contents: &str) -> StoreResult<Option<Timestamp>>;
     /// Records an access token id as revoked until it would have expired anyway.
     async fn revoke_jti(&self, jti: &str, expires_at: Timestamp) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;

@@ -130,7 +130,9 @@ impl SqlStore {
         let jtis = self.exec(jtis.bind(now)).await?;
         let refresh = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1");
         let refresh = self.exec(refresh.bind(now)).await?;
-        Ok(jtis.rows_affected() + refresh.rows_affected())
+        let horizons = sqlx::query("DELETE FROM replay_horizons WHERE until < $1");
+        let horizons = self.exec(horizons.bind(now)).await?;
+        Ok(jtis.rows_affected() + refresh.rows_affected() + horizons.rows_affected())
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front

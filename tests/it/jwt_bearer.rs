@@ -8,15 +8,15 @@ use surety::store::AuditStore;
 
 use crate::helpers::*;
 
-const GT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(crate) const GT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-struct Partner {
-    id: String,
-    signer: Signer,
-    account: String,
+pub(crate) struct Partner {
+    pub(crate) id: String,
+    pub(crate) signer: Signer,
+    pub(crate) account: String,
 }
 
-async fn partner(srv: &TestServer, extra: Value) -> Partner {
+pub(crate) async fn partner(srv: &TestServer, extra: Value) -> Partner {
     let (signer, _) = Signer::generate(Alg::ES256).unwrap();
     let mut jwk = signer.public_jwk();
     jwk["kid"] = json!("p1");
@@ -61,11 +61,15 @@ fn claims(srv: &TestServer, p: &Partner) -> Value {
     json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now() + 120, "iat": now(), "jti": surety::clock::random_hex16()})
 }
 
-fn sign(p: &Partner, c: &Value) -> String {
+pub(crate) fn sign(p: &Partner, c: &Value) -> String {
     jws::sign(&p.signer, Alg::ES256, "p1", "JWT", c).unwrap()
 }
 
-async fn exchange(srv: &TestServer, assertion: &str, scope: Option<&str>) -> reqwest::Response {
+pub(crate) async fn exchange(
+    srv: &TestServer,
+    assertion: &str,
+    scope: Option<&str>,
+) -> reqwest::Response {
     let mut form = vec![("grant_type", GT), ("assertion", assertion)];
     if let Some(s) = scope {
         form.push(("scope", s));

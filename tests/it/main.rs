@@ -29,6 +29,7 @@ mod partner_api;
 mod partner_keys;
 mod portal;
 mod refresh;
+mod replay;
 mod resilience;
 mod resource_api;
 mod rp_flow;

@@ -72,6 +72,10 @@ const RETRY_CLAIM: &str = "UPDATE refresh_tokens SET retried_at = $2, successor_
 /// Revokes the successor a retry replaces, if nobody has used it yet.
 const SUCCESSOR_KILL: &str =
     "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL";
+/// Keeps the later horizon of one cache contents.
+const HORIZON_RAISE: &str = "INSERT INTO replay_horizons (contents, until) VALUES ($1, $2) \
+    ON CONFLICT (contents) DO UPDATE SET until = CASE \
+    WHEN replay_horizons.until < excluded.until THEN excluded.until ELSE replay_horizons.until END";
 /// Idempotent; keeps the later expiry.
 const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
     ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
@@ -252,6 +256,19 @@ impl GrantStore for SqlStore {
         self.exec(sqlx::query(JTI_REVOKE).bind(jti).bind(expires_at))
             .await?;
         Ok(())
+    }
+
+    async fn raise_replay_horizon(&self, contents: &str, until: Timestamp) -> StoreResult<()> {
+        let q = sqlx::query(HORIZON_RAISE).bind(contents).bind(until);
+        self.exec(q).await?;
+        Ok(())
+    }
+
+    async fn replay_horizon_besides(&self, contents: &str) -> StoreResult<Option<Timestamp>> {
+        let q = sqlx::query("SELECT MAX(until) AS until FROM replay_horizons WHERE contents <> $1")
+            .bind(contents);
+        let row = self.one(q).await?;
+        col(&row, "until")
     }
 
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool> {
