@@ -293,6 +293,13 @@ async function main() {
       return `token_type ${r.token_type}, scope "${r.scope}"`;
     });
 
+    await check('a 1 MB token request → 413 in the JSON error shape (RFC 6749 §5.2)', async () => {
+      const res = await fetch(as.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=${'a'.repeat(1 << 20)}` });
+      const body = await res.json().catch(() => null);
+      assert(res.status === 413 && body?.error === 'invalid_request', `got ${res.status} ${res.headers.get('content-type')}`);
+      return `${res.status} ${body.error}`;
+    });
+
     await check('introspection requires client authentication', async () => {
       const res = await fetch(as.introspection_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: first.tokens.access_token }) });
       const body = await res.json().catch(() => ({}));
@@ -332,6 +339,18 @@ async function main() {
     const a = await client.tokenIntrospection(config, next.access_token);
     assert(a.active === false, 'access tokens of the grant are dead too');
     return 'successor refresh token and access tokens inactive';
+  });
+
+  await check('20 concurrent presentations of one refresh token: exactly one succeeds, the rest invalid_grant (RFC 9700 §4.14.2)', async () => {
+    const { tokens } = await codeFlow(config, browser);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => client.refreshTokenGrant(config, tokens.refresh_token)));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const codes = results.filter((r) => r.status === 'rejected').map((r) => r.reason?.error);
+    assert(won.length === 1, `${won.length} succeeded`);
+    assert(codes.every((c) => c === 'invalid_grant'), `errors: ${[...new Set(codes)].join(' ')}`);
+    const live = await client.tokenIntrospection(config, won[0].value.refresh_token, { token_type_hint: 'refresh_token' });
+    return `1 winner, 19 invalid_grant; the family was reused, so its last token is ${live.active ? 'live' : 'revoked'}`;
   });
 
   await check('authorization code replay → invalid_grant, and the first redemption\'s tokens are revoked (RFC 6749 §4.1.2)', async () => {
@@ -490,6 +509,22 @@ async function main() {
     const { seen } = await codeFlow(config, browser, { extra: { prompt: 'none' } });
     assert(seen.length === 1, `one redirect, got ${seen.join(' ')}`);
     return seen.join(' ');
+  });
+
+  await check('claims request naming another user\'s sub with prompt=none → login_required (Core §3.1.2.2)', async () => {
+    const claims = JSON.stringify({ id_token: { sub: { value: 'someone-else' } } });
+    return expectReject(codeFlow(config, browser, { extra: { prompt: 'none', claims } }), 'login_required');
+  });
+
+  await check('claims request for email with scope=openid: released in the ID token only (Core §5.5)', async () => {
+    const claims = JSON.stringify({ id_token: { email: { essential: true } } });
+    const { tokens } = await codeFlow(config, browser, { scope: 'openid', extra: { claims } });
+    const c = tokens.claims();
+    assert(c.email === USER.email, `email ${c.email}`);
+    assert(tokens.scope === 'openid', `token scope ${tokens.scope}`);
+    const ui = await client.fetchUserInfo(config, tokens.access_token, c.sub);
+    assert(ui.email === undefined, 'not asked for in userinfo');
+    return `id_token email ${c.email}; userinfo without it`;
   });
 
   await check('prompt=login forces the login form; auth_time advances', async () => {
