@@ -9,7 +9,7 @@ use crate::clock::{Timestamp, random_token};
 use crate::keys::jws::{Alg, VerifyKey};
 use crate::oauth::client_auth::AuthMethod;
 use crate::oauth::scope::Scope;
-use crate::store::{ClientMetadata, ClientRecord};
+use crate::store::{ClientMetadata, ClientRecord, TokenExchangePolicy};
 use crate::util::secret_hash;
 
 /// RFC 7591 client metadata as submitted.
@@ -29,6 +29,9 @@ pub struct ClientInput {
     pub jwks: Option<Value>,
     pub jwks_uri: Option<String>,
     pub id_token_signed_response_alg: Option<String>,
+    /// Token exchange on end users' tokens (RFC 8693): audiences, impersonation,
+    /// delegation. Needs the token-exchange grant type.
+    pub token_exchange: Option<TokenExchangePolicy>,
 }
 
 /// The RFC 7591 §3.2.1 registration response.
@@ -129,6 +132,9 @@ pub fn validate(
     if input.client_name.as_ref().is_some_and(|n| n.len() > 256) {
         return Err(FieldError::new("client_name", "at most 256 characters"));
     }
+    if let Some(te) = &input.token_exchange {
+        check_token_exchange(te, &grant_types)?;
+    }
     Ok(ClientMetadata {
         client_name: input.client_name,
         redirect_uris: input.redirect_uris,
@@ -137,6 +143,7 @@ pub fn validate(
         response_types,
         token_endpoint_auth_method: method,
         scope: input.scope,
+        token_exchange: input.token_exchange,
         jwks: input.jwks,
         jwks_uri: input.jwks_uri,
         id_token_signed_response_alg: input.id_token_signed_response_alg,
@@ -173,6 +180,33 @@ fn check_keys(
 
 /// Absolute, no fragment; `https`, `http` only on loopback, or a private-use scheme
 /// with a dot (RFC 8252 §7.1).
+/// A token-exchange policy names the grant and at most 32 audiences, each an absolute
+/// URI without a fragment (RFC 8707 §2) or a plain identifier (a client id).
+fn check_token_exchange(
+    te: &TokenExchangePolicy,
+    grant_types: &[String],
+) -> Result<(), FieldError> {
+    let bad = |m: &str| Err(FieldError::new("token_exchange", m));
+    if !grant_types
+        .iter()
+        .any(|g| g == crate::oauth::grants::token_exchange::GRANT_TYPE)
+    {
+        return bad("needs the token-exchange grant type in grant_types");
+    }
+    if te.audiences.len() > 32 {
+        return bad("at most 32 audiences");
+    }
+    for a in &te.audiences {
+        if a.is_empty() || a.len() > 512 || a.chars().any(|c| c.is_control() || c == ' ') {
+            return bad("each audience: 1 to 512 characters, no spaces or control characters");
+        }
+        if a.contains("://") && !crate::oauth::grants::token_exchange::is_resource_uri(a) {
+            return bad("a URI audience must be absolute, without a fragment");
+        }
+    }
+    Ok(())
+}
+
 fn check_redirect_uri(u: &str) -> Result<(), &'static str> {
     let url = url::Url::parse(u).map_err(|_| "not an absolute URI")?;
     if url.fragment().is_some() {

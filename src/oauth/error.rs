@@ -1,6 +1,6 @@
 //! Protocol errors, spelled exactly as the RFCs spell them (house rule 1):
 //! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6,
-//! RFC 9470 and RFC 9126. The client sees `error_description`; detail goes to the log.
+//! RFC 9470, RFC 9126, RFC 8707 and RFC 8693. The client sees `error_description`; detail goes to the log.
 
 use std::fmt;
 
@@ -31,6 +31,9 @@ pub enum ErrorCode {
     UnmetAuthenticationRequirements,
     InvalidClientMetadata,
     InvalidRedirectUri,
+    /// RFC 8707 §2, RFC 8693 §2.2.2: the requested resource or audience is unknown or not
+    /// allowed.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -61,6 +64,7 @@ impl ErrorCode {
             UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             InvalidClientMetadata => "invalid_client_metadata",
             InvalidRedirectUri => "invalid_redirect_uri",
+            InvalidTarget => "invalid_target",
         }
     }
 

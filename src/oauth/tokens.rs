@@ -25,6 +25,8 @@ pub struct AccessGrant {
     pub acr: Option<String>,
     /// Further claims (e.g. `act`, `account_sid`) added by a grant.
     pub extra: Map<String, Value>,
+    /// The token's `aud` (RFC 8707 resource, RFC 8693 audience); the issuer if unset.
+    pub audience: Option<String>,
 }
 
 /// A successful token response.
@@ -65,7 +67,10 @@ impl Provider {
         for (k, v) in [
             ("iss", Value::from(self.issuer.as_str())),
             ("sub", Value::from(g.sub.as_str())),
-            ("aud", Value::from(self.issuer.as_str())),
+            (
+                "aud",
+                Value::from(g.audience.as_deref().unwrap_or(self.issuer.as_str())),
+            ),
             ("client_id", Value::from(g.client_id.as_str())),
             ("iat", Value::from(now)),
             ("exp", Value::from(now + ttl)),

@@ -83,6 +83,26 @@ pub struct ClientMetadata {
     pub jwks_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<String>,
+    /// What the client may do with the token-exchange grant on end users' tokens
+    /// (RFC 8693); unset: nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_exchange: Option<TokenExchangePolicy>,
+}
+
+/// A client's token-exchange rights over end users' access tokens (RFC 8693 §1.1):
+/// which audiences it may ask tokens for, and whether it may impersonate (no
+/// `actor_token`: the new token simply acts as the user) or delegate (with an
+/// `actor_token`: the new token's `act` names the actor).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenExchangePolicy {
+    /// Audiences (`audience` or `resource` values) the client may target.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    #[serde(default)]
+    pub impersonation: bool,
+    #[serde(default)]
+    pub delegation: bool,
 }
 
 /// A registered OAuth client.

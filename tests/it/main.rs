@@ -37,6 +37,7 @@ mod smtp_sink;
 mod step_up;
 mod token;
 mod token_exchange;
+mod token_exchange_users;
 mod upkeep;
 mod verify_api;
 mod verify_rp;

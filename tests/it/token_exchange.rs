@@ -278,15 +278,16 @@ async fn unknown_suspended_or_invalid_subjects_are_refused_as_invalid_request() 
         let d = refused(exchange(&srv, &op, junk, AT, &[]).await, "invalid_request").await;
         assert!(d.contains("invalid, expired or revoked"), "{d}");
     }
-    // An access token that is not about an account (the operator's own).
+    // An access token that is not about an account (the operator's own): the general
+    // exchange, which this client's registration does not allow.
     let r = token_request(&srv, &op, &[("grant_type", "client_credentials")]).await;
     let own: Value = r.json().await.unwrap();
     let d = refused(
         exchange(&srv, &op, own["access_token"].as_str().unwrap(), AT, &[]).await,
-        "invalid_request",
+        "unauthorized_client",
     )
     .await;
-    assert!(d.contains("does not act on an account"), "{d}");
+    assert!(d.contains("may not exchange end users' tokens"), "{d}");
     // A suspended account, by SID and through a token issued before the suspension.
     let subject = partner_token(&srv, &p, "read").await;
     let store = srv.provider().stores.accounts.clone();

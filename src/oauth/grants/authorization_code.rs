@@ -121,6 +121,7 @@ async fn issue(
         auth_time: Some(rec.auth_time),
         acr: rec.acr.clone(),
         extra: account_extra(rec.account_sid.as_deref()),
+        audience: None,
     })?;
     let id_token = if scope.contains("openid") {
         let user = match p.stores.users.get_user(&rec.sub).await {

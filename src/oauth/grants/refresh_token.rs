@@ -112,6 +112,7 @@ impl Grant for RefreshToken {
             auth_time: grant.auth_time,
             acr: grant.acr.clone(),
             extra: super::authorization_code::account_extra(account_sid.as_deref()),
+            audience: None,
         })?;
         let id_token = if scope.contains("openid") {
             let user = p

@@ -18,10 +18,12 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::oauth::tokens::{AccessGrant, TokenResponse};
+use crate::oauth::tokens::{AccessClaims, AccessGrant, TokenResponse};
 use crate::partners::{PartnerLimits, is_account_sid};
 use crate::resource::permissions::Permission;
 use crate::store::{AccountRecord, AuditEvent, ClientRecord, PartnerRecord, StoreError};
+
+mod user;
 
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// RFC 8693 §3: an OAuth 2.0 access token.
@@ -96,6 +98,37 @@ struct Request<'a> {
     subject_token: &'a str,
     subject_type: SubjectTokenType,
     scope: Option<Scope>,
+    /// The `actor_token` and its type (§2.1), both or neither.
+    actor: Option<(&'a str, ActorTokenType)>,
+    /// The `audience` or `resource` (RFC 8707) asked for, if any.
+    target: Option<&'a str>,
+}
+
+/// The actor token types this server accepts: its own access tokens and JWTs it signed
+/// (ID tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ActorTokenType {
+    AccessToken,
+    Jwt,
+}
+
+impl ActorTokenType {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            ACCESS_TOKEN_TYPE => Some(Self::AccessToken),
+            JWT_TYPE | ID_TOKEN_TYPE => Some(Self::Jwt),
+            _ => None,
+        }
+    }
+}
+
+/// RFC 8693 §3 token type identifiers for JWTs and ID tokens.
+const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+
+/// An RFC 8707 resource indicator: an absolute URI without a fragment.
+pub fn is_resource_uri(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| u.has_host() && u.fragment().is_none()) && !s.contains('#')
 }
 
 /// Who is acting: an operator may act on any account, a partner on its own.
@@ -174,8 +207,22 @@ async fn run(
 ) -> Result<TokenResponse, OAuthError> {
     let req = parse_request(params)?;
     audit.detail = format!("subject_token_type={}", req.subject_type.short());
+    let claims = match req.subject_type {
+        SubjectTokenType::AccessToken => Some(subject_claims(p, req.subject_token).await?),
+        SubjectTokenType::AccountSid => None,
+    };
+    if let Some(c) = claims.as_ref().filter(|c| c.str("account_sid").is_none()) {
+        // An end user's token: the general exchange (impersonation or delegation).
+        return user::exchange(p, client, &req, c, audit).await;
+    }
+    if req.actor.is_some() || req.target.is_some() {
+        return Err(OAuthError::invalid_request(
+            "on an account the authenticated client is the actor and the audience is this server; \
+             actor_token, audience and resource are for end users' tokens",
+        ));
+    }
     let actor = actor(p, client).await?;
-    let subject = subject(p, &req, audit).await?;
+    let subject = subject(&req, claims, audit)?;
     let account = account(p, &actor, &subject.account_sid, audit).await?;
     let allowed = match (&subject.scope, &actor) {
         (Some(s), _) => s.clone(),
@@ -234,16 +281,39 @@ fn parse_request(params: &Params) -> Result<Request<'_>, OAuthError> {
         .ok_or_else(|| OAuthError::invalid_request("subject_token_type is required"))?;
     let subject_type = SubjectTokenType::parse(subject_type)
         .ok_or_else(|| OAuthError::invalid_request("unsupported subject_token_type"))?;
-    if params.contains_key("actor_token") {
-        return Err(OAuthError::invalid_request(
-            "actor_token is not supported; the authenticated client is the actor",
-        ));
-    }
-    if params.contains_key("actor_token_type") {
-        return Err(OAuthError::invalid_request(
-            "actor_token_type must not be sent without actor_token",
-        ));
-    }
+    let actor = match (params.get("actor_token"), params.get("actor_token_type")) {
+        (None, None) => None,
+        (Some(t), Some(ty)) => Some((
+            t.as_str(),
+            ActorTokenType::parse(ty)
+                .ok_or_else(|| OAuthError::invalid_request("unsupported actor_token_type"))?,
+        )),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request(
+                "actor_token_type is required with actor_token",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "actor_token_type must not be sent without actor_token",
+            ));
+        }
+    };
+    let target = match (params.get("audience"), params.get("resource")) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "send audience or resource, not both",
+            ));
+        }
+        (_, Some(r)) if !is_resource_uri(r) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "resource must be an absolute URI without a fragment",
+            ));
+        }
+        (a, r) => a.or(r).map(String::as_str),
+    };
     if params
         .get("requested_token_type")
         .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
@@ -262,6 +332,8 @@ fn parse_request(params: &Params) -> Result<Request<'_>, OAuthError> {
         subject_token,
         subject_type,
         scope,
+        actor,
+        target,
     })
 }
 
@@ -282,14 +354,26 @@ async fn actor(p: &Provider, client: &ClientRecord) -> Result<Actor, OAuthError>
     ))
 }
 
-/// Resolves the subject token to an account SID (and, for an access token, its `sub`,
-/// scope and `act`).
-async fn subject(
-    p: &Provider,
+/// Validates an access token given as `subject_token` (§2.2.2: invalid is
+/// `invalid_request`).
+async fn subject_claims(p: &Provider, token: &str) -> Result<AccessClaims, OAuthError> {
+    match p.validate_access_token(token).await {
+        Ok(c) => Ok(c),
+        Err(e) if e.code == ErrorCode::InvalidToken => Err(OAuthError::invalid_request(
+            "the subject_token is invalid, expired or revoked",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Resolves the subject to an account SID (and, for an access token, its `sub`, scope
+/// and `act`).
+fn subject(
     req: &Request<'_>,
+    claims: Option<AccessClaims>,
     audit: &mut Audit,
 ) -> Result<Subject, OAuthError> {
-    if req.subject_type == SubjectTokenType::AccountSid {
+    let Some(claims) = claims else {
         if !is_account_sid(req.subject_token) {
             return Err(OAuthError::invalid_request(
                 "the subject_token is not an account SID",
@@ -302,15 +386,6 @@ async fn subject(
             scope: None,
             prior_act: None,
         });
-    }
-    let claims = match p.validate_access_token(req.subject_token).await {
-        Ok(c) => c,
-        Err(e) if e.code == ErrorCode::InvalidToken => {
-            return Err(OAuthError::invalid_request(
-                "the subject_token is invalid, expired or revoked",
-            ));
-        }
-        Err(e) => return Err(e),
     };
     let sid = claims
         .str("account_sid")
@@ -319,21 +394,23 @@ async fn subject(
             OAuthError::invalid_request("the subject_token does not act on an account")
         })?;
     audit.subject = sid.to_owned();
-    let prior_act = match claims.0.get("act") {
-        None => None,
-        Some(a @ Value::Object(_)) => Some(a.clone()),
-        Some(_) => {
-            return Err(OAuthError::invalid_request(
-                "the subject_token's act is malformed",
-            ));
-        }
-    };
     Ok(Subject {
         account_sid: sid.to_owned(),
         partner_user: claims.0.get("partner_user").cloned(),
         scope: Some(claims.scope()),
-        prior_act,
+        prior_act: prior_act(&claims)?,
     })
+}
+
+/// The subject token's `act`, to be nested under the new actor.
+fn prior_act(claims: &AccessClaims) -> Result<Option<Value>, OAuthError> {
+    match claims.0.get("act") {
+        None => Ok(None),
+        Some(a @ Value::Object(_)) => Ok(Some(a.clone())),
+        Some(_) => Err(OAuthError::invalid_request(
+            "the subject_token's act is malformed",
+        )),
+    }
 }
 
 /// Loads the account and checks the actor may act on it. An unknown account and another
@@ -418,7 +495,7 @@ fn grant_scope(
 }
 
 /// RFC 8693 §4.1: the current actor at the top, prior actors nested under `act`.
-fn act_claim(actor: &str, prior: Option<Value>) -> Result<Value, OAuthError> {
+pub(super) fn act_claim(actor: &str, prior: Option<Value>) -> Result<Value, OAuthError> {
     let mut depth = 1;
     let mut cur = prior.as_ref();
     while let Some(a) = cur {

@@ -1,0 +1,185 @@
+//! Token exchange on an end user's access token (RFC 8693 §1.1, §2.1, §4.1, §4.4): a
+//! client whose registration allows it (`token_exchange` metadata: audiences,
+//! impersonation, delegation) exchanges a user's token that was issued to or for it for
+//! a new token for that user — scope only narrowing, `aud` from `audience`/`resource`
+//! among the client's audiences (`invalid_target` otherwise). Without an `actor_token`
+//! the new token acts as the user (impersonation); with one (an access token or a JWT
+//! Surety signed) the new token's `act` names the actor, earlier actors nested inside,
+//! and a `may_act` in the subject token must name that actor. The new token belongs to
+//! the subject token's grant, so revoking that grant revokes it too.
+
+use serde_json::{Map, Value, json};
+
+use super::{ACCESS_TOKEN_TYPE, ActorTokenType, Audit, Request, act_claim, prior_act};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::provider::Provider;
+use crate::oauth::scope::Scope;
+use crate::oauth::tokens::{AccessClaims, AccessGrant, TokenResponse};
+use crate::store::{ClientRecord, TokenExchangePolicy};
+
+pub(super) async fn exchange(
+    p: &Provider,
+    client: &ClientRecord,
+    req: &Request<'_>,
+    subject: &AccessClaims,
+    audit: &mut Audit,
+) -> Result<TokenResponse, OAuthError> {
+    let policy = client.metadata.token_exchange.as_ref().ok_or_else(|| {
+        OAuthError::unauthorized_client("the client may not exchange end users' tokens")
+    })?;
+    let sub = subject
+        .str("sub")
+        .ok_or_else(|| OAuthError::invalid_request("the subject_token names no subject"))?;
+    audit.subject = sub.to_owned();
+    if subject.str("client_id") != Some(client.client_id.as_str())
+        && !names(subject.0.get("aud"), &client.client_id)
+    {
+        return Err(OAuthError::invalid_request(
+            "the subject_token was not issued to or for this client",
+        ));
+    }
+    let act = act_of(p, client, policy, req, subject, audit).await?;
+    let scope = narrowed(p, subject, req.scope.clone())?;
+    let audience = target(policy, req.target)?;
+    let mut extra = Map::new();
+    if let Some(a) = act {
+        extra.insert("act".into(), a);
+    }
+    let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
+        sub: sub.to_owned(),
+        client_id: client.client_id.clone(),
+        scope: scope.clone(),
+        grant_id: subject.str("grant_id").map(str::to_owned),
+        auth_time: subject.0.get("auth_time").and_then(Value::as_i64),
+        acr: subject.str("acr").map(str::to_owned),
+        extra,
+        audience: audience.map(str::to_owned),
+    })?;
+    let mut resp_extra = Map::new();
+    resp_extra.insert("issued_token_type".into(), json!(ACCESS_TOKEN_TYPE));
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: scope.to_string(),
+        extra: resp_extra,
+        ..Default::default()
+    })
+}
+
+/// The new token's `act`: delegation names the actor over the subject's own actors;
+/// impersonation keeps the subject's `act` as it is.
+async fn act_of(
+    p: &Provider,
+    client: &ClientRecord,
+    policy: &TokenExchangePolicy,
+    req: &Request<'_>,
+    subject: &AccessClaims,
+    audit: &mut Audit,
+) -> Result<Option<Value>, OAuthError> {
+    let prior = prior_act(subject)?;
+    let Some((token, ty)) = req.actor else {
+        if !policy.impersonation {
+            return Err(OAuthError::invalid_request(
+                "the client may not impersonate users; send an actor_token",
+            ));
+        }
+        may_act(subject, &client.client_id)?;
+        audit.detail.push_str("; impersonation");
+        return Ok(prior);
+    };
+    if !policy.delegation {
+        return Err(OAuthError::invalid_request(
+            "the client may not exchange with an actor_token",
+        ));
+    }
+    let actor = actor_sub(p, token, ty).await?;
+    may_act(subject, &actor)?;
+    audit.detail.push_str(&format!("; delegation to {actor}"));
+    act_claim(&actor, prior).map(Some)
+}
+
+/// The actor a valid `actor_token` names: its `sub`.
+async fn actor_sub(p: &Provider, token: &str, ty: ActorTokenType) -> Result<String, OAuthError> {
+    let bad = || OAuthError::invalid_request("the actor_token is invalid, expired or revoked");
+    let claims = match ty {
+        ActorTokenType::AccessToken => p.validate_access_token(token).await.map_err(|e| {
+            if e.code == ErrorCode::InvalidToken {
+                bad()
+            } else {
+                e
+            }
+        })?,
+        ActorTokenType::Jwt => {
+            let now = p.now();
+            let (_, c) = p.keys.verify_own(token, now).await.map_err(|_| bad())?;
+            let c = AccessClaims(c);
+            let exp = c.0.get("exp").and_then(Value::as_i64).unwrap_or(0);
+            if c.str("iss") != Some(p.issuer.as_str()) || exp <= now {
+                return Err(bad());
+            }
+            c
+        }
+    };
+    claims
+        .str("sub")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(bad)
+}
+
+/// §4.4: a `may_act` in the subject token names who may act for its subject.
+fn may_act(subject: &AccessClaims, actor: &str) -> Result<(), OAuthError> {
+    match subject.0.get("may_act") {
+        None => Ok(()),
+        Some(m) if m.get("sub").and_then(Value::as_str) == Some(actor) => Ok(()),
+        Some(_) => Err(OAuthError::invalid_request(
+            "the subject_token's may_act does not name this actor",
+        )),
+    }
+}
+
+/// The scope: what was asked, only narrowing the subject token's, never an internal or
+/// unknown scope; the subject's own scope when none is asked.
+fn narrowed(
+    p: &Provider,
+    subject: &AccessClaims,
+    asked: Option<Scope>,
+) -> Result<Scope, OAuthError> {
+    let held = subject.scope();
+    let scope = asked.unwrap_or_else(|| held.clone());
+    if !scope.is_subset(&held) {
+        return Err(OAuthError::invalid_scope(
+            "an exchanged token's scope can only narrow the subject_token's",
+        ));
+    }
+    if p.scopes.first_undelegable(&scope).is_some() {
+        return Err(OAuthError::invalid_scope(
+            "the requested scope is unknown or may not be delegated",
+        ));
+    }
+    Ok(scope)
+}
+
+/// The `aud` asked for, if the client may target it.
+fn target<'a>(
+    policy: &TokenExchangePolicy,
+    asked: Option<&'a str>,
+) -> Result<Option<&'a str>, OAuthError> {
+    match asked {
+        Some(a) if !policy.audiences.iter().any(|x| x == a) => Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "the client may not ask for a token for this audience",
+        )),
+        a => Ok(a),
+    }
+}
+
+/// Whether an `aud` claim (string or array) names `who`.
+fn names(aud: Option<&Value>, who: &str) -> bool {
+    match aud {
+        Some(Value::String(a)) => a == who,
+        Some(Value::Array(v)) => v.iter().any(|a| a.as_str() == Some(who)),
+        _ => false,
+    }
+}
