@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Resource servers clients may name in `resource` (RFC 8707).
+    Resources {
+        #[command(subcommand)]
+        action: ResourcesAction,
+    },
     /// Developer apps (the developer API's actions, for operators and scripts).
     Apps {
         #[command(subcommand)]
@@ -93,6 +98,23 @@ enum ClientsAction {
     },
     Delete {
         client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ResourcesAction {
+    /// Register a resource server: its URI, a name, the scopes it accepts.
+    Create {
+        uri: String,
+        #[arg(long)]
+        name: String,
+        /// Space-separated scopes, e.g. "orders:read orders:write".
+        #[arg(long, default_value = "")]
+        scopes: String,
+    },
+    List,
+    Delete {
+        uri: String,
     },
 }
 
@@ -174,6 +196,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Clients { action } => client_cmd(settings, action).await,
         Command::Users { action } => user_cmd(settings, action).await,
         Command::Apps { action } => app_cmd(settings, action).await,
+        Command::Resources { action } => resource_cmd(settings, action).await,
         Command::Entities { action } => surety::verify::cli::run(&settings, action).await,
     }
 }
@@ -221,6 +244,33 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
             "{}",
             serde_json::to_string_pretty(&p.keys.jwks(SystemClock.now()))?
         ),
+    }
+    Ok(())
+}
+
+async fn resource_cmd(settings: Settings, action: ResourcesAction) -> anyhow::Result<()> {
+    use surety::admin::resource_servers::{self, ResourceServerInput, ResourceServerOutput};
+    let p = provider(settings).await?;
+    let store = &p.stores.resource_servers;
+    match action {
+        ResourcesAction::Create { uri, name, scopes } => {
+            let scopes = scopes.split_whitespace().map(str::to_owned).collect();
+            let input = ResourceServerInput { uri, name, scopes };
+            let rec = resource_servers::build(input, &p.scopes, p.now())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.insert_resource_server(&rec).await?;
+            let out = ResourceServerOutput::from(&rec);
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ResourcesAction::List => {
+            let all = store.list_resource_servers().await?;
+            let out: Vec<ResourceServerOutput> = all.iter().map(Into::into).collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ResourcesAction::Delete { uri } => {
+            store.delete_resource_server(&uri).await?;
+            println!("deleted {uri}");
+        }
     }
     Ok(())
 }

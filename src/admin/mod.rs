@@ -3,6 +3,7 @@
 //! a failure names the field, so nothing is ever half-created.
 
 pub mod clients;
+pub mod resource_servers;
 
 /// A refused input, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

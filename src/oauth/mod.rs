@@ -12,6 +12,7 @@ pub mod logout;
 pub mod pkce;
 pub mod provider;
 pub mod replay;
+pub mod resource;
 pub mod scope;
 pub mod tokens;
 pub mod userinfo;

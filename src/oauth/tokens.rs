@@ -25,8 +25,8 @@ pub struct AccessGrant {
     pub acr: Option<String>,
     /// Further claims (e.g. `act`, `account_sid`) added by a grant.
     pub extra: Map<String, Value>,
-    /// The token's `aud` (RFC 8707 resource, RFC 8693 audience); the issuer if unset.
-    pub audience: Option<String>,
+    /// The token's `aud` (RFC 8707 resources, an RFC 8693 audience); the issuer if empty.
+    pub audience: Vec<String>,
 }
 
 /// A successful token response.
@@ -55,6 +55,17 @@ impl AccessClaims {
     pub fn scope(&self) -> Scope {
         self.str("scope").and_then(Scope::parse).unwrap_or_default()
     }
+    /// Whether `aud` names this server: the issuer, or one of its own resources (a URI
+    /// under the issuer). A token for another resource server (RFC 8707) is not.
+    pub fn for_issuer(&self, issuer: &str) -> bool {
+        let own =
+            |a: &str| a == issuer || a.strip_prefix(issuer).is_some_and(|r| r.starts_with('/'));
+        match self.0.get("aud") {
+            Some(Value::String(a)) => own(a),
+            Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).any(own),
+            _ => false,
+        }
+    }
 }
 
 impl Provider {
@@ -67,10 +78,7 @@ impl Provider {
         for (k, v) in [
             ("iss", Value::from(self.issuer.as_str())),
             ("sub", Value::from(g.sub.as_str())),
-            (
-                "aud",
-                Value::from(g.audience.as_deref().unwrap_or(self.issuer.as_str())),
-            ),
+            ("aud", audience(&self.issuer, &g.audience)),
             ("client_id", Value::from(g.client_id.as_str())),
             ("iat", Value::from(now)),
             ("exp", Value::from(now + ttl)),
@@ -191,6 +199,15 @@ impl Provider {
             }
         }
         Ok(c)
+    }
+}
+
+/// `aud`: the issuer, one resource as a string, or several as an array.
+fn audience(issuer: &str, aud: &[String]) -> Value {
+    match aud {
+        [] => Value::from(issuer),
+        [one] => Value::from(one.as_str()),
+        many => json!(many),
     }
 }
 

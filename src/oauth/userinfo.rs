@@ -13,6 +13,11 @@ use crate::store::StoreError;
 /// Claims about the token's subject, released by the token's scope.
 pub async fn userinfo(p: &Provider, bearer: &str) -> Result<Value, OAuthError> {
     let claims = p.validate_access_token(bearer).await?;
+    if !claims.for_issuer(&p.issuer) {
+        return Err(OAuthError::invalid_token(
+            "the token is for another audience",
+        ));
+    }
     let scope = claims.scope();
     if !scope.contains("openid") {
         return Err(OAuthError::new(

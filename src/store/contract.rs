@@ -139,6 +139,7 @@ contract!(
     rotate_concurrently_has_one_winner,
     jti_revocation,
     replay_horizons,
+    resource_servers_crud,
     keys_insert_list_delete,
     migrate_twice_is_noop,
     ping_and_purge,
@@ -192,6 +193,10 @@ fn grant(id: &str) -> GrantRecord {
         amr: vec!["pwd".into(), "otp".into()],
         created_at: 1000,
         revoked_at: None,
+        resources: vec![
+            "https://api.example/a".into(),
+            "https://api.example/b".into(),
+        ],
     }
 }
 
@@ -478,6 +483,23 @@ async fn rotate_concurrently_has_one_winner(s: &SqlStore) {
             "grace {grace}: one live successor"
         );
     }
+}
+
+async fn resource_servers_crud(s: &SqlStore) {
+    use super::resource_servers::{ResourceServerRecord, ResourceServerStore};
+    let r = ResourceServerRecord {
+        uri: "https://api.example/orders".into(),
+        name: "Orders".into(),
+        scopes: "orders:read orders:write".into(),
+        created_at: 1000,
+    };
+    s.insert_resource_server(&r).await.unwrap();
+    assert!(is_conflict(s.insert_resource_server(&r).await));
+    assert_eq!(s.get_resource_server(&r.uri).await.unwrap(), r);
+    assert_eq!(s.list_resource_servers().await.unwrap(), vec![r.clone()]);
+    s.delete_resource_server(&r.uri).await.unwrap();
+    assert!(is_not_found(s.get_resource_server(&r.uri).await));
+    assert!(is_not_found(s.delete_resource_server(&r.uri).await));
 }
 
 async fn replay_horizons(s: &SqlStore) {

@@ -104,6 +104,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_replay_horizons.sql"),
         postgres: include_str!("../../migrations/postgres/0014_replay_horizons.sql"),
     },
+    Migration {
+        version: 15,
+        name: "resource_servers",
+        sqlite: include_str!("../../migrations/sqlite/0015_resource_servers.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_resource_servers.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

@@ -17,6 +17,7 @@ pub mod migrate;
 mod outbox_sql;
 mod partners_sql;
 mod promotions_sql;
+pub mod resource_servers;
 mod resource_sql;
 pub mod sql;
 mod verify_sql;
@@ -140,6 +141,8 @@ pub struct GrantRecord {
     pub amr: Vec<String>,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// The resources (RFC 8707) its tokens are for; empty: this server.
+    pub resources: Vec<String>,
 }
 
 /// A refresh token (stored by hash).
@@ -549,6 +552,7 @@ pub struct Stores {
     pub verifications: Arc<dyn VerificationStore>,
     pub entity_bindings: Arc<dyn EntityBindingStore>,
     pub agents: Arc<dyn AgentLinkStore>,
+    pub resource_servers: Arc<dyn resource_servers::ResourceServerStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -582,6 +586,7 @@ impl Stores {
             verifications: s.clone(),
             entity_bindings: s.clone(),
             agents: s.clone(),
+            resource_servers: s.clone(),
             health: s,
         }
     }

@@ -19,6 +19,7 @@ use super::{
 use crate::clock::{Clock, SystemClock, Timestamp};
 
 pub(crate) mod grants;
+mod resource_servers;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 

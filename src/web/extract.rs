@@ -15,7 +15,8 @@ use crate::oauth::grants::Params;
 /// Largest form body accepted on protocol endpoints.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// Parses `application/x-www-form-urlencoded` pairs, refusing repeated names.
+/// Parses `application/x-www-form-urlencoded` pairs, refusing repeated names (but for
+/// `resource`, RFC 8707, whose values are joined by spaces).
 /// Decoding is `form_urlencoded`'s (what `serde_urlencoded` uses): `+` is a space, bad
 /// percent escapes stay literal, invalid UTF-8 becomes U+FFFD. A value without escapes is
 /// copied once, into the map.
@@ -24,6 +25,21 @@ pub fn parse_pairs(raw: &[u8]) -> Result<Params, OAuthError> {
     for (k, v) in url::form_urlencoded::parse(raw) {
         if v.is_empty() {
             continue; // RFC 6749 §3.1: parameters sent without a value are treated as omitted
+        }
+        if k == crate::oauth::resource::PARAM {
+            // RFC 8707 §2: `resource` may be repeated; the values are kept joined by a
+            // space (which no URI holds) and checked one by one where they are used.
+            if v.contains(' ') {
+                return Err(OAuthError::new(
+                    crate::oauth::error::ErrorCode::InvalidTarget,
+                    "resource must be an absolute URI without a fragment",
+                ));
+            }
+            if let Some(prev) = out.get_mut(k.as_ref()) {
+                prev.push(' ');
+                prev.push_str(&v);
+                continue;
+            }
         }
         if out.insert(k.into_owned(), v.into_owned()).is_some() {
             return Err(OAuthError::invalid_request("a parameter was repeated"));

@@ -32,6 +32,7 @@ mod refresh;
 mod replay;
 mod resilience;
 mod resource_api;
+mod resources;
 mod rp_flow;
 mod smtp_sink;
 mod step_up;

@@ -103,6 +103,15 @@ async fn active(srv: &TestServer, c: &(String, String), token: &str) -> bool {
 async fn a_client_exchanges_its_users_token_for_a_narrower_one_for_another_audience() {
     for backend in all_backends().await {
         let srv = TestServer::start_on(&backend).await;
+        let r = srv
+            .api
+            .post(srv.url("/admin/resource-servers"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"uri": API, "name": "Orders", "scopes": ["orders:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
         let alice = srv.user("alice").await;
         let w = service(&srv, json!({"audiences": [API], "impersonation": true})).await;
         let t = tokens(&srv, &w, "alice").await;

@@ -109,6 +109,9 @@ pub struct CodeRecord {
     /// The standard claims the `claims` parameter asked for in the ID token (Core §5.5).
     #[serde(default)]
     pub id_token_claims: Vec<claims::StandardClaim>,
+    /// The resources (RFC 8707) the request named; tokens are for them.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -335,6 +338,7 @@ pub(crate) async fn issue_code(
             .as_ref()
             .map(|c| c.id_token.standard.clone())
             .unwrap_or_default(),
+        resources: req.resources.clone(),
     };
     // What UserInfo answers for this grant beyond the scope: the consented
     // `verified_claims` and the standard claims asked for there.

@@ -11,6 +11,7 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::{Params, allowed_scope};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
+use crate::oauth::resource::Resources;
 use crate::oauth::scope::{Scope, ScopeRegistry};
 use crate::store::{ClientRecord, StoreError};
 
@@ -37,6 +38,9 @@ pub struct AuthRequest {
     /// The parsed `claims` parameter.
     #[serde(default)]
     pub claims: Option<ClaimsRequest>,
+    /// The registered resources (RFC 8707) the request names.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 impl AuthRequest {
@@ -91,7 +95,11 @@ pub async fn validate(
             "request_uri is supported only for pushed authorization requests",
         ));
     }
-    let scope = check_scope(&p.scopes, &client, get("scope")).map_err(|(c, d)| fail(c, d))?;
+    let resources = crate::oauth::resource::requested(p, params)
+        .await
+        .map_err(|e| fail(e.code, e.description.as_deref().unwrap_or("")))?;
+    let scope =
+        check_scope(&p.scopes, &client, get("scope"), &resources).map_err(|(c, d)| fail(c, d))?;
     let code_challenge = check_pkce(&client, get("code_challenge"), get("code_challenge_method"))
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
@@ -120,6 +128,7 @@ pub async fn validate(
         login_hint: params.get("login_hint").cloned(),
         acr,
         claims,
+        resources: resources.uris,
     };
     Ok((client, req))
 }
@@ -176,6 +185,7 @@ fn check_scope(
     registry: &ScopeRegistry,
     client: &ClientRecord,
     s: Option<&str>,
+    resources: &Resources,
 ) -> Result<Scope, (ErrorCode, &'static str)> {
     let scope =
         Scope::parse(s.unwrap_or("")).ok_or((ErrorCode::InvalidScope, "malformed scope"))?;
@@ -195,11 +205,22 @@ fn check_scope(
             "the requested scope exceeds what the client may ask for",
         )),
         Some(_) => Ok(scope),
-        None if registry.first_undelegable(&scope).is_some() => {
+        None if registry
+            .first_undelegable(&scope.difference(&resources.accepted))
+            .is_some() =>
+        {
             Err((ErrorCode::InvalidScope, "the requested scope is unknown"))
         }
         None => Ok(scope),
     }
+    .and_then(|scope| {
+        resources.check_scope(&scope).map(|()| scope).map_err(|_| {
+            (
+                ErrorCode::InvalidScope,
+                "the requested scope is not one the named resource accepts",
+            )
+        })
+    })
 }
 
 /// PKCE: S256 only, required for public clients (RFC 9700 §2.1.1).

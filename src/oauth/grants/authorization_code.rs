@@ -53,10 +53,12 @@ impl Grant for AuthorizationCode {
             return Err(invalid());
         }
         check_binding(&rec, &client.client_id, params)?;
+        // RFC 8707 §2.2: a token for one or more of the resources authorized.
+        let audience = crate::oauth::resource::narrowed(&rec.resources, params)?;
         let now = p.now();
         let grant = grant_record(&rec, now);
         p.stores.grants.insert_grant(&grant).await?;
-        issue(p, client, &rec, &grant).await
+        issue(p, client, &rec, &grant, audience).await
     }
 }
 
@@ -71,6 +73,7 @@ fn grant_record(rec: &CodeRecord, now: i64) -> GrantRecord {
         amr: rec.amr.clone(),
         created_at: now,
         revoked_at: None,
+        resources: rec.resources.clone(),
     }
 }
 
@@ -111,6 +114,7 @@ async fn issue(
     client: &crate::store::ClientRecord,
     rec: &CodeRecord,
     grant: &GrantRecord,
+    audience: Vec<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = Scope::parse(&rec.scope).unwrap_or_default();
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
@@ -121,7 +125,7 @@ async fn issue(
         auth_time: Some(rec.auth_time),
         acr: rec.acr.clone(),
         extra: account_extra(rec.account_sid.as_deref()),
-        audience: None,
+        audience,
     })?;
     let id_token = if scope.contains("openid") {
         let user = match p.stores.users.get_user(&rec.sub).await {

@@ -1,5 +1,6 @@
 //! `client_credentials` (RFC 6749 §4.4): a confidential client gets an access token for
-//! itself, for a scope within what it registered. No refresh token, no ID token.
+//! itself, for a scope within what it registered, for the resources it names (RFC 8707:
+//! `aud`, each scope one they accept). No refresh token, no ID token.
 
 use async_trait::async_trait;
 
@@ -7,6 +8,7 @@ use super::{ClientAuthPolicy, Grant, Params, allowed_scope};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
+use crate::oauth::resource;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, TokenResponse};
 
@@ -42,10 +44,13 @@ impl Grant for ClientCredentials {
                 "the requested scope exceeds what the client may hold",
             ));
         }
+        let resources = resource::requested(p, params).await?;
+        resources.check_scope(&scope)?;
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
             sub: client.client_id.clone(),
             client_id: client.client_id.clone(),
             scope: scope.clone(),
+            audience: resources.uris,
             ..AccessGrant::default()
         })?;
         Ok(TokenResponse {

@@ -62,6 +62,8 @@ impl Grant for JwtBearer {
                 "the requested scope is unknown or not allowed for this account",
             ));
         }
+        let resources = crate::oauth::resource::requested(p, params).await?;
+        resources.check_scope(&scope)?;
         let mut extra = serde_json::Map::new();
         extra.insert("act".into(), json!({"sub": v.partner.id}));
         extra.insert("account_sid".into(), json!(v.account.sid));
@@ -75,6 +77,7 @@ impl Grant for JwtBearer {
             client_id,
             scope: scope.clone(),
             extra,
+            audience: resources.uris,
             ..AccessGrant::default()
         })?;
         let mut resp_extra = serde_json::Map::new();

@@ -82,6 +82,8 @@ impl Grant for RefreshToken {
             Err(StoreError::NotFound) => return Err(invalid()),
             Err(e) => return Err(e.into()),
         };
+        // RFC 8707 §2.2: a refresh may narrow to some of the grant's resources.
+        let audience = crate::oauth::resource::narrowed(&grant.resources, params)?;
         // The successor keeps the grant's full scope, so a later refresh may ask again
         // for what this one narrowed away.
         let (token, successor) = p.new_refresh(&old.grant_id, &client.client_id, &old.sub, &held);
@@ -112,7 +114,7 @@ impl Grant for RefreshToken {
             auth_time: grant.auth_time,
             acr: grant.acr.clone(),
             extra: super::authorization_code::account_extra(account_sid.as_deref()),
-            audience: None,
+            audience,
         })?;
         let id_token = if scope.contains("openid") {
             let user = p

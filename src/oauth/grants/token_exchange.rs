@@ -102,6 +102,8 @@ struct Request<'a> {
     actor: Option<(&'a str, ActorTokenType)>,
     /// The `audience` or `resource` (RFC 8707) asked for, if any.
     target: Option<&'a str>,
+    /// The target came as `resource`: it must also be a registered resource server.
+    target_is_resource: bool,
 }
 
 /// The actor token types this server accepts: its own access tokens and JWTs it signed
@@ -334,6 +336,7 @@ fn parse_request(params: &Params) -> Result<Request<'_>, OAuthError> {
         scope,
         actor,
         target,
+        target_is_resource: params.contains_key("resource"),
     })
 }
 

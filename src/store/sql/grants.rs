@@ -25,6 +25,11 @@ fn grant_from(row: &AnyRow) -> StoreResult<GrantRecord> {
         amr: json_col(row, "amr")?,
         created_at: col(row, "created_at")?,
         revoked_at: col(row, "revoked_at")?,
+        resources: col::<String>(row, "resources")?
+            .split(' ')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -42,14 +47,14 @@ fn refresh_from(row: &AnyRow) -> StoreResult<RefreshRecord> {
 }
 
 const GRANT_INSERT: &str = "INSERT INTO grants \
-    (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at, resources) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 /// Keeps the earliest revocation time; inserts a tombstone if the grant is unknown.
 const GRANT_REVOKE: &str = "ON CONFLICT (id) DO UPDATE SET revoked_at = CASE \
     WHEN grants.revoked_at IS NULL OR grants.revoked_at > excluded.revoked_at \
     THEN excluded.revoked_at ELSE grants.revoked_at END";
 const GRANT_SELECT: &str = "SELECT id, client_id, sub, scope, auth_time, acr, amr, created_at, \
-    revoked_at FROM grants WHERE id = $1";
+    revoked_at, resources FROM grants WHERE id = $1";
 const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, sub, \
     scope, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const REFRESH_KILL: &str =
@@ -82,7 +87,7 @@ const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1,
     WHEN revoked_jtis.expires_at < excluded.expires_at \
     THEN excluded.expires_at ELSE revoked_jtis.expires_at END";
 
-/// Binds a grant's nine columns in `GRANT_INSERT` order, with `revoked_at` given.
+/// Binds a grant's ten columns in `GRANT_INSERT` order, with `revoked_at` given.
 fn bind_grant<'q>(
     q: AnyQuery<'q>,
     g: &'q GrantRecord,
@@ -93,7 +98,9 @@ fn bind_grant<'q>(
         .bind(g.auth_time)
         .bind(g.acr.as_deref())
         .bind(to_json(&g.amr)?);
-    Ok(q.bind(g.created_at).bind(revoked_at))
+    Ok(q.bind(g.created_at)
+        .bind(revoked_at)
+        .bind(g.resources.join(" ")))
 }
 
 async fn insert_refresh_with<'e, E>(e: E, r: &RefreshRecord) -> StoreResult<()>

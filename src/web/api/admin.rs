@@ -29,10 +29,15 @@ use crate::web::extract::bearer;
         super::admin_partners::delete_partner, super::admin_partners::create_account,
         super::admin_partners::add_key, super::admin_partners::retire_key,
         super::admin_outbox::list_outbox, super::admin_outbox::get_outbox_event,
-        super::admin_outbox::retry_outbox_event),
+        super::admin_outbox::retry_outbox_event,
+        super::admin_resources::create_resource_server, super::admin_resources::list_resource_servers,
+        super::admin_resources::get_resource_server, super::admin_resources::delete_resource_server),
     components(schemas(ClientInput, ClientOutput, UserInput, UserOutput, ErrorBody,
         crate::partners::PartnerInput, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
-        crate::partners::AccountInput, crate::partners::AccountOutput)),
+        crate::partners::AccountInput, crate::partners::AccountOutput,
+        crate::store::TokenExchangePolicy,
+        crate::admin::resource_servers::ResourceServerInput,
+        crate::admin::resource_servers::ResourceServerOutput)),
     modifiers(&BearerAuth)
 )]
 pub struct AdminApi;
@@ -65,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{sub}", get(get_user).delete(delete_user))
         .merge(super::admin_partners::router())
         .merge(super::admin_outbox::router())
+        .merge(super::admin_resources::router())
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

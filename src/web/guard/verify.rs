@@ -237,6 +237,10 @@ pub struct SuretyTokens(pub Arc<Provider>);
 impl VerifyToken for SuretyTokens {
     async fn verify(&self, token: &str) -> Result<Map<String, Value>, GuardError> {
         match self.0.validate_access_token(token).await {
+            // RFC 8707 / RFC 9068 §4: a token for another resource is not for this one.
+            Ok(c) if !c.for_issuer(&self.0.issuer) => Err(GuardError::InvalidToken(
+                "the token is for another audience".into(),
+            )),
             Ok(c) => Ok(c.0),
             Err(e) => Err(match e.code {
                 ErrorCode::InvalidToken => {

@@ -41,6 +41,9 @@ pub(super) async fn exchange(
     let act = act_of(p, client, policy, req, subject, audit).await?;
     let scope = narrowed(p, subject, req.scope.clone())?;
     let audience = target(policy, req.target)?;
+    if let (Some(uri), true) = (audience, req.target_is_resource) {
+        crate::oauth::resource::resolve(p, std::iter::once(uri)).await?;
+    }
     let mut extra = Map::new();
     if let Some(a) = act {
         extra.insert("act".into(), a);
@@ -53,7 +56,7 @@ pub(super) async fn exchange(
         auth_time: subject.0.get("auth_time").and_then(Value::as_i64),
         acr: subject.str("acr").map(str::to_owned),
         extra,
-        audience: audience.map(str::to_owned),
+        audience: audience.map(str::to_owned).into_iter().collect(),
     })?;
     let mut resp_extra = Map::new();
     resp_extra.insert("issued_token_type".into(), json!(ACCESS_TOKEN_TYPE));

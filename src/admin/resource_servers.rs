@@ -1,0 +1,135 @@
+//! Registering resource servers (RFC 8707), shared by `/admin/resource-servers` and
+//! `surety resources`: an absolute URI without a fragment, a name, and the scopes it
+//! accepts (never OpenID Connect's or an internal scope).
+
+use serde::{Deserialize, Serialize};
+
+use super::FieldError;
+use crate::clock::Timestamp;
+use crate::oauth::grants::token_exchange::is_resource_uri;
+use crate::oauth::scope::{OIDC_SCOPES, Scope, ScopeRegistry};
+use crate::store::resource_servers::ResourceServerRecord;
+
+/// Most scopes one resource server may accept.
+const MAX_SCOPES: usize = 64;
+
+/// A resource server as submitted.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerInput {
+    /// The resource indicator clients send: an absolute URI without a fragment.
+    pub uri: String,
+    pub name: String,
+    /// The scopes it accepts.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// A resource server as returned.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResourceServerOutput {
+    pub uri: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+impl From<&ResourceServerRecord> for ResourceServerOutput {
+    fn from(r: &ResourceServerRecord) -> Self {
+        Self {
+            uri: r.uri.clone(),
+            name: r.name.clone(),
+            scopes: r
+                .scopes
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// Validates a submission into a record.
+pub fn build(
+    input: ResourceServerInput,
+    registry: &ScopeRegistry,
+    now: Timestamp,
+) -> Result<ResourceServerRecord, FieldError> {
+    if input.uri.len() > 512 || !is_resource_uri(&input.uri) {
+        return Err(FieldError::new(
+            "uri",
+            "an absolute URI without a fragment, at most 512 bytes",
+        ));
+    }
+    let name = input.name.trim();
+    if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+        return Err(FieldError::new("name", "1 to 128 characters"));
+    }
+    if input.scopes.len() > MAX_SCOPES {
+        return Err(FieldError::new("scopes", "at most 64 scopes"));
+    }
+    let bad = || FieldError::new("scopes", "each scope one RFC 6749 §3.3 scope token");
+    if input.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+        return Err(bad());
+    }
+    let scopes = Scope::parse(&input.scopes.join(" ")).ok_or_else(bad)?;
+    if scopes
+        .iter()
+        .any(|s| OIDC_SCOPES.contains(&s) || registry.is_internal(s))
+    {
+        return Err(FieldError::new(
+            "scopes",
+            "OpenID Connect and internal scopes belong to this server, not a resource",
+        ));
+    }
+    Ok(ResourceServerRecord {
+        uri: input.uri,
+        name: name.to_owned(),
+        scopes: scopes.to_string(),
+        created_at: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(uri: &str, scopes: &[&str]) -> ResourceServerInput {
+        ResourceServerInput {
+            uri: uri.into(),
+            name: "Orders".into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn uris_and_scopes_are_checked() {
+        let mut r = ScopeRegistry::default();
+        r.register_internal("verify");
+        let ok = build(
+            input(
+                "https://api.example/orders",
+                &["orders:read", "orders:write"],
+            ),
+            &r,
+            1,
+        )
+        .unwrap();
+        assert_eq!(ok.scopes, "orders:read orders:write");
+        for (uri, scopes) in [
+            ("/relative", &["a"][..]),
+            ("https://api.example/#frag", &["a"][..]),
+            ("not a uri", &["a"][..]),
+            ("https://api.example/", &["openid"][..]),
+            ("https://api.example/", &["verify"][..]),
+            ("https://api.example/", &["two words"][..]),
+            ("https://api.example/", &["bad\"quote"][..]),
+        ] {
+            assert!(
+                build(input(uri, scopes), &r, 1).is_err(),
+                "{uri} {scopes:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Admin API for resource servers (RFC 8707): register, list, get and delete the URIs
+//! clients may name in `resource`, with the scopes each accepts. The URI is the key;
+//! in a path it is percent-encoded.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::admin::{Admin, AdminError, Body, ErrorBody};
+use crate::admin::resource_servers::{self, ResourceServerInput, ResourceServerOutput};
+use crate::store::StoreError;
+use crate::web::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/resource-servers",
+            post(create_resource_server).get(list_resource_servers),
+        )
+        .route(
+            "/admin/resource-servers/{uri}",
+            get(get_resource_server).delete(delete_resource_server),
+        )
+}
+
+#[utoipa::path(post, path = "/admin/resource-servers", request_body = ResourceServerInput,
+    responses((status = 201, body = ResourceServerOutput), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_resource_server(
+    _: Admin,
+    State(s): State<AppState>,
+    Body(input): Body<ResourceServerInput>,
+) -> Result<Response, AdminError> {
+    let p = &s.provider;
+    let rec = resource_servers::build(input, &p.scopes, p.now()).map_err(AdminError::Field)?;
+    match p.stores.resource_servers.insert_resource_server(&rec).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(AdminError::Conflict(
+                "uri",
+                "this resource server is registered already",
+            ));
+        }
+        Err(e) => return Err(AdminError::Store(e)),
+    }
+    Ok((StatusCode::CREATED, Json(ResourceServerOutput::from(&rec))).into_response())
+}
+
+#[utoipa::path(get, path = "/admin/resource-servers",
+    responses((status = 200, body = [ResourceServerOutput]), (status = 401, body = ErrorBody)))]
+pub async fn list_resource_servers(
+    _: Admin,
+    State(s): State<AppState>,
+) -> Result<Json<Vec<ResourceServerOutput>>, AdminError> {
+    let all = s
+        .provider
+        .stores
+        .resource_servers
+        .list_resource_servers()
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(Json(all.iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/admin/resource-servers/{uri}", params(("uri" = String, Path, description = "percent-encoded")),
+    responses((status = 200, body = ResourceServerOutput), (status = 404, body = ErrorBody)))]
+pub async fn get_resource_server(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(uri): Path<String>,
+) -> Result<Json<ResourceServerOutput>, AdminError> {
+    let r = s
+        .provider
+        .stores
+        .resource_servers
+        .get_resource_server(&uri)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(Json((&r).into()))
+}
+
+#[utoipa::path(delete, path = "/admin/resource-servers/{uri}", params(("uri" = String, Path, description = "percent-encoded")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_resource_server(
+    _: Admin,
+    State(s): State<AppState>,
+    Path(uri): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    s.provider
+        .stores
+        .resource_servers
+        .delete_resource_server(&uri)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(StatusCode::NO_CONTENT)
+}
