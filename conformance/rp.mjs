@@ -164,6 +164,11 @@ async function codeFlow(config, browser, { scope = 'openid profile email offline
   return { tokens, callback, seen, verifier, url };
 }
 
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const RESOURCE = 'https://api.conformance.example/';
+const jwtClaims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
+
 async function main() {
   const server = new URL(ISSUER);
   let config, as, confidential, pkjClient, pkjKey, publicClient, ccClient;
@@ -174,10 +179,12 @@ async function main() {
     confidential = await admin('/admin/clients', {
       client_name: 'openid-client conformance (client_secret_basic)',
       redirect_uris: [REDIRECT], post_logout_redirect_uris: [POST_LOGOUT],
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid profile email offline_access api:read',
+      token_exchange: { audiences: [RESOURCE], impersonation: true, delegation: true },
     });
+    await admin('/admin/resource-servers', { uri: RESOURCE, name: 'Conformance API', scopes: ['api:read'] });
     const kp = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
     const pub = await crypto.subtle.exportKey('jwk', kp.publicKey);
     pkjKey = { key: kp.privateKey, kid: 'rp-es256-1' };
@@ -298,6 +305,42 @@ async function main() {
       const body = await res.json().catch(() => null);
       assert(res.status === 413 && body?.error === 'invalid_request', `got ${res.status} ${res.headers.get('content-type')}`);
       return `${res.status} ${body.error}`;
+    });
+
+    await check('token exchange of the user\'s token (RFC 8693 impersonation): narrower scope, aud = resource (RFC 8707)', async () => {
+      const r = await client.genericGrantRequest(config, TOKEN_EXCHANGE, {
+        subject_token: first.tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE, scope: 'openid', resource: RESOURCE,
+      });
+      assert(r.issued_token_type === ACCESS_TOKEN_TYPE, `issued_token_type ${r.issued_token_type}`);
+      const c = jwtClaims(r.access_token);
+      assert(c.sub === first.tokens.claims().sub && c.aud === RESOURCE && c.scope === 'openid' && !c.act, JSON.stringify(c));
+      await expectReject(client.genericGrantRequest(config, TOKEN_EXCHANGE, {
+        subject_token: first.tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE, audience: 'https://elsewhere.example/',
+      }), 'invalid_target');
+      return `aud ${c.aud}, scope "${c.scope}"; another audience → invalid_target`;
+    });
+
+    await check('token exchange with an actor_token (RFC 8693 delegation): act names the actor', async () => {
+      const cc = await client.discovery(server, ccClient.client_id, {}, client.ClientSecretBasic(ccClient.client_secret), insecure);
+      const actor = await client.clientCredentialsGrant(cc, { scope: 'api:read' });
+      const r = await client.genericGrantRequest(config, TOKEN_EXCHANGE, {
+        subject_token: first.tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE,
+        actor_token: actor.access_token, actor_token_type: ACCESS_TOKEN_TYPE,
+      });
+      const c = jwtClaims(r.access_token);
+      assert(c.act?.sub === ccClient.client_id, JSON.stringify(c.act));
+      await expectReject(client.genericGrantRequest(config, TOKEN_EXCHANGE, {
+        subject_token: first.tokens.access_token, subject_token_type: ACCESS_TOKEN_TYPE, actor_token: actor.access_token,
+      }), 'invalid_request');
+      return `act ${JSON.stringify(c.act)}; actor_token without its type → invalid_request`;
+    });
+
+    await check('resource indicator at the token endpoint (RFC 8707): aud = the resource; unregistered → invalid_target', async () => {
+      const cc = await client.discovery(server, ccClient.client_id, {}, client.ClientSecretBasic(ccClient.client_secret), insecure);
+      const t = await client.clientCredentialsGrant(cc, { scope: 'api:read', resource: RESOURCE });
+      assert(jwtClaims(t.access_token).aud === RESOURCE, 'aud');
+      await expectReject(client.clientCredentialsGrant(cc, { scope: 'api:read', resource: 'https://unregistered.example/' }), 'invalid_target');
+      return `aud ${RESOURCE}`;
     });
 
     await check('introspection requires client authentication', async () => {
