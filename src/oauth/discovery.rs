@@ -24,7 +24,7 @@ pub fn metadata(p: &Provider) -> Value {
         "revocation_endpoint": p.url(paths::REVOKE),
         "pushed_authorization_request_endpoint": p.url(paths::PAR),
         "end_session_endpoint": p.url(paths::END_SESSION),
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "scopes_supported": p.scopes.supported(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": grant_types,
@@ -54,5 +54,8 @@ pub fn metadata(p: &Provider) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
+        // RFC 8707 defines no metadata; this extension says `resource` is honoured
+        // (registered resource servers; `invalid_target` otherwise).
+        "resource_indicators_supported": true,
     })
 }

@@ -111,6 +111,13 @@ impl ScopeRegistry {
     pub fn resource_scopes(&self) -> Scope {
         Scope(self.resource.clone())
     }
+    /// What discovery lists (`scopes_supported`): OpenID Connect's and the registered
+    /// delegable scopes, never internal ones.
+    pub fn supported(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = OIDC_SCOPES.to_vec();
+        v.extend(self.resource.iter().map(String::as_str));
+        v
+    }
     /// The first token of `scope` that is unknown or internal, if any.
     pub fn first_undelegable<'a>(&self, scope: &'a Scope) -> Option<&'a str> {
         scope.iter().find(|s| !self.is_delegable(s))

@@ -38,6 +38,15 @@ async fn both_metadata_documents_describe_this_server() {
         for g in ["authorization_code", "refresh_token", "client_credentials"] {
             assert!(grants.contains(&g.into()), "{g} missing");
         }
+        // Scopes as issued: OIDC's and the permission registry, never internal ones.
+        let scopes = v["scopes_supported"].as_array().unwrap();
+        for s in ["openid", "email", "offline_access", "read", "messages:send"] {
+            assert!(scopes.contains(&s.into()), "{s} missing");
+        }
+        for s in ["verify", "partner:api", "surety:impersonate"] {
+            assert!(!scopes.contains(&s.into()), "{s} advertised");
+        }
+        assert_eq!(v["resource_indicators_supported"], true);
     }
     srv.shutdown().await;
 }
