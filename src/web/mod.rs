@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod hostile;
 pub mod middleware;
 pub mod pages;
 pub mod routes;
@@ -106,8 +107,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api::verify::router())
         .merge(api::verify_agents::router())
         .fallback(routes::ops::not_found)
-        // Metrics and security headers; then body limit, timeout; outermost, the request's
-        // own task, id and span.
+        // Hostile bytes refused; metrics and security headers; then body limit, timeout;
+        // outermost, the request's own task, id and span.
+        .layer(axum::middleware::from_fn(hostile::refuse_hostile_bytes))
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(

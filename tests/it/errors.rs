@@ -147,3 +147,40 @@ async fn a_bearer_token_sent_two_ways_or_in_the_uri_is_refused() {
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_nul_byte_anywhere_in_an_identifier_is_a_400_never_a_503() {
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        let c = srv.web_client().await;
+        let admin =
+            |m: Method, path: &str| srv.api.request(m, srv.url(path)).bearer_auth(ADMIN_TOKEN);
+        let requests = vec![
+            srv.api.get(srv.url("/authorize?client_id=a%00b&response_type=code")),
+            srv.api
+                .post(srv.url("/token"))
+                .form(&[("grant_type", "client_credentials"), ("client_id", "a\0b")]),
+            srv.api
+                .post(srv.url("/token"))
+                .basic_auth(&c.0, Some(&c.1))
+                .form(&[("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"), ("assertion", "x\0y")]),
+            admin(Method::GET, "/admin/clients/a%00b"),
+            admin(Method::GET, "/admin/users/a%00b"),
+            admin(Method::GET, "/admin/partners/PN%00"),
+            admin(Method::POST, "/admin/partners").json(&serde_json::json!({"name": "A\u{0}B", "secret": "0123456789abcdef0123456789abcdef"})),
+            srv.api.get(srv.url("/partner/v1/accounts/AC%00")),
+            srv.api.get(srv.url("/developer/v1/apps/x%00")),
+            srv.api.get(srv.url("/api/v1/Accounts/AC%00/Messages")),
+        ];
+        for rb in requests {
+            let r = rb.send().await.unwrap();
+            let url = r.url().to_string();
+            assert_eq!(
+                json_error(r).await,
+                (StatusCode::BAD_REQUEST, "invalid_request".into()),
+                "{backend:?} {url}"
+            );
+        }
+        srv.shutdown().await;
+    }
+}
