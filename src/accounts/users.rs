@@ -1,5 +1,6 @@
 //! Creating users and checking their passwords, with per-username lockout and
-//! per-address rate limits on failures (counters in the ephemeral cache).
+//! per-address rate limits on failures (counters in the ephemeral cache), and device
+//! cookies so a browser that signed in as a user before is not locked out by strangers.
 
 use crate::cache::Ephemeral;
 use crate::clock::{Timestamp, random_hex16};
@@ -76,27 +77,66 @@ pub struct LoginLimits {
     pub window: u64,
 }
 
+/// How long a browser that signed in as a user stays trusted for that user (seconds).
+pub const DEVICE_TTL: u64 = 180 * 86_400;
+
+/// Where a login attempt comes from, for the lockout.
+pub struct Origin<'a> {
+    /// The client's address (`web::client_ip`).
+    pub addr: &'a str,
+    /// The browser's device cookie, if it sent one.
+    pub device: Option<&'a str>,
+}
+
+fn device_key(token: &str) -> String {
+    format!("device:{}", crate::util::secret_hash(token))
+}
+
+/// Remembers that the browser holding a new device token signed in as `username`
+/// (OWASP's device cookies): its later attempts for that user count on their own, so
+/// strangers locking the username or the address out do not lock it out. Returns the
+/// token for the cookie.
+pub async fn remember_device(cache: &dyn Ephemeral, username: &str) -> Result<String, OAuthError> {
+    let token = crate::clock::random_token(24);
+    let user = crate::util::secret_hash(&username.to_lowercase());
+    cache
+        .put(&device_key(&token), user.as_bytes(), DEVICE_TTL)
+        .await?;
+    Ok(token)
+}
+
 /// Checks a username and password. Attempts count per username (lockout after
-/// `max_failures` within `window`) and per client address (10× that). Each attempt is
-/// reserved with the cache's atomic `INCR` *before* the password is checked, so however
-/// many guesses arrive at once, on however many nodes, at most the limit is ever
-/// evaluated per window; a success resets the username's count and gives the address
+/// `max_failures` within `window`) and per client address (10× that) — or, from a
+/// browser that signed in as this user before (its device cookie), on that device alone.
+/// Each attempt is reserved with the cache's atomic `INCR` *before* the password is
+/// checked, so however many guesses arrive at once, on however many nodes, at most the
+/// limit is ever evaluated per window; a success resets the count and gives the address
 /// its unit back.
 pub async fn login(
     store: &dyn UserStore,
     cache: &dyn Ephemeral,
     username: &str,
     pw: String,
-    addr: &str,
+    from: &Origin<'_>,
     l: &LoginLimits,
 ) -> Result<Result<UserRecord, LoginFailure>, OAuthError> {
-    let user_key = format!(
-        "loginfail:u:{}",
-        crate::util::secret_hash(&username.to_lowercase())
-    );
-    let addr_key = format!("loginfail:a:{addr}");
+    let user_hash = crate::util::secret_hash(&username.to_lowercase());
+    let trusted = match from.device {
+        Some(d) => cache.get(&device_key(d)).await?.as_deref() == Some(user_hash.as_bytes()),
+        None => false,
+    };
+    let (user_key, addr_key) = match (trusted, from.device) {
+        (true, Some(d)) => (format!("loginfail:d:{}", crate::util::secret_hash(d)), None),
+        _ => (
+            format!("loginfail:u:{user_hash}"),
+            Some(format!("loginfail:a:{}", from.addr)),
+        ),
+    };
     let user_attempts = cache.incr(&user_key, l.window).await?;
-    let addr_attempts = cache.incr(&addr_key, l.window).await?;
+    let addr_attempts = match &addr_key {
+        Some(k) => cache.incr(k, l.window).await?,
+        None => 0,
+    };
     if user_attempts > l.max_failures || addr_attempts > l.max_failures.saturating_mul(10) {
         metrics::counter!("surety_failed_logins_total", "reason" => "locked").increment(1);
         return Ok(Err(LoginFailure::Locked));
@@ -112,7 +152,9 @@ pub async fn login(
     if password::verify(pw, phc).await {
         if let Some(u) = user {
             cache.delete(&user_key).await?;
-            cache.decr(&addr_key).await?;
+            if let Some(k) = &addr_key {
+                cache.decr(k).await?;
+            }
             return Ok(Ok(u));
         }
     }

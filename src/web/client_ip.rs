@@ -1,6 +1,8 @@
 //! The client's address: the socket peer, or — only when the peer is a configured
 //! trusted proxy — the right-most `X-Forwarded-For` entry that is not itself a trusted
-//! proxy. A stranger cannot choose the address Surety sees by sending the header.
+//! proxy. A stranger cannot choose the address Surety sees by sending the header. A
+//! forwarded request from an untrusted peer is logged once (a missing
+//! `SURETY_TRUSTED_PROXIES` makes everyone behind a proxy share one address).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -8,11 +10,28 @@ use axum::http::HeaderMap;
 
 use crate::partners::cidr::Cidr;
 
+/// Says once per process that requests arrive through a proxy Surety does not trust:
+/// every client behind it then shares the proxy's address for rate limits and the login
+/// lockout (issue 10, item 6).
+fn warn_untrusted_proxy(peer: IpAddr) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            %peer,
+            "requests carry X-Forwarded-For from an address not in SURETY_TRUSTED_PROXIES: \
+             all clients behind it share one address for rate limits and login lockouts"
+        );
+    });
+}
+
 pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[String]) -> IpAddr {
     let proxies: Vec<Cidr> = trusted.iter().filter_map(|c| Cidr::parse(c)).collect();
     let is_proxy = |ip: IpAddr| proxies.iter().any(|c| c.contains(ip));
     let mut ip = peer.ip();
     if !is_proxy(ip) {
+        if headers.contains_key("x-forwarded-for") {
+            warn_untrusted_proxy(ip);
+        }
         return ip;
     }
     let chain: Vec<IpAddr> = headers

@@ -18,7 +18,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -225,9 +225,13 @@ fn spawn_connection(
     });
 }
 
-/// Tells a connection past a cap to retry, without waiting on it for long.
+/// Tells a connection past a cap to retry, without waiting on it for long: the first
+/// bytes of its request are read (briefly) so the 503 answers it rather than arriving
+/// unasked, then the connection is closed.
 async fn refuse(mut tcp: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut head = [0u8; 1024];
+        let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut head)).await;
         let _ = tcp.write_all(BUSY).await;
         let _ = tcp.shutdown().await;
     })

@@ -90,3 +90,142 @@ async fn a_successful_login_does_not_count_against_its_address() {
     }
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn admin_token_guessing_is_rate_limited_per_address_across_nodes() {
+    for backend in all_backends().await {
+        let a = TestServer::start_on(&backend).await;
+        let mut nodes = vec![a.base.clone()];
+        let mut second = None;
+        if matches!(backend, Backend::Shared { .. }) {
+            let mut s = settings_for(&backend);
+            s.issuer = Some(a.running.issuer.clone());
+            let b = TestServer::start_with(s).await;
+            nodes.push(b.base.clone());
+            second = Some(b);
+        }
+        // Three waves of 50 simultaneous guesses (below the per-address connection cap).
+        let mut answers = Vec::new();
+        for wave in 0..3 {
+            let mut calls = tokio::task::JoinSet::new();
+            for i in 0..50 {
+                let req = a
+                    .api
+                    .get(format!("{}/admin/clients/x", nodes[i % nodes.len()]))
+                    .bearer_auth(format!("wrong-{wave}-{i}"));
+                calls.spawn(async move {
+                    let r = req.send().await.unwrap();
+                    (r.status(), r.headers().contains_key("retry-after"))
+                });
+            }
+            answers.extend(calls.join_all().await);
+        }
+        let evaluated = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+            .count();
+        let limited = answers
+            .iter()
+            .filter(|(s, ra)| *s == StatusCode::TOO_MANY_REQUESTS && *ra)
+            .count();
+        assert_eq!((evaluated, limited), (100, 50), "{backend:?}");
+        // The right token from that address waits too; another address is served.
+        let r = a
+            .api
+            .get(a.url("/admin/resource-servers"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let other = reqwest::Client::builder()
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let r = other
+            .get(a.url("/admin/resource-servers"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        a.shutdown().await;
+        if let Some(b) = second {
+            b.shutdown().await;
+        }
+    }
+}
+
+/// Signs `username` in from `b`; the final redirect.
+async fn sign_in(srv: &TestServer, b: &reqwest::Client, client_id: &str, username: &str) -> String {
+    let (url, _) = authorize_url(srv, client_id, &[]);
+    authorize(srv, b, &url, username).await
+}
+
+/// One login attempt from `b` with `password`; the status.
+async fn attempt(
+    srv: &TestServer,
+    b: &reqwest::Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> StatusCode {
+    let (url, _) = authorize_url(srv, client_id, &[("prompt", "login")]);
+    let login = location(&b.get(&url).send().await.unwrap());
+    let page = b
+        .get(srv.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("tx", hidden(&page, "tx")),
+        ("csrf", hidden(&page, "csrf")),
+        ("username", username.to_owned()),
+        ("password", password.to_owned()),
+    ];
+    let r = b.post(srv.url("/login")).form(&form).send().await.unwrap();
+    if r.status().is_redirection() {
+        StatusCode::OK
+    } else {
+        r.status()
+    }
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_is_not_locked_out_by_strangers() {
+    let srv = TestServer::start().await;
+    srv.user("alice").await;
+    let (id, _) = srv.web_client().await;
+    // Alice's own browser signs in once: it gets a device cookie.
+    let alice = browser();
+    assert!(query_param(&sign_in(&srv, &alice, &id, "alice").await, "code").is_some());
+    // A stranger fails until the username is locked; then the address too (other names).
+    let stranger = browser();
+    for _ in 0..5 {
+        assert_eq!(
+            attempt(&srv, &stranger, &id, "alice", "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        attempt(&srv, &stranger, &id, "alice", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for i in 0..50 {
+        attempt(&srv, &stranger, &id, &format!("user{i}"), "guess").await;
+    }
+    // A new browser, right password: refused (username and address locked).
+    assert_eq!(
+        attempt(&srv, &browser(), &id, "alice", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Alice's browser, right password: signed in.
+    assert_eq!(
+        attempt(&srv, &alice, &id, "alice", PASSWORD).await,
+        StatusCode::OK
+    );
+    srv.shutdown().await;
+}

@@ -89,6 +89,10 @@ pub struct ErrorBody {
 pub enum AdminError {
     NotFound,
     Unauthorized,
+    /// Too many authentication attempts from this address: retry after these seconds.
+    RateLimited(u64),
+    /// The cache behind the rate limit is down.
+    Unavailable,
     Field(FieldError),
     Conflict(&'static str, &'static str),
     Store(StoreError),
@@ -96,6 +100,10 @@ pub enum AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
+        let retry_after = match self {
+            AdminError::RateLimited(secs) => Some(secs),
+            _ => None,
+        };
         let (status, error, desc, field) = match self {
             AdminError::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -107,6 +115,18 @@ impl IntoResponse for AdminError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "a valid admin token is required".to_owned(),
+                None,
+            ),
+            AdminError::RateLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many admin authentication attempts; retry later".to_owned(),
+                None,
+            ),
+            AdminError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the service is temporarily unavailable; retry later".to_owned(),
                 None,
             ),
             AdminError::Field(f) => (
@@ -146,6 +166,10 @@ impl IntoResponse for AdminError {
             }),
         )
             .into_response();
+        if let Some(secs) = retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -159,14 +183,40 @@ impl IntoResponse for AdminError {
 /// Proof that the caller holds the admin token.
 pub struct Admin;
 
+/// Admin authentication attempts one client address may make per window…
+const ADMIN_ATTEMPTS: u64 = 100;
+/// …of this many seconds (across nodes: counted in the shared cache).
+const ADMIN_WINDOW: u64 = 60;
+
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AdminError;
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, AdminError> {
         let Some(expected) = &s.admin_token else {
             return Err(AdminError::NotFound);
         };
+        let p = &s.provider;
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let ip =
+            crate::web::client_ip::client_ip(peer, &parts.headers, &p.settings.trusted_proxies);
+        // The attempt is reserved before the token is compared (issue 10, item 5): at
+        // most ADMIN_ATTEMPTS guesses per address and window, on every node together.
+        let key = format!("adminauth:{ip}");
+        let attempts = p.cache.incr(&key, ADMIN_WINDOW).await.map_err(|e| {
+            tracing::warn!(error = %e, "admin rate limit unavailable");
+            AdminError::Unavailable
+        })?;
+        if attempts > ADMIN_ATTEMPTS {
+            return Err(AdminError::RateLimited(ADMIN_WINDOW));
+        }
         match bearer(&parts.headers) {
-            Some(t) if ct_eq(t.as_bytes(), expected.expose_secret().as_bytes()) => Ok(Admin),
+            Some(t) if ct_eq(t.as_bytes(), expected.expose_secret().as_bytes()) => {
+                let _ = p.cache.decr(&key).await;
+                Ok(Admin)
+            }
             _ => {
                 tracing::warn!("admin API call with a missing or wrong token");
                 Err(AdminError::Unauthorized)

@@ -5,16 +5,17 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::authorize::{BINDING_COOKIE, TxQuery};
 use crate::accounts::session::{self, ACR_PASSWORD, SESSION_COOKIE, Session};
-use crate::accounts::users::{self, LoginFailure, LoginLimits};
+use crate::accounts::users::{self, LoginFailure, LoginLimits, Origin};
 use crate::oauth::authorize::{self, AuthorizeError, Tx};
 use crate::oauth::provider::{Provider, paths};
 use crate::util::ct_eq;
 use crate::web::AppState;
+use crate::web::client_ip::client_ip;
 use crate::web::error::ApiError;
 use crate::web::extract::{Cookies, Form, set_cookie};
 use crate::web::pages::{LoginPage, RenderHtml};
@@ -56,9 +57,13 @@ async fn render(
     (status, Html(page.render_html())).into_response()
 }
 
+/// The cookie of a browser that signed in before (see `users::remember_device`).
+pub const DEVICE_COOKIE: &str = "surety_device";
+
 pub async fn submit(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     cookies: Cookies,
     form: Result<Form, ApiError>,
 ) -> Response {
@@ -79,12 +84,17 @@ pub async fn submit(
         max_failures: p.settings.login_max_failures,
         window: p.settings.login_lockout,
     };
+    let ip = client_ip(addr, &headers, &p.settings.trusted_proxies).to_string();
+    let from = Origin {
+        addr: &ip,
+        device: cookies.get(DEVICE_COOKIE),
+    };
     let result = users::login(
         p.stores.users.as_ref(),
         p.cache.as_ref(),
         field("username"),
         field("password").to_owned(),
-        &addr.ip().to_string(),
+        &from,
         &limits,
     )
     .await;
@@ -112,7 +122,21 @@ pub async fn submit(
         }
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    password_session(p, &cookies, user.sub, tx_id, tx).await
+    let device = match users::remember_device(p.cache.as_ref(), field("username")).await {
+        Ok(d) => d,
+        Err(e) => return AuthorizeError::from(e).into_response(),
+    };
+    let mut resp = password_session(p, &cookies, user.sub, tx_id, tx).await;
+    let cookie = set_cookie(
+        DEVICE_COOKIE,
+        &device,
+        Some(users::DEVICE_TTL),
+        p.secure_cookies(),
+    );
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
 }
 
 /// Opens a password session for `sub` (ending the browser's previous one), marks the
