@@ -116,6 +116,8 @@ pub struct EntityCounts {
 pub struct ElementProbe {
     pub name_norm: Option<String>,
     pub street_norm: Option<String>,
+    /// Supports the street as the postal code does (the name is not looked up by city).
+    pub city_norm: Option<String>,
     pub postal: Option<String>,
     pub phone_e164: Option<String>,
     pub email_norm: Option<String>,
@@ -154,7 +156,8 @@ pub trait EntityStore: Send + Sync {
     /// The links naming `parent_id` as the parent, in child id order, at most `limit`.
     async fn children_of(&self, parent_id: &str, limit: i64) -> StoreResult<Vec<EntityLink>>;
     /// Entities agreeing with the probe on an indexed element or pair: phone, email,
-    /// name + postal code, or street + postal code. At most `limit`, in id order.
+    /// name + postal code, street + postal code, or street + city. At most `limit`, in
+    /// id order.
     async fn candidates(&self, probe: &ElementProbe, limit: i64) -> StoreResult<Vec<EntityRecord>>;
     async fn entity_counts(&self) -> StoreResult<EntityCounts>;
 }
@@ -354,6 +357,14 @@ fn candidates_sql(p: &ElementProbe) -> (String, Vec<&str>) {
                 ));
             }
         }
+    }
+    if let (Some(street), Some(city)) = (p.street_norm.as_deref(), p.city_norm.as_deref()) {
+        // Served by the (street_norm, postal) index's leading column.
+        let a = arg(&mut binds, street);
+        let b = arg(&mut binds, city);
+        parts.push(format!(
+            "SELECT id FROM entities WHERE street_norm = {a} AND city_norm = {b}"
+        ));
     }
     (parts.join(" UNION "), binds)
 }

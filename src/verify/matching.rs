@@ -4,7 +4,8 @@
 //! looked up through the indexed elements ([`crate::store::EntityStore::candidates`]),
 //! and each candidate is scored by the core elements that agree: name, street address,
 //! phone and email. A street only agrees when the city or the postal code supplied
-//! agrees too (they support it; alone they are not elements). Tiers:
+//! agrees too (they support it; alone they are not elements), and a street with either
+//! one is looked up. Tiers:
 //!
 //! - **definite**: exactly one candidate with three or more agreeing elements;
 //! - **probable**: two agree (or several candidates have three: ambiguity);
@@ -102,6 +103,7 @@ impl Probe {
         ElementProbe {
             name_norm: self.name.clone(),
             street_norm: self.street.clone(),
+            city_norm: self.city.clone(),
             postal: self.postal.clone(),
             phone_e164: self.phone.clone(),
             email_norm: self.email.clone(),

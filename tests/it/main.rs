@@ -41,4 +41,5 @@ mod token_exchange;
 mod token_exchange_users;
 mod upkeep;
 mod verify_api;
+mod verify_match;
 mod verify_rp;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestServer, all_backends, settings_for, temp_dir, token_request};
 use crate::verify_rp::{Rp, entity, post, rp};
 
-const START: &str = "/verify/v1/verifications";
+pub(crate) const START: &str = "/verify/v1/verifications";
 
 fn jane(id: &str, email: &str, street: &str) -> Value {
     json!({"external_id": id, "kind": "person", "name": "Jane Smith",
@@ -33,7 +33,7 @@ fn acme(networks: &[&str]) -> Value {
 }
 
 /// People and businesses around, for distractors.
-async fn seed(srv: &TestServer, networks: &[&str]) -> String {
+pub(crate) async fn seed(srv: &TestServer, networks: &[&str]) -> String {
     for (i, street) in ["12 Oak St", "40 Cedar Ln", "3 Birch Way", "8 Maple Dr"]
         .iter()
         .enumerate()
@@ -149,7 +149,12 @@ fn answers(started: &Value, right: usize) -> Value {
     json!({ "answers": list })
 }
 
-async fn call(srv: &TestServer, rp: &Rp, path: &str, body: &Value) -> (StatusCode, Value) {
+pub(crate) async fn call(
+    srv: &TestServer,
+    rp: &Rp,
+    path: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
     let (status, v) = post(srv, rp, path, body, None).await;
     no_facts(&v);
     (status, v)

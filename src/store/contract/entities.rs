@@ -198,6 +198,27 @@ async fn entities_candidates_by_indexed_elements(s: &SqlStore) {
         p.postal = Some("10022".into());
     });
     assert_eq!(ids(s.candidates(&by_street, 10).await.unwrap()), ["B1"]);
+    let by_street_city = probe(|p| {
+        p.street_norm = Some("500 PARK AVE STE 200".into());
+        p.city_norm = Some("NEW YORK".into());
+    });
+    assert_eq!(
+        ids(s.candidates(&by_street_city, 10).await.unwrap()),
+        ["B1"]
+    );
+    let other_city = probe(|p| {
+        p.street_norm = Some("500 PARK AVE STE 200".into());
+        p.city_norm = Some("BROOKLYN".into());
+    });
+    assert!(s.candidates(&other_city, 10).await.unwrap().is_empty());
+    let name_city = probe(|p| {
+        p.name_norm = Some("MARIA GARCIA".into());
+        p.city_norm = Some("BROOKLYN".into());
+    });
+    assert!(
+        s.candidates(&name_city, 10).await.unwrap().is_empty(),
+        "the city supports a street only"
+    );
     let both = probe(|p| {
         p.phone_e164 = Some("+17185550142".into());
         p.email_norm = Some("info@acme.example".into());
