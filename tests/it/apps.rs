@@ -159,6 +159,10 @@ async fn consent_to_part_of_a_profile_yields_a_subaccount_token_with_exactly_tha
             && page.contains("(optional)"),
         "{page}"
     );
+    assert!(
+        is_ticked(&page, "perm:calls:write"),
+        "an app's optional permission is offered ticked"
+    );
     let sid = query_param(&cb, "account_sid").expect("account_sid on the authorize callback");
     assert_eq!(query_param(&cb, "iss").as_deref(), Some(srv.base.as_str()));
     let t = redeem(&srv, &app, &cb, &verifier).await;

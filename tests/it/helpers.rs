@@ -258,6 +258,25 @@ pub fn hidden(page: &str, field: &str) -> String {
         .to_owned()
 }
 
+/// The `<input …>` tag of the form field `name` on `page` (to check its attributes).
+pub fn input_tag(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\"");
+    let at = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in page"));
+    let start = page[..at].rfind("<input").expect("an input tag");
+    let end = at + page[at..].find('>').expect("the end of the tag");
+    page[start..=end].to_owned()
+}
+
+/// Whether the checkbox `name` on `page` is ticked as served.
+pub fn is_ticked(page: &str, name: &str) -> bool {
+    input_tag(page, name)
+        .trim_end_matches('>')
+        .split_whitespace()
+        .any(|a| a == "checked" || a.starts_with("checked="))
+}
+
 pub fn query_param(url: &str, k: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     u.query_pairs()

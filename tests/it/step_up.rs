@@ -200,6 +200,11 @@ async fn verified_claims_are_returned_only_as_requested_and_consented() {
             page.contains("perm:verified_claims"),
             "the consent page offers it"
         );
+        assert!(
+            !is_ticked(&page, "perm:verified_claims"),
+            "released only after the user ticks it: {}",
+            input_tag(&page, "perm:verified_claims")
+        );
         let t = l.id_token.unwrap();
         assert_eq!(t["acr"], VERIFIED);
         assert!(

@@ -95,6 +95,9 @@ pub struct Item {
     pub description: String,
     /// The user may untick it.
     pub optional: bool,
+    /// An optional line is offered ticked (an app's permission) or unticked (sharing
+    /// `verified_claims`, released only when the user ticks it).
+    pub ticked: bool,
 }
 
 /// What the consent page shows for a pending request.
@@ -120,6 +123,7 @@ pub async fn screen(
             name: CONSENT_ITEM.to_owned(),
             description: format!("share {} as checked by Surety", what.join(", ")),
             optional: true,
+            ticked: false,
         });
     }
     Ok(sc)
@@ -140,6 +144,7 @@ async fn screen_scope(
                 name: s.to_owned(),
                 description: describe(s).to_owned(),
                 optional: false,
+                ticked: true,
             })
             .collect();
         return Ok(Screen {
@@ -165,6 +170,7 @@ async fn screen_scope(
             optional: profile
                 .iter()
                 .any(|x: &AppPermission| x.name == name && x.optional),
+            ticked: true,
         })
         .collect();
     items.sort_by_key(|i| i.optional); // required first, then those the user may untick
