@@ -63,6 +63,8 @@ pub struct EntitySample {
     pub id: String,
     pub kind: String,
     pub name: String,
+    /// The street as the record wrote it (what a list of choices shows).
+    pub street: Option<String>,
     pub street_norm: Option<String>,
     pub city: Option<String>,
     pub city_norm: Option<String>,
@@ -85,6 +87,7 @@ impl From<&EntityRecord> for EntitySample {
             id: r.id.clone(),
             kind: r.kind.clone(),
             name: r.name.clone(),
+            street: r.street.clone(),
             street_norm: r.street_norm.clone(),
             city: r.city.clone(),
             city_norm: r.city_norm.clone(),

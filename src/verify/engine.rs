@@ -131,6 +131,9 @@ pub struct MaskedCandidate {
 pub enum Step {
     Questions {
         questions: Vec<PublicQuestion>,
+        /// Question sets the entity may still answer within the attempt window, this
+        /// one included: 1 means that not passing this one locks the entity.
+        attempts_remaining: u32,
     },
     Candidates {
         candidates: Vec<MaskedCandidate>,

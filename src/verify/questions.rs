@@ -94,8 +94,10 @@ pub fn normalized(norm: Norm, answer: &str) -> Option<String> {
 pub enum Fact {
     BirthYear(i32),
     StartYear(i32),
-    /// A past street address (display form) and its city.
+    /// A past street address (as recorded, without its unit: what the question shows),
+    /// its normalized form and its city.
     PreviousStreet {
+        street: String,
         street_norm: String,
         city_norm: Option<String>,
     },
@@ -180,7 +182,8 @@ pub fn facts_of(r: &EntityRecord, employer: Option<&EntitySample>, supplied: &Pr
                 .or_else(|| a.street.as_deref().and_then(normalize::street))?;
             let new =
                 Some(&norm) != r.street_norm.as_ref() && Some(&norm) != supplied.street.as_ref();
-            new.then_some(Fact::PreviousStreet {
+            new.then(|| Fact::PreviousStreet {
+                street: choices::street_shown(a.street.as_deref(), &norm),
                 street_norm: norm,
                 city_norm: a
                     .city_norm
@@ -351,13 +354,13 @@ pub fn question(
             }
         }
         Fact::PreviousStreet {
-            street_norm,
+            street,
+            street_norm: _,
             city_norm,
         } => {
-            let answer = choices::street_label(street_norm);
-            let d = pool.streets(street_norm, city_norm.as_deref());
+            let d = pool.streets(street, city_norm.as_deref());
             choice_or_open(
-                &answer,
+                street,
                 d,
                 Norm::Street,
                 "Which of these streets have you lived on?",

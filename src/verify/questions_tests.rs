@@ -20,6 +20,7 @@ fn sample(
         id: id.into(),
         kind: kind.into(),
         name: name.into(),
+        street: Some(street.into()),
         street_norm: normalize::street(street),
         city: Some(city.into()),
         city_norm: normalize::city(city),
@@ -195,6 +196,7 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
         let q = question(
             "q2".into(),
             &Fact::PreviousStreet {
+                street: "77 Elm Avenue".into(),
                 street_norm: "77 ELM AVE".into(),
                 city_norm: Some("PASADENA".into()),
             },
@@ -280,6 +282,7 @@ fn distractors_are_stable_per_entity_and_order_is_random() {
     let pool = pool();
     let (_, seed) = window_start("ENX", "years");
     let fact = Fact::PreviousStreet {
+        street: "77 Elm Avenue".into(),
         street_norm: "77 ELM AVE".into(),
         city_norm: Some("PASADENA".into()),
     };
@@ -368,4 +371,50 @@ fn csprng_is_uniformish() {
         "{counts:?}"
     );
     let _ = with(jane(), json!({}));
+}
+
+#[test]
+fn streets_are_shown_as_recorded_and_matched_normalized() {
+    let shown = |raw: Option<&str>| {
+        let norm = raw
+            .and_then(normalize::street)
+            .unwrap_or("77 ELM AVE APT 4".into());
+        choices::street_shown(raw, &norm)
+    };
+    assert_eq!(shown(Some("88 Old Mill Road, Apt 4")), "88 Old Mill Road");
+    assert_eq!(
+        shown(Some("  12  North Oak Street #5 ")),
+        "12 North Oak Street"
+    );
+    assert_eq!(shown(Some("500 Park Avenue Suite 200")), "500 Park Avenue");
+    assert_eq!(
+        shown(None),
+        "77 Elm Ave",
+        "no written form: the normalized one"
+    );
+
+    let facts = facts_of(&record(jane()), None, &no_supply());
+    let fact = facts
+        .iter()
+        .find(|f| f.key() == "previous_address")
+        .expect("a previous street");
+    assert!(matches!(fact, Fact::PreviousStreet { street, .. } if street == "77 Elm Avenue"));
+    let (_, seed) = window_start("ENX", "years");
+    let q = question("q".into(), fact, &pool(), &seed, 2025).unwrap();
+    assert!(
+        q.choices.contains(&"77 Elm Avenue".to_owned()),
+        "{:?}",
+        q.choices
+    );
+    let recorded = [
+        "12 Oak St",
+        "40 Cedar Ln",
+        "3 Birch Way",
+        "9 Pine Rd",
+        "1 A St",
+    ];
+    for c in q.choices.iter().filter(|c| *c != "77 Elm Avenue") {
+        assert!(recorded.contains(&c.as_str()), "{c} as recorded");
+    }
+    assert!(q.check("77 ELM AVE") && q.check("77 Elm Avenue"));
 }

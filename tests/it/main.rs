@@ -42,4 +42,5 @@ mod token_exchange_users;
 mod upkeep;
 mod verify_api;
 mod verify_match;
+mod verify_questions;
 mod verify_rp;

@@ -87,6 +87,11 @@ async fn an_essential_acr_that_is_not_met_is_an_error_at_the_redirect_uri() {
         let essential = claims_param(Some(VERIFIED), None);
         let l = login(&srv, &rp, &[("claims", &essential)], wrong).await;
         assert_eq!(l.run.challenges, 1);
+        let asked = l.run.questions_page.as_deref().expect("questions");
+        assert!(
+            asked.contains("You have 3 attempts left, this one included"),
+            "{asked}"
+        );
         let page = l.run.ended_page.as_deref().expect("the failed page");
         assert!(page.contains("Your answers were not accepted"), "{page}");
         assert!(!page.contains("<fieldset>") && !page.contains("locked"));
@@ -102,6 +107,8 @@ async fn an_essential_acr_that_is_not_met_is_an_error_at_the_redirect_uri() {
         // Voluntary: the same failure continues at the password level.
         let l = login(&srv, &rp, &[("acr_values", VERIFIED)], wrong).await;
         assert_eq!(l.id_token.unwrap()["acr"], PASSWORD_ACR);
+        let asked = l.run.questions_page.unwrap();
+        assert!(asked.contains("You have 2 attempts left"), "{asked}");
         // A level Surety does not have: unmet at once, before any page.
         let other = claims_param(Some("urn:mace:incommon:iap:gold"), None);
         let l = login(&srv, &rp, &[("claims", &other)], RIGHT).await;
@@ -119,6 +126,8 @@ async fn an_essential_acr_that_is_not_met_is_an_error_at_the_redirect_uri() {
         // no questions at all, even with the right answers at hand.
         let l = login(&srv, &rp, &[("claims", &essential)], wrong).await;
         assert_eq!((l.run.answered, unmet(&l).is_some()), (1, true));
+        let asked = l.run.questions_page.as_deref().unwrap();
+        assert!(asked.contains("This is your last attempt"), "{asked}");
         assert_locked_page(&srv, l.run.ended_page.as_deref());
         let l = login(&srv, &rp, &[("claims", &essential)], RIGHT).await;
         assert_eq!((l.run.challenges, l.run.answered), (1, 0));

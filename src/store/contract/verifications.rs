@@ -244,6 +244,15 @@ async fn verifications_entity_window_is_a_bounded_id_range(s: &SqlStore) {
         some.iter()
             .all(|x| x.city_norm.as_deref() == Some("FRESNO"))
     );
+    assert!(
+        some.iter().all(
+            |x| x.street.as_deref().is_some_and(|t| t.ends_with(" Main St"))
+                && x.street_norm
+                    .as_deref()
+                    .is_some_and(|t| t.ends_with(" MAIN ST"))
+        ),
+        "the street as recorded, and normalized"
+    );
     assert_eq!(
         s.entity_window("business", "", 100).await.unwrap().len(),
         10

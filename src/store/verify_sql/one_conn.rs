@@ -14,7 +14,7 @@ use crate::clock::Timestamp;
 
 /// The columns of a sample.
 pub(super) const SAMPLE_COLS: &str =
-    "id, kind, name, street_norm, city, city_norm, region, attributes";
+    "id, kind, name, street, street_norm, city, city_norm, region, attributes";
 
 /// The attributes a sample keeps (any other key is skipped unparsed).
 #[derive(Deserialize)]
@@ -37,6 +37,7 @@ pub(super) fn sample_from(r: &AnyRow) -> StoreResult<EntitySample> {
         id: col(r, "id")?,
         kind: col(r, "kind")?,
         name: col(r, "name")?,
+        street: col(r, "street")?,
         street_norm: col(r, "street_norm")?,
         city: col(r, "city")?,
         city_norm: col(r, "city_norm")?,

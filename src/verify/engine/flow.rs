@@ -367,7 +367,7 @@ impl Verifier {
         if v.state != DONE && self.now() >= v.expires_at {
             return Err(VerifyError::Expired);
         }
-        self.started(&v)
+        self.started(&v, None).await
     }
 
     /// Every decided verification against `entity_id`, newest first (at most 100).

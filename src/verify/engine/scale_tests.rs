@@ -51,7 +51,7 @@ async fn start_latency_at_scale() {
         let t = Instant::now();
         let s = v.start(&who, input).await.unwrap();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
-        if let Step::Questions { questions: q } = &s.step {
+        if let Step::Questions { questions: q, .. } = &s.step {
             questions += q.len();
         }
     }

@@ -141,7 +141,7 @@ async fn right(e: &Env, id: &str, q: &PublicQuestion) -> String {
 
 fn questions(s: &Started) -> Vec<PublicQuestion> {
     match &s.step {
-        Step::Questions { questions } => questions.clone(),
+        Step::Questions { questions, .. } => questions.clone(),
         other => panic!("expected questions, got {other:?}"),
     }
 }

@@ -60,7 +60,7 @@ fn distinct(
 }
 
 /// A normalized street as shown in a list: `77 ELM AVE APT 4` → `77 Elm Ave`.
-pub fn street_label(norm: &str) -> String {
+fn street_label(norm: &str) -> String {
     norm.split(' ')
         .take_while(|w| !UNITS.contains(w))
         .map(title_case)
@@ -68,17 +68,41 @@ pub fn street_label(norm: &str) -> String {
         .join(" ")
 }
 
+/// Whether a word of a recorded street starts its unit part (`Apt.`, `Suite`, `#4`).
+fn starts_unit(word: &str) -> bool {
+    normalize::street(word).is_some_and(|n| n.split(' ').next().is_some_and(|w| UNITS.contains(&w)))
+}
+
+/// A street as a list shows it: as the record wrote it, without its unit part
+/// (`88 Old Mill Road, Apt 4` → `88 Old Mill Road`); from the normalized form
+/// (`77 ELM AVE` → `77 Elm Ave`) when the record kept no written form.
+pub fn street_shown(recorded: Option<&str>, norm: &str) -> String {
+    let words: Vec<&str> = recorded
+        .unwrap_or_default()
+        .split_whitespace()
+        .take_while(|w| !starts_unit(w))
+        .collect();
+    let shown = words.join(" ");
+    let shown = shown.trim_end_matches([',', ';', '-']).trim_end();
+    if shown.is_empty() {
+        street_label(norm)
+    } else {
+        shown.to_owned()
+    }
+}
+
 impl Pool {
-    /// Other streets, those in `city` first.
-    pub fn streets(&self, answer_norm: &str, city: Option<&str>) -> Vec<String> {
+    /// Other streets as their records wrote them, those in `city` first (`answer` as
+    /// shown).
+    pub fn streets(&self, answer: &str, city: Option<&str>) -> Vec<String> {
         let items = self.people.iter().chain(&self.businesses).filter_map(|s| {
             let n = s.street_norm.as_deref()?;
             Some((
-                street_label(n),
+                street_shown(s.street.as_deref(), n),
                 city.is_some() && s.city_norm.as_deref() == city,
             ))
         });
-        distinct(&street_label(answer_norm), items, normalize::street)
+        distinct(answer, items, normalize::street)
     }
 
     /// Other businesses, those in `industry` first.

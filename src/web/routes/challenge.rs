@@ -78,6 +78,8 @@ struct ChallengePage<'a> {
     fields: Vec<(&'static str, &'static str)>,
     candidates: Vec<MaskedCandidate>,
     questions: Vec<QuestionView>,
+    /// `questions`: question sets left before checks are locked, these included.
+    attempts_remaining: u32,
     /// `locked`: when checks can be tried again (UTC).
     retry_after: Option<String>,
     /// A street is asked for: say it needs its city or postal code.
@@ -262,6 +264,8 @@ struct View {
     fields: Vec<(&'static str, &'static str)>,
     candidates: Vec<MaskedCandidate>,
     questions: Vec<QuestionView>,
+    /// `questions`: question sets left before the lock, these included.
+    attempts_remaining: u32,
     retry_after: Option<String>,
 }
 
@@ -276,6 +280,7 @@ impl View {
             fields,
             candidates: Vec::new(),
             questions: Vec::new(),
+            attempts_remaining: 0,
             retry_after: None,
         }
     }
@@ -313,6 +318,7 @@ fn render(ctx: &Ctx, view: View, error: Option<&str>, status: StatusCode) -> Res
         fields: view.fields,
         candidates: view.candidates,
         questions: view.questions,
+        attempts_remaining: view.attempts_remaining,
         street_hint,
         retry_after: view.retry_after,
     };
@@ -323,7 +329,10 @@ fn render(ctx: &Ctx, view: View, error: Option<&str>, status: StatusCode) -> Res
 fn view_of(step: Step) -> Result<View, Verdict> {
     Ok(match step {
         Step::Done { verdict } => return Err(verdict),
-        Step::Questions { questions } => View {
+        Step::Questions {
+            questions,
+            attempts_remaining,
+        } => View {
             questions: questions
                 .into_iter()
                 .map(|q| QuestionView {
@@ -333,6 +342,7 @@ fn view_of(step: Step) -> Result<View, Verdict> {
                     choices: q.choices,
                 })
                 .collect(),
+            attempts_remaining,
             ..View::fields("questions", Vec::new())
         },
         Step::Candidates { candidates } => View {

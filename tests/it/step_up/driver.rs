@@ -19,7 +19,8 @@ pub(crate) const BIRTH_YEAR: &str = "1984";
 pub(crate) const START_YEAR: &str = "2015";
 pub(crate) const TITLE: &str = "Office Manager";
 pub(crate) const EMPLOYER: &str = "Acme Widgets";
-pub(crate) const OLD_STREET: &str = "45 Elm St";
+/// As the record wrote it (questions show streets so).
+pub(crate) const OLD_STREET: &str = "45 Elm Street";
 
 /// Seeds the person, her employer and a few others (distractors for the questions).
 pub(crate) async fn seed(srv: &TestServer) {
@@ -237,6 +238,8 @@ pub(crate) struct Run {
     /// served, before "Continue".
     pub(crate) ended_page: Option<String>,
     pub(crate) consent_page: Option<String>,
+    /// The last challenge page with questions, as served.
+    pub(crate) questions_page: Option<String>,
 }
 
 /// Drives login, the challenge page and consent until the browser leaves for the client.
@@ -249,6 +252,7 @@ pub(crate) async fn drive(srv: &TestServer, url: &str, b: Behaviour) -> Run {
         answered: 0,
         ended_page: None,
         consent_page: None,
+        questions_page: None,
     };
     let mut next = url.to_owned();
     for _ in 0..16 {
@@ -289,8 +293,9 @@ pub(crate) async fn drive(srv: &TestServer, url: &str, b: Behaviour) -> Run {
         } else {
             run.challenges += 1;
             run.identified += usize::from(page.contains("value=\"identify\""));
-            let (to, answered, ended) = challenge(srv, page, base, b).await;
-            run.answered += usize::from(answered);
+            let (to, asked, ended) = challenge(srv, page, base, b).await;
+            run.answered += usize::from(asked.is_some());
+            run.questions_page = asked.or(run.questions_page.take());
             run.ended_page = ended.or(run.ended_page.take());
             next = to;
             continue;
@@ -339,16 +344,16 @@ pub(crate) async fn continue_from(srv: &TestServer, page: &str) -> String {
 }
 
 /// Answers the challenge page (identifying first when asked); returns the next URL,
-/// whether questions were answered, and the failed or locked page when one was shown
-/// (the driver then continues from it).
+/// the page of the questions answered (if any), and the failed or locked page when one
+/// was shown (the driver then continues from it).
 pub(crate) async fn challenge(
     srv: &TestServer,
     mut page: String,
     base: Vec<(String, String)>,
     b: Behaviour,
-) -> (String, bool, Option<String>) {
+) -> (String, Option<String>, Option<String>) {
     if is_ended(&page) {
-        return (continue_from(srv, &page).await, false, Some(page));
+        return (continue_from(srv, &page).await, None, Some(page));
     }
     if page.contains("value=\"identify\"") {
         let mut f = base.clone();
@@ -364,10 +369,11 @@ pub(crate) async fn challenge(
         }
         if is_ended(&page) {
             // Decided without questions (the entity is locked).
-            return (continue_from(srv, &page).await, false, Some(page));
+            return (continue_from(srv, &page).await, None, Some(page));
         }
     }
     let answers = answer_form(&page, b.right_answers);
+    let asked = page;
     let mut f = base;
     f.push(("action".into(), "answer".into()));
     f.extend(answers);
@@ -378,14 +384,14 @@ pub(crate) async fn challenge(
         for v in [BIRTH_YEAR, START_YEAR, TITLE, EMPLOYER] {
             assert!(!page.contains(v), "an answer on the failed page");
         }
-        return (continue_from(srv, &page).await, true, Some(page));
+        return (continue_from(srv, &page).await, Some(asked), Some(page));
     }
     assert!(r.status().is_redirection(), "answers: {}", r.status());
     let loc = location(&r);
     for v in [BIRTH_YEAR, START_YEAR, TITLE, EMPLOYER] {
         assert!(!loc.contains(v), "an answer in a redirect");
     }
-    (loc, true, None)
+    (loc, Some(asked), None)
 }
 
 /// The payload of a JWT, as JSON (after the relying party validated it).

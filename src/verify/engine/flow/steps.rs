@@ -55,11 +55,11 @@ impl Verifier {
                     v.state = CANDIDATES.to_owned();
                 }
                 self.save(v, from, None).await?;
-                self.started(v)
+                self.started(v, None).await
             }
             Tier::None => {
                 self.decide(who, v, Outcome::Failed, "match", from).await?;
-                self.started(v)
+                self.started(v, None).await
             }
         }
     }
@@ -75,7 +75,7 @@ impl Verifier {
         v.entity_id = Some(r.id.clone());
         self.decide(who, v, Outcome::Passed, "network", from)
             .await?;
-        self.started(v)
+        self.started(v, None).await
     }
 
     /// The id of `r`'s employing business, if its record names one.
@@ -192,7 +192,7 @@ impl Verifier {
         if attempts.count >= max {
             self.decide(who, v, Outcome::Locked, "lockout", from)
                 .await?;
-            return self.started(v);
+            return self.started(v, None).await;
         }
         let pool = self.pool_of(r, &kinds, samples.windows).await?;
         let qs = self.draw(
@@ -207,7 +207,7 @@ impl Verifier {
             v.entity_id = None;
             self.decide(who, v, Outcome::Failed, "insufficient_facts", from)
                 .await?;
-            return self.started(v);
+            return self.started(v, None).await;
         }
         v.asked = qs.len() as i64;
         v.required = i64::from(required_of(
@@ -233,7 +233,7 @@ impl Verifier {
             self.decide(who, v, Outcome::Locked, "lockout", Some(QUESTIONS))
                 .await?;
         }
-        self.started(v)
+        self.started(v, Some(tries)).await
     }
 
     /// Decides `v` (in state `from`, or new) and records the decision in the entity's
@@ -283,8 +283,32 @@ impl Verifier {
         Ok(verdict)
     }
 
-    /// `v` as its client sees it.
-    pub(super) fn started(&self, v: &VerificationRecord) -> Result<Started, VerifyError> {
+    /// Question sets the entity of `v` may still answer within the window, this one
+    /// included. `tries`: its attempts within the window (this one counted), when known.
+    async fn attempts_remaining(
+        &self,
+        v: &VerificationRecord,
+        tries: Option<i64>,
+    ) -> Result<u32, VerifyError> {
+        let tries = match tries {
+            Some(t) => t,
+            None => {
+                let since = self.now() - self.inner.config.attempt_window;
+                let entity = v.entity_id.as_deref().unwrap_or_default();
+                let store = &self.inner.stores.verifications;
+                store.count_attempts(entity, since).await?
+            }
+        };
+        let max = i64::from(self.inner.config.max_attempts);
+        Ok(u32::try_from((max + 1 - tries).clamp(0, max)).unwrap_or(0))
+    }
+
+    /// `v` as its client sees it; `tries` as [`Self::attempts_remaining`] takes it.
+    pub(super) async fn started(
+        &self,
+        v: &VerificationRecord,
+        tries: Option<i64>,
+    ) -> Result<Started, VerifyError> {
         let step = match v.state.as_str() {
             MORE_INFO => Step::MoreInfo {
                 any_of: probe_of(v)?.missing(),
@@ -303,6 +327,7 @@ impl Verifier {
                     .iter()
                     .map(StoredQuestion::public)
                     .collect::<Vec<PublicQuestion>>(),
+                attempts_remaining: self.attempts_remaining(v, tries).await?,
             },
             _ => Step::Done {
                 verdict: verdict_of(v),
