@@ -34,6 +34,39 @@ pub fn profile(app: &AppRecord) -> Vec<AppPermission> {
     serde_json::from_value(app.permissions.clone()).unwrap_or_default()
 }
 
+/// The optional permissions of the app's profile.
+pub fn optional_of(app: &AppRecord) -> Scope {
+    let names: Vec<String> = profile(app)
+        .into_iter()
+        .filter(|x| x.optional)
+        .map(|x| x.name)
+        .collect();
+    Scope::parse(&names.join(" ")).unwrap_or_default()
+}
+
+/// The optional permissions of `app` the user declined, as `a` remembers them.
+pub fn declined_of(app: &AppRecord, a: &AuthorizationRecord) -> Scope {
+    Scope::parse(&a.declined)
+        .unwrap_or_default()
+        .intersection(&optional_of(app))
+}
+
+/// What the user has declined after answering a consent page that asked for `asked`
+/// (`held` already granted, so not shown) by granting `granted`: what was declined
+/// before and the optional permissions shown but not granted, less what was granted.
+pub fn declined_after(
+    app: &AppRecord,
+    before: &Scope,
+    held: &Scope,
+    asked: &Scope,
+    granted: &Scope,
+) -> Scope {
+    before
+        .union(&asked.difference(held))
+        .difference(granted)
+        .intersection(&optional_of(app))
+}
+
 /// The permission names (registry entries) within `scope`.
 pub fn permissions_in(scope: &Scope) -> Scope {
     let names: Vec<&str> = scope
@@ -105,13 +138,15 @@ async fn denied(p: &Provider, parent: &AccountRecord) -> Result<Scope, OAuthErro
     Ok(Scope::parse(&names.join(" ")).unwrap_or_default())
 }
 
-/// Records the user's approval: `granted` are the permissions the user agreed to now.
-/// Effective = (previously granted ∪ granted) ∩ app profile − partner/parent denials.
-/// Creates or reactivates the app's subaccount.
+/// Records the user's approval of a request for the permissions `asked`: `granted` are
+/// those the user agreed to now. Effective = (previously granted ∪ granted) ∩ app
+/// profile − partner/parent denials; the optional ones left unticked are remembered as
+/// declined ([`declined_after`]). Creates or reactivates the app's subaccount.
 pub async fn approve(
     p: &Provider,
     sub: &str,
     app: &AppRecord,
+    asked: &Scope,
     granted: &Scope,
 ) -> Result<AuthorizationRecord, OAuthError> {
     let now = p.now();
@@ -123,11 +158,12 @@ pub async fn approve(
         .apps
         .get_authorization(&parent.sid, &app.client_id)
         .await?;
-    let before = prior
-        .as_ref()
-        .filter(|a| a.status == "active")
+    let active = prior.as_ref().filter(|a| a.status == "active");
+    let before = active
         .and_then(|a| Scope::parse(&a.permissions))
         .unwrap_or_default();
+    let declined_before = active.map(|a| declined_of(app, a)).unwrap_or_default();
+    let declined = declined_after(app, &declined_before, &before, asked, granted);
     let effective = before
         .union(granted)
         .intersection(&profile)
@@ -147,6 +183,7 @@ pub async fn approve(
         sub: sub.to_owned(),
         subaccount_sid: sub_sid,
         permissions: effective.to_string(),
+        declined: declined.to_string(),
         usage_limits: app.usage_limits.clone(),
         status: "active".into(),
         created_at: prior.as_ref().map_or(now, |a| a.created_at),
@@ -179,4 +216,53 @@ pub async fn current(
         .get_authorization(&parent, client_id)
         .await?
         .filter(|a| a.status == "active"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> AppRecord {
+        AppRecord {
+            client_id: "c1".into(),
+            developer_sid: "ACdev".into(),
+            display_name: "Dialer Pro".into(),
+            homepage: None,
+            logo_url: None,
+            permissions: json!([{"name": "read"}, {"name": "calls:write", "optional": true},
+                {"name": "callerids:all", "optional": true}]),
+            usage_limits: json!({}),
+            deauthorize_uri: None,
+            webhook_secret_sealed: None,
+            created_at: 0,
+        }
+    }
+
+    fn s(v: &str) -> Scope {
+        Scope::parse(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn declined_are_the_optional_ones_shown_and_left_unticked() {
+        let after = |before, held, asked, granted| {
+            declined_after(&app(), &s(before), &s(held), &s(asked), &s(granted)).to_string()
+        };
+        // First answer: calls:write unticked.
+        let all = "read calls:write callerids:all";
+        assert_eq!(after("", "", all, "read callerids:all"), "calls:write");
+        // Held ones are not shown, so not declined; a required one never is.
+        assert_eq!(after("", "read callerids:all", all, "read"), "calls:write");
+        assert_eq!(after("", "", "read", ""), "");
+        // Remembered while not asked; ticked later, no longer declined.
+        assert_eq!(after("calls:write", "read", "read", "read"), "calls:write");
+        assert_eq!(
+            after("calls:write", "read", all, "read calls:write"),
+            "callerids:all"
+        );
+        assert_eq!(
+            after("calls:write", "read", all, all),
+            "",
+            "everything granted"
+        );
+    }
 }

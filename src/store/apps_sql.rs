@@ -25,7 +25,7 @@ fn app_from(r: &AnyRow) -> StoreResult<AppRecord> {
     })
 }
 
-const AUTH_COLS: &str = "parent_sid, client_id, sub, subaccount_sid, permissions, usage_limits, status, created_at, updated_at";
+const AUTH_COLS: &str = "parent_sid, client_id, sub, subaccount_sid, permissions, usage_limits, status, created_at, updated_at, declined";
 
 fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
     Ok(AuthorizationRecord {
@@ -34,6 +34,7 @@ fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
         sub: col(r, "sub")?,
         subaccount_sid: col(r, "subaccount_sid")?,
         permissions: col(r, "permissions")?,
+        declined: col(r, "declined")?,
         usage_limits: json_col(r, "usage_limits")?,
         status: col(r, "status")?,
         created_at: col(r, "created_at")?,
@@ -143,9 +144,9 @@ impl AppStore for SqlStore {
     async fn put_authorization(&self, a: &AuthorizationRecord) -> StoreResult<()> {
         let _gate = self.write_gate().await;
         let sql = format!(
-            "INSERT INTO app_authorizations ({AUTH_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO app_authorizations ({AUTH_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (parent_sid, client_id) DO UPDATE SET sub = $3, subaccount_sid = $4, permissions = $5, \
-             usage_limits = $6, status = $7, updated_at = $9"
+             usage_limits = $6, status = $7, updated_at = $9, declined = $10"
         );
         sqlx::query(&sql)
             .bind(&a.parent_sid)
@@ -157,6 +158,7 @@ impl AppStore for SqlStore {
             .bind(&a.status)
             .bind(a.created_at)
             .bind(a.updated_at)
+            .bind(&a.declined)
             .execute(self.pool())
             .await
             .map_err(map_err)?;

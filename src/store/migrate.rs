@@ -110,6 +110,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0015_resource_servers.sql"),
         postgres: include_str!("../../migrations/postgres/0015_resource_servers.sql"),
     },
+    Migration {
+        version: 16,
+        name: "declined_permissions",
+        sqlite: include_str!("../../migrations/sqlite/0016_declined_permissions.sql"),
+        postgres: include_str!("../../migrations/postgres/0016_declined_permissions.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

@@ -392,6 +392,9 @@ pub struct AuthorizationRecord {
     pub subaccount_sid: String,
     /// The effective permissions, space separated.
     pub permissions: String,
+    /// Optional permissions the user declined on the consent page, space separated: a
+    /// request asking only for held and declined ones is not asked again.
+    pub declined: String,
     pub usage_limits: serde_json::Value,
     /// `active` or `revoked`.
     pub status: String,

@@ -13,8 +13,11 @@
 //      calls:write and with callerids:all, and the same account_sid.
 //   2. bob, in a fresh browser context, logs in and clicks Deny: the callback gets
 //      error=access_denied with state and iss, and no code.
-//   3. alice, in a fresh context, asks again: the page shows only the addition (calls:write,
-//      as an upgrade); Allow gives calls:write on the same subaccount.
+//   3. alice, in a fresh context, sends the same request again: after signing in she lands
+//      on the callback without a consent page (her unticked calls:write is remembered), and
+//      the code's scope still lacks it. With prompt=consent the page shows only the
+//      addition (calls:write, as an upgrade, unticked as she left it); ticking it and
+//      Allow give calls:write on the same subaccount.
 // Saves tests/browser/out/consent.png (step 1, before the untick) and consent-upgrade.png.
 // Prints 'N passed, N failed'.
 //
@@ -434,19 +437,41 @@ async function main() {
     await context.close();
   }
 
-  // --- 3. alice again: only the addition, as an upgrade ----------------------------------------
+  // --- 3. alice again: remembered; with prompt=consent only the addition, as an upgrade -------
   {
-    const req = authorizeUrl(app.client_id, redirectUri);
-    const { context, page, ok } = await toConsent("alice", req.url);
+    const same = authorizeUrl(app.client_id, redirectUri);
+    const context = await browser.newContext({ viewport: { width: 760, height: 760 }, ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(same.url);
+    await page.fill("#username", "alice");
+    await page.fill("#password", PASSWORD);
+    await Promise.all([
+      page.waitForURL(isCallback(redirectUri), { timeout: 10000 }).catch(() => {}),
+      page.click("form button[type=submit]"),
+    ]);
+    const back = Object.fromEntries(new URL(page.url()).searchParams);
+    check("the same request again: no consent page, straight to the callback with a code",
+      page.url().startsWith(redirectUri + "?") && !!back.code, page.url());
+    if (back.code) {
+      const t = await redeem(app, redirectUri, back.code, same.verifier);
+      check("the remembered answer: the scope still lacks calls:write",
+        t.status === 200 && !scopeSet(t.body.scope).has("calls:write"), `${t.status} ${t.body.scope}`);
+    }
+    const req = authorizeUrl(app.client_id, redirectUri, { prompt: "consent" });
+    await page.goto(req.url);
+    const ok = new URL(page.url()).pathname === "/consent";
+    check("prompt=consent shows the consent page again", ok, page.url());
     if (ok) {
       const c = await readConsent(page);
       check("a second request shows an upgrade", c.intro?.includes("now also asks"), c.intro);
       check(
-        "the upgrade lists only the missing calls:write, with its checkbox",
-        c.items.length === 1 && c.items[0].name === "calls:write" && c.items[0].checkbox?.name === "perm:calls:write",
+        "the upgrade lists only the missing calls:write, with its checkbox unticked as she left it",
+        c.items.length === 1 && c.items[0].name === "calls:write" && c.items[0].checkbox?.name === "perm:calls:write" &&
+          c.items[0].checkbox?.checked === false,
         JSON.stringify(c.items),
       );
       await page.screenshot({ path: path.join(outDir, "consent-upgrade.png"), fullPage: true });
+      await page.check("input[name='perm:calls:write']");
       await Promise.all([
         page.waitForURL(isCallback(redirectUri), { timeout: 10000 }).catch(() => {}),
         page.click("button[value=approve]"),
@@ -462,7 +487,7 @@ async function main() {
     await context.close();
   }
 
-  check("the callback server saw the three answers", callbacks.length === 3, JSON.stringify(callbacks));
+  check("the callback server saw the four answers", callbacks.length === 4, JSON.stringify(callbacks));
 }
 
 try {

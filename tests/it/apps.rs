@@ -204,11 +204,15 @@ async fn consent_to_part_of_a_profile_yields_a_subaccount_token_with_exactly_tha
         sid.as_str()
     );
 
-    // Asking again for the declined permission shows only that addition, and reuses the subaccount.
+    // Asking again for the declined permission (with prompt=consent: the same request
+    // alone remembers the answer) shows only that addition, and reuses the subaccount.
     let (url, verifier) = authorize_url(
         &srv,
         &app.0,
-        &[("scope", "openid read messages:send calls:write")],
+        &[
+            ("scope", "openid read messages:send calls:write"),
+            ("prompt", "consent"),
+        ],
     );
     let (page, cb) = consent_with(&srv, &url, &["calls:write"]).await;
     assert!(

@@ -8,6 +8,7 @@ mod agents;
 mod alerts;
 mod api_keys;
 mod apps;
+mod apps_consent;
 mod apps_revoke;
 mod authorize;
 mod claims;

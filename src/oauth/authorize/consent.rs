@@ -2,7 +2,10 @@
 //! user's answer. For an ordinary client consent is remembered per client and scope set.
 //! For a developer's app (PRODUCT.md §2) the answer also creates or updates the app's
 //! authorization and subaccount; the code then carries the subaccount's `account_sid`
-//! and only the effective permissions. A grown request shows only the additions.
+//! and only the effective permissions. A grown request shows only the additions. The
+//! optional permissions the user unticked are remembered with the authorization: a
+//! request asking only for granted and declined ones is not asked again (`prompt=consent`
+//! asks), and a page that shows a declined one again offers it unticked.
 //! Sharing `verified_claims` (OIDC4IDA) is one more, optional line; the user's answer is
 //! remembered per client and claim, and an unticked line releases nothing.
 
@@ -66,7 +69,7 @@ async fn covered_scope(
     if !connect::without_permissions(&req.consent_scope()).is_subset(&agreed) {
         return Ok(None);
     }
-    let Some(_app) = connect::app_of(p, client_id).await? else {
+    let Some(app) = connect::app_of(p, client_id).await? else {
         return Ok(req.consent_scope().is_subset(&agreed).then_some(Granted {
             scope: requested,
             account_sid: None,
@@ -78,11 +81,12 @@ async fn covered_scope(
         return Ok(None);
     };
     let held = Scope::parse(&auth.permissions).unwrap_or_default();
-    if !asked.is_subset(&held) {
+    // What the user declined before was answered: only a permission never asked asks.
+    if !asked.is_subset(&held.union(&connect::declined_of(&app, &auth))) {
         return Ok(None);
     }
     Ok(Some(Granted {
-        scope: oidc.union(&asked),
+        scope: oidc.union(&asked.intersection(&held)),
         account_sid: Some(auth.subaccount_sid),
         verified: None,
     }))
@@ -158,6 +162,10 @@ async fn screen_scope(
         .as_ref()
         .and_then(|a| Scope::parse(&a.permissions))
         .unwrap_or_default();
+    let declined = current
+        .as_ref()
+        .map(|a| connect::declined_of(&app, a))
+        .unwrap_or_default();
     let profile = connect::profile(&app);
     let mut items: Vec<Item> = connect::permissions_in(&requested)
         .difference(&held)
@@ -170,7 +178,8 @@ async fn screen_scope(
             optional: profile
                 .iter()
                 .any(|x: &AppPermission| x.name == name && x.optional),
-            ticked: true,
+            // Offered as last answered: a permission declined before stays unticked.
+            ticked: !declined.contains(name),
         })
         .collect();
     items.sort_by_key(|i| i.optional); // required first, then those the user may untick
@@ -260,9 +269,9 @@ pub async fn answer(
         },
         Some(app) => {
             let granted = chosen(&app, &requested, ticked);
-            let auth = connect::approve(p, &session.sub, &app, &granted).await?;
-            let effective = Scope::parse(&auth.permissions).unwrap_or_default();
             let asked = connect::permissions_in(&requested);
+            let auth = connect::approve(p, &session.sub, &app, &asked, &granted).await?;
+            let effective = Scope::parse(&auth.permissions).unwrap_or_default();
             Granted {
                 scope: oidc.union(&asked.intersection(&effective)),
                 account_sid: Some(auth.subaccount_sid),

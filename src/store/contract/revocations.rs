@@ -1,7 +1,8 @@
-//! Contract cases for [`AppStore::revoke_authorization`]: one transaction for the
-//! authorization, the app's grants and refresh tokens, the subaccount and the queued
-//! deauthorize callback, on a fresh SQLite file and (when configured) a fresh PostgreSQL
-//! database each.
+//! Contract cases for app authorizations: [`AppStore::revoke_authorization`] is one
+//! transaction for the authorization, the app's grants and refresh tokens, the
+//! subaccount and the queued deauthorize callback; the declined optional permissions are
+//! kept with the authorization. On a fresh SQLite file and (when configured) a fresh
+//! PostgreSQL database each.
 
 use super::super::sql::SqlStore;
 use super::super::*;
@@ -12,6 +13,7 @@ contract!(
     revocation_is_undone_when_the_callback_cannot_be_queued,
     racing_revocations_queue_one_callback,
     narrowing_keeps_the_authorization_and_stops_the_tokens,
+    declined_permissions_are_kept_with_the_authorization,
 );
 
 const PARENT: &str = "ACparent";
@@ -38,6 +40,7 @@ async fn setup(s: &SqlStore) {
         sub: "u1".into(),
         subaccount_sid: SUBACCOUNT.into(),
         permissions: "read".into(),
+        declined: String::new(),
         usage_limits: serde_json::json!({}),
         status: "active".into(),
         created_at: 1000,
@@ -176,4 +179,32 @@ async fn narrowing_keeps_the_authorization_and_stops_the_tokens(s: &SqlStore) {
         (after.status.as_str(), after.permissions.as_str()),
         ("revoked", "")
     );
+}
+
+async fn declined_permissions_are_kept_with_the_authorization(s: &SqlStore) {
+    setup(s).await;
+    let a = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert_eq!(a.declined, "", "none unless recorded");
+    let declined = AuthorizationRecord {
+        declined: "calls:write callerids:all".into(),
+        updated_at: 1500,
+        ..a
+    };
+    s.put_authorization(&declined).await.unwrap();
+    let got = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert_eq!(got, declined);
+    assert_eq!(s.list_authorizations(PARENT).await.unwrap(), vec![declined]);
+    // Narrowing changes the permissions only.
+    assert!(s.narrow_authorization(&got, "", 2000).await.unwrap());
+    let narrowed = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert_eq!(narrowed.declined, "calls:write callerids:all");
+    // A later answer replaces them.
+    let again = AuthorizationRecord {
+        declined: String::new(),
+        updated_at: 3000,
+        ..narrowed
+    };
+    s.put_authorization(&again).await.unwrap();
+    let got = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
+    assert_eq!(got.declined, "");
 }
