@@ -329,32 +329,36 @@ async fn login_and_consent_pages_refuse_framing_and_set_safe_cookies() {
 
 #[tokio::test]
 async fn internal_and_unknown_scopes_are_refused_at_the_authorization_endpoint() {
-    let (srv, (id, _)) = setup().await;
-    for bad in [
-        "openid verify",
-        "openid partner:api",
-        "openid surety:impersonate",
-        "openid admin",
-        "openid anything:at-all",
-    ] {
-        let (url, _) = authorize_url(&srv, &id, &[("scope", bad)]);
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        srv.user("alice").await;
+        let (id, _) = srv.web_client().await;
+        for bad in [
+            "openid verify",
+            "openid partner:api",
+            "openid surety:impersonate",
+            "openid admin",
+            "openid anything:at-all",
+        ] {
+            let (url, _) = authorize_url(&srv, &id, &[("scope", bad)]);
+            let loc = location(&srv.browser.get(&url).send().await.unwrap());
+            assert_eq!(
+                query_param(&loc, "error").as_deref(),
+                Some("invalid_scope"),
+                "{bad}: {loc}"
+            );
+        }
+        // A client registered with `verify` still cannot get it from a user.
+        let (vid, _) = srv
+            .client(serde_json::json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "scope": "openid verify"}))
+            .await;
+        let (url, _) = authorize_url(&srv, &vid, &[("scope", "openid verify")]);
         let loc = location(&srv.browser.get(&url).send().await.unwrap());
         assert_eq!(
             query_param(&loc, "error").as_deref(),
             Some("invalid_scope"),
-            "{bad}: {loc}"
+            "{loc}"
         );
+        srv.shutdown().await;
     }
-    // A client registered with `verify` still cannot get it from a user.
-    let (vid, _) = srv
-        .client(serde_json::json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "scope": "openid verify"}))
-        .await;
-    let (url, _) = authorize_url(&srv, &vid, &[("scope", "openid verify")]);
-    let loc = location(&srv.browser.get(&url).send().await.unwrap());
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("invalid_scope"),
-        "{loc}"
-    );
-    srv.shutdown().await;
 }

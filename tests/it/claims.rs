@@ -110,20 +110,23 @@ async fn standard_claims_asked_by_name_are_released_where_asked() {
 
 #[tokio::test]
 async fn claims_the_client_may_not_hold_are_not_released() {
-    let srv = TestServer::start().await;
-    srv.user("alice").await;
-    let (id, secret) = srv
-        .client(json!({
-            "redirect_uris": ["http://127.0.0.1:9/cb"],
-            "scope": "openid profile",
-        }))
-        .await;
-    let c = (id, secret.unwrap());
-    let claims = json!({"id_token": {"email": null, "name": null}}).to_string();
-    let (url, verifier) = authorize_url(&srv, &c.0, &[("scope", "openid"), ("claims", &claims)]);
-    let cb = authorize(&srv, &srv.browser, &url, "alice").await;
-    let id = id_token_claims(&redeem(&srv, &c, &cb, &verifier).await);
-    assert_eq!(id["name"], "Test User");
-    assert!(id.get("email").is_none(), "{id}");
-    srv.shutdown().await;
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        srv.user("alice").await;
+        let (id, secret) = srv
+            .client(json!({
+                "redirect_uris": ["http://127.0.0.1:9/cb"],
+                "scope": "openid profile",
+            }))
+            .await;
+        let c = (id, secret.unwrap());
+        let claims = json!({"id_token": {"email": null, "name": null}}).to_string();
+        let (url, verifier) =
+            authorize_url(&srv, &c.0, &[("scope", "openid"), ("claims", &claims)]);
+        let cb = authorize(&srv, &srv.browser, &url, "alice").await;
+        let id = id_token_claims(&redeem(&srv, &c, &cb, &verifier).await);
+        assert_eq!(id["name"], "Test User");
+        assert!(id.get("email").is_none(), "{id}");
+        srv.shutdown().await;
+    }
 }

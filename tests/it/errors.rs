@@ -19,133 +19,137 @@ async fn json_error(r: reqwest::Response) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn framework_rejections_answer_in_the_json_error_shape() {
-    let srv = TestServer::start().await;
-    let big = format!("grant_type={}", "a".repeat(1024 * 1024));
-    for path in [
-        "/token",
-        "/introspect",
-        "/par",
-        "/admin/clients",
-        "/verify/v1/verifications",
-    ] {
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        let big = format!("grant_type={}", "a".repeat(1024 * 1024));
+        for path in [
+            "/token",
+            "/introspect",
+            "/par",
+            "/admin/clients",
+            "/verify/v1/verifications",
+        ] {
+            let r = srv
+                .api
+                .post(srv.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(big.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                json_error(r).await,
+                (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request".into()),
+                "{path}"
+            );
+        }
+        // Methods a route does not take.
+        for (m, path) in [
+            (Method::PUT, "/token"),
+            (Method::DELETE, "/userinfo"),
+            (Method::PATCH, "/admin/clients"),
+            (Method::GET, "/introspect"),
+        ] {
+            let r = srv
+                .api
+                .request(m.clone(), srv.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            let (status, code) = json_error(r).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
+            assert_eq!(code, "invalid_request");
+        }
+        // Malformed JSON and the wrong Content-Type on a JSON API.
+        for (ct, body) in [("application/json", "{not json"), ("text/plain", "{}")] {
+            let r = srv
+                .api
+                .post(srv.url("/admin/clients"))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            // The endpoint's own code (RFC 7591 §3.2.2 here), in the one JSON shape.
+            let (status, code) = json_error(r).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{ct}");
+            assert_eq!(code, "invalid_client_metadata", "{ct}");
+        }
+        // An unknown route under an API prefix.
         let r = srv
             .api
-            .post(srv.url(path))
+            .get(srv.url("/admin/nothing-here"))
             .bearer_auth(ADMIN_TOKEN)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(big.clone())
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            json_error(r).await,
-            (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request".into()),
-            "{path}"
-        );
+        assert_eq!(json_error(r).await.0, StatusCode::NOT_FOUND);
+        srv.shutdown().await;
     }
-    // Methods a route does not take.
-    for (m, path) in [
-        (Method::PUT, "/token"),
-        (Method::DELETE, "/userinfo"),
-        (Method::PATCH, "/admin/clients"),
-        (Method::GET, "/introspect"),
-    ] {
-        let r = srv
-            .api
-            .request(m.clone(), srv.url(path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let (status, code) = json_error(r).await;
-        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
-        assert_eq!(code, "invalid_request");
-    }
-    // Malformed JSON and the wrong Content-Type on a JSON API.
-    for (ct, body) in [("application/json", "{not json"), ("text/plain", "{}")] {
-        let r = srv
-            .api
-            .post(srv.url("/admin/clients"))
-            .bearer_auth(ADMIN_TOKEN)
-            .header("content-type", ct)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        // The endpoint's own code (RFC 7591 §3.2.2 here), in the one JSON shape.
-        let (status, code) = json_error(r).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{ct}");
-        assert_eq!(code, "invalid_client_metadata", "{ct}");
-    }
-    // An unknown route under an API prefix.
-    let r = srv
-        .api
-        .get(srv.url("/admin/nothing-here"))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json_error(r).await.0, StatusCode::NOT_FOUND);
-    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_bearer_token_sent_two_ways_or_in_the_uri_is_refused() {
-    let srv = TestServer::start().await;
-    srv.user("alice").await;
-    let c = srv.web_client().await;
-    let t = tokens(&srv, &c, "alice").await;
-    let at = t["access_token"].as_str().unwrap();
-    // The header alone works.
-    let r = srv
-        .api
-        .get(srv.url("/userinfo"))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    // Header + query, query alone, header + form.
-    let both_query = srv
-        .api
-        .get(srv.url(&format!("/userinfo?access_token={at}")))
-        .bearer_auth(at);
-    let query_only = srv
-        .api
-        .get(srv.url(&format!("/userinfo?access_token={at}")));
-    let both_form = srv
-        .api
-        .post(srv.url("/userinfo"))
-        .bearer_auth(at)
-        .form(&[("access_token", at)]);
-    for rb in [both_query, query_only, both_form] {
-        let r = rb.send().await.unwrap();
-        assert!(
-            r.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .contains("invalid_request")
-        );
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        srv.user("alice").await;
+        let c = srv.web_client().await;
+        let t = tokens(&srv, &c, "alice").await;
+        let at = t["access_token"].as_str().unwrap();
+        // The header alone works.
+        let r = srv
+            .api
+            .get(srv.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        // Header + query, query alone, header + form.
+        let both_query = srv
+            .api
+            .get(srv.url(&format!("/userinfo?access_token={at}")))
+            .bearer_auth(at);
+        let query_only = srv
+            .api
+            .get(srv.url(&format!("/userinfo?access_token={at}")));
+        let both_form = srv
+            .api
+            .post(srv.url("/userinfo"))
+            .bearer_auth(at)
+            .form(&[("access_token", at)]);
+        for rb in [both_query, query_only, both_form] {
+            let r = rb.send().await.unwrap();
+            assert!(
+                r.headers()["www-authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .contains("invalid_request")
+            );
+            assert_eq!(
+                json_error(r).await,
+                (StatusCode::BAD_REQUEST, "invalid_request".into())
+            );
+        }
+        // The resource API behind the guard: the same rule.
+        let r = srv
+            .api
+            .get(srv.url(&format!(
+                "/api/v1/Accounts/AC0123456789abcdef0123456789abcdef/Messages?access_token={at}"
+            )))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(
             json_error(r).await,
             (StatusCode::BAD_REQUEST, "invalid_request".into())
         );
+        srv.shutdown().await;
     }
-    // The resource API behind the guard: the same rule.
-    let r = srv
-        .api
-        .get(srv.url(&format!(
-            "/api/v1/Accounts/AC0123456789abcdef0123456789abcdef/Messages?access_token={at}"
-        )))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        json_error(r).await,
-        (StatusCode::BAD_REQUEST, "invalid_request".into())
-    );
-    srv.shutdown().await;
 }
 
 #[tokio::test]

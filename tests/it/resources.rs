@@ -134,149 +134,153 @@ async fn client_credentials_tokens_name_the_resources_asked_for() {
 
 #[tokio::test]
 async fn the_code_flow_grants_resources_and_a_refresh_narrows_to_one() {
-    let srv = TestServer::start().await;
-    register(&srv, ORDERS, &["orders:read"]).await;
-    register(&srv, BILLING, &["orders:read"]).await;
-    srv.user("alice").await;
-    let c = srv.web_client().await;
-    let base = authorize_url(
-        &srv,
-        &c.0,
-        &[("scope", "openid orders:read offline_access")],
-    );
-    let url = format!(
-        "{}&resource={}&resource={}",
-        base.0,
-        urlencode(ORDERS),
-        urlencode(BILLING)
-    );
-    let cb = authorize(&srv, &srv.browser, &url, "alice").await;
-    let code = query_param(&cb, "code").unwrap_or_else(|| panic!("{cb}"));
-    let redeem = |code: String, extra: Vec<(&'static str, &'static str)>| {
-        let (srv, c, v) = (&srv, &c, base.1.clone());
-        async move {
-            let mut form = vec![
-                ("grant_type", "authorization_code".to_owned()),
-                ("code", code),
-                ("redirect_uri", "http://127.0.0.1:9/cb".to_owned()),
-                ("code_verifier", v),
-            ];
-            form.extend(extra.into_iter().map(|(k, v)| (k, v.to_owned())));
-            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            body(token_request(srv, c, &form).await).await
-        }
-    };
-    let (status, t) = redeem(code, vec![]).await;
-    assert_eq!(status, StatusCode::OK, "{t}");
-    assert_eq!(
-        aud(t["access_token"].as_str().unwrap()),
-        json!([ORDERS, BILLING])
-    );
-    // Surety's own UserInfo refuses a token meant for other resources.
-    let r = srv
-        .api
-        .get(srv.url("/userinfo"))
-        .bearer_auth(t["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let rt = t["refresh_token"].as_str().unwrap().to_owned();
-    let refresh = |rt: String, resource: &'static str| {
-        let (srv, c) = (&srv, &c);
-        async move {
-            body(
-                token_request(
-                    srv,
-                    c,
-                    &[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", &rt),
-                        ("resource", resource),
-                    ],
-                )
-                .await,
-            )
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        register(&srv, ORDERS, &["orders:read"]).await;
+        register(&srv, BILLING, &["orders:read"]).await;
+        srv.user("alice").await;
+        let c = srv.web_client().await;
+        let base = authorize_url(
+            &srv,
+            &c.0,
+            &[("scope", "openid orders:read offline_access")],
+        );
+        let url = format!(
+            "{}&resource={}&resource={}",
+            base.0,
+            urlencode(ORDERS),
+            urlencode(BILLING)
+        );
+        let cb = authorize(&srv, &srv.browser, &url, "alice").await;
+        let code = query_param(&cb, "code").unwrap_or_else(|| panic!("{cb}"));
+        let redeem = |code: String, extra: Vec<(&'static str, &'static str)>| {
+            let (srv, c, v) = (&srv, &c, base.1.clone());
+            async move {
+                let mut form = vec![
+                    ("grant_type", "authorization_code".to_owned()),
+                    ("code", code),
+                    ("redirect_uri", "http://127.0.0.1:9/cb".to_owned()),
+                    ("code_verifier", v),
+                ];
+                form.extend(extra.into_iter().map(|(k, v)| (k, v.to_owned())));
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                body(token_request(srv, c, &form).await).await
+            }
+        };
+        let (status, t) = redeem(code, vec![]).await;
+        assert_eq!(status, StatusCode::OK, "{t}");
+        assert_eq!(
+            aud(t["access_token"].as_str().unwrap()),
+            json!([ORDERS, BILLING])
+        );
+        // Surety's own UserInfo refuses a token meant for other resources.
+        let r = srv
+            .api
+            .get(srv.url("/userinfo"))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
             .await
-        }
-    };
-    let (status, t) = refresh(rt, ORDERS).await;
-    assert_eq!(status, StatusCode::OK, "{t}");
-    assert_eq!(aud(t["access_token"].as_str().unwrap()), ORDERS);
-    let (status, e) = refresh(
-        t["refresh_token"].as_str().unwrap().to_owned(),
-        "https://api.example/other",
-    )
-    .await;
-    assert_eq!(
-        (status, e["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_target"))
-    );
-    // An unregistered resource at /authorize: invalid_target at the redirect URI.
-    let url = format!(
-        "{}&resource={}",
-        authorize_url(&srv, &c.0, &[]).0,
-        urlencode("https://nope.example/")
-    );
-    let loc = location(&srv.browser.get(&url).send().await.unwrap());
-    assert_eq!(
-        query_param(&loc, "error").as_deref(),
-        Some("invalid_target"),
-        "{loc}"
-    );
-    srv.shutdown().await;
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let rt = t["refresh_token"].as_str().unwrap().to_owned();
+        let refresh = |rt: String, resource: &'static str| {
+            let (srv, c) = (&srv, &c);
+            async move {
+                body(
+                    token_request(
+                        srv,
+                        c,
+                        &[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", &rt),
+                            ("resource", resource),
+                        ],
+                    )
+                    .await,
+                )
+                .await
+            }
+        };
+        let (status, t) = refresh(rt, ORDERS).await;
+        assert_eq!(status, StatusCode::OK, "{t}");
+        assert_eq!(aud(t["access_token"].as_str().unwrap()), ORDERS);
+        let (status, e) = refresh(
+            t["refresh_token"].as_str().unwrap().to_owned(),
+            "https://api.example/other",
+        )
+        .await;
+        assert_eq!(
+            (status, e["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_target"))
+        );
+        // An unregistered resource at /authorize: invalid_target at the redirect URI.
+        let url = format!(
+            "{}&resource={}",
+            authorize_url(&srv, &c.0, &[]).0,
+            urlencode("https://nope.example/")
+        );
+        let loc = location(&srv.browser.get(&url).send().await.unwrap());
+        assert_eq!(
+            query_param(&loc, "error").as_deref(),
+            Some("invalid_target"),
+            "{loc}"
+        );
+        srv.shutdown().await;
+    }
 }
 
 #[tokio::test]
 async fn a_partner_token_for_another_resource_is_refused_by_the_reference_api() {
-    let srv = TestServer::start().await;
-    register(&srv, ORDERS, &["read"]).await;
-    let p = partner(&srv, json!({})).await;
-    let token_for = |resource: Option<&'static str>| {
-        let (srv, p) = (&srv, &p);
-        async move {
-            let now = surety::clock::Clock::now(&surety::clock::SystemClock);
-            let c = json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now + 120, "iat": now, "jti": surety::clock::random_hex16()});
-            let a = sign(p, &c);
-            let mut form = vec![
-                ("grant_type", GT),
-                ("assertion", a.as_str()),
-                ("scope", "read"),
-            ];
-            if let Some(r) = resource {
-                form.push(("resource", r));
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        register(&srv, ORDERS, &["read"]).await;
+        let p = partner(&srv, json!({})).await;
+        let token_for = |resource: Option<&'static str>| {
+            let (srv, p) = (&srv, &p);
+            async move {
+                let now = surety::clock::Clock::now(&surety::clock::SystemClock);
+                let c = json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now + 120, "iat": now, "jti": surety::clock::random_hex16()});
+                let a = sign(p, &c);
+                let mut form = vec![
+                    ("grant_type", GT),
+                    ("assertion", a.as_str()),
+                    ("scope", "read"),
+                ];
+                if let Some(r) = resource {
+                    form.push(("resource", r));
+                }
+                let r = srv
+                    .api
+                    .post(srv.url("/token"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                let (status, t) = body(r).await;
+                assert_eq!(status, StatusCode::OK, "{t}");
+                t["access_token"].as_str().unwrap().to_owned()
             }
-            let r = srv
-                .api
-                .post(srv.url("/token"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let (status, t) = body(r).await;
-            assert_eq!(status, StatusCode::OK, "{t}");
-            t["access_token"].as_str().unwrap().to_owned()
-        }
-    };
-    let messages = srv.url(&format!("/api/v1/Accounts/{}/Messages", p.account));
-    let own = token_for(None).await;
-    let r = srv
-        .api
-        .get(&messages)
-        .bearer_auth(&own)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let elsewhere = token_for(Some(ORDERS)).await;
-    assert_eq!(aud(&elsewhere), ORDERS);
-    let r = srv
-        .api
-        .get(&messages)
-        .bearer_auth(&elsewhere)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    srv.shutdown().await;
+        };
+        let messages = srv.url(&format!("/api/v1/Accounts/{}/Messages", p.account));
+        let own = token_for(None).await;
+        let r = srv
+            .api
+            .get(&messages)
+            .bearer_auth(&own)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let elsewhere = token_for(Some(ORDERS)).await;
+        assert_eq!(aud(&elsewhere), ORDERS);
+        let r = srv
+            .api
+            .get(&messages)
+            .bearer_auth(&elsewhere)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        srv.shutdown().await;
+    }
 }

@@ -189,125 +189,129 @@ async fn a_client_exchanges_its_users_token_for_a_narrower_one_for_another_audie
 
 #[tokio::test]
 async fn an_actor_token_makes_a_delegation_with_nested_actors() {
-    let srv = TestServer::start().await;
-    srv.user("alice").await;
-    let bob = srv.user("bob").await;
-    let w = service(&srv, json!({"audiences": [API], "delegation": true})).await;
-    let subject = tokens(&srv, &w, "alice").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // Impersonation is not allowed to this client.
-    let d = refused(exchange(&srv, &w, &subject, &[]).await, "invalid_request").await;
-    assert!(d.contains("impersonate"), "{d}");
-    // A service acts for Alice: its client_credentials token is the actor token.
-    let (svc, svc_secret) = srv
-        .client(json!({"grant_types": ["client_credentials"], "scope": "read"}))
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        srv.user("alice").await;
+        let bob = srv.user("bob").await;
+        let w = service(&srv, json!({"audiences": [API], "delegation": true})).await;
+        let subject = tokens(&srv, &w, "alice").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Impersonation is not allowed to this client.
+        let d = refused(exchange(&srv, &w, &subject, &[]).await, "invalid_request").await;
+        assert!(d.contains("impersonate"), "{d}");
+        // A service acts for Alice: its client_credentials token is the actor token.
+        let (svc, svc_secret) = srv
+            .client(json!({"grant_types": ["client_credentials"], "scope": "read"}))
+            .await;
+        let svc = (svc, svc_secret.unwrap());
+        let r = token_request(&srv, &svc, &[("grant_type", "client_credentials")]).await;
+        let actor = r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, c) = issued(
+            exchange(
+                &srv,
+                &w,
+                &subject,
+                &[("actor_token", &actor), ("actor_token_type", AT)],
+            )
+            .await,
+        )
         .await;
-    let svc = (svc, svc_secret.unwrap());
-    let r = token_request(&srv, &svc, &[("grant_type", "client_credentials")]).await;
-    let actor = r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, c) = issued(
-        exchange(
+        assert_eq!(c["act"], json!({"sub": svc.0}));
+        // Exchanged again with Bob's ID token as the actor: Bob on top, the service nested.
+        let bob_id = tokens_in(&srv, &browser(), &w, "bob").await["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let first = exchange(
             &srv,
             &w,
             &subject,
             &[("actor_token", &actor), ("actor_token_type", AT)],
         )
-        .await,
-    )
-    .await;
-    assert_eq!(c["act"], json!({"sub": svc.0}));
-    // Exchanged again with Bob's ID token as the actor: Bob on top, the service nested.
-    let bob_id = tokens_in(&srv, &browser(), &w, "bob").await["id_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let first = exchange(
-        &srv,
-        &w,
-        &subject,
-        &[("actor_token", &actor), ("actor_token_type", AT)],
-    )
-    .await;
-    let first = first.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, c) = issued(
-        exchange(
-            &srv,
-            &w,
-            &first,
-            &[("actor_token", &bob_id), ("actor_token_type", ID)],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(c["act"], json!({"sub": bob, "act": {"sub": svc.0}}));
-    // §2.2.2: bad actor tokens and half-sent pairs are invalid_request.
-    for extra in [
-        vec![("actor_token", "junk"), ("actor_token_type", AT)],
-        vec![("actor_token", actor.as_str())],
-        vec![("actor_token_type", AT)],
-        vec![
-            ("actor_token", actor.as_str()),
-            ("actor_token_type", "urn:x"),
-        ],
-    ] {
-        refused(
-            exchange(&srv, &w, &subject, &extra).await,
-            "invalid_request",
+        .await;
+        let first = first.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, c) = issued(
+            exchange(
+                &srv,
+                &w,
+                &first,
+                &[("actor_token", &bob_id), ("actor_token_type", ID)],
+            )
+            .await,
         )
         .await;
+        assert_eq!(c["act"], json!({"sub": bob, "act": {"sub": svc.0}}));
+        // §2.2.2: bad actor tokens and half-sent pairs are invalid_request.
+        for extra in [
+            vec![("actor_token", "junk"), ("actor_token_type", AT)],
+            vec![("actor_token", actor.as_str())],
+            vec![("actor_token_type", AT)],
+            vec![
+                ("actor_token", actor.as_str()),
+                ("actor_token_type", "urn:x"),
+            ],
+        ] {
+            refused(
+                exchange(&srv, &w, &subject, &extra).await,
+                "invalid_request",
+            )
+            .await;
+        }
+        let r = token_request(&srv, &w, &[("grant_type", GT), ("subject_token", &subject)]).await;
+        assert!(
+            refused(r, "invalid_request")
+                .await
+                .contains("subject_token_type")
+        );
+        srv.shutdown().await;
     }
-    let r = token_request(&srv, &w, &[("grant_type", GT), ("subject_token", &subject)]).await;
-    assert!(
-        refused(r, "invalid_request")
-            .await
-            .contains("subject_token_type")
-    );
-    srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn only_the_client_a_token_was_issued_to_and_that_is_allowed_may_exchange_it() {
-    let srv = TestServer::start().await;
-    srv.user("alice").await;
-    let w = service(&srv, json!({"impersonation": true})).await;
-    let subject = tokens(&srv, &w, "alice").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // Another allowed client: the token was not issued to or for it.
-    let other = service(&srv, json!({"impersonation": true})).await;
-    let d = refused(
-        exchange(&srv, &other, &subject, &[]).await,
-        "invalid_request",
-    )
-    .await;
-    assert!(d.contains("not issued to or for this client"), "{d}");
-    // A client registered for the grant without a token_exchange policy.
-    let (id, secret) = srv
-        .client(json!({"grant_types": ["client_credentials", GT], "scope": "read"}))
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        srv.user("alice").await;
+        let w = service(&srv, json!({"impersonation": true})).await;
+        let subject = tokens(&srv, &w, "alice").await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Another allowed client: the token was not issued to or for it.
+        let other = service(&srv, json!({"impersonation": true})).await;
+        let d = refused(
+            exchange(&srv, &other, &subject, &[]).await,
+            "invalid_request",
+        )
         .await;
-    refused(
-        exchange(&srv, &(id, secret.unwrap()), &subject, &[]).await,
-        "unauthorized_client",
-    )
-    .await;
-    // A policy needs the grant type at registration.
-    let r = srv
-        .api
-        .post(srv.url("/admin/clients"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_exchange": {"impersonation": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    srv.shutdown().await;
+        assert!(d.contains("not issued to or for this client"), "{d}");
+        // A client registered for the grant without a token_exchange policy.
+        let (id, secret) = srv
+            .client(json!({"grant_types": ["client_credentials", GT], "scope": "read"}))
+            .await;
+        refused(
+            exchange(&srv, &(id, secret.unwrap()), &subject, &[]).await,
+            "unauthorized_client",
+        )
+        .await;
+        // A policy needs the grant type at registration.
+        let r = srv
+            .api
+            .post(srv.url("/admin/clients"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "token_exchange": {"impersonation": true}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        srv.shutdown().await;
+    }
 }
