@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Arc, Once};
+use std::sync::Once;
 
 use super::migrate::{applied_versions, latest_version};
 use super::sql::{Backend, SqlStore};
