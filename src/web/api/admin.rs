@@ -73,8 +73,15 @@ pub fn router() -> Router<AppState> {
         .merge(super::admin_resources::router())
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(AdminApi::openapi())
+/// What every admin operation can answer besides its own responses.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "ErrorBody",
+    auth: None,
+    rate_limited: true,
+};
+
+async fn openapi() -> Json<serde_json::Value> {
+    Json(super::contract::complete(AdminApi::openapi(), &CONTRACT))
 }
 
 /// An error body: `error`, `error_description`, and the offending `field` when there is one.

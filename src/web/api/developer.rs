@@ -32,11 +32,23 @@ use crate::web::AppState;
 )]
 pub struct DeveloperApi;
 
+/// What every operation of this document can answer besides its own responses.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "ErrorBody",
+    auth: Some(("account_credentials", "basic")),
+    rate_limited: false,
+};
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/developer/v1/openapi.json",
-            get(|| async { Json(DeveloperApi::openapi()) }),
+            get(|| async {
+                Json(super::contract::complete(
+                    DeveloperApi::openapi(),
+                    &CONTRACT,
+                ))
+            }),
         )
         .route("/developer/v1/apps", get(list_apps).post(create_app))
         .route(

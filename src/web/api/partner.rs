@@ -61,11 +61,18 @@ use crate::web::extract::bearer;
 )]
 pub struct PartnerApi;
 
+/// What every operation of this document can answer besides its own responses.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "ErrorBody",
+    auth: Some(("partner_token", "bearer")),
+    rate_limited: false,
+};
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/partner/v1/openapi.json",
-            get(|| async { Json(PartnerApi::openapi()) }),
+            get(|| async { Json(super::contract::complete(PartnerApi::openapi(), &CONTRACT)) }),
         )
         .route(
             "/partner/v1/accounts",

@@ -62,6 +62,13 @@ pub const ACCOUNT: &str = "/api/v1/Accounts/{account_sid}";
 )]
 pub struct ResourceApi;
 
+/// What every operation of this document can answer besides its own responses.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "ErrorOut",
+    auth: None,
+    rate_limited: true,
+};
+
 struct Security;
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -122,7 +129,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/openapi.json",
-            get(|| async { Json(ResourceApi::openapi()) }),
+            get(|| async { Json(super::contract::complete(ResourceApi::openapi(), &CONTRACT)) }),
         )
         .merge(guarded)
 }

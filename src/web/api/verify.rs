@@ -61,6 +61,13 @@ const MAX_ACCOUNT_CHARS: usize = 128;
 )]
 pub struct VerifyApi;
 
+/// What every operation of the full `/verify/v1` document can answer besides its own.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "VerifyErrorBody",
+    auth: Some(("client_credentials_token", "bearer")),
+    rate_limited: true,
+};
+
 /// The whole `/verify/v1` surface in one document: verifications, promotions and
 /// eligibility, agents (each part also serves its own document).
 pub fn full_openapi() -> utoipa::openapi::OpenApi {
@@ -74,7 +81,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/verify/v1/openapi.json",
-            get(|| async { Json(full_openapi()) }),
+            get(|| async { Json(super::contract::complete(full_openapi(), &CONTRACT)) }),
         )
         .route("/verify/v1/verifications", post(start))
         .route("/verify/v1/verifications/{id}", get(status))

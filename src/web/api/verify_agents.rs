@@ -47,11 +47,18 @@ const MAX_ACCOUNT_CHARS: usize = 128;
 )]
 pub struct AgentsApi;
 
+/// What every operation of this document can answer besides its own responses.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "VerifyErrorBody",
+    auth: Some(("client_credentials_token", "bearer")),
+    rate_limited: false,
+};
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/verify/v1/agents/openapi.json",
-            get(|| async { Json(AgentsApi::openapi()) }),
+            get(|| async { Json(super::contract::complete(AgentsApi::openapi(), &CONTRACT)) }),
         )
         .route("/verify/v1/verifications/{id}/agent", post(start_agent))
         .route(

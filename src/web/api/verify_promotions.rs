@@ -39,6 +39,13 @@ use crate::web::error::no_store;
 )]
 pub struct PromotionsApi;
 
+/// What every operation of this document can answer besides its own responses.
+pub const CONTRACT: super::contract::Contract = super::contract::Contract {
+    error_schema: "PromotionErrorBody",
+    auth: Some(("client_credentials_token", "bearer")),
+    rate_limited: false,
+};
+
 struct Security;
 impl utoipa::Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -61,7 +68,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/verify/v1/promotions/openapi.json",
-            get(|| async { Json(PromotionsApi::openapi()) }),
+            get(|| async {
+                Json(super::contract::complete(
+                    PromotionsApi::openapi(),
+                    &CONTRACT,
+                ))
+            }),
         )
         .route(
             "/verify/v1/promotions",
