@@ -13,6 +13,26 @@ use crate::store::{ClientMetadata, ClientRecord, TokenExchangePolicy};
 use crate::util::secret_hash;
 
 /// RFC 7591 client metadata as submitted.
+/// A grant type this server implements (in the OpenAPI document only).
+pub struct GrantTypeName;
+
+impl utoipa::PartialSchema for GrantTypeName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                crate::oauth::grants::token_exchange::GRANT_TYPE,
+                crate::oauth::grants::jwt_bearer::GRANT_TYPE,
+            ]))
+            .into()
+    }
+}
+impl utoipa::ToSchema for GrantTypeName {}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
@@ -21,8 +41,12 @@ pub struct ClientInput {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types of this server's registry (default `authorization_code`).
+    #[schema(value_type = Option<Vec<GrantTypeName>>, min_items = 1)]
     pub grant_types: Option<Vec<String>>,
     pub response_types: Option<Vec<String>>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` or `none`.
+    #[schema(pattern = "^(client_secret_basic|client_secret_post|private_key_jwt|none)$")]
     pub token_endpoint_auth_method: Option<String>,
     pub scope: Option<String>,
     #[schema(value_type = Option<Object>)]

@@ -14,14 +14,37 @@ use crate::store::resource_servers::ResourceServerRecord;
 const MAX_SCOPES: usize = 64;
 
 /// A resource server as submitted.
+/// One RFC 6749 §3.3 scope token (in the OpenAPI document only).
+pub struct ScopeToken;
+
+impl utoipa::PartialSchema for ScopeToken {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .pattern(Some(r"^[\x21\x23-\x5b\x5d-\x7e]+$"))
+            .into()
+    }
+}
+impl utoipa::ToSchema for ScopeToken {}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceServerInput {
     /// The resource indicator clients send: an absolute URI without a fragment.
+    #[schema(format = "uri", min_length = 1, max_length = 512)]
     pub uri: String,
+    /// Not blank, no control characters; at most 128 bytes once trimmed.
+    #[schema(
+        min_length = 1,
+        pattern = r"^\s*[^\s\u0000-\u001f\u007f-\u009f](?:[^\u0000-\u001f\u007f-\u009f]{0,126}[^\s\u0000-\u001f\u007f-\u009f])?\s*$"
+    )]
     pub name: String,
-    /// The scopes it accepts.
+    /// The scopes it accepts (at most 64 RFC 6749 scope tokens; not OpenID Connect's
+    /// own nor this server's internal ones).
     #[serde(default)]
+    #[schema(max_items = 64, value_type = Vec<ScopeToken>)]
     pub scopes: Vec<String>,
 }
 

@@ -25,9 +25,19 @@ pub const DEFAULT_ASSERTION_LIFETIME: i64 = 300;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerInput {
+    /// Not blank; at most 128 bytes once trimmed.
+    #[schema(
+        min_length = 1,
+        pattern = r"^\s*[^\s\u0000](?:[^\u0000]{0,126}[^\s\u0000])?\s*$"
+    )]
     pub name: String,
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
+    /// An https URL (http only for `localhost` and `127.0.0.1`).
+    #[schema(
+        format = "uri",
+        pattern = r"^(https://|http://(localhost|127\.0\.0\.1)([:/]|$))[^\u0000]*$"
+    )]
     pub jwks_uri: Option<String>,
     /// HS256 shared secret (at least 32 bytes); stored sealed, never returned.
     pub secret: Option<String>,

@@ -32,11 +32,11 @@ use crate::web::extract::bearer;
         super::admin_outbox::retry_outbox_event,
         super::admin_resources::create_resource_server, super::admin_resources::list_resource_servers,
         super::admin_resources::get_resource_server, super::admin_resources::delete_resource_server),
-    components(schemas(ClientInput, ClientOutput, UserInput, UserOutput, ErrorBody,
+    components(schemas(ClientInput, crate::admin::clients::GrantTypeName, ClientOutput, UserInput, UserOutput, ErrorBody,
         crate::partners::PartnerInput, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
         crate::partners::AccountInput, crate::partners::AccountOutput,
         crate::store::TokenExchangePolicy,
-        crate::admin::resource_servers::ResourceServerInput,
+        crate::admin::resource_servers::ResourceServerInput, crate::admin::resource_servers::ScopeToken,
         crate::admin::resource_servers::ResourceServerOutput)),
     modifiers(&BearerAuth)
 )]
@@ -327,9 +327,23 @@ async fn delete_client(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserInput {
+    /// 1 to 64 bytes once trimmed, no spaces or control characters.
+    #[schema(
+        min_length = 1,
+        pattern = r"^\s*[^\s\u0000-\u001f\u007f-\u009f]{1,64}\s*$"
+    )]
     username: String,
+    /// 8 to 1024 bytes.
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
+    /// An e-mail address: an `@` neither first nor last, at most 254 bytes.
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\u0000][^\u0000]*@[^\u0000]*[^@\u0000]$"
+    )]
     email: Option<String>,
+    /// At most 256 bytes.
+    #[schema(max_length = 256)]
     name: Option<String>,
 }
 

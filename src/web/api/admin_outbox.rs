@@ -31,8 +31,10 @@ pub struct OutboxQuery {
     /// Only events sent to this destination (exact URL).
     destination: Option<String>,
     /// Only events in this state: `pending`, `delivered` or `failed`.
+    #[param(pattern = "^(pending|delivered|failed)$")]
     status: Option<String>,
     /// At most this many events (default 50, at most 500), newest first.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
