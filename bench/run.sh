@@ -297,7 +297,7 @@ bench_surety() { # target
   if want jwt_bearer; then
     # No client authentication: the grant's is optional on Surety, and the assertion is the credential.
     surety_partner "$target"
-    jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" --scope=api:read --
+    jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" --scope=read --
   fi
   if want code_flow || want refresh; then
     surety_login
