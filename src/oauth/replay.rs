@@ -30,11 +30,32 @@ pub enum Use {
     Unprovable,
 }
 
-/// The horizon this node last wrote: (contents marker, `until`).
+/// Seconds a node reuses what it read of other contents' horizons.
+const REREAD: i64 = 5;
+
+/// Other contents' latest horizon as read for `contents` at `read_at`.
+type Others = Option<(String, Option<Timestamp>, Timestamp)>;
+
+/// The horizon this node last wrote: (contents marker, `until`); and what it last read of
+/// other contents' horizons, reused for a few seconds (a request in the window after a
+/// loss would otherwise read the database each time).
 #[derive(Debug, Default)]
-pub struct Horizon(Mutex<(String, Timestamp)>);
+pub struct Horizon(Mutex<(String, Timestamp)>, Mutex<Others>);
 
 impl Horizon {
+    /// The latest horizon of contents other than `contents`.
+    async fn others(&self, p: &Provider, contents: &str) -> Result<Option<Timestamp>, OAuthError> {
+        let now = p.now();
+        if let Some((c, until, at)) = self.1.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if c == contents && now - at < REREAD {
+                return Ok(*until);
+            }
+        }
+        let until = p.stores.grants.replay_horizon_besides(contents).await?;
+        *self.1.lock().unwrap_or_else(|e| e.into_inner()) = Some((contents.to_owned(), until, now));
+        Ok(until)
+    }
+
     /// What still needs writing for a mark expiring at `expires` in `contents`.
     fn needs(&self, contents: &str, expires: Timestamp) -> Option<Timestamp> {
         let cur = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,12 +102,7 @@ pub async fn mark(p: &Provider, a: &Assertion<'_>) -> Result<Use, OAuthError> {
     if marked.proves_unused(earliest_first_use(a.exp, a.iat, a.max_lifetime, a.skew)) {
         return Ok(Use::First);
     }
-    match p
-        .stores
-        .grants
-        .replay_horizon_besides(&marked.contents)
-        .await?
-    {
+    match p.replay_horizon.others(p, &marked.contents).await? {
         Some(until) if until >= now => {
             tracing::warn!("assertion older than the cache's contents refused");
             Ok(Use::Unprovable)
