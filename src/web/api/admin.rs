@@ -80,8 +80,9 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     rate_limited: true,
 };
 
-async fn openapi() -> Json<serde_json::Value> {
-    Json(super::contract::complete(AdminApi::openapi(), &CONTRACT))
+async fn openapi() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(&DOC, AdminApi::openapi, &CONTRACT))
 }
 
 /// An error body: `error`, `error_description`, and the offending `field` when there is one.

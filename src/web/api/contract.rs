@@ -11,6 +11,8 @@
 //! the input the edge refuses: a control character in a path parameter, a NUL in a
 //! query parameter or anywhere in a body string.
 
+use std::sync::OnceLock;
+
 use serde_json::{Map, Value, json};
 
 /// Which responses, beyond the always-present ones, a document's operations can give.
@@ -29,26 +31,31 @@ pub const PATH_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]+$";
 /// A query parameter or body string: anything but NUL (refused by the hostile-bytes check).
 pub const TEXT_PATTERN: &str = r"^[^\u0000]*$";
 
+/// A document built once, on first request, and served from then on.
+pub fn served(
+    cell: &'static OnceLock<Value>,
+    build: fn() -> utoipa::openapi::OpenApi,
+    c: &Contract,
+) -> &'static Value {
+    cell.get_or_init(|| complete(build(), c))
+}
+
 /// The document as served: `doc` with the shared responses and input rules added.
 pub fn complete(doc: utoipa::openapi::OpenApi, c: &Contract) -> Value {
-    let mut doc = serde_json::to_value(doc).expect("an OpenAPI document serializes");
+    let Ok(mut doc) = serde_json::to_value(doc) else {
+        return Value::Null;
+    };
     let schema_ref = json!({ "$ref": format!("#/components/schemas/{}", c.error_schema) });
-    let components = doc
-        .as_object_mut()
-        .expect("an object")
-        .entry("components")
-        .or_insert_with(|| json!({}));
+    if !doc.get("components").is_some_and(Value::is_object) {
+        doc["components"] = json!({});
+    }
     if let Some((name, scheme)) = c.auth {
-        let schemes = components
-            .as_object_mut()
-            .expect("an object")
-            .entry("securitySchemes")
-            .or_insert_with(|| json!({}));
-        if schemes.as_object().is_some_and(Map::is_empty) {
-            schemes[name] = json!({ "type": "http", "scheme": scheme });
+        let schemes = &mut doc["components"]["securitySchemes"];
+        if schemes.as_object().is_none_or(Map::is_empty) {
+            *schemes = json!({ name: { "type": "http", "scheme": scheme } });
         }
     }
-    let scheme_names: Vec<String> = components
+    let scheme_names: Vec<String> = doc["components"]
         .get("securitySchemes")
         .and_then(Value::as_object)
         .map(|m| m.keys().cloned().collect())
@@ -103,13 +110,12 @@ pub fn complete(doc: utoipa::openapi::OpenApi, c: &Contract) -> Value {
                 if let Some(body) = op.get_mut("requestBody") {
                     no_nul_strings(body);
                 }
-                let responses = op
-                    .as_object_mut()
-                    .expect("an operation is an object")
-                    .entry("responses")
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut()
-                    .expect("responses is an object");
+                if !op.get("responses").is_some_and(Value::is_object) {
+                    op["responses"] = json!({});
+                }
+                let Some(responses) = op["responses"].as_object_mut() else {
+                    continue;
+                };
                 for (status, description) in &shared {
                     responses.entry(*status).or_insert_with(|| {
                         json!({

@@ -41,15 +41,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/developer/v1/openapi.json",
-            get(|| async {
-                Json(super::contract::complete(
-                    DeveloperApi::openapi(),
-                    &CONTRACT,
-                ))
-            }),
-        )
+        .route("/developer/v1/openapi.json", get(openapi_doc))
         .route("/developer/v1/apps", get(list_apps).post(create_app))
         .route(
             "/developer/v1/apps/{client_id}",
@@ -235,4 +227,14 @@ async fn delete_app(
     s.provider.stores.apps.delete_app(&id).await?;
     s.provider.stores.clients.delete_client(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_doc() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(
+        &DOC,
+        DeveloperApi::openapi,
+        &CONTRACT,
+    ))
 }

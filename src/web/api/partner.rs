@@ -70,10 +70,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/partner/v1/openapi.json",
-            get(|| async { Json(super::contract::complete(PartnerApi::openapi(), &CONTRACT)) }),
-        )
+        .route("/partner/v1/openapi.json", get(openapi_doc))
         .route(
             "/partner/v1/accounts",
             post(create_account).get(list_accounts),
@@ -452,4 +449,14 @@ async fn usage(
         login_links: count(&|a| a == "login-link"),
         api_actions: count(&|a| a.starts_with("account.")),
     })))
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_doc() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(
+        &DOC,
+        PartnerApi::openapi,
+        &CONTRACT,
+    ))
 }

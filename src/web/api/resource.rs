@@ -127,10 +127,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .layer(GuardLayer::new(AccountAuth::new(state.provider.clone())));
     Router::new()
-        .route(
-            "/api/v1/openapi.json",
-            get(|| async { Json(super::contract::complete(ResourceApi::openapi(), &CONTRACT)) }),
-        )
+        .route("/api/v1/openapi.json", get(openapi_doc))
         .merge(guarded)
 }
 
@@ -452,4 +449,14 @@ async fn usage(
         count: u.count,
         limit: u.limit,
     }))
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_doc() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(
+        &DOC,
+        ResourceApi::openapi,
+        &CONTRACT,
+    ))
 }

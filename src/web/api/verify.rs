@@ -79,10 +79,7 @@ pub fn full_openapi() -> utoipa::openapi::OpenApi {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/verify/v1/openapi.json",
-            get(|| async { Json(super::contract::complete(full_openapi(), &CONTRACT)) }),
-        )
+        .route("/verify/v1/openapi.json", get(openapi_doc))
         .route("/verify/v1/verifications", post(start))
         .route("/verify/v1/verifications/{id}", get(status))
         .route("/verify/v1/verifications/{id}/info", post(more_info))
@@ -331,4 +328,10 @@ async fn answer(
     Body(body): Body<AnswersBody>,
 ) -> Result<Json<Verdict>, ApiErr> {
     Ok(Json(s.verifier.answer(&who, &id, body.answers).await?))
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_doc() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(&DOC, full_openapi, &CONTRACT))
 }

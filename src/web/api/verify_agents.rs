@@ -56,10 +56,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/verify/v1/agents/openapi.json",
-            get(|| async { Json(super::contract::complete(AgentsApi::openapi(), &CONTRACT)) }),
-        )
+        .route("/verify/v1/agents/openapi.json", get(openapi_doc))
         .route("/verify/v1/verifications/{id}/agent", post(start_agent))
         .route(
             "/verify/v1/verifications/{id}/agent/answers",
@@ -229,6 +226,12 @@ async fn submit_employees(
         .submit_employees(&who, &id, &body.employees)
         .await?;
     Ok(Json(report))
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_doc() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(&DOC, AgentsApi::openapi, &CONTRACT))
 }
 
 #[cfg(test)]

@@ -66,15 +66,7 @@ impl utoipa::Modify for Security {
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/verify/v1/promotions/openapi.json",
-            get(|| async {
-                Json(super::contract::complete(
-                    PromotionsApi::openapi(),
-                    &CONTRACT,
-                ))
-            }),
-        )
+        .route("/verify/v1/promotions/openapi.json", get(openapi_doc))
         .route(
             "/verify/v1/promotions",
             get(list_promotions).post(create_promotion),
@@ -349,6 +341,16 @@ async fn eligibility(
             promotion: input.promotion,
             eligible,
         },
+    ))
+}
+
+/// The OpenAPI document, built once.
+async fn openapi_doc() -> Json<&'static serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(super::contract::served(
+        &DOC,
+        PromotionsApi::openapi,
+        &CONTRACT,
     ))
 }
 
