@@ -249,26 +249,28 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
 }
 
 async fn resource_cmd(settings: Settings, action: ResourcesAction) -> anyhow::Result<()> {
-    use surety::admin::resource_servers::{self, ResourceServerInput, ResourceServerOutput};
+    use surety::admin::resource_servers::{self as rs, Refused, ResourceServerInput};
     let p = provider(settings).await?;
-    let store = &p.stores.resource_servers;
     match action {
         ResourcesAction::Create { uri, name, scopes } => {
             let scopes = scopes.split_whitespace().map(str::to_owned).collect();
             let input = ResourceServerInput { uri, name, scopes };
-            let rec = resource_servers::build(input, &p.scopes, p.now())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            store.insert_resource_server(&rec).await?;
-            let out = ResourceServerOutput::from(&rec);
+            let out = match rs::register(&p.stores, &p.scopes, input, p.now()).await {
+                Ok(out) => out,
+                Err(Refused::Field(e)) => anyhow::bail!("{e}"),
+                Err(Refused::Taken) => anyhow::bail!("this resource server is registered already"),
+                Err(Refused::Store(e)) => return Err(e.into()),
+            };
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         ResourcesAction::List => {
-            let all = store.list_resource_servers().await?;
-            let out: Vec<ResourceServerOutput> = all.iter().map(Into::into).collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rs::list(&p.stores).await?)?
+            );
         }
         ResourcesAction::Delete { uri } => {
-            store.delete_resource_server(&uri).await?;
+            rs::remove(&p.stores, &uri).await?;
             println!("deleted {uri}");
         }
     }

@@ -9,6 +9,7 @@ use crate::clock::Timestamp;
 use crate::oauth::grants::token_exchange::is_resource_uri;
 use crate::oauth::scope::{OIDC_SCOPES, Scope, ScopeRegistry};
 use crate::store::resource_servers::ResourceServerRecord;
+use crate::store::{StoreError, Stores};
 
 /// Most scopes one resource server may accept.
 const MAX_SCOPES: usize = 64;
@@ -112,6 +113,46 @@ pub fn build(
         scopes: scopes.to_string(),
         created_at: now,
     })
+}
+
+/// Why a registration was refused.
+#[derive(Debug)]
+pub enum Refused {
+    Field(FieldError),
+    /// The URI is registered already.
+    Taken,
+    Store(StoreError),
+}
+
+/// Validates and stores a resource server (the admin API's and the CLI's one path).
+pub async fn register(
+    stores: &Stores,
+    registry: &ScopeRegistry,
+    input: ResourceServerInput,
+    now: Timestamp,
+) -> Result<ResourceServerOutput, Refused> {
+    let rec = build(input, registry, now).map_err(Refused::Field)?;
+    match stores.resource_servers.insert_resource_server(&rec).await {
+        Ok(()) => Ok((&rec).into()),
+        Err(StoreError::Conflict(_)) => Err(Refused::Taken),
+        Err(e) => Err(Refused::Store(e)),
+    }
+}
+
+/// Every registered resource server, by URI.
+pub async fn list(stores: &Stores) -> Result<Vec<ResourceServerOutput>, StoreError> {
+    let all = stores.resource_servers.list_resource_servers().await?;
+    Ok(all.iter().map(Into::into).collect())
+}
+
+/// One registered resource server.
+pub async fn get(stores: &Stores, uri: &str) -> Result<ResourceServerOutput, StoreError> {
+    Ok((&stores.resource_servers.get_resource_server(uri).await?).into())
+}
+
+/// Removes a registration; `NotFound` if there was none.
+pub async fn remove(stores: &Stores, uri: &str) -> Result<(), StoreError> {
+    stores.resource_servers.delete_resource_server(uri).await
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::admin::{Admin, AdminError, Body, ErrorBody};
-use crate::admin::resource_servers::{self, ResourceServerInput, ResourceServerOutput};
-use crate::store::StoreError;
+use crate::admin::resource_servers::{self, Refused, ResourceServerInput, ResourceServerOutput};
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -34,18 +33,16 @@ pub async fn create_resource_server(
     Body(input): Body<ResourceServerInput>,
 ) -> Result<Response, AdminError> {
     let p = &s.provider;
-    let rec = resource_servers::build(input, &p.scopes, p.now()).map_err(AdminError::Field)?;
-    match p.stores.resource_servers.insert_resource_server(&rec).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
-            return Err(AdminError::Conflict(
-                "uri",
-                "this resource server is registered already",
-            ));
-        }
-        Err(e) => return Err(AdminError::Store(e)),
-    }
-    Ok((StatusCode::CREATED, Json(ResourceServerOutput::from(&rec))).into_response())
+    let out = resource_servers::register(&p.stores, &p.scopes, input, p.now())
+        .await
+        .map_err(|e| match e {
+            Refused::Field(f) => AdminError::Field(f),
+            Refused::Taken => {
+                AdminError::Conflict("uri", "this resource server is registered already")
+            }
+            Refused::Store(e) => AdminError::Store(e),
+        })?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 #[utoipa::path(get, path = "/admin/resource-servers",
@@ -54,14 +51,8 @@ pub async fn list_resource_servers(
     _: Admin,
     State(s): State<AppState>,
 ) -> Result<Json<Vec<ResourceServerOutput>>, AdminError> {
-    let all = s
-        .provider
-        .stores
-        .resource_servers
-        .list_resource_servers()
-        .await
-        .map_err(AdminError::Store)?;
-    Ok(Json(all.iter().map(Into::into).collect()))
+    let all = resource_servers::list(&s.provider.stores).await;
+    Ok(Json(all.map_err(AdminError::Store)?))
 }
 
 #[utoipa::path(get, path = "/admin/resource-servers/{uri}", params(("uri" = String, Path, description = "percent-encoded")),
@@ -71,14 +62,8 @@ pub async fn get_resource_server(
     State(s): State<AppState>,
     Path(uri): Path<String>,
 ) -> Result<Json<ResourceServerOutput>, AdminError> {
-    let r = s
-        .provider
-        .stores
-        .resource_servers
-        .get_resource_server(&uri)
-        .await
-        .map_err(AdminError::Store)?;
-    Ok(Json((&r).into()))
+    let r = resource_servers::get(&s.provider.stores, &uri).await;
+    Ok(Json(r.map_err(AdminError::Store)?))
 }
 
 #[utoipa::path(delete, path = "/admin/resource-servers/{uri}", params(("uri" = String, Path, description = "percent-encoded")),
@@ -88,11 +73,7 @@ pub async fn delete_resource_server(
     State(s): State<AppState>,
     Path(uri): Path<String>,
 ) -> Result<StatusCode, AdminError> {
-    s.provider
-        .stores
-        .resource_servers
-        .delete_resource_server(&uri)
-        .await
-        .map_err(AdminError::Store)?;
+    let r = resource_servers::remove(&s.provider.stores, &uri).await;
+    r.map_err(AdminError::Store)?;
     Ok(StatusCode::NO_CONTENT)
 }
