@@ -426,6 +426,19 @@ pub async fn error_of(r: reqwest::Response) -> (StatusCode, String) {
     (status, v["error"].as_str().unwrap_or_default().to_owned())
 }
 
+/// Whether introspection (RFC 7662, as client `c`) reports `token` active.
+pub async fn active(srv: &TestServer, c: &(String, String), token: &str) -> bool {
+    let r = srv
+        .api
+        .post(srv.url("/introspect"))
+        .basic_auth(&c.0, Some(&c.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    r.json::<Value>().await.unwrap()["active"] == true
+}
+
 /// Logs to the test output when `RUST_LOG` is set.
 pub fn init_logs() {
     if std::env::var("RUST_LOG").is_ok() {

@@ -7,6 +7,18 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+/// A server, and on the shared backend a second node with the same issuer.
+async fn one_or_two_nodes(backend: &Backend) -> (TestServer, Option<TestServer>) {
+    let a = TestServer::start_on(backend).await;
+    if !matches!(backend, Backend::Shared { .. }) {
+        return (a, None);
+    }
+    let mut s = settings_for(backend);
+    s.issuer = Some(a.running.issuer.clone());
+    let b = TestServer::start_with(s).await;
+    (a, Some(b))
+}
+
 /// The login form's `tx` and `csrf` for a fresh authorization request in `srv.browser`.
 async fn login_form(srv: &TestServer, client_id: &str) -> (String, String) {
     let (url, _) = authorize_url(srv, client_id, &[]);
@@ -19,16 +31,9 @@ async fn login_form(srv: &TestServer, client_id: &str) -> (String, String) {
 #[tokio::test]
 async fn a_hundred_concurrent_guesses_cannot_outrun_the_lockout() {
     for backend in all_backends().await {
-        let a = TestServer::start_on(&backend).await;
+        let (a, second) = one_or_two_nodes(&backend).await;
         let mut nodes = vec![a.base.clone()];
-        let mut second = None;
-        if matches!(backend, Backend::Shared { .. }) {
-            let mut s = settings_for(&backend);
-            s.issuer = Some(a.running.issuer.clone());
-            let b = TestServer::start_with(s).await;
-            nodes.push(b.base.clone());
-            second = Some(b);
-        }
+        nodes.extend(second.as_ref().map(|b| b.base.clone()));
         a.user("alice").await;
         let (id, _) = a.web_client().await;
         let (tx, csrf) = login_form(&a, &id).await;
@@ -94,16 +99,9 @@ async fn a_successful_login_does_not_count_against_its_address() {
 #[tokio::test]
 async fn admin_token_guessing_is_rate_limited_per_address_across_nodes() {
     for backend in all_backends().await {
-        let a = TestServer::start_on(&backend).await;
+        let (a, second) = one_or_two_nodes(&backend).await;
         let mut nodes = vec![a.base.clone()];
-        let mut second = None;
-        if matches!(backend, Backend::Shared { .. }) {
-            let mut s = settings_for(&backend);
-            s.issuer = Some(a.running.issuer.clone());
-            let b = TestServer::start_with(s).await;
-            nodes.push(b.base.clone());
-            second = Some(b);
-        }
+        nodes.extend(second.as_ref().map(|b| b.base.clone()));
         // Three waves of 50 simultaneous guesses (below the per-address connection cap).
         let mut answers = Vec::new();
         for wave in 0..3 {

@@ -76,18 +76,6 @@ async fn race(
     (won, refused)
 }
 
-async fn active(srv: &TestServer, c: &(String, String), token: &str) -> bool {
-    let r = srv
-        .api
-        .post(srv.url("/introspect"))
-        .basic_auth(&c.0, Some(&c.1))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    r.json::<Value>().await.unwrap()["active"] == true
-}
-
 #[tokio::test]
 async fn concurrent_presentations_with_the_defaults_have_one_winner_and_reuse_kills_the_family() {
     for backend in all_backends().await {

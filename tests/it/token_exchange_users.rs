@@ -87,18 +87,6 @@ async fn tokens_in(
     r.json().await.unwrap()
 }
 
-async fn active(srv: &TestServer, c: &(String, String), token: &str) -> bool {
-    let r = srv
-        .api
-        .post(srv.url("/introspect"))
-        .basic_auth(&c.0, Some(&c.1))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    r.json::<Value>().await.unwrap()["active"] == true
-}
-
 #[tokio::test]
 async fn a_client_exchanges_its_users_token_for_a_narrower_one_for_another_audience() {
     for backend in all_backends().await {
