@@ -2,6 +2,7 @@
 //! metadata and creating users. Every field is validated before anything is stored, and
 //! a failure names the field, so nothing is ever half-created.
 
+pub mod auth;
 pub mod clients;
 pub mod resource_servers;
 

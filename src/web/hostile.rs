@@ -55,9 +55,8 @@ fn holds_nul(bytes: &[u8], json: bool) -> bool {
     if bytes.contains(&0) {
         return true;
     }
-    let lower = |w: &[u8]| w.iter().map(u8::to_ascii_lowercase).collect::<Vec<u8>>();
     if json {
-        bytes.windows(6).any(|w| lower(w) == b"\\u0000")
+        bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
     } else {
         bytes.windows(3).any(|w| w == b"%00")
     }

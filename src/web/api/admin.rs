@@ -191,11 +191,6 @@ impl IntoResponse for AdminError {
 /// Proof that the caller holds the admin token.
 pub struct Admin;
 
-/// Admin authentication attempts one client address may make per window…
-const ADMIN_ATTEMPTS: u64 = 100;
-/// …of this many seconds (across nodes: counted in the shared cache).
-const ADMIN_WINDOW: u64 = 60;
-
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AdminError;
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, AdminError> {
@@ -210,19 +205,19 @@ impl FromRequestParts<AppState> for Admin {
             .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
         let ip =
             crate::web::client_ip::client_ip(peer, &parts.headers, &p.settings.trusted_proxies);
-        // The attempt is reserved before the token is compared (issue 10, item 5): at
-        // most ADMIN_ATTEMPTS guesses per address and window, on every node together.
-        let key = format!("adminauth:{ip}");
-        let attempts = p.cache.incr(&key, ADMIN_WINDOW).await.map_err(|e| {
-            tracing::warn!(error = %e, "admin rate limit unavailable");
-            AdminError::Unavailable
-        })?;
-        if attempts > ADMIN_ATTEMPTS {
-            return Err(AdminError::RateLimited(ADMIN_WINDOW));
+        let ip = ip.to_string();
+        let allowed = crate::admin::auth::reserve(p.cache.as_ref(), &ip)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "admin rate limit unavailable");
+                AdminError::Unavailable
+            })?;
+        if !allowed {
+            return Err(AdminError::RateLimited(crate::admin::auth::WINDOW));
         }
         match bearer(&parts.headers) {
             Some(t) if ct_eq(t.as_bytes(), expected.expose_secret().as_bytes()) => {
-                let _ = p.cache.decr(&key).await;
+                let _ = crate::admin::auth::succeeded(p.cache.as_ref(), &ip).await;
                 Ok(Admin)
             }
             _ => {
