@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod partners;
 pub mod resource;
 pub mod store;
+pub mod uri;
 pub mod util;
 pub mod verify;
 pub mod web;

@@ -2,7 +2,7 @@
 //! `PUT /admin/clients/{id}` and `surety clients create`.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::FieldError;
 use crate::clock::{Timestamp, random_token};
@@ -12,7 +12,6 @@ use crate::oauth::scope::Scope;
 use crate::store::{ClientMetadata, ClientRecord, TokenExchangePolicy};
 use crate::util::secret_hash;
 
-/// RFC 7591 client metadata as submitted.
 /// A grant type this server implements (in the OpenAPI document only).
 pub struct GrantTypeName;
 
@@ -33,25 +32,85 @@ impl utoipa::PartialSchema for GrantTypeName {
 }
 impl utoipa::ToSchema for GrantTypeName {}
 
+/// The one response type this server implements (in the OpenAPI document only).
+pub struct CodeResponseType;
+
+impl utoipa::PartialSchema for CodeResponseType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["code"]))
+            .into()
+    }
+}
+impl utoipa::ToSchema for CodeResponseType {}
+
+/// The rules of [`validate`] across fields, as JSON Schema for the OpenAPI document
+/// (each property's own rule is on the property).
+pub fn schema_rules() -> Value {
+    let te = crate::oauth::grants::token_exchange::GRANT_TYPE;
+    let method_is = |m: &str| {
+        json!({"required": ["token_endpoint_auth_method"],
+               "properties": {"token_endpoint_auth_method": {"const": m}}})
+    };
+    let grants_hold = |g: &str| {
+        json!({"required": ["grant_types"],
+               "properties": {"grant_types": {"type": "array", "contains": {"const": g}}}})
+    };
+    let given = |f: &str, t: &str| json!({"required": [f], "properties": {f: {"type": t}}});
+    let absent = |f: &str| json!({"properties": {f: {"type": "null"}}});
+    json!([
+        // authorization_code, named or by default (grant_types absent or null), needs a
+        // redirect URI and the code response type.
+        {"if": {"anyOf": [
+            absent("grant_types"),
+            grants_hold("authorization_code")]},
+         "then": {"required": ["redirect_uris"],
+                  "properties": {"redirect_uris": {"minItems": 1},
+                                 "response_types": {"minItems": 1}}}},
+        {"anyOf": [absent("jwks"), absent("jwks_uri")]},
+        {"if": method_is("private_key_jwt"),
+         "then": {"anyOf": [given("jwks", "object"), given("jwks_uri", "string")]}},
+        {"if": method_is("none"),
+         "then": {"properties": {"grant_types": {"items": {"not": {"const": "client_credentials"}}}}}},
+        {"if": given("token_exchange", "object"), "then": grants_hold(te)},
+    ])
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
+    /// At most 256 characters.
+    #[schema(max_length = 256)]
     pub client_name: Option<String>,
+    /// Needed (at least one) with the `authorization_code` grant, the default.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::uri::RedirectUri>)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::uri::RedirectUri>)]
     pub post_logout_redirect_uris: Vec<String>,
     /// Grant types of this server's registry (default `authorization_code`).
     #[schema(value_type = Option<Vec<GrantTypeName>>, min_items = 1)]
     pub grant_types: Option<Vec<String>>,
+    /// `["code"]` (the default with `authorization_code`) or none.
+    #[schema(value_type = Option<Vec<CodeResponseType>>)]
     pub response_types: Option<Vec<String>>,
     /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` or `none`.
     #[schema(pattern = "^(client_secret_basic|client_secret_post|private_key_jwt|none)$")]
     pub token_endpoint_auth_method: Option<String>,
+    /// RFC 6749 §3.3 scope tokens separated by spaces.
+    #[schema(max_length = 2048, pattern = r"^[\x21\x23-\x5b\x5d-\x7e ]*$")]
     pub scope: Option<String>,
+    /// Inline public keys (`private_key_jwt`); not with `jwks_uri`.
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
+    /// An https URL (http only on localhost), without a fragment.
+    #[schema(value_type = Option<crate::uri::WebUrl>)]
     pub jwks_uri: Option<String>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[schema(pattern = "^(RS256|ES256|EdDSA)$")]
     pub id_token_signed_response_alg: Option<String>,
     /// Token exchange on end users' tokens (RFC 8693): audiences, impersonation,
     /// delegation. Needs the token-exchange grant type.
@@ -130,10 +189,11 @@ pub fn validate(
         ));
     }
     for u in &input.redirect_uris {
-        check_redirect_uri(u).map_err(|m| FieldError::new("redirect_uris", m))?;
+        crate::uri::check_redirect_uri(u).map_err(|m| FieldError::new("redirect_uris", m))?;
     }
     for u in &input.post_logout_redirect_uris {
-        check_redirect_uri(u).map_err(|m| FieldError::new("post_logout_redirect_uris", m))?;
+        crate::uri::check_redirect_uri(u)
+            .map_err(|m| FieldError::new("post_logout_redirect_uris", m))?;
     }
     if method == "none" && grant_types.iter().any(|g| g == "client_credentials") {
         return Err(FieldError::new(
@@ -153,7 +213,11 @@ pub fn validate(
             ));
         }
     }
-    if input.client_name.as_ref().is_some_and(|n| n.len() > 256) {
+    if input
+        .client_name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 256)
+    {
         return Err(FieldError::new("client_name", "at most 256 characters"));
     }
     if let Some(te) = &input.token_exchange {
@@ -191,7 +255,7 @@ fn check_keys(
         }
     }
     if let Some(u) = jwks_uri {
-        check_redirect_uri(u).map_err(|m| FieldError::new("jwks_uri", m))?;
+        crate::uri::check_web_url(u).map_err(|m| FieldError::new("jwks_uri", m))?;
     }
     if method == "private_key_jwt" && jwks.is_none() && jwks_uri.is_none() {
         return Err(FieldError::new(
@@ -202,8 +266,6 @@ fn check_keys(
     Ok(())
 }
 
-/// Absolute, no fragment; `https`, `http` only on loopback, or a private-use scheme
-/// with a dot (RFC 8252 §7.1).
 /// A token-exchange policy names the grant and at most 32 audiences, each an absolute
 /// URI without a fragment (RFC 8707 §2) or a plain identifier (a client id).
 fn check_token_exchange(
@@ -221,30 +283,9 @@ fn check_token_exchange(
         return bad("at most 32 audiences");
     }
     for a in &te.audiences {
-        if a.is_empty() || a.len() > 512 || a.chars().any(|c| c.is_control() || c == ' ') {
-            return bad("each audience: 1 to 512 characters, no spaces or control characters");
-        }
-        if a.contains("://") && !crate::oauth::grants::token_exchange::is_resource_uri(a) {
-            return bad("a URI audience must be absolute, without a fragment");
-        }
+        crate::uri::check_audience(a).map_err(|m| FieldError::new("token_exchange", m))?;
     }
     Ok(())
-}
-
-fn check_redirect_uri(u: &str) -> Result<(), &'static str> {
-    let url = url::Url::parse(u).map_err(|_| "not an absolute URI")?;
-    if url.fragment().is_some() {
-        return Err("must not contain a fragment");
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => match url.host_str() {
-            Some("localhost" | "127.0.0.1" | "[::1]") => Ok(()),
-            _ => Err("http is allowed only on loopback; use https"),
-        },
-        s if s.contains('.') => Ok(()),
-        _ => Err("unsupported scheme"),
-    }
 }
 
 /// Builds a new client record; returns it with the plaintext secret (shown once).
@@ -374,12 +415,5 @@ mod tests {
         for (i, field) in cases {
             assert_eq!(validate(i, GRANTS).unwrap_err().field, field);
         }
-    }
-
-    #[test]
-    fn loopback_http_and_native_schemes_are_allowed() {
-        assert!(check_redirect_uri("http://127.0.0.1:8000/cb").is_ok());
-        assert!(check_redirect_uri("com.example.app:/cb").is_ok());
-        assert!(check_redirect_uri("javascript:alert(1)").is_err());
     }
 }

@@ -145,7 +145,7 @@ fn is_loopback(host: Option<&str>) -> bool {
 
 /// An absolute https URL (or http on a loopback host), as the URL parser serializes it.
 pub fn web_url(s: &str) -> Option<String> {
-    if s.len() > 2048 {
+    if s.chars().count() > 2048 || crate::uri::check_web_url(s).is_err() {
         return None;
     }
     let u = url::Url::parse(s).ok()?;
@@ -158,27 +158,61 @@ pub fn web_url(s: &str) -> Option<String> {
 }
 
 /// A bare origin, `scheme://host[:port]` (a trailing `/` tolerated, no wildcard), https
-/// or loopback http; returned in its serialized form, safe inside a CSP source list and
-/// as a `postMessage` target origin.
+/// or loopback http ([`crate::uri::check_origin`]); returned in its serialized form
+/// (lowercase host, no default port), safe inside a CSP source list and as a
+/// `postMessage` target origin.
 pub fn frame_origin(s: &str) -> Option<String> {
+    crate::uri::check_origin(s).ok()?;
     let u = url::Url::parse(s).ok()?;
-    let plain_host = match u.host() {
-        Some(url::Host::Domain(d)) => d
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'),
-        Some(_) => true,
-        None => false,
-    };
-    let bare = plain_host
-        && u.path() == "/"
-        && u.query().is_none()
-        && u.fragment().is_none()
-        && u.username().is_empty()
-        && u.password().is_none();
-    let origin = u.origin().ascii_serialization();
-    let written_bare = s == origin || s.strip_suffix('/') == Some(origin.as_str());
-    (bare && written_bare && web_url(s).is_some()).then_some(origin)
+    Some(u.origin().ascii_serialization())
 }
+
+/// The `branding` object in the OpenAPI documents: what [`validate`] accepts.
+pub struct BrandingInput;
+
+impl utoipa::PartialSchema for BrandingInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let text = |pattern: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern))
+        };
+        let colour = || text("^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$");
+        let url = || text(crate::uri::WEB_URL_PATTERN).max_length(Some(2048));
+        ObjectBuilder::new()
+            .property(
+                "display_name",
+                text(r"^[^\u0000]*[^\s\u0000][^\u0000]*$").max_length(Some(MAX_NAME)),
+            )
+            .property("logo_url", url())
+            .property("support_url", url())
+            .property("primary_color", colour())
+            .property("background_color", colour())
+            .property(
+                "hidden_sections",
+                ArrayBuilder::new().items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(SECTIONS)),
+                ),
+            )
+            .property(
+                "frame_origins",
+                ArrayBuilder::new()
+                    .items(text(crate::uri::ORIGIN_PATTERN))
+                    .max_items(Some(MAX_ORIGINS)),
+            )
+            .additional_properties(Some(
+                utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+            ))
+            .description(Some(
+                "How the embedded account portal looks and where it may be framed.",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for BrandingInput {}
 
 /// Checks a submitted `branding` object (admin API) so a partner hears about a bad value
 /// when it sets it, not by its silent absence from the page.

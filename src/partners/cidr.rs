@@ -12,8 +12,8 @@ impl Cidr {
     /// Parses `addr/prefix` (or a bare address, meaning a single host).
     pub fn parse(s: &str) -> Option<Cidr> {
         let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
-            None => (s.parse::<IpAddr>().ok()?, None),
+            Some((a, p)) => (address(a)?, Some(prefix_length(p)?)),
+            None => (address(s)?, None),
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(max);
@@ -36,6 +36,53 @@ impl Cidr {
         }
     }
 }
+
+/// An IPv4 address in dotted decimal, or an IPv6 address in hex groups (no embedded
+/// IPv4 form, no zone): exactly what [`CIDR_PATTERN`] describes.
+fn address(a: &str) -> Option<IpAddr> {
+    let ip = a.parse::<IpAddr>().ok()?;
+    (ip.is_ipv4() || !a.contains('.')).then_some(ip)
+}
+
+/// Decimal digits without a leading zero (or `0` itself).
+fn prefix_length(p: &str) -> Option<u8> {
+    let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (digits && (p == "0" || !p.starts_with('0'))).then(|| p.parse().ok())?
+}
+
+const IPV4: &str = r"((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(/([0-9]|[12][0-9]|3[0-2]))?";
+const H: &str = "[0-9a-fA-F]{1,4}";
+
+/// The OpenAPI pattern of an allowed CIDR or address (see [`Cidr::parse`]).
+pub fn cidr_pattern() -> String {
+    let v6 = [
+        format!("({H}:){{7}}{H}"),
+        format!("({H}:){{1,7}}:"),
+        format!("({H}:){{1,6}}:{H}"),
+        format!("({H}:){{1,5}}(:{H}){{1,2}}"),
+        format!("({H}:){{1,4}}(:{H}){{1,3}}"),
+        format!("({H}:){{1,3}}(:{H}){{1,4}}"),
+        format!("({H}:){{1,2}}(:{H}){{1,5}}"),
+        format!("{H}:(:{H}){{1,6}}"),
+        format!(":((:{H}){{1,7}}|:)"),
+    ]
+    .join("|");
+    format!("^({IPV4}|({v6})(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?)$")
+}
+
+/// An allowed CIDR in the OpenAPI documents.
+pub struct CidrText;
+
+impl utoipa::PartialSchema for CidrText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(cidr_pattern()))
+            .into()
+    }
+}
+impl utoipa::ToSchema for CidrText {}
 
 fn masked(v: u128, bits: u32, prefix: u8) -> u128 {
     if prefix == 0 {

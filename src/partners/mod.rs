@@ -25,7 +25,7 @@ pub const DEFAULT_ASSERTION_LIFETIME: i64 = 300;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerInput {
-    /// Not blank; at most 128 bytes once trimmed.
+    /// Not blank; at most 128 characters once trimmed.
     #[schema(
         min_length = 1,
         pattern = r"^\s*[^\s\u0000](?:[^\u0000]{0,126}[^\s\u0000])?\s*$"
@@ -34,19 +34,21 @@ pub struct PartnerInput {
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
     /// An https URL (http only for `localhost` and `127.0.0.1`).
-    #[schema(
-        format = "uri",
-        pattern = r"^(https://|http://(localhost|127\.0\.0\.1)([:/]|$))[^\u0000]*$"
-    )]
+    #[schema(value_type = Option<crate::uri::WebUrl>)]
     pub jwks_uri: Option<String>,
     /// HS256 shared secret (at least 32 bytes); stored sealed, never returned.
+    #[schema(min_length = 32)]
     pub secret: Option<String>,
+    /// Addresses the partner's assertions may come from (IPv4 or IPv6, with an
+    /// optional prefix length); empty: anywhere.
     #[serde(default)]
+    #[schema(value_type = Vec<cidr::CidrText>)]
     pub allowed_cidrs: Vec<String>,
     pub limits: Option<PartnerLimits>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<branding::BrandingInput>)]
     pub branding: Option<Value>,
     /// `active` (default) or `suspended`.
+    #[schema(pattern = "^(active|suspended)$")]
     pub status: Option<String>,
 }
 
@@ -60,8 +62,10 @@ pub struct PartnerLimits {
     /// The most a token for this partner's accounts may carry (permissions of the
     /// registry); unset: every permission. On an account it narrows the partner's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::resource::permissions::PermissionName>>)]
     pub allowed_scopes: Option<Vec<String>>,
     /// Longest assertion lifetime accepted, seconds (default 300).
+    #[schema(minimum = 1, maximum = 3600)]
     pub max_assertion_lifetime: Option<i64>,
     /// Metered resource-API calls per calendar month (UTC); on a partner, the default for
     /// its accounts. Enforced by the resource API.
@@ -84,6 +88,15 @@ impl PartnerLimits {
             return Err(FieldError::new(
                 "limits",
                 "max_assertion_lifetime between 1 and 3600",
+            ));
+        }
+        if self
+            .max_monthly_api_calls
+            .is_some_and(|n| n > i64::MAX as u64)
+        {
+            return Err(FieldError::new(
+                "limits",
+                "max_monthly_api_calls at most 9223372036854775807",
             ));
         }
         for s in self.allowed_scopes.iter().flatten() {
@@ -150,17 +163,25 @@ impl From<&PartnerRecord> for PartnerOutput {
     }
 }
 
-/// Validates a partner; `seal` seals the HS256 secret for partner `id`; `kept_secret`
-/// is the sealed secret an update keeps when it gives no new one.
+/// Validates a partner; `seal` seals the HS256 secret for partner `id`. An update
+/// (`old`) keeps the sealed secret when it gives no new one, and keeps the keys too
+/// (`jwks`, `jwks_uri`) when it gives no key material at all.
 pub fn build_partner(
     id: Option<String>,
-    input: PartnerInput,
+    mut input: PartnerInput,
     now: Timestamp,
-    kept_secret: Option<Vec<u8>>,
+    old: Option<&PartnerRecord>,
     seal: impl Fn(&str, &[u8]) -> Option<Vec<u8>>,
 ) -> Result<PartnerRecord, FieldError> {
+    if let Some(old) = old {
+        if input.jwks.is_none() && input.jwks_uri.is_none() && input.secret.is_none() {
+            input.jwks = old.jwks.clone();
+            input.jwks_uri = old.jwks_uri.clone();
+        }
+    }
+    let kept_secret = old.and_then(|o| o.sealed_secret.clone());
     let name = input.name.trim();
-    if name.is_empty() || name.len() > 128 {
+    if name.is_empty() || name.chars().count() > 128 {
         return Err(FieldError::new("name", "1 to 128 characters"));
     }
     let status = input.status.unwrap_or_else(|| "active".into());
@@ -176,12 +197,7 @@ pub fn build_partner(
         }
     }
     if let Some(u) = &input.jwks_uri {
-        let ok = url::Url::parse(u).is_ok_and(|u| {
-            u.scheme() == "https" || matches!(u.host_str(), Some("127.0.0.1" | "localhost"))
-        });
-        if !ok {
-            return Err(FieldError::new("jwks_uri", "an https URL"));
-        }
+        crate::uri::check_web_url(u).map_err(|m| FieldError::new("jwks_uri", m))?;
     }
     if input.secret.as_ref().is_some_and(|s| s.len() < 32) {
         return Err(FieldError::new("secret", "at least 32 bytes"));
@@ -228,8 +244,13 @@ pub fn build_partner(
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountInput {
+    /// Not blank; at most 128 characters once trimmed.
+    #[schema(
+        min_length = 1,
+        pattern = r"^\s*[^\s\u0000](?:[^\u0000]{0,126}[^\s\u0000])?\s*$"
+    )]
     pub friendly_name: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<PartnerLimits>)]
     pub limits: Option<Value>,
 }
 
@@ -268,7 +289,7 @@ pub fn build_account(
     now: Timestamp,
 ) -> Result<(AccountRecord, String), FieldError> {
     let name = input.friendly_name.trim();
-    if name.is_empty() || name.len() > 128 {
+    if name.is_empty() || name.chars().count() > 128 {
         return Err(FieldError::new("friendly_name", "1 to 128 characters"));
     }
     let limits = input.limits.unwrap_or_else(|| json!({}));

@@ -93,6 +93,20 @@ impl Permissions {
     }
 }
 
+/// A permission's name (in the OpenAPI documents only): one of [`Permission::ALL`].
+pub struct PermissionName;
+
+impl utoipa::PartialSchema for PermissionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(Permission::ALL.map(Permission::as_str)))
+            .into()
+    }
+}
+impl utoipa::ToSchema for PermissionName {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

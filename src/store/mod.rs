@@ -99,6 +99,7 @@ pub struct ClientMetadata {
 pub struct TokenExchangePolicy {
     /// Audiences (`audience` or `resource` values) the client may target.
     #[serde(default)]
+    #[schema(max_items = 32, value_type = Vec<crate::uri::Audience>)]
     pub audiences: Vec<String>,
     #[serde(default)]
     pub impersonation: bool,

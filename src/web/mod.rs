@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod hostile;
+pub mod json;
 pub mod middleware;
 pub mod pages;
 pub mod routes;

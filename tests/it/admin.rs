@@ -110,12 +110,12 @@ async fn invalid_metadata_names_the_field_and_creates_nothing() {
         (
             json!({"redirect_uris": ["https://a/cb"], "surprise": 1}),
             "body",
-            "invalid_client_metadata",
+            "invalid_request",
         ),
         (
             json!({"redirect_uris": "not-a-list"}),
             "body",
-            "invalid_client_metadata",
+            "invalid_request",
         ),
     ];
     for (body, field, code) in cases {

@@ -63,7 +63,10 @@ async fn framework_rejections_answer_in_the_json_error_shape() {
             assert_eq!(code, "invalid_request");
         }
         // Malformed JSON and the wrong Content-Type on a JSON API.
-        for (ct, body) in [("application/json", "{not json"), ("text/plain", "{}")] {
+        for (ct, body, want) in [
+            ("application/json", "{not json", StatusCode::BAD_REQUEST),
+            ("text/plain", "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ] {
             let r = srv
                 .api
                 .post(srv.url("/admin/clients"))
@@ -73,10 +76,10 @@ async fn framework_rejections_answer_in_the_json_error_shape() {
                 .send()
                 .await
                 .unwrap();
-            // The endpoint's own code (RFC 7591 §3.2.2 here), in the one JSON shape.
+            // The one body rejection of every JSON API (web::json).
             let (status, code) = json_error(r).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{ct}");
-            assert_eq!(code, "invalid_client_metadata", "{ct}");
+            assert_eq!(status, want, "{ct}");
+            assert_eq!(code, "invalid_request", "{ct}");
         }
         // An unknown route under an API prefix.
         let r = srv

@@ -227,6 +227,23 @@ async fn suspended_partners_and_accounts_and_denied_scopes_are_refused() {
             .await
             .contains("suspended")
     );
+    // An update without key material keeps the keys; an integral float is an integer.
+    let r = srv
+        .api
+        .put(srv.url(&format!("/admin/partners/{}", p.id)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "Acme again", "limits": {"max_assertion_lifetime": 300.0}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["jwks"]["keys"][0]["kid"], "p1", "{v}");
+    assert_eq!(v["limits"]["max_assertion_lifetime"], 300);
+    acct.status = "active".into();
+    store.update_account(&acct).await.unwrap();
+    let r = exchange(&srv, &sign(&p, &claims(&srv, &p)), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
     srv.shutdown().await;
 }
 

@@ -33,7 +33,7 @@ use crate::web::extract::bearer;
         super::admin_resources::create_resource_server, super::admin_resources::list_resource_servers,
         super::admin_resources::get_resource_server, super::admin_resources::delete_resource_server),
     components(schemas(ClientInput, crate::admin::clients::GrantTypeName, ClientOutput, UserInput, UserOutput, ErrorBody,
-        crate::partners::PartnerInput, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
+        crate::partners::PartnerInput, super::admin_partners::NewPartnerInput, super::admin_partners::PublicJwk, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
         crate::partners::AccountInput, crate::partners::AccountOutput,
         crate::store::TokenExchangePolicy,
         crate::admin::resource_servers::ResourceServerInput, crate::admin::resource_servers::ScopeToken,
@@ -78,6 +78,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "ErrorBody",
     auth: None,
     rate_limited: true,
+    rules: &[("ClientInput", crate::admin::clients::schema_rules)],
 };
 
 async fn openapi() -> Json<&'static serde_json::Value> {
@@ -228,18 +229,8 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// JSON body whose rejection names the problem as a field error.
-pub struct Body<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
-    type Rejection = AdminError;
-    async fn from_request(req: axum::extract::Request, s: &S) -> Result<Self, AdminError> {
-        match Json::<T>::from_request(req, s).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(AdminError::Field(FieldError::new("body", e.body_text()))),
-        }
-    }
-}
+/// The JSON API body extractor ([`crate::web::json`]).
+pub use crate::web::json::JsonBody as Body;
 
 #[utoipa::path(post, path = "/admin/clients", request_body = ClientInput,
     responses((status = 201, body = ClientOutput), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]

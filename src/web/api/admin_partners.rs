@@ -34,8 +34,65 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A public JWK as the admin API takes it (documents only; the key is checked by
+/// [`VerifyKey::from_jwk`]): a `kid` of 1 to 128 characters and an RSA, P-256 or Ed25519
+/// public key.
+pub struct PublicJwk;
+
+impl utoipa::PartialSchema for PublicJwk {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .property(
+                "kid",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(128)),
+            )
+            .property(
+                "kty",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["RSA", "EC", "OKP"])),
+            )
+            .required("kid")
+            .required("kty")
+            .description(Some(
+                "A public key: RSA (at least 2048 bits), EC P-256 or OKP Ed25519, with its `kid`.",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for PublicJwk {}
+
+/// A new partner (documents only): [`PartnerInput`] with at least one of `jwks`,
+/// `jwks_uri` or `secret`, which [`partners::build_partner`] requires of a new partner.
+pub struct NewPartnerInput;
+
+impl utoipa::PartialSchema for NewPartnerInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Ref, Type};
+        let present = |name: &str, t: Type| {
+            ObjectBuilder::new()
+                .property(name, ObjectBuilder::new().schema_type(t))
+                .required(name)
+        };
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name("PartnerInput"))
+            .item(
+                AnyOfBuilder::new()
+                    .item(present("jwks", Type::Object))
+                    .item(present("jwks_uri", Type::String))
+                    .item(present("secret", Type::String)),
+            )
+            .into()
+    }
+}
+impl utoipa::ToSchema for NewPartnerInput {}
+
 /// Adds a public JWK (with a unique `kid`) to the partner's inline key set.
-#[utoipa::path(post, path = "/admin/partners/{partner_id}/keys", params(("partner_id" = String, Path)), request_body = Object,
+#[utoipa::path(post, path = "/admin/partners/{partner_id}/keys", params(("partner_id" = String, Path)), request_body = PublicJwk,
     responses((status = 201, body = PartnerOutput), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn add_key(
     _: Admin,
@@ -132,7 +189,7 @@ fn seal(s: &AppState) -> impl Fn(&str, &[u8]) -> Option<Vec<u8>> + '_ {
     move |id, secret| s.provider.keys.seal_secret(id.as_bytes(), secret).ok()
 }
 
-#[utoipa::path(post, path = "/admin/partners", request_body = PartnerInput,
+#[utoipa::path(post, path = "/admin/partners", request_body = NewPartnerInput,
     responses((status = 201, body = PartnerOutput), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn create_partner(
     _: Admin,
@@ -183,7 +240,7 @@ pub async fn put_partner(
         .get_partner(&id)
         .await
         .map_err(AdminError::Store)?;
-    let rec = partners::build_partner(Some(id), input, old.created_at, old.sealed_secret, seal(&s))
+    let rec = partners::build_partner(Some(id), input, old.created_at, Some(&old), seal(&s))
         .map_err(AdminError::Field)?;
     s.provider
         .stores

@@ -24,7 +24,14 @@ pub struct Contract {
     pub auth: Option<(&'static str, &'static str)>,
     /// Whether a request can be refused with 429 (rate limits on authentication or use).
     pub rate_limited: bool,
+    /// Rules across fields that a component schema's own properties cannot state: each
+    /// `(schema name, rules)` adds the JSON Schema `rules` (an array) to that
+    /// component's `allOf`.
+    pub rules: &'static [SchemaRules],
 }
+
+/// A component schema's name and the JSON Schema rules (an array) to add to it.
+pub type SchemaRules = (&'static str, fn() -> Value);
 
 /// A path parameter: anything but control characters (refused by the hostile-bytes check).
 pub const PATH_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]+$";
@@ -129,6 +136,14 @@ pub fn complete(doc: utoipa::openapi::OpenApi, c: &Contract) -> Value {
     }
     if let Some(schemas) = doc.pointer_mut("/components/schemas") {
         no_nul_strings(schemas);
+        for (name, rules) in c.rules {
+            if let Some(schema) = schemas.get_mut(*name) {
+                let own = schema.take();
+                let mut all = vec![own];
+                all.extend(rules().as_array().into_iter().flatten().cloned());
+                *schema = json!({ "allOf": all });
+            }
+        }
     }
     doc
 }

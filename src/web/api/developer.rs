@@ -37,6 +37,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "ErrorBody",
     auth: Some(("account_credentials", "basic")),
     rate_limited: false,
+    rules: &[],
 };
 
 pub fn router() -> Router<AppState> {

@@ -66,6 +66,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "ErrorBody",
     auth: Some(("partner_token", "bearer")),
     rate_limited: false,
+    rules: &[],
 };
 
 pub fn router() -> Router<AppState> {

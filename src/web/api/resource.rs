@@ -67,6 +67,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "ErrorOut",
     auth: None,
     rate_limited: true,
+    rules: &[],
 };
 
 struct Security;

@@ -66,6 +66,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "VerifyErrorBody",
     auth: Some(("client_credentials_token", "bearer")),
     rate_limited: true,
+    rules: &[],
 };
 
 /// The whole `/verify/v1` surface in one document: verifications, promotions and

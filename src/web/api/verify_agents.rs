@@ -52,6 +52,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "VerifyErrorBody",
     auth: Some(("client_credentials_token", "bearer")),
     rate_limited: false,
+    rules: &[],
 };
 
 pub fn router() -> Router<AppState> {

@@ -44,6 +44,7 @@ pub const CONTRACT: super::contract::Contract = super::contract::Contract {
     error_schema: "PromotionErrorBody",
     auth: Some(("client_credentials_token", "bearer")),
     rate_limited: false,
+    rules: &[],
 };
 
 struct Security;
