@@ -65,7 +65,7 @@ enum Command {
     /// Verified entities: bulk import, synthetic data.
     Entities {
         #[command(subcommand)]
-        action: surety::verify::cli::EntitiesAction,
+        action: surety::cli::entities::EntitiesAction,
     },
 }
 
@@ -197,7 +197,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Users { action } => user_cmd(settings, action).await,
         Command::Apps { action } => app_cmd(settings, action).await,
         Command::Resources { action } => resource_cmd(settings, action).await,
-        Command::Entities { action } => surety::verify::cli::run(&settings, action).await,
+        Command::Entities { action } => surety::cli::entities::run(&settings, action).await,
     }
 }
 

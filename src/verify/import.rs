@@ -8,7 +8,8 @@
 //! `COPY` into staging tables and one transaction for the whole import, on SQLite
 //! multi-row statements and one transaction a batch), so re-importing a file updates
 //! rather than duplicates. Refused records are reported
-//! with their line number and reason; progress (rows, rows/s, ETA) is drawn on stderr.
+//! with their line number and reason, and progress after each batch, to an
+//! [`ImportObserver`] (the CLI draws them on stderr: `crate::cli::entities`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::Arc;
@@ -49,16 +50,37 @@ pub struct ImportOptions {
     pub format: Format,
     /// Records per store call (one transaction).
     pub batch_rows: usize,
-    /// Draw a progress bar on stderr (when it is a terminal; plain lines otherwise).
-    pub progress: bool,
 }
 
-/// Where refused records are reported.
-pub enum RejectSink {
-    /// Standard error, between progress-bar redraws.
-    Stderr,
-    /// A file (or any writer), one `line N: reason` per refused record.
-    Writer(Box<dyn Write + Send>),
+/// Who watches an import: told of refused records and of progress after each batch.
+pub trait ImportObserver: Send {
+    /// Records refused in the batch just read (never empty).
+    fn rejected(&mut self, rejects: &[Reject]) -> std::io::Result<()>;
+    /// `bytes` of the input read so far, `rows` records done, `rejected` of them refused.
+    fn progress(&mut self, _bytes: u64, _rows: u64, _rejected: u64) {}
+    /// The import ended (successfully or not).
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An observer writing each refused record as `line N: reason` to a writer.
+pub struct RejectWriter<W>(pub W);
+
+impl<W: Write + Send> ImportObserver for RejectWriter<W> {
+    fn rejected(&mut self, rejects: &[Reject]) -> std::io::Result<()> {
+        write_rejects(&mut self.0, rejects)
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Writes refused records as `line N: reason`, one per line.
+pub fn write_rejects(w: &mut dyn Write, rejects: &[Reject]) -> std::io::Result<()> {
+    rejects
+        .iter()
+        .try_for_each(|r| writeln!(w, "line {}: {}", r.line, r.reason))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,14 +156,13 @@ struct Batch {
     bytes: u64,
 }
 
-/// Imports `input` (`total_bytes` long, if known) into `store`.
+/// Imports `input` into `store`, telling `observer` of refused records and progress.
 pub async fn import(
     store: Arc<dyn EntityStore>,
     input: Box<dyn Read + Send>,
-    total_bytes: Option<u64>,
     opts: &ImportOptions,
     ctx: ParseContext,
-    mut rejects: RejectSink,
+    observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let before = store.entity_counts().await?;
@@ -152,15 +173,16 @@ pub async fn import(
         Format::Csv => read_csv(input, ctx, batch_rows, &tx),
     });
     let mut bulk = store.bulk().await?;
-    let mut progress = super::cli::Progress::new(total_bytes, opts.progress);
     let mut report = ImportReport::default();
     let mut failed = None;
     while let Some(batch) = rx.recv().await {
         report.records += batch.records;
         report.rejected += batch.rejects.len() as u64;
-        if let Err(e) = write_rejects(&mut rejects, &progress, &batch.rejects) {
-            failed = Some(ImportError::Io(e));
-            break;
+        if !batch.rejects.is_empty() {
+            if let Err(e) = observer.rejected(&batch.rejects) {
+                failed = Some(ImportError::Io(e));
+                break;
+            }
         }
         match bulk.write(&batch.items).await {
             Ok(out) => {
@@ -172,7 +194,7 @@ pub async fn import(
                 break;
             }
         }
-        progress.update(batch.bytes, report.records, report.rejected);
+        observer.progress(batch.bytes, report.records, report.rejected);
         // Freeing thousands of small allocations takes a while: off the write path.
         tokio::task::spawn_blocking(move || drop(batch.items));
     }
@@ -180,41 +202,18 @@ pub async fn import(
     let read = reader
         .join()
         .map_err(|_| ImportError::Input("the reader thread panicked".into()))?;
-    progress.finish();
+    let finished = observer.finish();
     if let Some(e) = failed {
         return Err(e);
     }
     read?;
     bulk.finish().await?;
-    if let RejectSink::Writer(w) = &mut rejects {
-        w.flush()?;
-    }
+    finished?;
     report.counts = store.entity_counts().await?;
     let total = |c: &EntityCounts| (c.people + c.businesses).max(0) as u64;
     report.new_entities = total(&report.counts).saturating_sub(total(&before));
     report.elapsed = started.elapsed();
     Ok(report)
-}
-
-fn write_rejects(
-    sink: &mut RejectSink,
-    progress: &super::cli::Progress,
-    rejects: &[Reject],
-) -> std::io::Result<()> {
-    if rejects.is_empty() {
-        return Ok(());
-    }
-    match sink {
-        RejectSink::Stderr => progress.suspend(|| {
-            let mut err = std::io::stderr().lock();
-            rejects
-                .iter()
-                .try_for_each(|r| writeln!(err, "line {}: {}", r.line, r.reason))
-        }),
-        RejectSink::Writer(w) => rejects
-            .iter()
-            .try_for_each(|r| writeln!(w, "line {}: {}", r.line, r.reason)),
-    }
 }
 
 /// Collects records into batches and sends each full one.

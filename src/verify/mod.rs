@@ -13,13 +13,11 @@
 
 pub mod agents;
 pub mod alerts;
-pub mod cli;
 pub mod eligibility;
 pub mod engine;
 pub mod facts;
 #[cfg(test)]
 mod fixtures;
-pub mod generate;
 pub mod import;
 pub mod matching;
 pub mod normalize;

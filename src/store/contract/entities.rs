@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::super::sql::{Backend, SqlStore};
 use super::super::*;
 use super::{postgres_db, sqlite_db};
-use crate::verify::import::{self, Format, ImportOptions, ImportReport, RejectSink};
+use crate::verify::import::{self, Format, ImportOptions, ImportReport, RejectWriter};
 use crate::verify::record::{ParseContext, from_json_line};
 
 contract!(
@@ -236,7 +236,7 @@ async fn entities_candidates_by_indexed_elements(s: &SqlStore) {
 
 async fn entities_many_statements_in_one_batch(s: &SqlStore) {
     let mut text = Vec::new();
-    crate::verify::generate::write_jsonl(&mut text, 2500, 3).unwrap();
+    crate::synth::write_jsonl(&mut text, 2500, 3).unwrap();
     let batch: Vec<EntityWrite> = String::from_utf8(text)
         .unwrap()
         .lines()
@@ -274,19 +274,14 @@ async fn run_import(
 ) -> (ImportReport, String) {
     let store: Arc<dyn EntityStore> = Arc::new(s.clone());
     let sink = Shared::default();
-    let opts = ImportOptions {
-        format,
-        batch_rows,
-        progress: false,
-    };
+    let opts = ImportOptions { format, batch_rows };
     let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
     let report = import::import(
         store,
         input,
-        Some(text.len() as u64),
         &opts,
         ctx(now),
-        RejectSink::Writer(Box::new(sink.clone())),
+        &mut RejectWriter(sink.clone()),
     )
     .await
     .unwrap();
@@ -363,7 +358,7 @@ async fn import_csv_round_trip(s: &SqlStore) {
 
 async fn import_generated_data_set(s: &SqlStore) {
     let mut buf = Vec::new();
-    crate::verify::generate::write_jsonl(&mut buf, 3000, 11).unwrap();
+    crate::synth::write_jsonl(&mut buf, 3000, 11).unwrap();
     let text = String::from_utf8(buf).unwrap();
     let (r, rejects) = run_import(s, &text, Format::Jsonl, NOW, 500).await;
     assert_eq!(rejects, "");

@@ -1,5 +1,6 @@
-//! The `surety entities …` sub-commands (`import`, `generate`) and the import's progress
-//! display on stderr.
+//! The `surety entities …` sub-commands: `import` (records into the entity store, with
+//! refused records and progress shown on stderr) and `generate` (the synthetic data set
+//! of [`crate::synth`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,11 +11,11 @@ use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::import::{self, Format, ImportOptions, RejectSink};
-use super::record::ParseContext;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::store::EntityStore;
+use crate::verify::import::{self, Format, ImportObserver, ImportOptions, Reject};
+use crate::verify::record::ParseContext;
 
 #[derive(Debug, Subcommand)]
 pub enum EntitiesAction {
@@ -67,7 +68,7 @@ pub async fn run(settings: &Settings, action: EntitiesAction) -> anyhow::Result<
                 None => Box::new(std::io::stdout().lock()),
             };
             let mut w = std::io::BufWriter::with_capacity(1 << 20, sink);
-            super::generate::write_jsonl(&mut w, count, seed)?;
+            crate::synth::write_jsonl(&mut w, count, seed)?;
             w.flush()?;
             Ok(())
         }
@@ -96,26 +97,54 @@ async fn import_cmd(
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
-    let sink = match &rejects {
-        Some(p) => RejectSink::Writer(Box::new(std::io::BufWriter::new(
+    let file: Option<Box<dyn Write + Send>> = match &rejects {
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
         ))),
-        None => RejectSink::Stderr,
+        None => None,
+    };
+    let mut observer = Shown {
+        progress: Progress::new(total, !quiet),
+        file,
     };
     let store: Arc<dyn EntityStore> = Arc::new(crate::app::open_store(settings).await?);
     let opts = ImportOptions {
         format,
         batch_rows: batch,
-        progress: !quiet,
     };
     let ctx = ParseContext::at(SystemClock.now());
-    let report = import::import(store, input, total, &opts, ctx, sink).await?;
+    let report = import::import(store, input, &opts, ctx, &mut observer).await?;
     eprintln!("{report}");
     if report.rejected > 0 {
         let to = rejects.map_or("above".to_owned(), |p| format!("in {}", p.display()));
         eprintln!("{} records refused: see the reasons {to}", report.rejected);
     }
     Ok(())
+}
+
+/// The import as shown on the command line: refused records to the file given, or to
+/// stderr between progress redraws.
+struct Shown {
+    progress: Progress,
+    file: Option<Box<dyn Write + Send>>,
+}
+
+impl ImportObserver for Shown {
+    fn rejected(&mut self, rejects: &[Reject]) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => import::write_rejects(f, rejects),
+            None => self
+                .progress
+                .suspend(|| import::write_rejects(&mut std::io::stderr().lock(), rejects)),
+        }
+    }
+    fn progress(&mut self, bytes: u64, rows: u64, rejected: u64) {
+        self.progress.update(bytes, rows, rejected);
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.progress.finish();
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
 }
 
 /// Rows, rows/s and ETA on stderr: a bar when stderr is a terminal, a plain line every

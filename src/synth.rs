@@ -1,5 +1,5 @@
 //! `surety entities generate`: a deterministic synthetic data set of people, businesses
-//! and employment links, as JSON Lines in the import format ([`super::record`]), for
+//! and employment links, as JSON Lines in the import format ([`crate::verify::record`]), for
 //! demos, tests and benchmarks (there is no real data here).
 //!
 //! The same `(count, seed)` always gives the same bytes: every choice comes from
@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::CivilDate;
+use crate::verify::CivilDate;
 use data::{City, INDUSTRIES};
 
 /// The generator's "now": birth, founding and verification dates end here.
@@ -544,7 +544,7 @@ fn email(r: &mut Rng, first: &str, last: &str, birth: i32, employer: Option<&Emp
 
 /// Lower-case ASCII letters and digits of `s` (`José O'Brien` → `joseobrien`).
 fn slug(s: &str) -> String {
-    super::normalize::name(s)
+    crate::verify::normalize::name(s)
         .unwrap_or_default()
         .chars()
         .filter(char::is_ascii_alphanumeric)
