@@ -115,7 +115,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(
             &format!("{ACCOUNT}/Verified"),
             get(verified::verified
-                .layer(verified::requirement())
+                .layer(verified::requirement(state.provider.clock.clone()))
                 .layer(need(Read))),
         )
         .route(

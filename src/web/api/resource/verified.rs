@@ -13,15 +13,16 @@ use serde::Serialize;
 
 use super::errors::Refusal;
 use crate::accounts::session::ACR_VERIFIED;
+use crate::clock::SharedClock;
 use crate::resource::ResourceError;
 use crate::web::guard::{Principal, RequireAcr};
 
 /// Seconds since the user's last authentication this route accepts.
 pub const MAX_AGE: i64 = 3600;
 
-/// The requirement of the route.
-pub fn requirement() -> RequireAcr {
-    RequireAcr::new(ACR_VERIFIED).max_age(MAX_AGE)
+/// The requirement of the route, judging `auth_time` by the server's `clock`.
+pub fn requirement(clock: SharedClock) -> RequireAcr {
+    RequireAcr::new(ACR_VERIFIED).max_age(MAX_AGE).clock(clock)
 }
 
 /// The verified user behind the token.
