@@ -1,6 +1,7 @@
 //! Wiring: settings → stores, cache, keys, provider → router → a running server.
 //! [`spawn`] binds (port 0 works), serves until shut down, and finishes in-flight
-//! requests on shutdown; the binary and every integration test start Surety this way.
+//! requests on shutdown; the binary and every integration test start Surety this way,
+//! handing it its [`Deps`] (the clock and the entropy source).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cache::{Ephemeral, memory::MemoryCache, redis::RedisCache};
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{Clock, Entropy, SharedClock, SharedEntropy, SystemClock, SystemEntropy};
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::keys::seal::Kek;
@@ -23,6 +24,36 @@ use crate::oauth::provider::Provider;
 use crate::store::Stores;
 use crate::store::sql::SqlStore;
 use crate::web::{AppState, router};
+
+/// What a server reads the time and draws randomness from: the system clock and CSPRNG
+/// by default; tests give a `FixedClock` they move, or a `SeededEntropy`.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: SharedClock,
+    pub entropy: SharedEntropy,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(SystemEntropy),
+        }
+    }
+}
+
+impl Deps {
+    /// These dependencies reading the time from `clock`.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+    /// These dependencies drawing randomness from `entropy`.
+    pub fn entropy(mut self, entropy: impl Entropy) -> Self {
+        self.entropy = Arc::new(entropy);
+        self
+    }
+}
 
 /// A running server.
 pub struct Running {
@@ -69,7 +100,8 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
 }
 
 /// Builds the provider from settings (connects, migrates, loads or creates keys).
-pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<Provider> {
+pub async fn build_provider(s: Settings, deps: Deps) -> anyhow::Result<Provider> {
+    let Deps { clock, entropy } = deps;
     let store = open_store(&s).await?;
     let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl)
         .with_partner_cache(clock.clone(), s.partner_cache_ttl);
@@ -82,9 +114,15 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         None => Arc::new(MemoryCache::new(clock.clone())),
     };
     let kek = load_kek(&s)?;
-    let keys = KeyRing::open(stores.keys.clone(), kek, s.max_token_ttl(), clock.now())
-        .await
-        .context("loading signing keys")?;
+    let keys = KeyRing::open(
+        stores.keys.clone(),
+        kek,
+        entropy.clone(),
+        s.max_token_ttl(),
+        clock.now(),
+    )
+    .await
+    .context("loading signing keys")?;
     let issuer = s
         .issuer
         .clone()
@@ -101,6 +139,7 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         cache,
         keys: Arc::new(keys),
         clock,
+        entropy,
         grants: GrantRegistry::default(),
         scopes: scope_registry(),
         replay_horizon: Default::default(),
@@ -182,18 +221,10 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Binds, builds and serves. With `settings.issuer` unset, the issuer is
+/// Binds, builds and serves, reading the time and drawing randomness from `deps`
+/// (`Deps::default()`: the system's). With `settings.issuer` unset, the issuer is
 /// `http://<bound address>` (so port 0 yields a correct issuer).
-pub async fn spawn(settings: Settings) -> anyhow::Result<Running> {
-    spawn_with_clock(settings, Arc::new(SystemClock)).await
-}
-
-/// [`spawn`] with the clock every expiry, rotation and replay window reads (tests move a
-/// `FixedClock` instead of sleeping).
-pub async fn spawn_with_clock(
-    mut settings: Settings,
-    clock: SharedClock,
-) -> anyhow::Result<Running> {
+pub async fn spawn(mut settings: Settings, deps: Deps) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
@@ -201,7 +232,7 @@ pub async fn spawn_with_clock(
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
     let reload_every = settings.key_reload_interval.max(1);
-    let mut provider = build_provider(settings, clock).await?;
+    let mut provider = build_provider(settings, deps).await?;
     // Audit records leave the request path; the server flushes them when it stops.
     provider.stores.audit = Arc::new(crate::store::audit_batch::BatchedAudit::spawn(
         provider.stores.audit.clone(),
@@ -211,6 +242,7 @@ pub async fn spawn_with_clock(
         provider.stores.clone(),
         &provider.settings,
         provider.clock.clone(),
+        provider.entropy.clone(),
     )
     .context("verification settings")?;
     let state = AppState {

@@ -4,7 +4,7 @@
 
 use crate::accounts::password;
 use crate::admin::clients::{self, ClientInput};
-use crate::clock::{Timestamp, random_token};
+use crate::clock::Timestamp;
 use crate::oauth::provider::Provider;
 use crate::store::{ClientRecord, StoreError, UserRecord};
 use crate::util::{b64, secret_hash, sha256};
@@ -23,7 +23,7 @@ pub struct Demo {
 pub async fn seed(p: &Provider) -> anyhow::Result<Demo> {
     let now = p.now();
     let redirect = "http://127.0.0.1:9999/callback".to_owned();
-    let secret = random_token(24);
+    let secret = p.entropy.token(24);
     let conf = ClientInput {
         client_name: Some("Demo web app".into()),
         redirect_uris: vec![redirect.clone()],
@@ -45,7 +45,7 @@ pub async fn seed(p: &Provider) -> anyhow::Result<Demo> {
         ..Default::default()
     };
     upsert_client(p, DEMO_PUBLIC, public, None, now).await?;
-    let pw = random_token(12);
+    let pw = p.entropy.token(12);
     upsert_user(p, &pw, now).await?;
     let verifier = "demo-verifier-demo-verifier-demo-verifier-0123";
     let challenge = b64(&sha256(verifier.as_bytes()));

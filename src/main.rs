@@ -1,13 +1,10 @@
 //! The `surety` command: `serve` (the default), `migrate`, `keys rotate`, and admin
 //! actions on clients and users. The only place `anyhow` errors end.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use surety::admin::clients::{self, ClientInput, ClientOutput};
 use surety::app;
-use surety::clock::{Clock, SystemClock};
 use surety::config::Settings;
 
 /// mimalloc serves the request path's many small, short-lived allocations with less CPU
@@ -202,7 +199,7 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
-    let running = app::spawn(settings).await?;
+    let running = app::spawn(settings, app::Deps::default()).await?;
     if demo {
         let d = surety::demo::seed(&running.provider).await?;
         println!("{}", surety::demo::banner(&running.provider, &d));
@@ -222,7 +219,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 }
 
 async fn provider(settings: Settings) -> anyhow::Result<surety::oauth::provider::Provider> {
-    app::build_provider(settings, Arc::new(SystemClock)).await
+    app::build_provider(settings, app::Deps::default()).await
 }
 
 async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
@@ -232,7 +229,7 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
         KeysAction::Rotate { activate_in } => {
             let kids = p
                 .keys
-                .rotate(SystemClock.now(), activate_in.unwrap_or(default_delay))
+                .rotate(p.now(), activate_in.unwrap_or(default_delay))
                 .await?;
             println!(
                 "new keys {} sign in {}s",
@@ -240,10 +237,7 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
                 activate_in.unwrap_or(default_delay)
             );
         }
-        KeysAction::List => println!(
-            "{}",
-            serde_json::to_string_pretty(&p.keys.jwks(SystemClock.now()))?
-        ),
+        KeysAction::List => println!("{}", serde_json::to_string_pretty(&p.keys.jwks(p.now()))?),
     }
     Ok(())
 }
@@ -285,7 +279,7 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
             let known: Vec<&str> = p.grants.grant_types().collect();
             let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (rec, secret) = clients::new_client(m, p.now());
+            let (rec, secret) = clients::new_client(p.entropy.as_ref(), m, p.now());
             p.stores.clients.insert_client(&rec).await?;
             println!(
                 "{}",
@@ -300,7 +294,11 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
             let known: Vec<&str> = p.grants.grant_types().collect();
             let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (rec, secret) = clients::replace(p.stores.clients.get_client(&client_id).await?, m);
+            let (rec, secret) = clients::replace(
+                p.entropy.as_ref(),
+                p.stores.clients.get_client(&client_id).await?,
+                m,
+            );
             p.stores.clients.update_client(&rec).await?;
             println!(
                 "{}",
@@ -340,6 +338,7 @@ async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()>
             };
             let u = surety::accounts::users::create(
                 p.stores.users.as_ref(),
+                p.entropy.as_ref(),
                 &username,
                 pw,
                 email,
@@ -381,9 +380,10 @@ async fn app_cmd(settings: Settings, action: AppsAction) -> anyhow::Result<()> {
                 .context("developer account")?;
             let input: AppInput = serde_json::from_str(&app).context("app JSON")?;
             let known: Vec<&str> = p.grants.grant_types().collect();
-            let (client, secret, mut rec) = apps::build(input, &dev.sid, &known, p.now())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let webhook_secret = apps::new_webhook_secret();
+            let (client, secret, mut rec) =
+                apps::build(p.entropy.as_ref(), input, &dev.sid, &known, p.now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let webhook_secret = apps::new_webhook_secret(p.entropy.as_ref());
             rec.webhook_secret_sealed = Some(
                 p.keys
                     .seal_secret(rec.client_id.as_bytes(), webhook_secret.as_bytes())?,

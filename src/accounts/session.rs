@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cache::Ephemeral;
-use crate::clock::{Timestamp, random_token};
+use crate::clock::{Entropy, Timestamp};
 use crate::oauth::error::OAuthError;
 use crate::util::secret_hash;
 
@@ -29,9 +29,14 @@ fn key(cookie: &str) -> String {
     format!("sess:{}", secret_hash(cookie))
 }
 
-/// Starts a session; returns the cookie value.
-pub async fn create(cache: &dyn Ephemeral, s: &Session, ttl: u64) -> Result<String, OAuthError> {
-    let id = random_token(32);
+/// Starts a session (its id drawn from `rng`); returns the cookie value.
+pub async fn create(
+    cache: &dyn Ephemeral,
+    rng: &dyn Entropy,
+    s: &Session,
+    ttl: u64,
+) -> Result<String, OAuthError> {
+    let id = rng.token(32);
     let v = serde_json::to_vec(s).map_err(OAuthError::server_error)?;
     cache.put(&key(&id), &v, ttl).await?;
     Ok(id)

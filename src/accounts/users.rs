@@ -3,7 +3,7 @@
 //! cookies so a browser that signed in as a user before is not locked out by strangers.
 
 use crate::cache::Ephemeral;
-use crate::clock::{Timestamp, random_hex16};
+use crate::clock::{Entropy, Timestamp};
 use crate::oauth::error::OAuthError;
 use crate::store::{StoreError, UserRecord, UserStore};
 
@@ -19,9 +19,11 @@ pub enum NewUserError {
     Store(StoreError),
 }
 
-/// Validates and stores a new user; the password is hashed with argon2id.
+/// Validates and stores a new user (its `sub` drawn from `rng`); the password is hashed
+/// with argon2id.
 pub async fn create(
     store: &dyn UserStore,
+    rng: &dyn Entropy,
     username: &str,
     pw: String,
     email: Option<String>,
@@ -50,7 +52,7 @@ pub async fn create(
         .await
         .map_err(|_| NewUserError::Invalid("password", "8 to 1024 bytes"))?;
     let user = UserRecord {
-        sub: random_hex16(),
+        sub: rng.hex16(),
         username: uname.to_owned(),
         password_hash: hash,
         email,
@@ -96,8 +98,12 @@ fn device_key(token: &str) -> String {
 /// (OWASP's device cookies): its later attempts for that user count on their own, so
 /// strangers locking the username or the address out do not lock it out. Returns the
 /// token for the cookie.
-pub async fn remember_device(cache: &dyn Ephemeral, username: &str) -> Result<String, OAuthError> {
-    let token = crate::clock::random_token(24);
+pub async fn remember_device(
+    cache: &dyn Ephemeral,
+    rng: &dyn Entropy,
+    username: &str,
+) -> Result<String, OAuthError> {
+    let token = rng.token(24);
     let user = crate::util::secret_hash(&username.to_lowercase());
     cache
         .put(&device_key(&token), user.as_bytes(), DEVICE_TTL)

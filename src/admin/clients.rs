@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::FieldError;
-use crate::clock::{Timestamp, random_token};
+use crate::clock::{Entropy, Timestamp};
 use crate::keys::jws::{Alg, VerifyKey};
 use crate::oauth::client_auth::AuthMethod;
 use crate::oauth::scope::Scope;
@@ -288,11 +288,16 @@ fn check_token_exchange(
     Ok(())
 }
 
-/// Builds a new client record; returns it with the plaintext secret (shown once).
-pub fn new_client(metadata: ClientMetadata, now: Timestamp) -> (ClientRecord, Option<String>) {
-    let secret = needs_secret(&metadata).then(|| random_token(32));
+/// Builds a new client record (its id and secret drawn from `rng`); returns it with the
+/// plaintext secret (shown once).
+pub fn new_client(
+    rng: &dyn Entropy,
+    metadata: ClientMetadata,
+    now: Timestamp,
+) -> (ClientRecord, Option<String>) {
+    let secret = needs_secret(&metadata).then(|| rng.token(32));
     let rec = ClientRecord {
-        client_id: random_token(16),
+        client_id: rng.token(16),
         secret_hash: secret.as_deref().map(secret_hash),
         metadata,
         created_at: now,
@@ -302,11 +307,15 @@ pub fn new_client(metadata: ClientMetadata, now: Timestamp) -> (ClientRecord, Op
 
 /// Replaces a client's metadata; a secret is issued if the new method needs one and the
 /// client had none, and dropped if the new method does not use one.
-pub fn replace(mut c: ClientRecord, metadata: ClientMetadata) -> (ClientRecord, Option<String>) {
+pub fn replace(
+    rng: &dyn Entropy,
+    mut c: ClientRecord,
+    metadata: ClientMetadata,
+) -> (ClientRecord, Option<String>) {
     let mut secret = None;
     if needs_secret(&metadata) {
         if c.secret_hash.is_none() {
-            let s = random_token(32);
+            let s = rng.token(32);
             c.secret_hash = Some(secret_hash(&s));
             secret = Some(s);
         }

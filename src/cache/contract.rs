@@ -10,7 +10,7 @@ use std::sync::{Arc, Once};
 use super::memory::MemoryCache;
 use super::redis::RedisCache;
 use super::{CacheError, Consumed, Ephemeral};
-use crate::clock::{FixedClock, random_hex16};
+use crate::clock::{Entropy, FixedClock, SystemEntropy};
 
 const REDIS_ENV: &str = "SURETY_TEST_REDIS_URL";
 
@@ -35,7 +35,7 @@ async fn redis() -> Option<Arc<RedisCache>> {
         });
         return None;
     };
-    let prefix = format!("surety-test:{}:", random_hex16());
+    let prefix = format!("surety-test:{}:", SystemEntropy.hex16());
     Some(Arc::new(RedisCache::connect(&url, &prefix).await.unwrap()))
 }
 

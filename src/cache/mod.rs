@@ -43,9 +43,12 @@ pub struct Marked {
     pub contents: String,
 }
 
-/// A new contents marker begun at `now`.
+/// A new contents marker begun at `now`. Its random part always comes from the system
+/// CSPRNG, never an injected source: it must differ between every two contents, across
+/// processes and restarts, which a seeded test source does not promise.
 pub fn new_contents(now: Timestamp) -> String {
-    format!("{now}.{}", crate::clock::random_hex16())
+    use crate::clock::Entropy;
+    format!("{now}.{}", crate::clock::SystemEntropy.hex16())
 }
 
 /// The time a contents marker names (0 for a malformed one: nothing proves unused).

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::AppPermission;
 use crate::admin::FieldError;
 use crate::admin::clients::{self, ClientInput};
-use crate::clock::Timestamp;
+use crate::clock::{Entropy, Timestamp};
 use crate::resource::permissions;
 use crate::store::{AppRecord, ClientRecord};
 
@@ -144,12 +144,14 @@ fn check_limits(v: &Option<Value>) -> Result<Value, FieldError> {
 }
 
 /// A new webhook signing secret for an app (shown once; the caller seals it).
-pub fn new_webhook_secret() -> String {
-    crate::clock::random_token(32)
+pub fn new_webhook_secret(rng: &dyn Entropy) -> String {
+    rng.token(32)
 }
 
-/// Validates an app for `developer_sid`; returns the client (with its secret) and the app.
+/// Validates an app for `developer_sid`; returns the client (with its secret, both drawn
+/// from `rng`) and the app.
 pub fn build(
+    rng: &dyn Entropy,
     input: AppInput,
     developer_sid: &str,
     known_grants: &[&str],
@@ -176,7 +178,7 @@ pub fn build(
         },
         known_grants,
     )?;
-    let (client, secret) = clients::new_client(metadata, now);
+    let (client, secret) = clients::new_client(rng, metadata, now);
     let app = AppRecord {
         client_id: client.client_id.clone(),
         developer_sid: developer_sid.to_owned(),
@@ -195,6 +197,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemEntropy;
 
     fn input() -> AppInput {
         AppInput {
@@ -217,6 +220,7 @@ mod tests {
     #[test]
     fn an_app_is_a_client_limited_to_its_profile() {
         let (c, secret, app) = build(
+            &SystemEntropy,
             input(),
             "ACdev",
             &["authorization_code", "refresh_token"],
@@ -241,7 +245,10 @@ mod tests {
             }],
             ..input()
         };
-        assert_eq!(build(unknown, "d", g, 0).unwrap_err().field, "permissions");
+        assert_eq!(
+            build(&SystemEntropy, unknown, "d", g, 0).unwrap_err().field,
+            "permissions"
+        );
         let all_optional = AppInput {
             permissions: vec![AppPermission {
                 name: "read".into(),
@@ -250,18 +257,26 @@ mod tests {
             ..input()
         };
         assert_eq!(
-            build(all_optional, "d", g, 0).unwrap_err().field,
+            build(&SystemEntropy, all_optional, "d", g, 0)
+                .unwrap_err()
+                .field,
             "permissions"
         );
         let limits = AppInput {
             usage_limits: Some(json!({"max_monthly_api_calls": -1})),
             ..input()
         };
-        assert_eq!(build(limits, "d", g, 0).unwrap_err().field, "usage_limits");
+        assert_eq!(
+            build(&SystemEntropy, limits, "d", g, 0).unwrap_err().field,
+            "usage_limits"
+        );
         let cb = AppInput {
             deauthorize_uri: Some("http://evil.example/x".into()),
             ..input()
         };
-        assert_eq!(build(cb, "d", g, 0).unwrap_err().field, "deauthorize_uri");
+        assert_eq!(
+            build(&SystemEntropy, cb, "d", g, 0).unwrap_err().field,
+            "deauthorize_uri"
+        );
     }
 }

@@ -11,7 +11,7 @@ pub mod revoke;
 
 use serde_json::{Value, json};
 
-use crate::clock::{Timestamp, random_token};
+use crate::clock::{Entropy, Timestamp};
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
@@ -99,13 +99,21 @@ pub async fn owner_account(
     if let Some(sid) = p.stores.apps.user_account(sub).await? {
         return Ok(p.stores.accounts.get_account(&sid).await?);
     }
-    let acct = new_account(None, None, format!("Account of {sub}"), json!({}), now);
+    let acct = new_account(
+        p.entropy.as_ref(),
+        None,
+        None,
+        format!("Account of {sub}"),
+        json!({}),
+        now,
+    );
     p.stores.accounts.insert_account(&acct).await?;
     let linked = p.stores.apps.link_user_account(sub, &acct.sid).await?;
     Ok(p.stores.accounts.get_account(&linked).await?)
 }
 
 fn new_account(
+    rng: &dyn Entropy,
     parent: Option<&AccountRecord>,
     partner: Option<String>,
     name: String,
@@ -113,14 +121,14 @@ fn new_account(
     now: Timestamp,
 ) -> AccountRecord {
     AccountRecord {
-        sid: format!("AC{}", crate::clock::random_hex16()),
+        sid: format!("AC{}", rng.hex16()),
         partner_id: partner.or_else(|| parent.and_then(|p| p.partner_id.clone())),
         parent_sid: parent.map(|p| p.sid.clone()),
         friendly_name: name,
         status: "active".into(),
         limits,
         // Subaccounts authenticate through tokens; this random token is never shown.
-        auth_token_hash: secret_hash(&random_token(32)),
+        auth_token_hash: secret_hash(&rng.token(32)),
         created_at: now,
     }
 }
@@ -172,7 +180,14 @@ pub async fn approve(
         Some(a) => reactivate(p, &a.subaccount_sid).await?,
         None => {
             let name = format!("{} (app)", app.display_name);
-            let acct = new_account(Some(&parent), None, name, app.usage_limits.clone(), now);
+            let acct = new_account(
+                p.entropy.as_ref(),
+                Some(&parent),
+                None,
+                name,
+                app.usage_limits.clone(),
+                now,
+            );
             p.stores.accounts.insert_account(&acct).await?;
             acct.sid
         }

@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Value, json};
 
-use crate::clock::Timestamp;
+use crate::clock::{SharedEntropy, Timestamp};
 use crate::store::{KeyStore, StoreError, StoredKey};
 use jws::{Alg, JwsError, Signer, VerifyKey};
 use seal::Kek;
@@ -98,6 +98,8 @@ impl Ring {
 pub struct KeyRing {
     store: Arc<dyn KeyStore>,
     kek: Kek,
+    /// Where new key ids come from.
+    entropy: SharedEntropy,
     /// How long a superseded key stays published: the longest token lifetime.
     retain: i64,
     current: RwLock<Arc<Ring>>,
@@ -108,12 +110,14 @@ impl KeyRing {
     pub async fn open(
         store: Arc<dyn KeyStore>,
         kek: Kek,
+        entropy: SharedEntropy,
         retain: i64,
         now: Timestamp,
     ) -> Result<Self, KeyError> {
         let ring = Self {
             store,
             kek,
+            entropy,
             retain,
             current: RwLock::new(Arc::new(Ring::default())),
         };
@@ -183,7 +187,7 @@ impl KeyRing {
         activates_at: Timestamp,
     ) -> Result<String, KeyError> {
         let (signer, der) = Signer::generate(alg)?;
-        let kid = crate::clock::random_token(12);
+        let kid = self.entropy.token(12);
         let mut jwk = signer.public_jwk();
         jwk["kid"] = json!(kid);
         let sealed = self.kek.seal(kid.as_bytes(), &der)?;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::cache::Ephemeral;
-use crate::clock::{SharedClock, Timestamp};
+use crate::clock::{SharedClock, SharedEntropy, Timestamp};
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::store::Stores;
@@ -34,6 +34,8 @@ pub struct Provider {
     pub cache: Arc<dyn Ephemeral>,
     pub keys: Arc<KeyRing>,
     pub clock: SharedClock,
+    /// Where every token, code and identifier the provider makes comes from.
+    pub entropy: SharedEntropy,
     pub grants: GrantRegistry,
     /// What scopes exist and which are internal (products register theirs).
     pub scopes: super::scope::ScopeRegistry,

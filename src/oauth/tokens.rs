@@ -9,7 +9,7 @@ use super::authorize::claims::StandardClaim;
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::scope::Scope;
-use crate::clock::{Timestamp, random_token};
+use crate::clock::Timestamp;
 use crate::keys::jws::Alg;
 use crate::store::{ClientRecord, RefreshRecord, UserRecord};
 use crate::util::{b64, secret_hash};
@@ -82,7 +82,7 @@ impl Provider {
             ("client_id", Value::from(g.client_id.as_str())),
             ("iat", Value::from(now)),
             ("exp", Value::from(now + ttl)),
-            ("jti", Value::from(random_token(16))),
+            ("jti", Value::from(self.entropy.token(16))),
             ("scope", Value::from(g.scope.to_string())),
         ] {
             claims.insert(k.to_owned(), v);
@@ -159,7 +159,7 @@ impl Provider {
         scope: &Scope,
     ) -> (String, RefreshRecord) {
         let now = self.now();
-        let token = random_token(32);
+        let token = self.entropy.token(32);
         let rec = RefreshRecord {
             token_hash: secret_hash(&token),
             grant_id: grant_id.to_owned(),

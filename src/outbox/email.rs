@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::worker::{DeliveryError, Transport};
 use super::{EventId, KIND_EMAIL, MAX_PAYLOAD_BYTES, OutboxError, new_event};
-use crate::clock::Timestamp;
+use crate::clock::{Entropy, Timestamp};
 use crate::config::Settings;
 use crate::oauth::provider::Provider;
 use crate::store::{OutboxEvent, OutboxStore};
@@ -96,12 +96,20 @@ pub async fn enqueue_email(
     to: &str,
     message: &EmailMessage,
 ) -> Result<EventId, OutboxError> {
-    enqueue_email_to(p.stores.outbox.as_ref(), p.now(), to, message).await
+    enqueue_email_to(
+        p.stores.outbox.as_ref(),
+        p.entropy.as_ref(),
+        p.now(),
+        to,
+        message,
+    )
+    .await
 }
 
 /// [`enqueue_email`] for code that holds the outbox store rather than the provider.
 pub async fn enqueue_email_to(
     outbox: &dyn OutboxStore,
+    rng: &dyn Entropy,
     now: Timestamp,
     to: &str,
     message: &EmailMessage,
@@ -112,7 +120,7 @@ pub async fn enqueue_email_to(
     if body.len() > MAX_PAYLOAD_BYTES {
         return Err(OutboxError::Payload("larger than 64 KiB"));
     }
-    let id = EventId::new();
+    let id = EventId::new(rng);
     let event = new_event(&id, KIND_EMAIL, to.as_ref(), body, None, now);
     outbox.enqueue(&event).await?;
     tracing::info!(event_id = %id.as_str(), kind = KIND_EMAIL, "outbox event queued");
@@ -295,7 +303,7 @@ mod tests {
             subject: "Verification failed".into(),
             text: "Someone tried.\n".into(),
         };
-        let id = EventId::new();
+        let id = EventId::new(&crate::clock::SystemEntropy);
         let payload = serde_json::to_string(&m).unwrap();
         let e = new_event(
             &id,

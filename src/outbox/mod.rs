@@ -20,8 +20,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use secrecy::SecretSlice;
 
-use crate::clock::Timestamp;
-use crate::clock::random_hex16;
+use crate::clock::{Entropy, Timestamp};
 use crate::keys::{KeyError, KeyRing};
 use crate::oauth::provider::Provider;
 use crate::store::{OutboxEvent, StoreError};
@@ -70,8 +69,9 @@ pub enum OutboxError {
 pub struct EventId(String);
 
 impl EventId {
-    pub fn new() -> Self {
-        Self(format!("EV{}", random_hex16()))
+    /// A fresh id drawn from `rng`.
+    pub fn new(rng: &dyn Entropy) -> Self {
+        Self(format!("EV{}", rng.hex16()))
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -85,12 +85,6 @@ impl EventId {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl Default for EventId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -161,7 +155,7 @@ pub fn webhook_event(
     if body.len() > MAX_PAYLOAD_BYTES {
         return Err(OutboxError::Payload("larger than 64 KiB"));
     }
-    let id = EventId::new();
+    let id = EventId::new(p.entropy.as_ref());
     let sealed = p.keys.seal_secret(&secret_aad(id.as_str()), secret)?;
     Ok(new_event(
         &id,
@@ -206,7 +200,7 @@ mod tests {
 
     #[test]
     fn event_ids_parse() {
-        let id = EventId::new();
+        let id = EventId::new(&crate::clock::SystemEntropy);
         assert_eq!(EventId::parse(id.as_str()), Some(id.clone()));
         assert_eq!(id.as_str().len(), 34);
         assert!(EventId::parse("EV0123").is_none());

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::email::EmailTransport;
 use super::webhook::WebhookTransport;
 use super::{OutboxError, SealedInRow, status};
-use crate::clock::{SharedClock, Timestamp, fill_random, random_hex16};
+use crate::clock::{SharedClock, SharedEntropy, Timestamp};
 use crate::oauth::provider::Provider;
 use crate::store::{OutboxEvent, OutboxStore};
 
@@ -104,6 +104,8 @@ pub struct Worker {
     store: Arc<dyn OutboxStore>,
     transports: Vec<Arc<dyn Transport>>,
     clock: SharedClock,
+    /// Retry jitter.
+    entropy: SharedEntropy,
     node_id: String,
     policy: RetryPolicy,
     poll: Duration,
@@ -114,6 +116,7 @@ impl Worker {
         store: Arc<dyn OutboxStore>,
         transports: Vec<Arc<dyn Transport>>,
         clock: SharedClock,
+        entropy: SharedEntropy,
         policy: RetryPolicy,
         poll: Duration,
     ) -> Self {
@@ -121,7 +124,8 @@ impl Worker {
             store,
             transports,
             clock,
-            node_id: format!("ND{}", random_hex16()),
+            node_id: format!("ND{}", entropy.hex16()),
+            entropy,
             policy,
             poll,
         }
@@ -151,6 +155,7 @@ impl Worker {
             p.stores.outbox.clone(),
             transports,
             p.clock.clone(),
+            p.entropy.clone(),
             policy,
             poll,
         ))
@@ -213,14 +218,12 @@ impl Worker {
 
     async fn attempt(&self, t: &dyn Transport, event: OutboxEvent) {
         let result = t.deliver(&event).await;
-        let mut r = [0u8; 8];
-        fill_random(&mut r);
         let outcome = settle(
             &self.policy,
             event.attempts,
             result,
             self.clock.now(),
-            u64::from_le_bytes(r),
+            self.entropy.next_u64(),
         );
         self.record(&event, outcome).await;
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::admin::FieldError;
-use crate::clock::{Timestamp, random_hex16, random_token};
+use crate::clock::{Entropy, Timestamp};
 use crate::keys::jws::VerifyKey;
 use crate::oauth::scope::Scope;
 use crate::store::{AccountRecord, PartnerRecord};
@@ -163,10 +163,11 @@ impl From<&PartnerRecord> for PartnerOutput {
     }
 }
 
-/// Validates a partner; `seal` seals the HS256 secret for partner `id`. An update
-/// (`old`) keeps the sealed secret when it gives no new one, and keeps the keys too
-/// (`jwks`, `jwks_uri`) when it gives no key material at all.
+/// Validates a partner; a new one's id is drawn from `rng`; `seal` seals the HS256 secret
+/// for partner `id`. An update (`old`) keeps the sealed secret when it gives no new one,
+/// and keeps the keys too (`jwks`, `jwks_uri`) when it gives no key material at all.
 pub fn build_partner(
+    rng: &dyn Entropy,
     id: Option<String>,
     mut input: PartnerInput,
     now: Timestamp,
@@ -218,7 +219,7 @@ pub fn build_partner(
     }
     let limits = input.limits.unwrap_or_default();
     limits.check()?;
-    let id = id.unwrap_or_else(|| format!("PN{}", random_hex16()));
+    let id = id.unwrap_or_else(|| format!("PN{}", rng.hex16()));
     let sealed_secret = match &input.secret {
         Some(s) => Some(
             seal(&id, s.as_bytes())
@@ -282,8 +283,10 @@ impl AccountOutput {
     }
 }
 
-/// Validates a new account for `partner_id`; returns it with its auth token.
+/// Validates a new account for `partner_id`; returns it with its auth token (its sid and
+/// token drawn from `rng`).
 pub fn build_account(
+    rng: &dyn Entropy,
     partner_id: &str,
     input: AccountInput,
     now: Timestamp,
@@ -296,9 +299,9 @@ pub fn build_account(
     PartnerLimits::deserialize(&limits)
         .map_err(|e| FieldError::new("limits", e.to_string()))?
         .check()?;
-    let token = random_token(32);
+    let token = rng.token(32);
     let rec = AccountRecord {
-        sid: format!("AC{}", random_hex16()),
+        sid: format!("AC{}", rng.hex16()),
         partner_id: Some(partner_id.to_owned()),
         parent_sid: None,
         friendly_name: name.to_owned(),
@@ -382,6 +385,7 @@ pub fn is_account_sid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemEntropy;
 
     #[test]
     fn sids_are_checked() {
@@ -399,7 +403,7 @@ mod tests {
             secret: Some("s".repeat(32)),
             ..Default::default()
         };
-        assert!(build_partner(None, base(), 0, None, seal).is_ok());
+        assert!(build_partner(&SystemEntropy, None, base(), 0, None, seal).is_ok());
         let cases = [
             (
                 PartnerInput {
@@ -468,6 +472,7 @@ mod tests {
         let good = json!({"display_name": "Acme", "primary_color": "#0a7", "frame_origins": ["https://acme.example"], "hidden_sections": ["apps"]});
         assert!(
             build_partner(
+                &SystemEntropy,
                 None,
                 PartnerInput {
                     branding: Some(good),
@@ -481,7 +486,9 @@ mod tests {
         );
         for (input, field) in cases {
             assert_eq!(
-                build_partner(None, input, 0, None, seal).unwrap_err().field,
+                build_partner(&SystemEntropy, None, input, 0, None, seal)
+                    .unwrap_err()
+                    .field,
                 field
             );
         }

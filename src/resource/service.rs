@@ -5,7 +5,7 @@ use super::metering::{self, Period};
 use super::permissions::Permission;
 use super::values::{MessageBody, PhoneNumber, SidKind};
 use super::{Caller, ResourceError};
-use crate::clock::Timestamp;
+use crate::clock::{Entropy, Timestamp};
 use crate::partners::is_account_sid;
 use crate::store::{
     AccountNode, ActivityKind, ActivityRecord, Cursor, Metered, NumberRecord, StoreError, Stores,
@@ -185,29 +185,32 @@ pub struct NewActivity {
 /// Sends a message (metered).
 pub async fn send_message(
     stores: &Stores,
+    rng: &dyn Entropy,
     caller: &Caller,
     target: &str,
     req: NewActivity,
     now: Timestamp,
 ) -> Result<ActivityRecord> {
     require(caller, Permission::MessagesSend)?;
-    record(stores, caller, target, ActivityKind::Message, req, now).await
+    record(stores, rng, caller, target, ActivityKind::Message, req, now).await
 }
 
 /// Places a call (metered).
 pub async fn create_call(
     stores: &Stores,
+    rng: &dyn Entropy,
     caller: &Caller,
     target: &str,
     req: NewActivity,
     now: Timestamp,
 ) -> Result<ActivityRecord> {
     require(caller, Permission::CallsWrite)?;
-    record(stores, caller, target, ActivityKind::Call, req, now).await
+    record(stores, rng, caller, target, ActivityKind::Call, req, now).await
 }
 
 async fn record(
     stores: &Stores,
+    rng: &dyn Entropy,
     caller: &Caller,
     target: &str,
     kind: ActivityKind,
@@ -235,7 +238,7 @@ async fn record(
         ActivityKind::Call => SidKind::Call,
     };
     let rec = ActivityRecord {
-        sid: sid_kind.new_sid(),
+        sid: sid_kind.new_sid(rng),
         kind,
         account_sid: target.to_owned(),
         to: to.to_string(),
@@ -298,6 +301,7 @@ async fn check_caller_id(
 /// Buys `phone_number` for the target.
 pub async fn buy_number(
     stores: &Stores,
+    rng: &dyn Entropy,
     caller: &Caller,
     target: &str,
     phone_number: &str,
@@ -307,7 +311,7 @@ pub async fn buy_number(
     resolve(stores, caller, target, true).await?;
     let number = phone("phone_number", phone_number)?;
     let rec = NumberRecord {
-        sid: SidKind::PhoneNumber.new_sid(),
+        sid: SidKind::PhoneNumber.new_sid(rng),
         account_sid: target.to_owned(),
         phone_number: number.to_string(),
         created_at: now,

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::clock::random_hex16;
+use crate::clock::Entropy;
 
 /// A phone number in E.164 form: `+`, then 2 to 15 digits, the first not `0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,9 +47,9 @@ impl SidKind {
         }
     }
 
-    /// A fresh random SID of this kind.
-    pub fn new_sid(self) -> String {
-        format!("{}{}", self.prefix(), random_hex16())
+    /// A fresh random SID of this kind, drawn from `rng`.
+    pub fn new_sid(self, rng: &dyn Entropy) -> String {
+        format!("{}{}", self.prefix(), rng.hex16())
     }
 
     /// Whether `s` is a SID of this kind.
@@ -106,7 +106,7 @@ mod tests {
     #[test]
     fn sids_have_their_prefix_and_hex() {
         for k in [SidKind::Message, SidKind::Call, SidKind::PhoneNumber] {
-            let s = k.new_sid();
+            let s = k.new_sid(&crate::clock::SystemEntropy);
             assert!(k.is_sid(&s));
             assert!(!k.is_sid(&s.to_uppercase()));
         }

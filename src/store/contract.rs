@@ -10,7 +10,7 @@ use std::sync::Once;
 use super::migrate::{applied_versions, latest_version};
 use super::sql::{Backend, SqlStore};
 use super::*;
-use crate::clock::random_hex16;
+use crate::clock::{Entropy, SystemEntropy};
 
 const PG_ENV: &str = "SURETY_TEST_DATABASE_URL";
 
@@ -43,7 +43,7 @@ impl TestDb {
 }
 
 async fn sqlite_db(migrate: bool) -> TestDb {
-    let dir = std::env::temp_dir().join(format!("surety-test-{}", random_hex16()));
+    let dir = std::env::temp_dir().join(format!("surety-test-{}", SystemEntropy.hex16()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("surety.db").display());
     let store = SqlStore::connect(&url).await.unwrap();
@@ -65,7 +65,7 @@ async fn postgres_db(migrate: bool) -> Option<TestDb> {
         return None;
     };
     let admin = SqlStore::connect(&admin_url).await.unwrap();
-    let name = format!("surety_t_{}", random_hex16());
+    let name = format!("surety_t_{}", SystemEntropy.hex16());
     sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
         .execute(admin.pool())
         .await

@@ -249,7 +249,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::clock::random_hex16;
+    use crate::clock::{Entropy, SystemEntropy};
 
     struct Db {
         store: SqlStore,
@@ -272,7 +272,7 @@ mod tests {
     }
 
     async fn sqlite() -> Db {
-        let dir = std::env::temp_dir().join(format!("surety-outbox-{}", random_hex16()));
+        let dir = std::env::temp_dir().join(format!("surety-outbox-{}", SystemEntropy.hex16()));
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("surety.db").display());
         let store = SqlStore::connect(&url).await.unwrap();
@@ -296,7 +296,7 @@ mod tests {
             return None;
         };
         let admin = SqlStore::connect(&base).await.unwrap();
-        let name = format!("surety_ob_{}", random_hex16());
+        let name = format!("surety_ob_{}", SystemEntropy.hex16());
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(admin.pool())
             .await

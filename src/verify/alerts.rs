@@ -10,7 +10,7 @@
 //! no alert. Failing to queue an alert never fails the verification: it is logged
 //! (without the address) and the verification goes on.
 
-use crate::clock::Timestamp;
+use crate::clock::{Entropy, Timestamp};
 use crate::outbox::email::{EmailMessage, enqueue_email_to};
 use crate::outbox::{EventId, KIND_EMAIL, OutboxError};
 use crate::store::{OutboxFilter, StoreError, Stores};
@@ -30,6 +30,7 @@ const MAX_SHOWN: usize = 80;
 /// already had its alerts this hour. Errors are logged, never returned.
 pub async fn enqueue_failure_alert(
     stores: &Stores,
+    rng: &dyn Entropy,
     now: Timestamp,
     who: &Requester,
     account: Option<&str>,
@@ -40,7 +41,7 @@ pub async fn enqueue_failure_alert(
         return None;
     }
     let message = failure_message(who, account, outcome, now);
-    match queue(stores, now, entity_id, &message, outcome).await {
+    match queue(stores, rng, now, entity_id, &message, outcome).await {
         Ok(id) => id,
         Err(e) => {
             tracing::warn!(entity_id, error = %e, "could not queue a failure alert");
@@ -52,6 +53,7 @@ pub async fn enqueue_failure_alert(
 /// Queues `message` to the entity's address unless it has none or had enough alerts.
 async fn queue(
     stores: &Stores,
+    rng: &dyn Entropy,
     now: Timestamp,
     entity_id: &str,
     message: &EmailMessage,
@@ -74,7 +76,7 @@ async fn queue(
         );
         return Ok(None);
     }
-    let id = enqueue_email_to(stores.outbox.as_ref(), now, &to, message).await?;
+    let id = enqueue_email_to(stores.outbox.as_ref(), rng, now, &to, message).await?;
     Ok(Some(id))
 }
 

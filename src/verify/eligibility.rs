@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 
 use super::rules::{EntityView, Rule, RuleError};
 use crate::cache::{CacheError, Ephemeral};
-use crate::clock::{Timestamp, random_hex16};
+use crate::clock::{Entropy, Timestamp};
 use crate::store::{
     EntityRecord, PromotionRecord, StoreError, StoreResult, Stores, VerificationRecord,
 };
@@ -157,6 +157,7 @@ fn invalid(field: &'static str, message: impl Into<String>) -> PromotionError {
 /// Checks `input` and stores it as `client_id`'s promotion.
 pub async fn register(
     stores: &Stores,
+    rng: &dyn Entropy,
     client_id: &str,
     input: PromotionInput,
     now: Timestamp,
@@ -180,7 +181,7 @@ pub async fn register(
         return Err(PromotionError::TooMany);
     }
     let record = PromotionRecord {
-        id: format!("PR{}", random_hex16()),
+        id: format!("PR{}", rng.hex16()),
         client_id: client_id.to_owned(),
         code: code.as_str().to_owned(),
         description: description.to_owned(),

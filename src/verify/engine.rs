@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::regions::RegionTable;
-use crate::clock::{SharedClock, Timestamp};
+use crate::clock::{SharedClock, SharedEntropy, Timestamp};
 use crate::store::{StoreError, Stores};
 
 /// The engine's settings (from `Settings`, see `config.rs`).
@@ -53,6 +53,8 @@ struct Inner {
     stores: Stores,
     config: VerifyConfig,
     clock: SharedClock,
+    /// Verification, candidate and question ids, question order and answer salts.
+    entropy: SharedEntropy,
 }
 
 /// Basic identifying info as a relying party or a person types it (raw; the engine
@@ -243,12 +245,18 @@ impl From<StoreError> for VerifyError {
 mod flow;
 
 impl Verifier {
-    pub fn new(stores: Stores, config: VerifyConfig, clock: SharedClock) -> Self {
+    pub fn new(
+        stores: Stores,
+        config: VerifyConfig,
+        clock: SharedClock,
+        entropy: SharedEntropy,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 stores,
                 config,
                 clock,
+                entropy,
             }),
         }
     }
@@ -258,6 +266,7 @@ impl Verifier {
         stores: Stores,
         s: &crate::config::Settings,
         clock: SharedClock,
+        entropy: SharedEntropy,
     ) -> anyhow::Result<Self> {
         anyhow::ensure!(
             (1..=20).contains(&s.verify_questions),
@@ -280,7 +289,7 @@ impl Verifier {
             ttl: s.verify_ttl,
             regions: Arc::new(regions),
         };
-        Ok(Self::new(stores, config, clock))
+        Ok(Self::new(stores, config, clock, entropy))
     }
 
     pub fn config(&self) -> &VerifyConfig {

@@ -1,5 +1,6 @@
-//! Challenge questions: drawn at random (the operating system's CSPRNG, through
-//! aws-lc) from the matched record's verified facts other than what was supplied.
+//! Challenge questions: drawn at random (from the engine's [`Entropy`]: the operating
+//! system's CSPRNG, through aws-lc, unless a test gives a seeded source) from the matched
+//! record's verified facts other than what was supplied.
 //!
 //! A question is open-ended (the answer is normalized like the fact, then compared in
 //! constant time) or multiple choice: the right answer among plausible distractors taken
@@ -20,38 +21,38 @@ use super::engine::{PublicQuestion, QuestionKind};
 use super::facts::{BusinessFacts, PersonFacts};
 use super::matching::Probe;
 use super::normalize;
+use crate::clock::Entropy;
 use crate::store::{EntityRecord, EntitySample};
 use crate::util::{ct_eq, sha256};
 
 mod choices;
 pub use choices::Pool;
 
-/// Random numbers from the system CSPRNG.
-pub struct Csprng;
+/// Random choices drawn from an [`Entropy`].
+#[derive(Clone, Copy)]
+pub struct Chance<'a>(pub &'a dyn Entropy);
 
-impl Csprng {
+impl Chance<'_> {
     /// Uniform in `0..n` (`n > 0`), by rejection sampling.
-    pub fn below(n: usize) -> usize {
+    pub fn below(self, n: usize) -> usize {
         let n = n.max(1) as u64;
         let zone = u64::MAX - (u64::MAX % n);
         loop {
-            let mut b = [0u8; 8];
-            crate::clock::fill_random(&mut b);
-            let v = u64::from_le_bytes(b);
+            let v = self.0.next_u64();
             if v < zone {
                 return (v % n) as usize;
             }
         }
     }
 
-    pub fn coin() -> bool {
-        Self::below(2) == 1
+    pub fn coin(self) -> bool {
+        self.below(2) == 1
     }
 
     /// Fisher–Yates.
-    pub fn shuffle<T>(v: &mut [T]) {
+    pub fn shuffle<T>(self, v: &mut [T]) {
         for i in (1..v.len()).rev() {
-            v.swap(i, Self::below(i + 1));
+            v.swap(i, self.below(i + 1));
         }
     }
 }
@@ -221,13 +222,14 @@ pub fn facts_of(r: &EntityRecord, employer: Option<&EntitySample>, supplied: &Pr
 /// `n` of `items` at random; when there are more than `n`, a set of facts (named by
 /// `key`) other than each of the `recent` attempts' sets if there is one.
 pub fn pick<T>(
+    rng: &dyn Entropy,
     mut items: Vec<T>,
     n: usize,
     recent: &[BTreeSet<String>],
     key: impl Fn(&T) -> &str,
 ) -> Vec<T> {
     for _ in 0..32 {
-        Csprng::shuffle(&mut items);
+        Chance(rng).shuffle(&mut items);
         let set: BTreeSet<String> = items.iter().take(n).map(|t| key(t).to_owned()).collect();
         if items.len() <= n || !recent.contains(&set) {
             break;
@@ -263,6 +265,7 @@ fn digest(salt: &str, value: &str) -> String {
 
 impl StoredQuestion {
     fn new(
+        rng: &dyn Entropy,
         id: String,
         fact: &Fact,
         prompt: &str,
@@ -271,7 +274,7 @@ impl StoredQuestion {
         answer: &str,
     ) -> Option<Self> {
         let value = normalized(norm, answer)?;
-        let salt = crate::clock::random_hex16();
+        let salt = rng.hex16();
         Some(StoredQuestion {
             id,
             fact: fact.key().to_owned(),
@@ -307,17 +310,19 @@ impl StoredQuestion {
 }
 
 /// Builds the question for `fact` (`id` given), with distractors from `pool` and years
-/// up to `year`. `None` when the fact cannot make a fair question.
+/// up to `year`, its form, choice order and salt drawn from `rng`. `None` when the fact
+/// cannot make a fair question.
 pub fn question(
+    rng: &dyn Entropy,
     id: String,
     fact: &Fact,
     pool: &Pool,
     seed: &[u8; 32],
     year: i32,
 ) -> Option<StoredQuestion> {
-    let open = Csprng::coin();
+    let open = Chance(rng).coin();
     let q = |prompt: &str, choices: Vec<String>, norm: Norm, answer: &str| {
-        StoredQuestion::new(id.clone(), fact, prompt, choices, norm, answer)
+        StoredQuestion::new(rng, id.clone(), fact, prompt, choices, norm, answer)
     };
     let choice_or_open = |answer: &str,
                           distractors: Vec<String>,
@@ -327,7 +332,7 @@ pub fn question(
         if distractors.len() >= 2 && (!open || open_prompt.is_empty()) {
             q(
                 choice_prompt,
-                choices::shuffled(answer, distractors),
+                choices::shuffled(rng, answer, distractors),
                 norm,
                 answer,
             )

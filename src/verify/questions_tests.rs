@@ -3,6 +3,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::*;
+use crate::clock::SystemEntropy;
 use crate::store::EntitySample;
 use crate::verify::engine::IdentityInput;
 use crate::verify::fixtures::{acme, jane, record, with};
@@ -183,7 +184,15 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
     let (_, seed) = window_start("ENX", "years");
     let pool = pool();
     for _ in 0..40 {
-        let q = question("q1".into(), &Fact::BirthYear(1984), &pool, &seed, 2025).unwrap();
+        let q = question(
+            &SystemEntropy,
+            "q1".into(),
+            &Fact::BirthYear(1984),
+            &pool,
+            &seed,
+            2025,
+        )
+        .unwrap();
         assert!(q.check(" 1984 ") && !q.check("1985") && !q.check("") && !q.check("nineteen"));
         if q.kind == QuestionKind::Choice {
             assert_eq!(q.choices.len(), 4);
@@ -194,6 +203,7 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
             }
         }
         let q = question(
+            &SystemEntropy,
             "q2".into(),
             &Fact::PreviousStreet {
                 street: "77 Elm Avenue".into(),
@@ -220,6 +230,7 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
             q.choices
         );
         let q = question(
+            &SystemEntropy,
             "q3".into(),
             &Fact::Employer {
                 name: "Acme Widgets, Inc.".into(),
@@ -241,6 +252,7 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
             );
         }
         let q = question(
+            &SystemEntropy,
             "q4".into(),
             &Fact::Title("Buyer".into()),
             &pool,
@@ -257,7 +269,15 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
             assert_eq!(norms.len(), q.choices.len(), "{:?}", q.choices);
         }
     }
-    let q = question("q5".into(), &Fact::RevenueBand(0), &pool, &seed, 2025).unwrap();
+    let q = question(
+        &SystemEntropy,
+        "q5".into(),
+        &Fact::RevenueBand(0),
+        &pool,
+        &seed,
+        2025,
+    )
+    .unwrap();
     assert_eq!(
         q.choices,
         REVENUE_BANDS[..4]
@@ -267,6 +287,7 @@ fn open_answers_are_normalized_and_choices_hold_the_answer_among_distinct_distra
     );
     assert!(q.check("Under $1 million") && !q.check("$1 million to $10 million"));
     let q = question(
+        &SystemEntropy,
         "q6".into(),
         &Fact::RegistrationLast4("4567".into()),
         &pool,
@@ -288,7 +309,7 @@ fn distractors_are_stable_per_entity_and_order_is_random() {
     };
     let sets: BTreeSet<BTreeSet<String>> = (0..20)
         .map(|_| {
-            question("q".into(), &fact, &pool, &seed, 2025)
+            question(&SystemEntropy, "q".into(), &fact, &pool, &seed, 2025)
                 .unwrap()
                 .choices
                 .into_iter()
@@ -298,7 +319,7 @@ fn distractors_are_stable_per_entity_and_order_is_random() {
     assert_eq!(sets.len(), 1, "the same choices every attempt");
     let orders: BTreeSet<Vec<String>> = (0..40)
         .map(|_| {
-            question("q".into(), &fact, &pool, &seed, 2025)
+            question(&SystemEntropy, "q".into(), &fact, &pool, &seed, 2025)
                 .unwrap()
                 .choices
         })
@@ -311,6 +332,7 @@ fn distractors_are_stable_per_entity_and_order_is_random() {
 fn nothing_expected_is_in_the_public_form_and_salts_differ() {
     let (_, seed) = window_start("ENX", "years");
     let q = question(
+        &SystemEntropy,
         "q1".into(),
         &Fact::RegistrationLast4("4567".into()),
         &pool(),
@@ -321,6 +343,7 @@ fn nothing_expected_is_in_the_public_form_and_salts_differ() {
     let public = serde_json::to_string(&q.public()).unwrap();
     assert!(!public.contains("4567") && !public.contains(&q.digest) && !public.contains(&q.salt));
     let again = question(
+        &SystemEntropy,
         "q1".into(),
         &Fact::RegistrationLast4("4567".into()),
         &pool(),
@@ -341,21 +364,23 @@ fn picks_vary_and_avoid_recent_sets() {
     };
     let recent = vec![set(&["a", "b", "c", "d"]), set(&["a", "b", "c", "e"])];
     for _ in 0..50 {
-        let got = pick(keys.clone(), 4, &recent, |k| k.as_str());
+        let got = pick(&SystemEntropy, keys.clone(), 4, &recent, |k| k.as_str());
         let got: BTreeSet<String> = got.into_iter().collect();
         assert_eq!(got.len(), 4);
         assert!(!recent.contains(&got), "{got:?} was asked recently");
     }
     let sets: BTreeSet<BTreeSet<String>> = (0..50)
         .map(|_| {
-            pick(keys.clone(), 4, &[], |k| k.as_str())
+            pick(&SystemEntropy, keys.clone(), 4, &[], |k| k.as_str())
                 .into_iter()
                 .collect()
         })
         .collect();
     assert!(sets.len() > 1, "random sets");
     assert_eq!(
-        pick(keys[..2].to_vec(), 4, &recent, |k| k.as_str()).len(),
+        pick(&SystemEntropy, keys[..2].to_vec(), 4, &recent, |k| k
+            .as_str())
+        .len(),
         2
     );
 }
@@ -364,7 +389,7 @@ fn picks_vary_and_avoid_recent_sets() {
 fn csprng_is_uniformish() {
     let mut counts = [0u32; 4];
     for _ in 0..4000 {
-        counts[Csprng::below(4)] += 1;
+        counts[Chance(&SystemEntropy).below(4)] += 1;
     }
     assert!(
         counts.iter().all(|&c| (800..1200).contains(&c)),
@@ -400,7 +425,7 @@ fn streets_are_shown_as_recorded_and_matched_normalized() {
         .expect("a previous street");
     assert!(matches!(fact, Fact::PreviousStreet { street, .. } if street == "77 Elm Avenue"));
     let (_, seed) = window_start("ENX", "years");
-    let q = question("q".into(), fact, &pool(), &seed, 2025).unwrap();
+    let q = question(&SystemEntropy, "q".into(), fact, &pool(), &seed, 2025).unwrap();
     assert!(
         q.choices.contains(&"77 Elm Avenue".to_owned()),
         "{:?}",

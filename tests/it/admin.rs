@@ -206,3 +206,22 @@ async fn the_openapi_document_lists_every_admin_route() {
     }
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn credentials_come_from_the_injected_entropy_source() {
+    // A seeded source makes the same client id and secret on two servers; another
+    // seed (or the system CSPRNG, the default) makes others.
+    let mut made = Vec::new();
+    for seed in [7, 7, 8] {
+        let deps = surety::app::Deps::default().entropy(surety::clock::SeededEntropy::new(seed));
+        let srv = TestServer::start_with_deps(settings_for(&Backend::Embedded), deps).await;
+        made.push(
+            srv.client(json!({"grant_types": ["client_credentials"]}))
+                .await,
+        );
+        srv.shutdown().await;
+    }
+    assert_eq!(made[0], made[1]);
+    assert_ne!(made[0].0, made[2].0);
+    assert_ne!(made[0].1, made[2].1);
+}

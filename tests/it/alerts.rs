@@ -80,6 +80,7 @@ async fn alert_queued(backend: &Backend, port: u16) -> (TestServer, String) {
     let p = srv.provider();
     let id = enqueue_failure_alert(
         &p.stores,
+        p.entropy.as_ref(),
         p.now(),
         &acme(),
         Some("jdoe-77"),
@@ -153,11 +154,20 @@ async fn a_locked_verification_emails_and_entities_without_email_get_nothing() {
         ("ENnone", Outcome::Failed),
     ];
     for (entity_id, outcome) in none {
-        let got = enqueue_failure_alert(&p.stores, now, &who, Some("mallory"), entity_id, outcome);
+        let got = enqueue_failure_alert(
+            &p.stores,
+            p.entropy.as_ref(),
+            now,
+            &who,
+            Some("mallory"),
+            entity_id,
+            outcome,
+        );
         assert!(got.await.is_none(), "{entity_id} {outcome:?}");
     }
     let id = enqueue_failure_alert(
         &p.stores,
+        p.entropy.as_ref(),
         now,
         &who,
         Some("mallory"),
@@ -188,6 +198,7 @@ async fn alerts_to_one_address_are_limited_per_hour() {
         let who = acme();
         if enqueue_failure_alert(
             &p.stores,
+            p.entropy.as_ref(),
             p.now(),
             &who,
             Some("mallory"),
@@ -257,7 +268,10 @@ async fn smtp_credentials_in_the_clear_are_refused_at_start() {
     let mut s = with_smtp(&Backend::Embedded, 2525);
     s.smtp_username = Some("surety".into());
     s.smtp_password = Some(secrecy::SecretString::from("pw-in-clear"));
-    let err = surety::app::spawn(s).await.err().expect("refused");
+    let err = surety::app::spawn(s, surety::app::Deps::default())
+        .await
+        .err()
+        .expect("refused");
     let text = format!("{err:#}");
     assert!(text.contains("starttls or tls"), "{text}");
     assert!(!text.contains("pw-in-clear"));

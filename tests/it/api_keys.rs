@@ -57,7 +57,7 @@ async fn account(srv: &TestServer) -> Cred {
         .api
         .post(srv.url("/admin/partners"))
         .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "Acme", "secret": surety::clock::random_token(32)}));
+        .json(&json!({"name": "Acme", "secret": random_token(32)}));
     let v: Value = r.send().await.unwrap().json().await.unwrap();
     let id = v["partner_id"].as_str().unwrap().to_owned();
     let r = srv
@@ -81,7 +81,7 @@ fn sid(c: &Cred) -> &str {
 
 /// A subaccount of `parent`, inserted directly (the consent flow makes them in real life).
 async fn subaccount(srv: &TestServer, parent: &str) -> Cred {
-    let token = surety::clock::random_token(32);
+    let token = random_token(32);
     let parent_rec = srv
         .provider()
         .stores
@@ -90,7 +90,7 @@ async fn subaccount(srv: &TestServer, parent: &str) -> Cred {
         .await
         .unwrap();
     let rec = AccountRecord {
-        sid: format!("AC{}", surety::clock::random_hex16()),
+        sid: format!("AC{}", random_hex16()),
         partner_id: parent_rec.partner_id,
         parent_sid: Some(parent.to_owned()),
         friendly_name: "Subaccount".into(),
@@ -137,7 +137,7 @@ async fn create(srv: &TestServer, manager: &Cred, account: &str, perms: &[&str])
 
 /// A random E.164 number.
 fn number() -> String {
-    let hex = surety::clock::random_hex16();
+    let hex = random_hex16();
     let digits: String = hex
         .bytes()
         .take(9)

@@ -11,7 +11,8 @@ use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use surety::app::{self, Running};
+use surety::app::{self, Deps, Running};
+use surety::clock::{Clock, FixedClock, SystemClock};
 use surety::config::Settings;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
@@ -31,6 +32,22 @@ pub enum Backend {
     },
 }
 
+/// A clock standing at the real time until the test moves it (`advance`): tests build
+/// assertions and expectations from the real time, so the server starts there too.
+pub fn fixed_clock() -> FixedClock {
+    FixedClock::at(SystemClock.now())
+}
+
+/// 128 random bits in hex, from the system CSPRNG (fixture names, `jti`s).
+pub fn random_hex16() -> String {
+    surety::clock::Entropy::hex16(&surety::clock::SystemEntropy)
+}
+
+/// A random token of `bytes` bytes, from the system CSPRNG.
+pub fn random_token(bytes: usize) -> String {
+    surety::clock::Entropy::token(&surety::clock::SystemEntropy, bytes)
+}
+
 fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.is_empty())
 }
@@ -45,7 +62,7 @@ pub async fn shared_backend() -> Option<Backend> {
         (Some(db), Some(redis)) => Some(Backend::Shared {
             database_url: fresh_database(&db).await,
             redis_url: redis,
-            prefix: format!("t{}:", surety::clock::random_hex16()),
+            prefix: format!("t{}:", random_hex16()),
         }),
         _ => {
             assert!(
@@ -86,7 +103,7 @@ pub async fn all_backends() -> Vec<Backend> {
 /// Creates `surety_it_<random>` on the server of `base` and returns its URL.
 pub async fn fresh_database(base: &str) -> String {
     use sqlx::Connection;
-    let name = format!("surety_it_{}", surety::clock::random_hex16());
+    let name = format!("surety_it_{}", random_hex16());
     let mut conn = sqlx::PgConnection::connect(base)
         .await
         .expect("connect to SURETY_TEST_DATABASE_URL");
@@ -100,7 +117,7 @@ pub async fn fresh_database(base: &str) -> String {
 }
 
 pub fn temp_dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("surety-it-{}", surety::clock::random_hex16()));
+    let d = std::env::temp_dir().join(format!("surety-it-{}", random_hex16()));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
@@ -154,16 +171,19 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings) -> Self {
-        let clock = std::sync::Arc::new(surety::clock::SystemClock);
-        Self::start_with_clock(settings, clock).await
+        Self::start_with_deps(settings, Deps::default()).await
     }
 
-    /// A server reading `clock` (a `FixedClock` set to now, moved by the test).
-    pub async fn start_with_clock(settings: Settings, clock: surety::clock::SharedClock) -> Self {
+    /// A server reading `clock` (see [`fixed_clock`]), which the test moves instead of
+    /// sleeping.
+    pub async fn start_with_clock(settings: Settings, clock: FixedClock) -> Self {
+        Self::start_with_deps(settings, Deps::default().clock(clock)).await
+    }
+
+    /// A server with the given clock and entropy source.
+    pub async fn start_with_deps(settings: Settings, deps: Deps) -> Self {
         init_logs();
-        let running = app::spawn_with_clock(settings, clock)
-            .await
-            .expect("server starts");
+        let running = app::spawn(settings, deps).await.expect("server starts");
         let base = format!("http://{}", running.addr);
         let api = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -343,11 +363,7 @@ pub async fn authorize(
 
 /// A PKCE pair (verifier, S256 challenge).
 pub fn pkce() -> (String, String) {
-    let verifier = format!(
-        "{}{}",
-        surety::clock::random_hex16(),
-        surety::clock::random_hex16()
-    );
+    let verifier = format!("{}{}", random_hex16(), random_hex16());
     let challenge = surety::util::b64(&surety::util::sha256(verifier.as_bytes()));
     (verifier, challenge)
 }

@@ -58,7 +58,7 @@ fn now() -> i64 {
 }
 
 fn claims(srv: &TestServer, p: &Partner) -> Value {
-    json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now() + 120, "iat": now(), "jti": surety::clock::random_hex16()})
+    json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now() + 120, "iat": now(), "jti": random_hex16()})
 }
 
 pub(crate) fn sign(p: &Partner, c: &Value) -> String {

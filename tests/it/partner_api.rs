@@ -29,7 +29,7 @@ async fn new_partner(srv: &TestServer, cidrs: Value) -> Partner {
         .unwrap()
         .to_owned();
     let now = surety::clock::Clock::now(&surety::clock::SystemClock);
-    let assertion = jws::sign(&signer, Alg::ES256, "k", "JWT", &json!({"iss": id, "sub": id, "aud": srv.running.issuer.clone() + "/token", "exp": now + 60, "jti": surety::clock::random_hex16()})).unwrap();
+    let assertion = jws::sign(&signer, Alg::ES256, "k", "JWT", &json!({"iss": id, "sub": id, "aud": srv.running.issuer.clone() + "/token", "exp": now + 60, "jti": random_hex16()})).unwrap();
     let r = srv
         .api
         .post(srv.url("/token"))

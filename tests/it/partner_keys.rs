@@ -47,7 +47,7 @@ async fn exchange(
     iss: &str,
     sub: &str,
 ) -> StatusCode {
-    let c = json!({"iss": iss, "sub": sub, "aud": srv.running.issuer, "exp": now() + 60, "jti": surety::clock::random_hex16()});
+    let c = json!({"iss": iss, "sub": sub, "aud": srv.running.issuer, "exp": now() + 60, "jti": random_hex16()});
     let a = jws::sign(signer, Alg::ES256, kid, "JWT", &c).unwrap();
     srv.api
         .post(srv.url("/token"))

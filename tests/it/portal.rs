@@ -68,7 +68,7 @@ fn now() -> i64 {
 
 /// A signed login link assertion with audience `aud`.
 fn assertion(p: &Partner, aud: &str) -> String {
-    let c = json!({"iss": p.id, "sub": p.account, "aud": aud, "exp": now() + 120, "iat": now(), "jti": surety::clock::random_hex16()});
+    let c = json!({"iss": p.id, "sub": p.account, "aud": aud, "exp": now() + 120, "iat": now(), "jti": random_hex16()});
     jws::sign(&p.signer, Alg::ES256, "p1", "JWT", &c).unwrap()
 }
 
@@ -463,9 +463,10 @@ async fn without_a_session_the_portal_says_it_ended() {
         acr: surety::accounts::session::ACR_PASSWORD.into(),
         amr: vec!["pwd".into()],
     };
-    let v = surety::accounts::session::create(cache.as_ref(), &oidc, 60)
-        .await
-        .unwrap();
+    let v =
+        surety::accounts::session::create(cache.as_ref(), &surety::clock::SystemEntropy, &oidc, 60)
+            .await
+            .unwrap();
     let r = get_portal(&srv, &format!("surety_portal={v}")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // A suspended account's session ends.

@@ -4,7 +4,6 @@
 //! marks that may have been lost has passed.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -17,7 +16,7 @@ use crate::jwt_bearer::{Partner, exchange, partner, sign};
 /// Assertion claims for `p` at the time `at`.
 fn claims_at(srv: &TestServer, p: &Partner, at: i64) -> Value {
     json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": at + 120,
-        "iat": at, "jti": surety::clock::random_hex16()})
+        "iat": at, "jti": random_hex16()})
 }
 
 async fn refusal(r: reqwest::Response) -> String {
@@ -32,14 +31,14 @@ async fn a_replay_after_an_embedded_node_restarts_is_refused() {
     let settings = settings_for(&Backend::Embedded);
     let start = SystemClock.now();
     let clock = FixedClock::at(start);
-    let srv = TestServer::start_with_clock(settings.clone(), Arc::new(clock.clone())).await;
+    let srv = TestServer::start_with_clock(settings.clone(), clock.clone()).await;
     let p = partner(&srv, json!({})).await;
     let used = sign(&p, &claims_at(&srv, &p, start));
     assert_eq!(exchange(&srv, &used, None).await.status(), StatusCode::OK);
     srv.shutdown().await;
     // The same data directory, a new process: the in-process cache is empty.
     clock.advance(5);
-    let srv = TestServer::start_with_clock(settings, Arc::new(clock.clone())).await;
+    let srv = TestServer::start_with_clock(settings, clock.clone()).await;
     let p = Partner {
         id: p.id,
         signer: p.signer,

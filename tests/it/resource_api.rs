@@ -41,7 +41,7 @@ fn now() -> i64 {
 
 /// A random E.164 number.
 fn number() -> String {
-    let hex = surety::clock::random_hex16();
+    let hex = random_hex16();
     let digits: String = hex
         .bytes()
         .take(9)
@@ -77,9 +77,9 @@ async fn partner(srv: &TestServer) -> (Partner, Account) {
 
 /// A subaccount of `parent`, inserted directly (the consent flow makes them in real life).
 async fn subaccount(srv: &TestServer, p: &Partner, parent: &str) -> Account {
-    let token = surety::clock::random_token(32);
+    let token = random_token(32);
     let rec = AccountRecord {
-        sid: format!("AC{}", surety::clock::random_hex16()),
+        sid: format!("AC{}", random_hex16()),
         partner_id: Some(p.id.clone()),
         parent_sid: Some(parent.to_owned()),
         friendly_name: "App subaccount".into(),
@@ -103,7 +103,7 @@ async fn subaccount(srv: &TestServer, p: &Partner, parent: &str) -> Account {
 /// An access token for `account` with `scope`, through the partner's jwt-bearer grant.
 async fn token(srv: &TestServer, p: &Partner, account: &str, scope: &str) -> String {
     let c = json!({"iss": p.id, "sub": account, "aud": srv.running.issuer, "exp": now() + 120,
-        "iat": now(), "jti": surety::clock::random_hex16()});
+        "iat": now(), "jti": random_hex16()});
     let assertion = jws::sign(&p.signer, Alg::ES256, "k1", "JWT", &c).unwrap();
     let form = [
         ("grant_type", GT),

@@ -239,7 +239,7 @@ async fn a_partner_token_for_another_resource_is_refused_by_the_reference_api() 
             let (srv, p) = (&srv, &p);
             async move {
                 let now = surety::clock::Clock::now(&surety::clock::SystemClock);
-                let c = json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now + 120, "iat": now, "jti": surety::clock::random_hex16()});
+                let c = json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now + 120, "iat": now, "jti": random_hex16()});
                 let a = sign(p, &c);
                 let mut form = vec![
                     ("grant_type", GT),

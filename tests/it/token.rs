@@ -4,7 +4,6 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use surety::clock::Clock;
 use surety::keys::jws::{self, Alg, Signer};
 
 use crate::helpers::*;
@@ -438,8 +437,8 @@ async fn a_retry_within_the_grace_window_replaces_the_lost_successor_once() {
     for backend in all_backends().await {
         let mut settings = settings_for(&backend);
         settings.refresh_grace = 60;
-        let clock = surety::clock::FixedClock::at(surety::clock::SystemClock.now());
-        let srv = TestServer::start_with_clock(settings, std::sync::Arc::new(clock.clone())).await;
+        let clock = fixed_clock();
+        let srv = TestServer::start_with_clock(settings, clock.clone()).await;
         srv.user("alice").await;
         let c = srv.web_client().await;
         let refresh = |t: String| {

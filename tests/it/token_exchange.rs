@@ -81,7 +81,7 @@ async fn account(srv: &TestServer, partner_id: &str) -> String {
 /// grant.
 async fn partner_token(srv: &TestServer, p: &Partner, scope: &str) -> String {
     let now = surety::clock::Clock::now(&surety::clock::SystemClock);
-    let c = json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now + 120, "iat": now, "jti": surety::clock::random_hex16(), "user": "agent-7"});
+    let c = json!({"iss": p.id, "sub": p.account, "aud": srv.running.issuer, "exp": now + 120, "iat": now, "jti": random_hex16(), "user": "agent-7"});
     let assertion = jws::sign(&p.signer, Alg::ES256, "p1", "JWT", &c).unwrap();
     let r = srv
         .api
@@ -487,7 +487,7 @@ async fn exchange_as_partner(
     extra: &[(&str, &str)],
 ) -> reqwest::Response {
     let now = surety::clock::Clock::now(&surety::clock::SystemClock);
-    let c = json!({"iss": p.id, "sub": p.id, "aud": srv.url("/token"), "exp": now + 60, "jti": surety::clock::random_hex16()});
+    let c = json!({"iss": p.id, "sub": p.id, "aud": srv.url("/token"), "exp": now + 60, "jti": random_hex16()});
     let assertion = jws::sign(&p.signer, Alg::ES256, "p1", "JWT", &c).unwrap();
     let mut form = vec![
         ("grant_type", GT),

@@ -12,7 +12,7 @@ pub mod step_up;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::session::Session;
-use crate::clock::{Timestamp, random_token};
+use crate::clock::{Entropy, Timestamp};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
@@ -273,7 +273,7 @@ async fn proceed(
             Ok(fail(ErrorCode::ConsentRequired, "the user must consent"))
         }
         _ => {
-            let mut tx = new_tx_value(req, binding, now);
+            let mut tx = new_tx_value(p.entropy.as_ref(), req, binding, now);
             tx.login_done = login_done;
             Ok(Outcome::Consent {
                 tx: store_tx(p, &tx).await?,
@@ -282,11 +282,16 @@ async fn proceed(
     }
 }
 
-pub(crate) fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> Tx {
+pub(crate) fn new_tx_value(
+    rng: &dyn Entropy,
+    req: AuthRequest,
+    binding: &str,
+    now: Timestamp,
+) -> Tx {
     Tx {
         req,
         binding: secret_hash(binding),
-        csrf: random_token(24),
+        csrf: rng.token(24),
         created_at: now,
         login_done: false,
         step_up_failed: false,
@@ -296,11 +301,11 @@ pub(crate) fn new_tx_value(req: AuthRequest, binding: &str, now: Timestamp) -> T
 }
 
 async fn new_tx(p: &Provider, req: AuthRequest, binding: &str) -> Result<String, AuthorizeError> {
-    store_tx(p, &new_tx_value(req, binding, p.now())).await
+    store_tx(p, &new_tx_value(p.entropy.as_ref(), req, binding, p.now())).await
 }
 
 pub(crate) async fn store_tx(p: &Provider, tx: &Tx) -> Result<String, AuthorizeError> {
-    let id = random_token(24);
+    let id = p.entropy.token(24);
     let v = serde_json::to_vec(tx).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
         .put(&tx_key(&id), &v, TX_TTL)
@@ -319,7 +324,7 @@ pub(crate) async fn issue_code(
     let Ok(acr) = req.acr.issued(level) else {
         return Ok(step_up::unmet(p, req));
     };
-    let code = random_token(32);
+    let code = p.entropy.token(32);
     let rec = CodeRecord {
         client_id: req.client_id.clone(),
         redirect_uri: req.redirect_uri.clone(),
@@ -331,7 +336,7 @@ pub(crate) async fn issue_code(
         auth_time: s.auth_time,
         acr: Some(acr.as_str().to_owned()),
         amr: s.amr.clone(),
-        grant_id: random_token(16),
+        grant_id: p.entropy.token(16),
         verified_claims: grant.verified.clone(),
         id_token_claims: req
             .claims

@@ -41,7 +41,7 @@ pub async fn push(
         Err(AuthorizeError::Redirect { error, .. }) => return Err(error),
         Err(AuthorizeError::Unavailable(d)) => return Err(OAuthError::unavailable(d)),
     }
-    let reference = crate::clock::random_token(32);
+    let reference = p.entropy.token(32);
     let v = serde_json::to_vec(&params).map_err(OAuthError::server_error)?;
     p.cache.put(&key(&reference), &v, PAR_TTL).await?;
     Ok(format!("{REQUEST_URI_PREFIX}{reference}"))

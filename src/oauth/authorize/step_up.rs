@@ -95,7 +95,7 @@ pub async fn check(
     let met = req.acr.issued(level).is_ok();
     if req.acr.wants_step_up(level) && !progress.step_up_failed {
         if !req.has_prompt("none") {
-            let mut tx = new_tx_value(req.clone(), binding, p.now());
+            let mut tx = new_tx_value(p.entropy.as_ref(), req.clone(), binding, p.now());
             tx.login_done = progress.login_done;
             tx.subject = Some(session.sub.clone());
             return Ok(Some(Outcome::Challenge {

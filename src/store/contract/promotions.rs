@@ -13,7 +13,10 @@ contract!(
 
 fn promo(client: &str, code: &str, requires_challenge: bool, at: Timestamp) -> PromotionRecord {
     PromotionRecord {
-        id: format!("PR{}", crate::clock::random_hex16()),
+        id: format!(
+            "PR{}",
+            crate::clock::Entropy::hex16(&crate::clock::SystemEntropy)
+        ),
         client_id: client.into(),
         code: code.into(),
         description: format!("{code} — «discount» for managers"),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::clock::random_hex16;
+use crate::clock::{Entropy, SystemEntropy};
 use crate::store::{AccountStore, PartnerRecord, PartnerStore};
 
 /// Fresh migrated stores, and what to drop afterwards.
@@ -32,7 +32,7 @@ impl Dbs {
 }
 
 async fn dbs() -> Dbs {
-    let dir = std::env::temp_dir().join(format!("surety-res-{}", random_hex16()));
+    let dir = std::env::temp_dir().join(format!("surety-res-{}", SystemEntropy.hex16()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("surety.db").display());
     let mut stores = vec![SqlStore::connect(&url).await.unwrap()];
@@ -42,7 +42,7 @@ async fn dbs() -> Dbs {
         .filter(|u| !u.is_empty())
     {
         let a = SqlStore::connect(&admin).await.unwrap();
-        let name = format!("surety_t_{}", random_hex16());
+        let name = format!("surety_t_{}", SystemEntropy.hex16());
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(a.pool())
             .await
@@ -60,7 +60,7 @@ async fn dbs() -> Dbs {
 
 fn account(parent: Option<&str>, partner: Option<&str>, limits: Value) -> AccountRecord {
     AccountRecord {
-        sid: format!("AC{}", random_hex16()),
+        sid: format!("AC{}", SystemEntropy.hex16()),
         partner_id: partner.map(str::to_owned),
         parent_sid: parent.map(str::to_owned),
         friendly_name: "t".into(),
@@ -80,7 +80,7 @@ fn charge(a: &AccountRecord, limit: Option<i64>) -> Charge {
 
 fn message(account_sid: &str, created_at: Timestamp) -> ActivityRecord {
     ActivityRecord {
-        sid: format!("SM{}", random_hex16()),
+        sid: format!("SM{}", SystemEntropy.hex16()),
         kind: ActivityKind::Message,
         account_sid: account_sid.into(),
         to: "+15005550006".into(),
@@ -93,7 +93,7 @@ fn message(account_sid: &str, created_at: Timestamp) -> ActivityRecord {
 
 /// root (partner P) ← child ← grandchild.
 async fn family(s: &SqlStore) -> (AccountRecord, AccountRecord, AccountRecord) {
-    let pid = format!("PN{}", random_hex16());
+    let pid = format!("PN{}", SystemEntropy.hex16());
     s.insert_partner(&PartnerRecord {
         id: pid.clone(),
         name: "P".into(),
@@ -222,7 +222,7 @@ async fn numbers_are_owned_once_and_listed_newest_first() {
     for s in &dbs.stores {
         let (root, child, _) = family(s).await;
         let n = |i: i64| NumberRecord {
-            sid: format!("PH{}", random_hex16()),
+            sid: format!("PH{}", SystemEntropy.hex16()),
             account_sid: root.sid.clone(),
             phone_number: format!("+1500555000{i}"),
             created_at: 100 + i,

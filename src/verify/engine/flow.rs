@@ -116,7 +116,7 @@ impl Verifier {
     fn fresh(&self, who: &Requester, kind: &str) -> VerificationRecord {
         let now = self.now();
         VerificationRecord {
-            id: format!("vf_{}", crate::clock::random_hex16()),
+            id: format!("vf_{}", self.inner.entropy.hex16()),
             client_id: who.client_id.clone(),
             client_name: who.client_name.clone(),
             account: who.account.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::*;
-use crate::clock::{SystemClock, random_hex16};
+use crate::clock::{Entropy, SystemClock, SystemEntropy};
 use crate::store::sql::SqlStore;
 
 #[tokio::test]
@@ -19,7 +19,12 @@ async fn start_latency_at_scale() {
     store.migrate().await.unwrap();
     let clock: SharedClock = Arc::new(SystemClock);
     let stores = Stores::from_sql(store, clock.clone(), 10);
-    let v = Verifier::new(stores.clone(), VerifyConfig::default(), clock);
+    let v = Verifier::new(
+        stores.clone(),
+        VerifyConfig::default(),
+        clock,
+        Arc::new(SystemEntropy),
+    );
     let who = Requester {
         client_id: "bench".into(),
         client_name: "bench".into(),
@@ -29,7 +34,7 @@ async fn start_latency_at_scale() {
     let mut times = Vec::new();
     let mut questions = 0;
     while times.len() < 300 {
-        let start = format!("EN{}", random_hex16());
+        let start = format!("EN{}", SystemEntropy.hex16());
         let Some(r) = stores
             .verifications
             .entity_window("person", &start, 1)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::clock::{FixedClock, random_hex16};
+use crate::clock::{Entropy, FixedClock, SystemEntropy};
 use crate::store::sql::SqlStore;
 use crate::verify::fixtures::{NOW, acme, jane, with, write};
 use crate::verify::questions::StoredQuestion;
@@ -27,7 +27,7 @@ impl Drop for Env {
 }
 
 async fn env_with(records: Vec<Value>, config: VerifyConfig) -> Env {
-    let dir = std::env::temp_dir().join(format!("surety-engine-{}", random_hex16()));
+    let dir = std::env::temp_dir().join(format!("surety-engine-{}", SystemEntropy.hex16()));
     std::fs::create_dir_all(&dir).unwrap();
     let store = SqlStore::connect(&format!("sqlite://{}", dir.join("t.db").display()))
         .await
@@ -37,7 +37,12 @@ async fn env_with(records: Vec<Value>, config: VerifyConfig) -> Env {
     let stores = Stores::from_sql(store, Arc::new(clock.clone()), 10);
     let writes: Vec<_> = records.into_iter().map(write).collect();
     stores.entities.upsert_entities(&writes).await.unwrap();
-    let v = Verifier::new(stores.clone(), config, Arc::new(clock.clone()));
+    let v = Verifier::new(
+        stores.clone(),
+        config,
+        Arc::new(clock.clone()),
+        Arc::new(SystemEntropy),
+    );
     Env {
         v,
         clock,

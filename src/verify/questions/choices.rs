@@ -3,7 +3,8 @@
 
 use super::super::matching::{UNITS, title_case};
 use super::super::normalize;
-use super::Csprng;
+use super::Chance;
+use crate::clock::Entropy;
 use crate::store::EntitySample;
 
 /// Distractors per question (with the right answer: four choices).
@@ -146,10 +147,10 @@ impl Pool {
 }
 
 /// `answer` among `distractors`, in random order.
-pub fn shuffled(answer: &str, distractors: Vec<String>) -> Vec<String> {
+pub fn shuffled(rng: &dyn Entropy, answer: &str, distractors: Vec<String>) -> Vec<String> {
     let mut v = distractors;
     v.push(answer.to_owned());
-    Csprng::shuffle(&mut v);
+    Chance(rng).shuffle(&mut v);
     v
 }
 

@@ -242,7 +242,7 @@ async fn create_client(
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
     let metadata = clients::validate(input, &known).map_err(AdminError::Field)?;
-    let (rec, secret) = clients::new_client(metadata, p.now());
+    let (rec, secret) = clients::new_client(p.entropy.as_ref(), metadata, p.now());
     p.stores
         .clients
         .insert_client(&rec)
@@ -285,7 +285,7 @@ async fn put_client(
         .get_client(&id)
         .await
         .map_err(AdminError::Store)?;
-    let (rec, secret) = clients::replace(existing, metadata);
+    let (rec, secret) = clients::replace(p.entropy.as_ref(), existing, metadata);
     p.stores
         .clients
         .update_client(&rec)
@@ -368,6 +368,7 @@ async fn create_user(
     let p = &s.provider;
     let user = users::create(
         p.stores.users.as_ref(),
+        p.entropy.as_ref(),
         &u.username,
         u.password,
         u.email,

@@ -196,8 +196,15 @@ pub async fn create_partner(
     State(s): State<AppState>,
     Body(input): Body<PartnerInput>,
 ) -> Result<Response, AdminError> {
-    let rec = partners::build_partner(None, input, s.provider.now(), None, seal(&s))
-        .map_err(AdminError::Field)?;
+    let rec = partners::build_partner(
+        s.provider.entropy.as_ref(),
+        None,
+        input,
+        s.provider.now(),
+        None,
+        seal(&s),
+    )
+    .map_err(AdminError::Field)?;
     s.provider
         .stores
         .partners
@@ -240,8 +247,15 @@ pub async fn put_partner(
         .get_partner(&id)
         .await
         .map_err(AdminError::Store)?;
-    let rec = partners::build_partner(Some(id), input, old.created_at, Some(&old), seal(&s))
-        .map_err(AdminError::Field)?;
+    let rec = partners::build_partner(
+        s.provider.entropy.as_ref(),
+        Some(id),
+        input,
+        old.created_at,
+        Some(&old),
+        seal(&s),
+    )
+    .map_err(AdminError::Field)?;
     s.provider
         .stores
         .partners
@@ -281,7 +295,8 @@ pub async fn create_account(
         Err(StoreError::NotFound) => return Err(AdminError::NotFound),
         Err(e) => return Err(AdminError::Store(e)),
     }
-    let (rec, token) = partners::build_account(&id, input, p.now()).map_err(AdminError::Field)?;
+    let (rec, token) = partners::build_account(p.entropy.as_ref(), &id, input, p.now())
+        .map_err(AdminError::Field)?;
     p.stores
         .accounts
         .insert_account(&rec)

@@ -162,8 +162,8 @@ async fn create_app(
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
     let (client, secret, mut app) =
-        apps::build(input, &dev.sid, &known, p.now()).map_err(DevErr::Field)?;
-    let webhook_secret = apps::new_webhook_secret();
+        apps::build(p.entropy.as_ref(), input, &dev.sid, &known, p.now()).map_err(DevErr::Field)?;
+    let webhook_secret = apps::new_webhook_secret(p.entropy.as_ref());
     let sealed = p
         .keys
         .seal_secret(app.client_id.as_bytes(), webhook_secret.as_bytes());

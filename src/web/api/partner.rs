@@ -236,7 +236,8 @@ async fn create_account(
     Body(input): Body<AccountInput>,
 ) -> Result<Response, ApiErr> {
     let (rec, token) =
-        partners::build_account(&pt.id, input, s.provider.now()).map_err(ApiErr::Field)?;
+        partners::build_account(s.provider.entropy.as_ref(), &pt.id, input, s.provider.now())
+            .map_err(ApiErr::Field)?;
     s.provider.stores.accounts.insert_account(&rec).await?;
     audit(&s, &pt, "account.create", &rec.sid).await;
     Ok((
@@ -405,7 +406,7 @@ async fn rotate_token(
     Path(sid): Path<String>,
 ) -> Result<Response, ApiErr> {
     let mut a = owned(&s, &pt, &sid).await?;
-    let token = crate::clock::random_token(32);
+    let token = s.provider.entropy.token(32);
     a.auth_token_hash = crate::util::secret_hash(&token);
     s.provider.stores.accounts.update_account(&a).await?;
     audit(&s, &pt, "account.rotate-auth-token", &sid).await;

@@ -339,9 +339,16 @@ async fn send_message(
         body: Some(m.body),
     };
     let now = s.provider.now();
-    let rec = service::send_message(&s.provider.stores, &caller(&p), &sid, req, now)
-        .await
-        .map_err(refused(&p))?;
+    let rec = service::send_message(
+        &s.provider.stores,
+        s.provider.entropy.as_ref(),
+        &caller(&p),
+        &sid,
+        req,
+        now,
+    )
+    .await
+    .map_err(refused(&p))?;
     Ok(created(MessageOut::from(rec)))
 }
 
@@ -379,9 +386,16 @@ async fn create_call(
         body: None,
     };
     let now = s.provider.now();
-    let rec = service::create_call(&s.provider.stores, &caller(&p), &sid, req, now)
-        .await
-        .map_err(refused(&p))?;
+    let rec = service::create_call(
+        &s.provider.stores,
+        s.provider.entropy.as_ref(),
+        &caller(&p),
+        &sid,
+        req,
+        now,
+    )
+    .await
+    .map_err(refused(&p))?;
     Ok(created(CallOut::from(rec)))
 }
 
@@ -413,9 +427,16 @@ async fn buy_number(
     JsonBody(n): JsonBody<NumberIn>,
 ) -> Result<Response, Refusal> {
     let now = s.provider.now();
-    let rec = service::buy_number(&s.provider.stores, &caller(&p), &sid, &n.phone_number, now)
-        .await
-        .map_err(refused(&p))?;
+    let rec = service::buy_number(
+        &s.provider.stores,
+        s.provider.entropy.as_ref(),
+        &caller(&p),
+        &sid,
+        &n.phone_number,
+        now,
+    )
+    .await
+    .map_err(refused(&p))?;
     Ok(created(NumberOut::from(rec)))
 }
 

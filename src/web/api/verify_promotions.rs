@@ -251,7 +251,14 @@ async fn create_promotion(
     JsonBody(input): JsonBody<PromotionInput>,
 ) -> Result<Response, ApiErr> {
     let p = &s.provider;
-    let rec = eligibility::register(&p.stores, &who.client_id, input, p.now()).await?;
+    let rec = eligibility::register(
+        &p.stores,
+        p.entropy.as_ref(),
+        &who.client_id,
+        input,
+        p.now(),
+    )
+    .await?;
     Ok(ok(StatusCode::CREATED, PromotionOutput::from(rec)))
 }
 

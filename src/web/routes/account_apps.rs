@@ -42,7 +42,7 @@ async fn csrf_for(p: &Provider, cookie: &str) -> Result<String, OAuthError> {
     {
         return Ok(v);
     }
-    let t = crate::clock::random_token(24);
+    let t = p.entropy.token(24);
     p.cache
         .put(&key, t.as_bytes(), p.settings.session_ttl)
         .await?;

@@ -30,7 +30,7 @@ pub async fn authorize(
     let p = &s.provider;
     let (binding, fresh) = match cookies.get(BINDING_COOKIE) {
         Some(b) if b.len() >= 32 && b.len() <= 64 => (b.to_owned(), false),
-        _ => (crate::clock::random_token(32), true),
+        _ => (p.entropy.token(32), true),
     };
     let sess = match session::load_oidc(p.cache.as_ref(), cookies.get(SESSION_COOKIE)).await {
         Ok(s) => s,

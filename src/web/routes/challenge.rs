@@ -477,7 +477,14 @@ async fn decided(s: &AppState, cookies: &Cookies, ctx: Ctx, verdict: Verdict) ->
         Err(e) => return e.into_response(),
     };
     tracing::info!(client_id = %ctx.who.client_id, method = %verdict.method, "step-up challenge passed");
-    let cookie = match session::create(p.cache.as_ref(), &raised, p.settings.session_ttl).await {
+    let cookie = match session::create(
+        p.cache.as_ref(),
+        p.entropy.as_ref(),
+        &raised,
+        p.settings.session_ttl,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };

@@ -122,10 +122,12 @@ pub async fn submit(
         }
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    let device = match users::remember_device(p.cache.as_ref(), field("username")).await {
-        Ok(d) => d,
-        Err(e) => return AuthorizeError::from(e).into_response(),
-    };
+    let device =
+        match users::remember_device(p.cache.as_ref(), p.entropy.as_ref(), field("username")).await
+        {
+            Ok(d) => d,
+            Err(e) => return AuthorizeError::from(e).into_response(),
+        };
     let mut resp = password_session(p, &cookies, user.sub, tx_id, tx).await;
     let cookie = set_cookie(
         DEVICE_COOKIE,
@@ -154,7 +156,14 @@ pub(super) async fn password_session(
         acr: ACR_PASSWORD.to_owned(),
         amr: vec!["pwd".to_owned()],
     };
-    let cookie = match session::create(p.cache.as_ref(), &sess, p.settings.session_ttl).await {
+    let cookie = match session::create(
+        p.cache.as_ref(),
+        p.entropy.as_ref(),
+        &sess,
+        p.settings.session_ttl,
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };

@@ -92,7 +92,7 @@ pub async fn login_link(
         amr: vec!["partner".to_owned()],
     };
     let ttl = p.settings.session_ttl;
-    let cookie = match session::create(p.cache.as_ref(), &sess, ttl).await {
+    let cookie = match session::create(p.cache.as_ref(), p.entropy.as_ref(), &sess, ttl).await {
         Ok(c) => c,
         Err(e) => return refused(&e),
     };

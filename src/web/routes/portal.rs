@@ -17,7 +17,6 @@ use super::partner_login::{
     ACR_PARTNER, AUDIT_ACTION, PORTAL_COOKIE, PORTAL_PARTNER_COOKIE, set_portal_cookie,
 };
 use crate::accounts::session;
-use crate::clock::random_token;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::partners::is_account_sid;
@@ -84,7 +83,7 @@ pub async fn rotate_auth_token(
         };
         return render(p, &portal, view, StatusCode::FORBIDDEN).await;
     }
-    let token = random_token(32);
+    let token = p.entropy.token(32);
     portal.account.auth_token_hash = secret_hash(&token);
     if let Err(e) = p.stores.accounts.update_account(&portal.account).await {
         return unavailable(&e.into());

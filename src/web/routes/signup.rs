@@ -104,6 +104,7 @@ pub async fn submit(
     let email = Some(field("email").trim().to_owned()).filter(|e| !e.is_empty());
     let user = match users::create(
         p.stores.users.as_ref(),
+        p.entropy.as_ref(),
         field("username"),
         field("password").to_owned(),
         email,

@@ -46,7 +46,7 @@ impl Verifier {
                         .records
                         .iter()
                         .map(|r| StoredCandidate {
-                            id: format!("c{}", &crate::clock::random_hex16()[..12]),
+                            id: format!("c{}", &self.inner.entropy.hex16()[..12]),
                             entity_id: r.id.clone(),
                             label: matching::mask(r),
                         })
@@ -143,9 +143,10 @@ impl Verifier {
         let facts = questions::facts_of(r, employer, probe);
         let (_, seed) = questions::window_start(&r.id, "years");
         let year = CivilDate::from_unix(self.now()).year;
+        let rng = self.inner.entropy.as_ref();
         let all: Vec<StoredQuestion> = facts
             .iter()
-            .filter_map(|f| questions::question(String::new(), f, pool, &seed, year))
+            .filter_map(|f| questions::question(rng, String::new(), f, pool, &seed, year))
             .collect();
         let recent: Vec<BTreeSet<String>> = recent
             .iter()
@@ -153,7 +154,7 @@ impl Verifier {
             .map(|qs| qs.into_iter().map(|q| q.fact).collect())
             .collect();
         let n = self.inner.config.questions_per_attempt as usize;
-        let mut qs = questions::pick(all, n, &recent, |q| q.fact.as_str());
+        let mut qs = questions::pick(rng, all, n, &recent, |q| q.fact.as_str());
         for (i, q) in qs.iter_mut().enumerate() {
             q.id = format!("q{}", i + 1);
         }
@@ -275,8 +276,9 @@ impl Verifier {
             // A failed or locked verification of an entity e-mails the entity.
             let stores = &self.inner.stores;
             let account = v.account.as_deref();
+            let rng = self.inner.entropy.as_ref();
             crate::verify::alerts::enqueue_failure_alert(
-                stores, now, who, account, entity, outcome,
+                stores, rng, now, who, account, entity, outcome,
             )
             .await;
         }

@@ -17,7 +17,6 @@ use serde_json::json;
 
 use super::errors::{JsonBody, Refusal};
 use super::{ErrorOut, caller, created};
-use crate::clock::{random_hex16, random_token};
 use crate::resource::permissions::Permission;
 use crate::resource::{Caller, ResourceError, service};
 use crate::store::{ApiKeyRecord, AuditEvent};
@@ -230,10 +229,11 @@ pub async fn create_key(
         .await
         .map_err(m.refused())?;
     let new = NewKey::parse(k)?;
-    let secret = random_token(32);
+    let rng = s.provider.entropy.as_ref();
+    let secret = rng.token(32);
     let permissions: Vec<&str> = new.permissions.iter().map(|p| p.as_str()).collect();
     let rec = ApiKeyRecord {
-        sid: format!("{PREFIX}{}", random_hex16()),
+        sid: format!("{PREFIX}{}", rng.hex16()),
         account_sid: sid.clone(),
         friendly_name: new.friendly_name,
         secret_hash: secret_hash(&secret),
@@ -325,7 +325,10 @@ mod tests {
         assert!(!is_key_sid("SK0123456789ABCDEF0123456789abcdef"));
         assert!(!is_key_sid("AC0123456789abcdef0123456789abcdef"));
         assert!(!is_key_sid("SK01"));
-        assert!(is_key_sid(&format!("{PREFIX}{}", random_hex16())));
+        assert!(is_key_sid(&format!(
+            "{PREFIX}{}",
+            crate::clock::Entropy::hex16(&crate::clock::SystemEntropy)
+        )));
     }
 
     #[test]
