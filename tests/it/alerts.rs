@@ -13,7 +13,7 @@ use surety::verify::alerts::{MAX_ALERTS_PER_HOUR, enqueue_failure_alert};
 use surety::verify::engine::{Outcome, Requester};
 
 use crate::helpers::*;
-use crate::outbox::{admin_event, eventually};
+use crate::outbox::admin_event;
 use crate::smtp_sink::{Mail, SmtpSink};
 use crate::verify_rp::{entity, post, rp, verify};
 
@@ -72,10 +72,29 @@ async fn event_until(
     .await
 }
 
+/// Waits until every event in the outbox is delivered; returns how many there are.
+async fn all_delivered(srv: &TestServer) -> usize {
+    let outbox = srv.provider().stores.outbox.clone();
+    let filter = surety::store::OutboxFilter::default();
+    eventually("every queued alert to be delivered", || async {
+        let events = outbox.list_events(&filter, 100).await.unwrap();
+        events
+            .iter()
+            .all(|e| e.status == surety::outbox::status::DELIVERED)
+            .then_some(events.len())
+    })
+    .await
+}
+
 /// A server sending to the sink on `port`, with Maria stored and an alert about a failed
-/// verification of hers queued; returns the server and the event id.
-async fn alert_queued(backend: &Backend, port: u16) -> (TestServer, String) {
-    let srv = TestServer::start_with(with_smtp(backend, port)).await;
+/// verification of hers queued; returns the server, the event id and the server's clock
+/// (standing still until the test moves it, so retries wait for the test).
+async fn alert_queued(
+    backend: &Backend,
+    port: u16,
+) -> (TestServer, String, surety::clock::FixedClock) {
+    let clock = fixed_clock();
+    let srv = TestServer::start_with_clock(with_smtp(backend, port), clock.clone()).await;
     let maria = entity(&srv, &maria()).await;
     let p = srv.provider();
     let id = enqueue_failure_alert(
@@ -89,7 +108,7 @@ async fn alert_queued(backend: &Backend, port: u16) -> (TestServer, String) {
     )
     .await
     .expect("an alert is queued");
-    (srv, id.as_str().to_owned())
+    (srv, id.as_str().to_owned(), clock)
 }
 
 /// What every alert must say, and must not.
@@ -119,7 +138,7 @@ fn assert_alert(mail: &Mail, to: &str, account: &str) {
 async fn a_failed_verification_emails_the_entity() {
     for backend in all_backends().await {
         let sink = SmtpSink::start().await;
-        let (srv, id) = alert_queued(&backend, sink.port).await;
+        let (srv, id, _) = alert_queued(&backend, sink.port).await;
         let e = event_until(&srv, &id, "delivery", |e| e["status"] == "delivered").await;
         assert_eq!(
             (e["kind"].as_str(), e["attempts"].as_i64()),
@@ -223,7 +242,7 @@ async fn alerts_to_one_address_are_limited_per_hour() {
 async fn a_sink_down_at_first_gets_the_alert_by_retry() {
     for backend in all_backends().await {
         let mut sink = SmtpSink::reserve().await;
-        let (srv, id) = alert_queued(&backend, sink.port).await;
+        let (srv, id, clock) = alert_queued(&backend, sink.port).await;
         let failed = event_until(&srv, &id, "a failed attempt", |e| {
             e["attempts"].as_i64() >= Some(1) && e.get("last_error").is_some()
         })
@@ -231,8 +250,10 @@ async fn a_sink_down_at_first_gets_the_alert_by_retry() {
         assert_eq!(failed["status"], "pending", "retried, not given up");
         assert_eq!(failed["last_error"], "SMTP connection failed");
         sink.up().await;
+        // Past the backoff (`outbox_retry_base`, 1 s).
+        clock.advance(1);
         let e = event_until(&srv, &id, "delivery", |e| e["status"] == "delivered").await;
-        assert!(e["attempts"].as_i64().unwrap() >= 2);
+        assert_eq!(e["attempts"], 2);
         let mails = sink.wait_for(1, Duration::from_secs(5)).await;
         assert_eq!(mails.len(), 1);
         assert_alert(&mails[0], "maria.garcia@example.com", "jdoe-77");
@@ -296,13 +317,11 @@ async fn failed_and_locked_verifications_through_the_api_email_the_entity() {
         let (status, locked) = post(&srv, &bank, "/verify/v1/verifications", &identity, None).await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(locked["verdict"]["outcome"], "locked", "{locked}");
-        let mails = sink.wait_for(3, Duration::from_secs(20)).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let mails = if mails.len() == 3 {
-            sink.mails()
-        } else {
-            mails
-        };
+        // The alerts were queued within the requests: once every queued event is
+        // delivered, no further mail can come.
+        let events = all_delivered(&srv).await;
+        assert_eq!(events, 3, "two failures and one lock notice queued");
+        let mails = sink.mails();
         assert_eq!(mails.len(), 3, "two failures and one lock notice");
         for m in &mails {
             assert_alert(m, "maria.garcia@example.com", "jdoe-77");
@@ -328,7 +347,8 @@ async fn a_passed_verification_sends_nothing() {
         "email": "maria.garcia@example.com", "account": "jdoe-77"});
     let (_, verdict) = verify(&srv, &bank, identity, &record, true).await;
     assert_eq!(verdict["outcome"], "passed", "{verdict}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Alerts are queued within the request: nothing queued, nothing will be sent.
+    assert_eq!(all_delivered(&srv).await, 0, "nothing queued");
     assert!(sink.mails().is_empty());
     srv.shutdown().await;
 }

@@ -181,15 +181,10 @@ async fn narrowing_and_revoking_stop_tokens_and_call_the_deauthorize_callback() 
             .status,
         "suspended"
     );
-    let mut delivered = None;
-    for _ in 0..100 {
-        if let Some(d) = rx.got.lock().unwrap().first().cloned() {
-            delivered = Some(d);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let (headers, body) = delivered.expect("deauthorize callback delivered");
+    let (headers, body) = eventually("the deauthorize callback", || async {
+        rx.got.lock().unwrap().first().cloned()
+    })
+    .await;
     let h = |k: &str| {
         headers
             .get(k)

@@ -256,6 +256,37 @@ impl TestServer {
     }
 }
 
+/// Polls `f` every 25 ms until it yields a value; `None` once `limit` has passed. For
+/// what happens on its own time (a background task, another process, a reconnect);
+/// what the server decides by its clock is driven with [`fixed_clock`] instead.
+pub async fn within<T, F, Fut>(limit: std::time::Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// [`within`] 30 s, failing the test (naming `what`) when nothing came.
+pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    within(std::time::Duration::from_secs(30), f)
+        .await
+        .unwrap_or_else(|| panic!("timed out waiting for {what}"))
+}
+
 pub fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get(LOCATION)

@@ -44,7 +44,8 @@ async fn signing_kid(srv: &TestServer, c: &(String, String)) -> String {
 async fn rotation_publishes_before_signing_and_keeps_the_old_key() {
     let settings = settings_for(&Backend::Embedded);
     let data_dir = settings.data_dir.clone();
-    let srv = TestServer::start_with(settings).await;
+    let clock = fixed_clock();
+    let srv = TestServer::start_with_clock(settings, clock.clone()).await;
     let (id, secret) = srv
         .client(serde_json::json!({"grant_types": ["client_credentials"]}))
         .await;
@@ -82,7 +83,9 @@ async fn rotation_publishes_before_signing_and_keeps_the_old_key() {
         old,
         "the new key does not sign yet"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // The CLI dated the activation by the real clock: move the server's to that moment.
+    let real = surety::clock::Clock::now(&surety::clock::SystemClock);
+    clock.advance(real - surety::clock::Clock::now(&clock) + 2);
     let new = signing_kid(&srv, &c).await;
     assert_ne!(new, old, "the new key signs after activation");
     assert!(

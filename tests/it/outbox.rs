@@ -96,25 +96,6 @@ fn fast(backend: &Backend) -> Settings {
     s
 }
 
-/// Polls `f` until it yields a value (at most 30 s).
-pub(crate) async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 pub(crate) async fn admin_event(srv: &TestServer, id: &str) -> Value {
     let r = srv
         .api

@@ -248,20 +248,16 @@ async fn one_assertion_raced_against_a_second_surety_process_yields_one_token() 
         .unwrap();
     let _guard = KillOnDrop(child);
     let other = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if a.api
+    let up = within(std::time::Duration::from_secs(10), || async {
+        a.api
             .get(format!("{other}/readyz"))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "the second process started");
+            .then_some(())
+    })
+    .await;
+    assert!(up.is_some(), "the second process started");
     let (k, j) = keypair("k");
     let v: Value = a
         .api

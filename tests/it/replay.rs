@@ -72,13 +72,14 @@ impl PrivateRedis {
             .stderr(Stdio::null())
             .spawn()
             .ok()?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Self { port, child });
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
+        let up = within(Duration::from_secs(2), || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+                .map(drop)
+        })
+        .await;
+        up.map(|()| Self { port, child })
     }
     async fn restart(mut self) -> Self {
         let _ = self.child.kill();
@@ -118,16 +119,12 @@ async fn a_replay_after_redis_restarts_empty_is_refused() {
     assert_eq!(exchange(&srv, &used, None).await.status(), StatusCode::OK);
     let redis = redis.restart().await;
     // The server reconnects by itself; then the replay is refused, not answered.
-    let mut outcome = None;
-    for _ in 0..100 {
+    let r = within(Duration::from_secs(5), || async {
         let r = exchange(&srv, &used, None).await;
-        if r.status() != StatusCode::SERVICE_UNAVAILABLE {
-            outcome = Some(refusal(r).await);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let d = outcome.expect("Redis came back");
+        (r.status() != StatusCode::SERVICE_UNAVAILABLE).then_some(r)
+    })
+    .await;
+    let d = refusal(r.expect("Redis came back")).await;
     assert!(d.contains("cannot be proven unused"), "{d}");
     srv.shutdown().await;
     drop(redis);

@@ -58,15 +58,16 @@ impl Proxy {
 }
 
 async fn ready_within(srv: &TestServer, want: StatusCode) -> bool {
-    for _ in 0..100 {
+    within(std::time::Duration::from_secs(10), || async {
         let r = srv.api.get(srv.url("/readyz")).send().await.unwrap();
         if r.status() == want {
-            return true;
+            return Some(());
         }
         eprintln!("readyz: {}", r.text().await.unwrap_or_default());
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    false
+        None
+    })
+    .await
+    .is_some()
 }
 
 #[tokio::test]

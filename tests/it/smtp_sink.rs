@@ -128,14 +128,12 @@ impl SmtpSink {
 
     /// Waits (at most `limit`) until at least `n` messages arrived.
     pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Mail> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        crate::helpers::within(limit, || async {
             let got = self.mails();
-            if got.len() >= n || tokio::time::Instant::now() >= deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            (got.len() >= n).then_some(got)
+        })
+        .await
+        .unwrap_or_else(|| self.mails())
     }
 }
 
