@@ -27,6 +27,16 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(sha256(secret.as_bytes()))
 }
 
+/// A builder for outbound HTTP clients (JWK Sets, introspection, webhooks). TLS trusts
+/// the Mozilla roots built into the binary, as before reqwest 0.13 (whose default is the
+/// host's certificate store): the same roots on every host, none to install.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+    reqwest::Client::builder().tls_certs_only(roots)
+}
+
 /// Constant-time equality for secrets.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
@@ -64,5 +74,11 @@ mod tests {
         assert!(ct_eq(b"abc", b"abc"));
         assert!(!ct_eq(b"abc", b"abd"));
         assert!(!ct_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn outbound_clients_build_on_the_bundled_roots() {
+        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+        assert!(http_client().build().is_ok());
     }
 }

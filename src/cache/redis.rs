@@ -150,13 +150,17 @@ impl RedisCache {
         if !url.contains("protocol=") {
             // RESP3 lets the manager see a dropped connection and reconnect at once,
             // instead of failing the next command (GETDEL already needs Redis >= 6.2).
-            info.redis.protocol = ProtocolVersion::RESP3;
+            let redis = info
+                .redis_settings()
+                .clone()
+                .set_protocol(ProtocolVersion::RESP3);
+            info = info.set_redis_settings(redis);
         }
         let client =
             redis::Client::open(info).map_err(|_| CacheError("invalid Redis URL".into()))?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
             // One attempt per reconnection: the first retry of redis' backoff waits at
             // least a second, and a caller waiting on Redis is better refused quickly.
             // The next command after a failed attempt starts a new one.

@@ -31,7 +31,7 @@ impl Default for RemoteJwks {
 
 impl RemoteJwks {
     pub fn new(min_refetch: i64) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::util::http_client()
             .timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -59,7 +59,7 @@ pub struct WebhookTransport {
 
 impl WebhookTransport {
     pub fn new(secrets: Arc<dyn SecretSource>, clock: SharedClock) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::util::http_client()
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

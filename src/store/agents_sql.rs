@@ -5,6 +5,7 @@
 //! parent–child links.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::{SqlStore, col, map_err};
@@ -82,10 +83,10 @@ fn link_from(r: &AnyRow) -> StoreResult<AgentLink> {
 }
 
 fn bind_link<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     l: &'q AgentLink,
     status: &'q str,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     q.bind(&l.parent_id)
         .bind(&l.child_id)
         .bind(&l.role)
@@ -101,10 +102,14 @@ impl AgentLinkStore for SqlStore {
     async fn put_verified_agent(&self, link: &AgentLink) -> StoreResult<()> {
         let sql = upsert_sql("");
         let (_gate, mut tx) = self.begin_write().await?;
-        bind_link(sqlx::query(&sql), link, agent_status::VERIFIED)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        bind_link(
+            sqlx::query(AssertSqlSafe(sql)),
+            link,
+            agent_status::VERIFIED,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         sqlx::query(
             "INSERT INTO entity_links (parent_id, child_id, role, created_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (parent_id, child_id, role) DO NOTHING",
@@ -120,14 +125,19 @@ impl AgentLinkStore for SqlStore {
     }
 
     async fn pre_approve_agents(&self, links: &[AgentLink]) -> StoreResult<u64> {
-        let sql = upsert_sql(" WHERE agent_links.status = 'pre_approved'");
+        let sql: std::sync::Arc<str> =
+            upsert_sql(" WHERE agent_links.status = 'pre_approved'").into();
         let (_gate, mut tx) = self.begin_write().await?;
         let mut written = 0;
         for l in links {
-            let r = bind_link(sqlx::query(&sql), l, agent_status::PRE_APPROVED)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+            let r = bind_link(
+                sqlx::query(AssertSqlSafe(sql.clone())),
+                l,
+                agent_status::PRE_APPROVED,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
             written += r.rows_affected();
         }
         tx.commit().await.map_err(map_err)?;
@@ -136,7 +146,7 @@ impl AgentLinkStore for SqlStore {
 
     async fn agent_link(&self, parent_id: &str, child_id: &str) -> StoreResult<AgentLink> {
         let sql = format!("SELECT {COLS} FROM agent_links WHERE parent_id = $1 AND child_id = $2");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(parent_id)
             .bind(child_id)
             .fetch_optional(self.pool())
@@ -147,7 +157,7 @@ impl AgentLinkStore for SqlStore {
 
     async fn agent_links_of(&self, child_id: &str) -> StoreResult<Vec<AgentLink>> {
         let sql = format!("SELECT {COLS} FROM agent_links WHERE child_id = $1 ORDER BY parent_id");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(child_id)
             .fetch_all(self.pool())
             .await

@@ -1,6 +1,7 @@
 //! SQL for developer apps, users' owner accounts and app authorizations.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::grants::revoke_client_tokens;
@@ -49,7 +50,7 @@ impl AppStore for SqlStore {
         let sql = format!(
             "INSERT INTO apps ({APP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&a.client_id)
             .bind(&a.developer_sid)
             .bind(&a.display_name)
@@ -68,7 +69,7 @@ impl AppStore for SqlStore {
 
     async fn get_app(&self, client_id: &str) -> StoreResult<AppRecord> {
         let sql = format!("SELECT {APP_COLS} FROM apps WHERE client_id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(client_id)
             .fetch_optional(self.pool())
             .await
@@ -80,7 +81,7 @@ impl AppStore for SqlStore {
         let sql = format!(
             "SELECT {APP_COLS} FROM apps WHERE developer_sid = $1 ORDER BY created_at, client_id"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(developer_sid)
             .fetch_all(self.pool())
             .await
@@ -132,7 +133,7 @@ impl AppStore for SqlStore {
         let sql = format!(
             "SELECT {AUTH_COLS} FROM app_authorizations WHERE parent_sid = $1 AND client_id = $2"
         );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(parent_sid)
             .bind(client_id)
             .fetch_optional(self.pool())
@@ -148,7 +149,7 @@ impl AppStore for SqlStore {
              ON CONFLICT (parent_sid, client_id) DO UPDATE SET sub = $3, subaccount_sid = $4, permissions = $5, \
              usage_limits = $6, status = $7, updated_at = $9, declined = $10"
         );
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&a.parent_sid)
             .bind(&a.client_id)
             .bind(&a.sub)
@@ -169,7 +170,7 @@ impl AppStore for SqlStore {
         let sql = format!(
             "SELECT {AUTH_COLS} FROM app_authorizations WHERE parent_sid = $1 ORDER BY created_at, client_id"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(parent_sid)
             .fetch_all(self.pool())
             .await

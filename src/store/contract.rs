@@ -35,7 +35,9 @@ impl TestDb {
             }
             Cleanup::Database { admin, name } => {
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = sqlx::raw_sql(&sql).execute(admin.pool()).await;
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(admin.pool())
+                    .await;
                 admin.pool().close().await;
             }
         }
@@ -66,7 +68,7 @@ async fn postgres_db(migrate: bool) -> Option<TestDb> {
     };
     let admin = SqlStore::connect(&admin_url).await.unwrap();
     let name = format!("surety_t_{}", SystemEntropy.hex16());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(admin.pool())
         .await
         .unwrap();

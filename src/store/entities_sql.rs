@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::StoreResult;
@@ -241,7 +242,7 @@ impl EntityStore for SqlStore {
 
     async fn get_entity(&self, id: &str) -> StoreResult<EntityRecord> {
         let sql = format!("{SELECT_ENTITY} WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .fetch_one(self.pool())
             .await
@@ -251,7 +252,7 @@ impl EntityStore for SqlStore {
 
     async fn find_by_external_id(&self, external_id: &str) -> StoreResult<EntityRecord> {
         let sql = format!("{SELECT_ENTITY} WHERE external_id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(external_id)
             .fetch_one(self.pool())
             .await
@@ -293,7 +294,7 @@ impl EntityStore for SqlStore {
             "{SELECT_ENTITY} WHERE id IN ({sql}) ORDER BY id LIMIT ${}",
             binds.len() + 1
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
         for b in &binds {
             q = q.bind(*b);
         }

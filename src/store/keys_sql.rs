@@ -2,6 +2,7 @@
 //! permission set (issue 4). Only the SHA-256 hex of a key's secret is stored.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::{SqlStore, col, expect_row, map_err};
@@ -60,7 +61,7 @@ impl ApiKeyStore for SqlStore {
     async fn insert_api_key(&self, k: &ApiKeyRecord) -> StoreResult<()> {
         let _gate = self.write_gate().await;
         let sql = format!("INSERT INTO api_keys ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&k.sid)
             .bind(&k.account_sid)
             .bind(&k.friendly_name)
@@ -77,7 +78,7 @@ impl ApiKeyStore for SqlStore {
 
     async fn get_api_key(&self, sid: &str) -> StoreResult<ApiKeyRecord> {
         let sql = format!("SELECT {COLS} FROM api_keys WHERE sid = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(sid)
             .fetch_optional(self.pool())
             .await
@@ -88,7 +89,7 @@ impl ApiKeyStore for SqlStore {
     async fn list_api_keys(&self, account_sid: &str) -> StoreResult<Vec<ApiKeyRecord>> {
         let sql =
             format!("SELECT {COLS} FROM api_keys WHERE account_sid = $1 ORDER BY created_at, sid");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(account_sid)
             .fetch_all(self.pool())
             .await

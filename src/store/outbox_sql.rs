@@ -5,6 +5,7 @@
 //! SQLite the statement runs under this process's write gate (one writer anyway).
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
@@ -78,7 +79,7 @@ fn touched(rows: u64) -> StoreResult<()> {
 
 /// The statement that stores a new `pending` event, bound; run on the pool or inside a
 /// caller's transaction (a revocation queues its callback in the same one).
-pub(super) fn insert(e: &OutboxEvent) -> Query<'_, Any, AnyArguments<'_>> {
+pub(super) fn insert(e: &OutboxEvent) -> Query<'_, Any, AnyArguments> {
     sqlx::query(INSERT)
         .bind(&e.id)
         .bind(&e.kind)
@@ -107,7 +108,7 @@ impl OutboxStore for SqlStore {
     ) -> StoreResult<Vec<OutboxEvent>> {
         let sql = claim_sql(self.backend());
         let _gate = self.write_gate().await;
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(node_id)
             .bind(now.saturating_add(lease_secs.max(1)))
             .bind(now)
@@ -130,7 +131,7 @@ impl OutboxStore for SqlStore {
              locked_until = NULL {HELD}"
         );
         let _gate = self.write_gate().await;
-        let r = sqlx::query(&sql)
+        let r = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .bind(node_id)
             .bind(now)
@@ -151,7 +152,7 @@ impl OutboxStore for SqlStore {
             "UPDATE outbox SET next_attempt_at = $3, last_error = $4, locked_until = NULL {HELD}"
         );
         let _gate = self.write_gate().await;
-        let r = sqlx::query(&sql)
+        let r = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .bind(node_id)
             .bind(next_attempt_at)
@@ -167,7 +168,7 @@ impl OutboxStore for SqlStore {
             "UPDATE outbox SET status = 'failed', last_error = $3, locked_until = NULL {HELD}"
         );
         let _gate = self.write_gate().await;
-        let r = sqlx::query(&sql)
+        let r = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .bind(node_id)
             .bind(error)
@@ -179,7 +180,7 @@ impl OutboxStore for SqlStore {
 
     async fn get_event(&self, id: &str) -> StoreResult<OutboxEvent> {
         let sql = format!("SELECT {COLS} FROM outbox WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -208,7 +209,7 @@ impl OutboxStore for SqlStore {
             "SELECT {COLS} FROM outbox WHERE ($1 = '' OR destination = $1) \
              AND ($2 = '' OR status = $2) ORDER BY created_at DESC, id DESC LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(f.destination.as_deref().unwrap_or(""))
             .bind(f.status.as_deref().unwrap_or(""))
             .bind(limit.max(1))
@@ -262,7 +263,9 @@ mod tests {
             self.store.pool().close().await;
             if let Some((admin, name)) = self.drop_pg {
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = sqlx::raw_sql(&sql).execute(admin.pool()).await;
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(admin.pool())
+                    .await;
                 admin.pool().close().await;
             }
             if let Some(dir) = self.dir {
@@ -297,7 +300,7 @@ mod tests {
         };
         let admin = SqlStore::connect(&base).await.unwrap();
         let name = format!("surety_ob_{}", SystemEntropy.hex16());
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(admin.pool())
             .await
             .unwrap();

@@ -1,6 +1,7 @@
 //! SQL for partners, accounts and the audit log, on the same `Any` pool as the rest.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::{Backend, SqlStore, col, expect_row, json_col, map_err, to_json};
@@ -41,7 +42,7 @@ impl PartnerStore for SqlStore {
         let sql = format!(
             "INSERT INTO partners ({PARTNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&p.id)
             .bind(&p.name)
             .bind(&p.status)
@@ -60,7 +61,7 @@ impl PartnerStore for SqlStore {
 
     async fn get_partner(&self, id: &str) -> StoreResult<PartnerRecord> {
         let sql = format!("SELECT {PARTNER_COLS} FROM partners WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -124,7 +125,7 @@ impl AccountStore for SqlStore {
         let sql = format!(
             "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&a.sid)
             .bind(a.partner_id.as_deref())
             .bind(a.parent_sid.as_deref())
@@ -141,7 +142,7 @@ impl AccountStore for SqlStore {
 
     async fn get_account(&self, sid: &str) -> StoreResult<AccountRecord> {
         let sql = format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE sid = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(sid)
             .fetch_optional(self.pool())
             .await
@@ -172,7 +173,7 @@ impl AccountStore for SqlStore {
         let sql = format!(
             "SELECT {ACCOUNT_COLS} FROM accounts WHERE partner_id = $1 AND sid > $2 ORDER BY sid LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(partner_id)
             .bind(after.unwrap_or(""))
             .bind(limit)
@@ -211,7 +212,7 @@ impl AuditStore for SqlStore {
                 }
                 sql.push(')');
             }
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(AssertSqlSafe(sql));
             for e in chunk {
                 q = q
                     .bind(e.at)

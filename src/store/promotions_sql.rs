@@ -3,6 +3,7 @@
 //! (`verify::rules`), already checked by the caller.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::{SqlStore, col, expect_row, map_err};
@@ -68,7 +69,7 @@ impl PromotionStore for SqlStore {
     async fn insert_promotion(&self, p: &PromotionRecord) -> StoreResult<()> {
         let _gate = self.write_gate().await;
         let sql = format!("INSERT INTO promotions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&p.id)
             .bind(&p.client_id)
             .bind(&p.code)
@@ -84,7 +85,7 @@ impl PromotionStore for SqlStore {
 
     async fn get_promotion(&self, client_id: &str, code: &str) -> StoreResult<PromotionRecord> {
         let sql = format!("SELECT {COLS} FROM promotions WHERE client_id = $1 AND code = $2");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(client_id)
             .bind(code)
             .fetch_optional(self.pool())
@@ -96,7 +97,7 @@ impl PromotionStore for SqlStore {
     async fn list_promotions(&self, client_id: &str) -> StoreResult<Vec<PromotionRecord>> {
         let sql =
             format!("SELECT {COLS} FROM promotions WHERE client_id = $1 ORDER BY created_at, code");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(client_id)
             .fetch_all(self.pool())
             .await
@@ -120,7 +121,7 @@ impl PromotionStore for SqlStore {
             "SELECT {COLS} FROM promotions WHERE requires_challenge = 0 \
              ORDER BY created_at, id LIMIT $1"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(limit)
             .fetch_all(self.pool())
             .await

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::{SqlStore, col, map_err};
@@ -244,7 +245,7 @@ impl ResourceStore for SqlStore {
         let sql = format!(
             "INSERT INTO resource_activity ({ACTIVITY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&r.sid)
             .bind(r.kind.as_str())
             .bind(&r.account_sid)
@@ -273,7 +274,7 @@ impl ResourceStore for SqlStore {
              AND (created_at < $3 OR (created_at = $3 AND sid < $4)) \
              ORDER BY created_at DESC, sid DESC LIMIT $5"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(account_sid)
             .bind(kind.as_str())
             .bind(t)
@@ -288,7 +289,7 @@ impl ResourceStore for SqlStore {
     async fn insert_number(&self, n: &NumberRecord) -> StoreResult<()> {
         let _gate = self.write_gate().await;
         let sql = format!("INSERT INTO resource_numbers ({NUMBER_COLS}) VALUES ($1, $2, $3, $4)");
-        sqlx::query(&sql)
+        sqlx::query(AssertSqlSafe(sql))
             .bind(&n.sid)
             .bind(&n.account_sid)
             .bind(&n.phone_number)
@@ -311,7 +312,7 @@ impl ResourceStore for SqlStore {
              AND (created_at < $2 OR (created_at = $2 AND sid < $3)) \
              ORDER BY created_at DESC, sid DESC LIMIT $4"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(account_sid)
             .bind(t)
             .bind(s)
@@ -324,7 +325,7 @@ impl ResourceStore for SqlStore {
 
     async fn find_number(&self, phone_number: &str) -> StoreResult<NumberRecord> {
         let sql = format!("SELECT {NUMBER_COLS} FROM resource_numbers WHERE phone_number = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(phone_number)
             .fetch_optional(self.pool())
             .await

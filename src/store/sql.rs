@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sqlx::AssertSqlSafe;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyQueryResult, AnyRow};
 use sqlx::error::ErrorKind;
 use sqlx::query::Query;
@@ -21,7 +22,7 @@ use crate::clock::{Clock, SystemClock, Timestamp};
 pub(crate) mod grants;
 mod resource_servers;
 
-type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
 
 /// Which database a [`SqlStore`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,7 +350,11 @@ impl ClientStore for SqlStore {
 
     async fn get_client(&self, client_id: &str) -> StoreResult<ClientRecord> {
         let sql = format!("{CLIENT_SELECT} WHERE client_id = $1");
-        client_from(&self.one(sqlx::query(&sql).bind(client_id)).await?)
+        client_from(
+            &self
+                .one(sqlx::query(AssertSqlSafe(sql)).bind(client_id))
+                .await?,
+        )
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
@@ -366,7 +371,7 @@ impl ClientStore for SqlStore {
 
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
         let sql = format!("{CLIENT_SELECT} ORDER BY client_id");
-        self.all(sqlx::query(&sql))
+        self.all(sqlx::query(AssertSqlSafe(sql)))
             .await?
             .iter()
             .map(client_from)
@@ -391,12 +396,16 @@ impl UserStore for SqlStore {
 
     async fn get_user(&self, sub: &str) -> StoreResult<UserRecord> {
         let sql = format!("{USER_SELECT} WHERE sub = $1");
-        user_from(&self.one(sqlx::query(&sql).bind(sub)).await?)
+        user_from(&self.one(sqlx::query(AssertSqlSafe(sql)).bind(sub)).await?)
     }
 
     async fn find_user_by_username(&self, username: &str) -> StoreResult<UserRecord> {
         let sql = format!("{USER_SELECT} WHERE username = $1");
-        user_from(&self.one(sqlx::query(&sql).bind(username)).await?)
+        user_from(
+            &self
+                .one(sqlx::query(AssertSqlSafe(sql)).bind(username))
+                .await?,
+        )
     }
 
     async fn delete_user(&self, sub: &str) -> StoreResult<()> {

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::{SqlStore, col, json_col, map_err, to_json};
@@ -252,7 +253,7 @@ impl VerificationStore for SqlStore {
 
     async fn get_verification(&self, id: &str) -> StoreResult<VerificationRecord> {
         let sql = format!("SELECT {COLS} FROM verifications WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .fetch_one(self.pool())
             .await
@@ -390,7 +391,7 @@ impl VerificationStore for SqlStore {
         let sql = format!(
             "SELECT {SAMPLE_COLS} FROM entities WHERE kind = $1 AND id >= $2 ORDER BY id LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(kind)
             .bind(from_id)
             .bind(limit)

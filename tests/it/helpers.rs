@@ -107,7 +107,7 @@ pub async fn fresh_database(base: &str) -> String {
     let mut conn = sqlx::PgConnection::connect(base)
         .await
         .expect("connect to SURETY_TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
         .expect("create database");

@@ -17,8 +17,8 @@ async fn openidconnect_rp_completes_the_code_flow_on_every_backend() {
         let srv = TestServer::start_on(&backend).await;
         srv.user("alice").await;
         let (id, secret) = srv.web_client().await;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let http = openidconnect::reqwest::Client::builder()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         let meta =

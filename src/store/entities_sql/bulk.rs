@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::{Any, Transaction};
 
 use super::super::StoreResult;
@@ -68,7 +69,7 @@ async fn write_items(
     let mut written = HashSet::with_capacity(items.len());
     for chunk in items.chunks(ROWS_PER_STATEMENT) {
         let sql = upsert_sql(chunk.len());
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
         for w in chunk {
             q = bind_entity(q, w);
         }
@@ -98,7 +99,7 @@ async fn delete_links(tx: &mut Transaction<'static, Any>, children: &[&String]) 
             "DELETE FROM entity_links WHERE child_id IN ({})",
             list.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
             q = q.bind(id.as_str());
         }
@@ -117,7 +118,7 @@ async fn insert_links(
              ON CONFLICT (parent_id, child_id, role) DO NOTHING",
             placeholders(chunk.len(), 4)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
         for l in chunk {
             q = q
                 .bind(&l.parent_id)
@@ -164,7 +165,7 @@ fn upsert_sql(rows: usize) -> String {
     )
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
 fn bind_entity<'q>(q: AnyQuery<'q>, w: &'q EntityWrite) -> AnyQuery<'q> {
     let e = &w.record;

@@ -16,7 +16,9 @@
 
 use async_trait::async_trait;
 use std::str::FromStr;
+use std::sync::Arc;
 
+use sqlx::AssertSqlSafe;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor, Row};
 
@@ -29,8 +31,8 @@ pub(super) struct PgBulk {
     conn: PgConnection,
     /// The tables were empty: the match indexes are dropped until `finish`.
     initial: bool,
-    /// `INSERT … SELECT` from the staging table, built once.
-    upsert: String,
+    /// `INSERT … SELECT` from the staging table, built once (from [`COLS`] only).
+    upsert: Arc<str>,
 }
 
 const BEGIN: &str = "BEGIN; \
@@ -64,12 +66,14 @@ impl PgBulk {
                 "DROP INDEX IF EXISTS {}; ALTER TABLE entities DROP CONSTRAINT entities_pkey",
                 names.join(", ")
             );
-            conn.execute(sqlx::raw_sql(&sql)).await.map_err(map_err)?;
+            conn.execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+                .await
+                .map_err(map_err)?;
         }
         Ok(PgBulk {
             conn,
             initial,
-            upsert: upsert_sql(),
+            upsert: upsert_sql().into(),
         })
     }
 }
@@ -116,7 +120,7 @@ impl EntityBulk for PgBulk {
             links,
         )
         .await?;
-        let rows = sqlx::query(&self.upsert)
+        let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.upsert)))
             .fetch_all(&mut *c)
             .await
             .map_err(map_err)?;
@@ -165,7 +169,7 @@ impl EntityBulk for PgBulk {
             for (name, def) in REBUILT_INDEXES {
                 let sql = format!("CREATE INDEX IF NOT EXISTS {name} {def}");
                 self.conn
-                    .execute(sqlx::raw_sql(&sql))
+                    .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
                     .await
                     .map_err(map_err)?;
             }

@@ -25,7 +25,9 @@ impl Dbs {
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Some((admin, name)) = self.pg {
             let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            let _ = sqlx::raw_sql(&sql).execute(admin.pool()).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(admin.pool())
+                .await;
             admin.pool().close().await;
         }
     }
@@ -43,7 +45,7 @@ async fn dbs() -> Dbs {
     {
         let a = SqlStore::connect(&admin).await.unwrap();
         let name = format!("surety_t_{}", SystemEntropy.hex16());
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(a.pool())
             .await
             .unwrap();

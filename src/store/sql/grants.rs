@@ -2,6 +2,7 @@
 //! and a bounded grace), revoked access-token ids.
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Transaction};
 
@@ -186,8 +187,12 @@ async fn rotation_fallback(
 impl GrantStore for SqlStore {
     async fn insert_grant(&self, g: &GrantRecord) -> StoreResult<()> {
         let sql = format!("{GRANT_INSERT} ON CONFLICT (id) DO NOTHING");
-        self.exec(bind_grant(sqlx::query(&sql), g, g.revoked_at)?)
-            .await?;
+        self.exec(bind_grant(
+            sqlx::query(AssertSqlSafe(sql)),
+            g,
+            g.revoked_at,
+        )?)
+        .await?;
         Ok(())
     }
 
@@ -198,7 +203,7 @@ impl GrantStore for SqlStore {
     async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()> {
         let sql = format!("{GRANT_INSERT} {GRANT_REVOKE}");
         let (_gate, mut tx) = self.begin_write().await?;
-        let upsert = bind_grant(sqlx::query(&sql), g, Some(now))?;
+        let upsert = bind_grant(sqlx::query(AssertSqlSafe(sql)), g, Some(now))?;
         upsert.execute(&mut *tx).await.map_err(map_err)?;
         let kill = sqlx::query(REFRESH_KILL).bind(&g.id).bind(now);
         kill.execute(&mut *tx).await.map_err(map_err)?;

@@ -1,6 +1,7 @@
 //! [`ResourceServerStore`] on [`SqlStore`].
 
 use async_trait::async_trait;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::{SqlStore, col, expect_row};
@@ -34,12 +35,12 @@ impl ResourceServerStore for SqlStore {
 
     async fn get_resource_server(&self, uri: &str) -> StoreResult<ResourceServerRecord> {
         let q = format!("{SELECT} WHERE uri = $1");
-        from_row(&self.one(sqlx::query(&q).bind(uri)).await?)
+        from_row(&self.one(sqlx::query(AssertSqlSafe(q)).bind(uri)).await?)
     }
 
     async fn list_resource_servers(&self) -> StoreResult<Vec<ResourceServerRecord>> {
         let q = format!("{SELECT} ORDER BY uri");
-        self.all(sqlx::query(&q))
+        self.all(sqlx::query(AssertSqlSafe(q)))
             .await?
             .iter()
             .map(from_row)

@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::Any;
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::super::sql::{col, map_err, to_json};
@@ -80,7 +81,7 @@ where
         return Ok(EntitySamples::default());
     }
     let sql = samples_sql(q.id.is_some(), q.kinds.len());
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     if let Some(id) = q.id {
         query = query.bind(id);
     }
@@ -165,7 +166,7 @@ where
         "INSERT INTO verifications ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     );
-    sqlx::query(&sql)
+    sqlx::query(AssertSqlSafe(sql))
         .bind(&v.id)
         .bind(&v.client_id)
         .bind(&v.client_name)

@@ -123,6 +123,13 @@ pub fn complete(doc: utoipa::openapi::OpenApi, c: &Contract) -> Value {
                 let Some(responses) = op["responses"].as_object_mut() else {
                     continue;
                 };
+                // OpenAPI 3.1 requires a description on every response; utoipa 6 omits
+                // an empty one (it wrote `""` before).
+                for r in responses.values_mut().filter_map(Value::as_object_mut) {
+                    if !r.contains_key("$ref") && !r.contains_key("description") {
+                        r.insert("description".into(), json!(""));
+                    }
+                }
                 for (status, description) in &shared {
                     responses.entry(*status).or_insert_with(|| {
                         json!({
@@ -225,6 +232,12 @@ mod tests {
                     assert!(op["responses"].get(s).is_some(), "{m} lacks {s}");
                 }
                 assert!(op["responses"].get("429").is_none());
+                for (status, r) in op["responses"].as_object().unwrap() {
+                    assert!(
+                        r["description"].is_string(),
+                        "{m} {status} lacks a description"
+                    );
+                }
                 for p in op["parameters"].as_array().into_iter().flatten() {
                     if p["in"] == "path" {
                         assert_eq!(p["schema"]["pattern"], PATH_PATTERN);

@@ -137,7 +137,7 @@ impl Introspection {
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::util::http_client()
             .timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none())
             .build()

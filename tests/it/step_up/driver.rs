@@ -414,8 +414,8 @@ pub(crate) async fn login(
     extra: &[(&str, &str)],
     b: Behaviour,
 ) -> Login {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let http = openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let meta =
