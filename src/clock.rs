@@ -52,7 +52,8 @@ pub type SharedClock = Arc<dyn Clock>;
 /// Fills `buf` from the operating system's CSPRNG (aws-lc). Key-encryption nonces and
 /// password salts always come from here; everything else goes through [`Entropy`].
 pub fn fill_random(buf: &mut [u8]) {
-    // aws-lc's RNG only fails if the OS entropy source is gone; there is no safe way on.
+    // Cannot fail: AWS-LC's RAND_bytes returns 1 or aborts the process when it cannot get
+    // entropy (openssl/rand.h), so the error arm of `fill` is never taken.
     #[allow(clippy::expect_used)]
     aws_lc_rs::rand::fill(buf).expect("system random source unavailable");
 }

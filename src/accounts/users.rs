@@ -40,10 +40,10 @@ pub async fn create(
             "1 to 64 characters, no spaces",
         ));
     }
-    if let Some(e) = &email {
-        if e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') {
-            return Err(NewUserError::Invalid("email", "not an email address"));
-        }
+    if let Some(e) = &email
+        && (e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@'))
+    {
+        return Err(NewUserError::Invalid("email", "not an email address"));
     }
     if name.as_ref().is_some_and(|n| n.len() > 256) {
         return Err(NewUserError::Invalid("name", "at most 256 characters"));
@@ -155,14 +155,14 @@ pub async fn login(
     let phc = user
         .as_ref()
         .map_or(password::DUMMY_HASH.to_owned(), |u| u.password_hash.clone());
-    if password::verify(pw, phc).await {
-        if let Some(u) = user {
-            cache.delete(&user_key).await?;
-            if let Some(k) = &addr_key {
-                cache.decr(k).await?;
-            }
-            return Ok(Ok(u));
+    if password::verify(pw, phc).await
+        && let Some(u) = user
+    {
+        cache.delete(&user_key).await?;
+        if let Some(k) = &addr_key {
+            cache.decr(k).await?;
         }
+        return Ok(Ok(u));
     }
     metrics::counter!("surety_failed_logins_total", "reason" => "invalid").increment(1);
     Ok(Err(LoginFailure::Invalid))

@@ -205,13 +205,13 @@ pub fn validate(
         Scope::parse(s).ok_or_else(|| FieldError::new("scope", "malformed scope"))?;
     }
     check_keys(&method, input.jwks.as_ref(), input.jwks_uri.as_deref())?;
-    if let Some(a) = &input.id_token_signed_response_alg {
-        if !matches!(Alg::parse(a), Some(Alg::RS256 | Alg::ES256 | Alg::EdDSA)) {
-            return Err(FieldError::new(
-                "id_token_signed_response_alg",
-                "use RS256, ES256 or EdDSA",
-            ));
-        }
+    if let Some(a) = &input.id_token_signed_response_alg
+        && !matches!(Alg::parse(a), Some(Alg::RS256 | Alg::ES256 | Alg::EdDSA))
+    {
+        return Err(FieldError::new(
+            "id_token_signed_response_alg",
+            "use RS256, ES256 or EdDSA",
+        ));
     }
     if input
         .client_name
@@ -246,13 +246,13 @@ fn check_keys(
     if jwks.is_some() && jwks_uri.is_some() {
         return Err(FieldError::new("jwks", "give jwks or jwks_uri, not both"));
     }
-    if let Some(j) = jwks {
-        if VerifyKey::from_jwks(j).is_empty() {
-            return Err(FieldError::new(
-                "jwks",
-                "no usable signing key (RSA ≥ 2048, P-256 or Ed25519)",
-            ));
-        }
+    if let Some(j) = jwks
+        && VerifyKey::from_jwks(j).is_empty()
+    {
+        return Err(FieldError::new(
+            "jwks",
+            "no usable signing key (RSA ≥ 2048, P-256 or Ed25519)",
+        ));
     }
     if let Some(u) = jwks_uri {
         crate::uri::check_web_url(u).map_err(|m| FieldError::new("jwks_uri", m))?;

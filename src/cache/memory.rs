@@ -46,7 +46,7 @@ impl Inner {
     /// than anything can expire.
     fn wrote(&mut self, now: Timestamp) {
         self.writes = self.writes.wrapping_add(1);
-        if self.writes % SWEEP_EVERY == 0 && self.swept_at.is_none_or(|t| t < now) {
+        if self.writes.is_multiple_of(SWEEP_EVERY) && self.swept_at.is_none_or(|t| t < now) {
             self.map.retain(|_, e| e.expires_at > now);
             self.swept_at = Some(now);
         }

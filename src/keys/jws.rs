@@ -265,10 +265,10 @@ impl VerifyKey {
             }
             _ => return Err(JwsError::BadKey("unsupported kty/crv")),
         };
-        if let Some(a) = s("alg") {
-            if Alg::parse(a) != Some(alg) {
-                return Err(JwsError::BadKey("alg does not match key type"));
-            }
+        if let Some(a) = s("alg")
+            && Alg::parse(a) != Some(alg)
+        {
+            return Err(JwsError::BadKey("alg does not match key type"));
         }
         Ok(Self {
             kid: s("kid").map(str::to_owned),

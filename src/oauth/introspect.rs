@@ -95,12 +95,12 @@ pub async fn revoke(p: &Provider, creds: &Credentials, params: &Params) -> Resul
             Err(e) => return Err(e.into()),
         }
     }
-    if let Ok(c) = p.validate_access_token(token).await {
-        if c.str("client_id") == Some(client.client_id.as_str()) {
-            let exp = c.0.get("exp").and_then(Value::as_i64).unwrap_or(0);
-            if let Some(jti) = c.str("jti") {
-                p.stores.grants.revoke_jti(jti, exp).await?;
-            }
+    if let Ok(c) = p.validate_access_token(token).await
+        && c.str("client_id") == Some(client.client_id.as_str())
+    {
+        let exp = c.0.get("exp").and_then(Value::as_i64).unwrap_or(0);
+        if let Some(jti) = c.str("jti") {
+            p.stores.grants.revoke_jti(jti, exp).await?;
         }
     }
     Ok(())

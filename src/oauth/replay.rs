@@ -46,10 +46,11 @@ impl Horizon {
     /// The latest horizon of contents other than `contents`.
     async fn others(&self, p: &Provider, contents: &str) -> Result<Option<Timestamp>, OAuthError> {
         let now = p.now();
-        if let Some((c, until, at)) = self.1.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            if c == contents && now - at < REREAD {
-                return Ok(*until);
-            }
+        if let Some((c, until, at)) = self.1.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && c == contents
+            && now - at < REREAD
+        {
+            return Ok(*until);
         }
         let until = p.stores.grants.replay_horizon_besides(contents).await?;
         *self.1.lock().unwrap_or_else(|e| e.into_inner()) = Some((contents.to_owned(), until, now));

@@ -252,11 +252,11 @@ pub fn user_claims(user: &UserRecord, scope: &Scope) -> Map<String, Value> {
             m.insert("name".into(), json!(n));
         }
     }
-    if scope.contains("email") {
-        if let Some(e) = &user.email {
-            m.insert("email".into(), json!(e));
-            m.insert("email_verified".into(), json!(false));
-        }
+    if scope.contains("email")
+        && let Some(e) = &user.email
+    {
+        m.insert("email".into(), json!(e));
+        m.insert("email_verified".into(), json!(false));
     }
     m
 }

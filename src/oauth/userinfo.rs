@@ -35,12 +35,12 @@ pub async fn userinfo(p: &Provider, bearer: &str) -> Result<Value, OAuthError> {
     };
     let mut out = user_claims(&user, &scope);
     out.insert("sub".into(), json!(user.sub));
-    if let Some(gid) = claims.str("grant_id") {
-        if let Some(member) = verified_claims::userinfo_request(p, gid).await? {
-            out.extend(requested_claims(&user, &member.standard));
-            if let Some(vc) = verified_claims::build(p, &user.sub, &member).await? {
-                out.insert("verified_claims".into(), vc);
-            }
+    if let Some(gid) = claims.str("grant_id")
+        && let Some(member) = verified_claims::userinfo_request(p, gid).await?
+    {
+        out.extend(requested_claims(&user, &member.standard));
+        if let Some(vc) = verified_claims::build(p, &user.sub, &member).await? {
+            out.insert("verified_claims".into(), vc);
         }
     }
     Ok(Value::Object(out))

@@ -59,10 +59,11 @@ impl Branding {
             .collect();
         let mut frame_origins: Vec<String> = Vec::new();
         for o in strings("frame_origins") {
-            if let Some(o) = checked("frame_origins", frame_origin(o)) {
-                if !frame_origins.contains(&o) && frame_origins.len() < MAX_ORIGINS {
-                    frame_origins.push(o);
-                }
+            if let Some(o) = checked("frame_origins", frame_origin(o))
+                && !frame_origins.contains(&o)
+                && frame_origins.len() < MAX_ORIGINS
+            {
+                frame_origins.push(o);
             }
         }
         Self {

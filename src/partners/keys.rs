@@ -47,10 +47,9 @@ impl PartnerKeys {
             .ok()
             .as_ref()
             .and_then(|m| m.get(&partner.id))
+            && e.made_from(partner)
         {
-            if e.made_from(partner) {
-                return Ok(e.keys.clone());
-            }
+            return Ok(e.keys.clone());
         }
         let mut keys = partner
             .jwks

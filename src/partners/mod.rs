@@ -189,13 +189,13 @@ pub fn build_partner(
     if !matches!(status.as_str(), "active" | "suspended") {
         return Err(FieldError::new("status", "active or suspended"));
     }
-    if let Some(j) = &input.jwks {
-        if VerifyKey::from_jwks(j).is_empty() {
-            return Err(FieldError::new(
-                "jwks",
-                "no usable key (RSA ≥ 2048 bits, P-256 or Ed25519)",
-            ));
-        }
+    if let Some(j) = &input.jwks
+        && VerifyKey::from_jwks(j).is_empty()
+    {
+        return Err(FieldError::new(
+            "jwks",
+            "no usable key (RSA ≥ 2048 bits, P-256 or Ed25519)",
+        ));
     }
     if let Some(u) = &input.jwks_uri {
         crate::uri::check_web_url(u).map_err(|m| FieldError::new("jwks_uri", m))?;

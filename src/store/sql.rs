@@ -220,10 +220,10 @@ fn conflict_name(db: &dyn sqlx::error::DatabaseError) -> String {
     }
     // SQLite: "UNIQUE constraint failed: users.username".
     let msg = db.message();
-    if let Some((_, cols)) = msg.split_once("failed: ") {
-        if let Some((table, _)) = cols.split_once('.') {
-            return table.trim().to_owned();
-        }
+    if let Some((_, cols)) = msg.split_once("failed: ")
+        && let Some((table, _)) = cols.split_once('.')
+    {
+        return table.trim().to_owned();
     }
     db.constraint().unwrap_or("constraint").to_owned()
 }

@@ -113,10 +113,10 @@ pub fn person(attrs: Map<String, Value>, year: i32) -> Result<PersonFacts, Strin
             }
         }
     }
-    if let (Some(b), Some(s)) = (f.birth_year, f.start_year) {
-        if s < b + 14 {
-            return Err(format!("start_year: {s} is before age 14 (born {b})"));
-        }
+    if let (Some(b), Some(s)) = (f.birth_year, f.start_year)
+        && s < b + 14
+    {
+        return Err(format!("start_year: {s} is before age 14 (born {b})"));
     }
     Ok(f)
 }

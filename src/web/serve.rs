@@ -142,12 +142,12 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         c.total = c.total.saturating_sub(1);
-        if let Some(ip) = self.ip {
-            if let Some(n) = c.per_ip.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    c.per_ip.remove(&ip);
-                }
+        if let Some(ip) = self.ip
+            && let Some(n) = c.per_ip.get_mut(&ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                c.per_ip.remove(&ip);
             }
         }
     }

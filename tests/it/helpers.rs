@@ -3,8 +3,6 @@
 //! set) and its own Redis key prefix (when `SURETY_TEST_REDIS_URL` is set), and talks real
 //! HTTP with redirects off and a cookie jar.
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 use reqwest::StatusCode;

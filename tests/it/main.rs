@@ -1,6 +1,10 @@
 //! Surety's integration tests: one binary, a module per spec feature. Every test spawns
 //! its own server (see `helpers`).
 
+// All of this crate is test code, helpers included: clippy's allow-unwrap-in-tests and
+// allow-expect-in-tests cover only `#[test]` functions and `#[cfg(test)]` modules.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod admin;

@@ -97,10 +97,10 @@ fn no_facts(v: &Value) {
         }
     }
     let mut strip = |q: &mut Value| {
-        if let Some(o) = q.as_object_mut() {
-            if let Some(c) = o.remove("choices") {
-                assert!(c.as_array().is_some_and(|c| c.len() >= 3), "{c}");
-            }
+        if let Some(o) = q.as_object_mut()
+            && let Some(c) = o.remove("choices")
+        {
+            assert!(c.as_array().is_some_and(|c| c.len() >= 3), "{c}");
         }
     };
     if let Some(qs) = v.get_mut("questions").and_then(Value::as_array_mut) {

@@ -174,10 +174,10 @@ impl ClaimsRequest {
             id_token: member(top.get("id_token"))?,
             userinfo: member(top.get("userinfo"))?,
         };
-        if let (Some(a), Some(b)) = (&c.id_token.sub, &c.userinfo.sub) {
-            if a != b {
-                return Err("the claims parameter names two different subjects");
-            }
+        if let (Some(a), Some(b)) = (&c.id_token.sub, &c.userinfo.sub)
+            && a != b
+        {
+            return Err("the claims parameter names two different subjects");
         }
         Ok(c)
     }

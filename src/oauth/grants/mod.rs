@@ -99,12 +99,12 @@ pub async fn token(
             .await?,
         ),
     };
-    if let Some(c) = &client {
-        if !c.client.metadata.grant_types.iter().any(|g| g == gt) {
-            return Err(OAuthError::unauthorized_client(
-                "the client is not registered for this grant_type",
-            ));
-        }
+    if let Some(c) = &client
+        && !c.client.metadata.grant_types.iter().any(|g| g == gt)
+    {
+        return Err(OAuthError::unauthorized_client(
+            "the client is not registered for this grant_type",
+        ));
     }
     let resp = grant.exchange(p, client.as_ref(), params).await?;
     metrics::counter!("surety_tokens_issued_total", "grant" => grant.grant_type()).increment(1);

@@ -432,11 +432,11 @@ async fn account(
         }
         Err(e) => return Err(e.into()),
     };
-    if let Actor::Partner(pt) = actor {
-        if account.partner_id.as_deref() != Some(pt.id.as_str()) {
-            audit.detail.push_str("; account of another partner");
-            return Err(OAuthError::invalid_request(NOT_YOURS));
-        }
+    if let Actor::Partner(pt) = actor
+        && account.partner_id.as_deref() != Some(pt.id.as_str())
+    {
+        audit.detail.push_str("; account of another partner");
+        return Err(OAuthError::invalid_request(NOT_YOURS));
     }
     if account.status != "active" {
         return Err(OAuthError::invalid_request("the account is not active"));

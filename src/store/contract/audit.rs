@@ -17,7 +17,7 @@ fn event(subject: &str, i: usize) -> AuditEvent {
         actor: "PN1".into(),
         action: "jwt-bearer".into(),
         subject: subject.into(),
-        outcome: if i % 2 == 0 {
+        outcome: if i.is_multiple_of(2) {
             "ok"
         } else {
             "the assertion has expired"

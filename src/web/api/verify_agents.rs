@@ -162,11 +162,11 @@ fn on_behalf(mut who: Requester, account: Option<String>) -> Result<Requester, A
     let account = account
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty());
-    if let Some(a) = &account {
-        if a.chars().count() > MAX_ACCOUNT_CHARS || a.chars().any(char::is_control) {
-            let m = format!("account: at most {MAX_ACCOUNT_CHARS} printable characters");
-            return Err(AgentError::Verify(VerifyError::Invalid(m)).into());
-        }
+    if let Some(a) = &account
+        && (a.chars().count() > MAX_ACCOUNT_CHARS || a.chars().any(char::is_control))
+    {
+        let m = format!("account: at most {MAX_ACCOUNT_CHARS} printable characters");
+        return Err(AgentError::Verify(VerifyError::Invalid(m)).into());
     }
     who.account = account;
     Ok(who)

@@ -80,10 +80,10 @@ impl Jwks {
         {
             return Err("the token is not valid yet");
         }
-        if let Some(aud) = &self.audience {
-            if !audience_ok(c, aud) {
-                return Err("the token is for another audience");
-            }
+        if let Some(aud) = &self.audience
+            && !audience_ok(c, aud)
+        {
+            return Err("the token is for another audience");
         }
         Ok(())
     }
@@ -220,10 +220,10 @@ impl VerifyToken for Introspection {
         if exp.is_some_and(|e| e <= self.clock.now()) {
             return Err(bad("the token has expired"));
         }
-        if let Some(aud) = &self.audience {
-            if !audience_ok(&c, aud) {
-                return Err(bad("the token is for another audience"));
-            }
+        if let Some(aud) = &self.audience
+            && !audience_ok(&c, aud)
+        {
+            return Err(bad("the token is for another audience"));
         }
         Ok(c)
     }

@@ -38,10 +38,8 @@ pub async fn authorize(
     };
     let out = authorize::start(p, &params, sess, &binding).await;
     let mut resp = respond(out);
-    if fresh {
-        if let Ok(v) = set_cookie(BINDING_COOKIE, &binding, None, p.secure_cookies()).parse() {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if fresh && let Ok(v) = set_cookie(BINDING_COOKIE, &binding, None, p.secure_cookies()).parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
 }

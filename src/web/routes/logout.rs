@@ -29,10 +29,10 @@ pub async fn logout(
             );
         }
     };
-    if let Some(c) = cookies.get(SESSION_COOKIE) {
-        if let Err(e) = session::end(p.cache.as_ref(), c).await {
-            return ApiError(e).into_response();
-        }
+    if let Some(c) = cookies.get(SESSION_COOKIE)
+        && let Err(e) = session::end(p.cache.as_ref(), c).await
+    {
+        return ApiError(e).into_response();
     }
     let mut resp = match target {
         Some(url) => Redirect::to(&url).into_response(),

@@ -243,10 +243,10 @@ async fn ended(p: &Provider, cookies: &Cookies) -> Response {
     };
     let page = PortalEndedPage { brand: brand(&b) };
     let mut r = respond(StatusCode::UNAUTHORIZED, page.render_html(), &b);
-    if cookies.get(PORTAL_COOKIE).is_some() {
-        if let Ok(v) = HeaderValue::from_str(&set_portal_cookie(PORTAL_COOKIE, "", 0)) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if cookies.get(PORTAL_COOKIE).is_some()
+        && let Ok(v) = HeaderValue::from_str(&set_portal_cookie(PORTAL_COOKIE, "", 0))
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
 }

@@ -26,11 +26,11 @@ impl Verifier {
     ) -> Result<Started, VerifyError> {
         v.tier = tier_str(m.tier).to_owned();
         v.input = to_value(&probe);
-        if probe.kind == "business" {
-            if let Some(r) = self.network_match(who, &m.records).await? {
-                let r = r.clone();
-                return self.conclude_network(who, v, &r, from).await;
-            }
+        if probe.kind == "business"
+            && let Some(r) = self.network_match(who, &m.records).await?
+        {
+            let r = r.clone();
+            return self.conclude_network(who, v, &r, from).await;
         }
         match m.tier {
             Tier::Definite => {
