@@ -236,8 +236,16 @@ pub async fn spawn_with_clock(
             }
         }
     });
-    let outbox =
-        Arc::new(crate::outbox::worker::Worker::for_provider(&provider).context("outbox")?);
+    let outbox = Arc::new(
+        crate::outbox::worker::Worker::from_settings(
+            &provider.settings,
+            &provider.issuer,
+            provider.keys.clone(),
+            provider.stores.outbox.clone(),
+            provider.clock.clone(),
+        )
+        .context("outbox")?,
+    );
     tokio::spawn(outbox.run(rx.clone()));
     tokio::spawn(upkeep(provider.clone(), rx.clone()));
     let audit = provider.stores.audit.clone();
