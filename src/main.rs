@@ -197,7 +197,13 @@ async fn run() -> anyhow::Result<()> {
         Command::Users { action } => user_cmd(settings, action).await,
         Command::Apps { action } => app_cmd(settings, action).await,
         Command::Resources { action } => resource_cmd(settings, action).await,
-        Command::Entities { action } => surety::verify::cli::run(&settings, action).await,
+        Command::Entities { action } => {
+            let open = || async {
+                let store = app::open_store(&settings).await?;
+                Ok(Arc::new(store) as Arc<dyn surety::store::EntityStore>)
+            };
+            surety::verify::cli::run(open, action).await
+        }
     }
 }
 

@@ -351,11 +351,7 @@ pub async fn as_client(
 
 /// Whether `s` is an account SID: `AC` + 32 lowercase hex.
 pub fn is_account_sid(s: &str) -> bool {
-    s.len() == 34
-        && s.starts_with("AC")
-        && s[2..]
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    AccountRecord::is_sid(s)
 }
 
 #[cfg(test)]
