@@ -18,6 +18,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::keys::seal::Kek;
+use crate::oauth::extensions::Extensions;
 use crate::oauth::grants::GrantRegistry;
 use crate::oauth::provider::Provider;
 use crate::store::Stores;
@@ -102,9 +103,20 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
         keys: Arc::new(keys),
         clock,
         grants: GrantRegistry::default(),
+        ext: extensions(),
         scopes: scope_registry(),
         replay_horizon: Default::default(),
     })
+}
+
+/// What the products plug into the engine (see `oauth::extensions`).
+fn extensions() -> Extensions {
+    let mut ext = Extensions::default();
+    // Authentication steps, weakest first: the login, then the step-up challenge.
+    ext.authn
+        .register(Arc::new(crate::accounts::login_step::PasswordLogin));
+    ext.authn.register(Arc::new(crate::verify::step::Challenge));
+    ext
 }
 
 /// The scopes the products define: the permission registry (delegable), and the scopes

@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::store::Stores;
 
+use super::extensions::Extensions;
 use super::grants::GrantRegistry;
 
 /// Paths of the protocol endpoints; discovery derives its URLs from these.
@@ -35,6 +36,8 @@ pub struct Provider {
     pub keys: Arc<KeyRing>,
     pub clock: SharedClock,
     pub grants: GrantRegistry,
+    /// What the products plug into the engine (authentication steps, consent policy …).
+    pub ext: Extensions,
     /// What scopes exist and which are internal (products register theirs).
     pub scopes: super::scope::ScopeRegistry,
     /// The replay horizon this node last wrote (see `oauth::replay`).

@@ -9,7 +9,8 @@
 //!   writes, or refused with a reason;
 //! - [`import`]: `surety entities import FILE`, streaming and batched;
 //! - [`generate`]: `surety entities generate`, a deterministic synthetic data set;
-//! - [`cli`]: the `surety entities …` sub-commands.
+//! - [`cli`]: the `surety entities …` sub-commands;
+//! - [`step`]: the challenge as an authentication step of the OpenID Connect flow.
 
 pub mod agents;
 pub mod alerts;
@@ -27,6 +28,7 @@ pub mod questions;
 pub mod record;
 pub mod regions;
 pub mod rules;
+pub mod step;
 
 use std::fmt;
 

@@ -8,14 +8,15 @@ pub mod consent;
 pub mod par;
 pub mod request;
 pub mod step_up;
+pub mod steps;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::session::Session;
 use crate::clock::{Timestamp, random_token};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
+use crate::oauth::session::Session;
 use crate::store::ClientRecord;
 use crate::util::{ct_eq, secret_hash};
 pub use request::AuthRequest;
@@ -51,8 +52,10 @@ pub enum Outcome {
     Consent {
         tx: String,
     },
-    /// The session's level is below what the request asks: run the challenge step.
-    Challenge {
+    /// The session's level is below what the request prefers: run the step that
+    /// establishes it, at its `page`.
+    Step {
+        page: &'static str,
         tx: String,
     },
 }
@@ -316,7 +319,8 @@ pub(crate) async fn issue_code(
     grant: consent::Granted,
 ) -> Result<Outcome, AuthorizeError> {
     let level = step_up::session_level(p, s, req.max_age).await?;
-    let Ok(acr) = req.acr.issued(level) else {
+    let levels = p.ext.authn.levels();
+    let Ok(acr) = req.acr.issued(levels, level) else {
         return Ok(step_up::unmet(p, req));
     };
     let code = random_token(32);
@@ -329,7 +333,7 @@ pub(crate) async fn issue_code(
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: s.auth_time,
-        acr: Some(acr.as_str().to_owned()),
+        acr: levels.name(acr).map(str::to_owned),
         amr: s.amr.clone(),
         grant_id: random_token(16),
         verified_claims: grant.verified.clone(),

@@ -1,5 +1,5 @@
 //! `GET/POST /challenge`: the verified-entity challenge of an authorization request that
-//! asks for a higher `acr` than the session has (`oauth::authorize::step_up`). Bound to
+//! asks for a higher `acr` than the session has (`verify::step`, `oauth::authorize::step_up`). Bound to
 //! the transaction and the browser like the login page (the form carries the
 //! transaction's CSRF token). A user already bound to an entity gets questions straight
 //! away; anyone else first types basic identifying information, then picks a masked
@@ -472,9 +472,10 @@ async fn decided(s: &AppState, cookies: &Cookies, ctx: Ctx, verdict: Verdict) ->
             return render(&ctx, view, None, StatusCode::OK);
         }
     };
-    let raised = match step_up::passed(p, &ctx.session, &entity, &verdict.method).await {
+    let raised = match crate::verify::step::passed(p, &ctx.session, &entity, &verdict.method).await
+    {
         Ok(s) => s,
-        Err(e) => return e.into_response(),
+        Err(e) => return AuthorizeError::from(e).into_response(),
     };
     tracing::info!(client_id = %ctx.who.client_id, method = %verdict.method, "step-up challenge passed");
     let cookie = match session::create(p.cache.as_ref(), &raised, p.settings.session_ttl).await {

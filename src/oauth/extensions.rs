@@ -1,0 +1,18 @@
+//! The engine's extension points, after node-oidc-provider's features and interaction
+//! steps: what the products plug into the protocol engine. `app.rs` builds one
+//! [`Extensions`] with the products' implementations when it builds the provider; the
+//! engine calls the traits and imports no product module (`oauth::tests` checks that).
+//!
+//! | point | trait | implemented by |
+//! |---|---|---|
+//! | authentication steps (Core §2 `acr`) | [`AuthnStep`](super::authorize::steps::AuthnStep) | `accounts` (password), `verify` (challenge) |
+
+use super::authorize::steps::AuthnSteps;
+
+/// What the products registered. The default registers nothing: a provider without
+/// steps asserts no `acr`.
+#[derive(Clone, Default)]
+pub struct Extensions {
+    /// Authentication steps, weakest first (the first is the login).
+    pub authn: AuthnSteps,
+}
