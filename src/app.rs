@@ -116,6 +116,7 @@ fn extensions() -> Extensions {
     ext.authn
         .register(Arc::new(crate::accounts::login_step::PasswordLogin));
     ext.authn.register(Arc::new(crate::verify::step::Challenge));
+    ext.verified_claims = Some(Arc::new(crate::verify::claims::EntityClaims));
     ext
 }
 

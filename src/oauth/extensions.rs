@@ -6,8 +6,12 @@
 //! | point | trait | implemented by |
 //! |---|---|---|
 //! | authentication steps (Core §2 `acr`) | [`AuthnStep`](super::authorize::steps::AuthnStep) | `accounts` (password), `verify` (challenge) |
+//! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
+
+use std::sync::Arc;
 
 use super::authorize::steps::AuthnSteps;
+use super::verified_claims::ClaimsSource;
 
 /// What the products registered. The default registers nothing: a provider without
 /// steps asserts no `acr`.
@@ -15,4 +19,6 @@ use super::authorize::steps::AuthnSteps;
 pub struct Extensions {
     /// Authentication steps, weakest first (the first is the login).
     pub authn: AuthnSteps,
+    /// Where `verified_claims` come from; none: nothing is released.
+    pub verified_claims: Option<Arc<dyn ClaimsSource>>,
 }

@@ -10,10 +10,12 @@
 //! - [`import`]: `surety entities import FILE`, streaming and batched;
 //! - [`generate`]: `surety entities generate`, a deterministic synthetic data set;
 //! - [`cli`]: the `surety entities …` sub-commands;
-//! - [`step`]: the challenge as an authentication step of the OpenID Connect flow.
+//! - [`step`]: the challenge as an authentication step of the OpenID Connect flow;
+//! - [`claims`]: the bound entity's record as the source of `verified_claims`.
 
 pub mod agents;
 pub mod alerts;
+pub mod claims;
 pub mod cli;
 pub mod eligibility;
 pub mod engine;

@@ -27,8 +27,7 @@ use crate::oauth::authorize::steps::AuthnStep;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::{Provider, paths};
 use crate::oauth::session::Session;
-use crate::oauth::verified_claims::fresh_binding;
-use crate::store::EntityBinding;
+use crate::store::{EntityBinding, StoreError};
 
 /// Registered after the password login in `app.rs`.
 pub struct Challenge;
@@ -62,6 +61,15 @@ impl AuthnStep for Challenge {
             Some(m) => m > 0 && p.now() - b.verified_at <= m,
         };
         Ok(raised || within_max_age)
+    }
+}
+
+/// The user's binding, if it is within the policy age.
+pub async fn fresh_binding(p: &Provider, sub: &str) -> Result<Option<EntityBinding>, OAuthError> {
+    match p.stores.entity_bindings.entity_binding(sub).await {
+        Ok(b) if p.now() - b.verified_at <= p.settings.verified_policy_age => Ok(Some(b)),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
