@@ -117,6 +117,10 @@ fn extensions() -> Extensions {
         .register(Arc::new(crate::accounts::login_step::PasswordLogin));
     ext.authn.register(Arc::new(crate::verify::step::Challenge));
     ext.verified_claims = Some(Arc::new(crate::verify::claims::EntityClaims));
+    // Developer apps: their consent and refreshes are connect's.
+    let apps = Arc::new(crate::connect::policy::Apps);
+    ext.consent = Some(apps.clone());
+    ext.refresh = Some(apps);
     ext
 }
 

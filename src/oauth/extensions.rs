@@ -6,11 +6,15 @@
 //! | point | trait | implemented by |
 //! |---|---|---|
 //! | authentication steps (Core §2 `acr`) | [`AuthnStep`](super::authorize::steps::AuthnStep) | `accounts` (password), `verify` (challenge) |
+//! | consent (Core §3.1.2.4) | [`ConsentPolicy`] | `connect` (developer apps) |
+//! | refresh (RFC 6749 §6) | [`RefreshPolicy`] | `connect` (developer apps) |
 //! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
 
 use std::sync::Arc;
 
+use super::authorize::consent::ConsentPolicy;
 use super::authorize::steps::AuthnSteps;
+use super::grants::refresh_token::RefreshPolicy;
 use super::verified_claims::ClaimsSource;
 
 /// What the products registered. The default registers nothing: a provider without
@@ -19,6 +23,10 @@ use super::verified_claims::ClaimsSource;
 pub struct Extensions {
     /// Authentication steps, weakest first (the first is the login).
     pub authn: AuthnSteps,
+    /// Consent for the clients a product governs; none: ordinary consent only.
+    pub consent: Option<Arc<dyn ConsentPolicy>>,
+    /// What a product checks when a client it governs refreshes.
+    pub refresh: Option<Arc<dyn RefreshPolicy>>,
     /// Where `verified_claims` come from; none: nothing is released.
     pub verified_claims: Option<Arc<dyn ClaimsSource>>,
 }

@@ -17,6 +17,7 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
 use crate::oauth::session::Session;
+use crate::oauth::tokens::GrantClaims;
 use crate::store::ClientRecord;
 use crate::util::{ct_eq, secret_hash};
 pub use request::AuthRequest;
@@ -103,9 +104,10 @@ pub struct CodeRecord {
     pub amr: Vec<String>,
     /// The grant the redemption will create (and a second redemption revokes).
     pub grant_id: String,
-    /// The (sub)account an app's tokens act on.
-    #[serde(default)]
-    pub account_sid: Option<String>,
+    /// What a product attached to the grant (connect: the app's subaccount
+    /// `account_sid`), for the tokens and the token response.
+    #[serde(default, skip_serializing_if = "GrantClaims::is_empty")]
+    pub claims: GrantClaims,
     /// The `verified_claims` requests the user agreed to share (OIDC4IDA).
     #[serde(default)]
     pub verified_claims: Option<claims::ClaimsRequest>,
@@ -329,7 +331,7 @@ pub(crate) async fn issue_code(
         redirect_uri: req.redirect_uri.clone(),
         sub: s.sub.clone(),
         scope: grant.scope.to_string(),
-        account_sid: grant.account_sid.clone(),
+        claims: grant.claims.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: s.auth_time,
@@ -366,8 +368,11 @@ pub(crate) async fn issue_code(
     if let Some(st) = &req.state {
         pairs.push(("state", st));
     }
-    if let Some(sid) = &grant.account_sid {
-        pairs.push(("account_sid", sid));
+    // The product's grant claims that are strings go in the response too.
+    for (k, v) in &grant.claims {
+        if let Some(v) = v.as_str() {
+            pairs.push((k.as_str(), v));
+        }
     }
     pairs.push(("iss", &p.issuer));
     Ok(Outcome::Redirect(with_query(&req.redirect_uri, &pairs)))

@@ -6,7 +6,7 @@
 mod authorization_code;
 mod client_credentials;
 pub mod jwt_bearer;
-mod refresh_token;
+pub mod refresh_token;
 pub mod token_exchange;
 
 use std::collections::{BTreeMap, HashMap};
