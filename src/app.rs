@@ -21,6 +21,7 @@ use crate::keys::seal::Kek;
 use crate::oauth::extensions::Extensions;
 use crate::oauth::grants::GrantRegistry;
 use crate::oauth::provider::Provider;
+use crate::partners::keys::PartnerKeys;
 use crate::store::Stores;
 use crate::store::sql::SqlStore;
 use crate::web::{AppState, router};
@@ -69,8 +70,26 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
+/// What the products keep for the life of the server, shared between what they plug
+/// into the engine and the web layer.
+#[derive(Clone, Default)]
+pub struct ProductState {
+    /// Partners' inline and HS256 keys, imported once (see `partners::keys`): used by the
+    /// jwt-bearer grant and the signed login link.
+    pub partner_keys: Arc<PartnerKeys>,
+}
+
 /// Builds the provider from settings (connects, migrates, loads or creates keys).
 pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<Provider> {
+    build_provider_with(s, clock, &ProductState::default()).await
+}
+
+/// [`build_provider`] with the products' state the caller shares with the web layer.
+async fn build_provider_with(
+    s: Settings,
+    clock: SharedClock,
+    products: &ProductState,
+) -> anyhow::Result<Provider> {
     let store = open_store(&s).await?;
     let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl)
         .with_partner_cache(clock.clone(), s.partner_cache_ttl);
@@ -95,18 +114,26 @@ pub async fn build_provider(s: Settings, clock: SharedClock) -> anyhow::Result<P
     let remote_jwks = crate::keys::remote::RemoteJwks::new(s.jwks_min_refetch);
     Ok(Provider {
         remote_jwks,
-        partner_keys: Default::default(),
         issuer,
         settings: s,
         stores,
         cache,
         keys: Arc::new(keys),
         clock,
-        grants: GrantRegistry::default(),
+        grants: grants(products),
         ext: extensions(),
         scopes: scope_registry(),
         replay_horizon: Default::default(),
     })
+}
+
+/// The engine's grants and the products' (partners' jwt-bearer).
+fn grants(products: &ProductState) -> GrantRegistry {
+    let mut g = GrantRegistry::default();
+    g.register(Arc::new(crate::partners::jwt_bearer::JwtBearer {
+        keys: products.partner_keys.clone(),
+    }));
+    g
 }
 
 /// What the products plug into the engine (see `oauth::extensions`).
@@ -121,6 +148,9 @@ fn extensions() -> Extensions {
     let apps = Arc::new(crate::connect::policy::Apps);
     ext.consent = Some(apps.clone());
     ext.refresh = Some(apps);
+    // Partners authenticate at the token endpoint under their own ids.
+    ext.clients
+        .push(Arc::new(crate::partners::client::PartnerClients));
     ext
 }
 
@@ -218,7 +248,8 @@ pub async fn spawn_with_clock(
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
     let reload_every = settings.key_reload_interval.max(1);
-    let mut provider = build_provider(settings, clock).await?;
+    let products = ProductState::default();
+    let mut provider = build_provider_with(settings, clock, &products).await?;
     // Audit records leave the request path; the server flushes them when it stops.
     provider.stores.audit = Arc::new(crate::store::audit_batch::BatchedAudit::spawn(
         provider.stores.audit.clone(),
@@ -235,6 +266,7 @@ pub async fn spawn_with_clock(
         metrics: metrics_handle(),
         admin_token,
         verifier: verifier.clone(),
+        partner_keys: products.partner_keys,
     };
     let app = router(state);
     let limits = crate::web::serve::Limits::from_settings(&provider.settings);

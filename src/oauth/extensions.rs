@@ -8,12 +8,14 @@
 //! | authentication steps (Core §2 `acr`) | [`AuthnStep`](super::authorize::steps::AuthnStep) | `accounts` (password), `verify` (challenge) |
 //! | consent (Core §3.1.2.4) | [`ConsentPolicy`] | `connect` (developer apps) |
 //! | refresh (RFC 6749 §6) | [`RefreshPolicy`] | `connect` (developer apps) |
+//! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients) |
 //! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
 
 use std::sync::Arc;
 
 use super::authorize::consent::ConsentPolicy;
 use super::authorize::steps::AuthnSteps;
+use super::client_auth::ClientSource;
 use super::grants::refresh_token::RefreshPolicy;
 use super::verified_claims::ClaimsSource;
 
@@ -27,6 +29,8 @@ pub struct Extensions {
     pub consent: Option<Arc<dyn ConsentPolicy>>,
     /// What a product checks when a client it governs refreshes.
     pub refresh: Option<Arc<dyn RefreshPolicy>>,
+    /// Clients that are not in the client registry (tried in order by id form).
+    pub clients: Vec<Arc<dyn ClientSource>>,
     /// Where `verified_claims` come from; none: nothing is released.
     pub verified_claims: Option<Arc<dyn ClaimsSource>>,
 }

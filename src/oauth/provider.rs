@@ -1,4 +1,6 @@
-//! The provider: everything the protocol engine needs, injected once at start-up.
+//! The provider: everything the protocol engine needs, injected once at start-up — the
+//! lower layers (stores, cache, keys, clock, settings) and what the products plug in
+//! ([`Extensions`], the grants and scopes they register).
 
 use std::sync::Arc;
 
@@ -43,8 +45,6 @@ pub struct Provider {
     /// The replay horizon this node last wrote (see `oauth::replay`).
     pub replay_horizon: super::replay::Horizon,
     pub remote_jwks: crate::keys::remote::RemoteJwks,
-    /// Partners' inline and HS256 keys, imported once (see `partners::keys`).
-    pub partner_keys: crate::partners::keys::PartnerKeys,
 }
 
 impl Provider {
