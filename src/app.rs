@@ -151,6 +151,9 @@ fn extensions() -> Extensions {
     // Partners authenticate at the token endpoint under their own ids.
     ext.clients
         .push(Arc::new(crate::partners::client::PartnerClients));
+    // Token exchange on accounts (operators' impersonation, partners' own accounts).
+    ext.exchange_subjects
+        .push(Arc::new(crate::partners::exchange::AccountExchange));
     ext
 }
 
@@ -164,7 +167,7 @@ fn scope_registry() -> crate::oauth::scope::ScopeRegistry {
     }
     for s in [
         crate::partners::PARTNER_API_SCOPE,
-        crate::oauth::grants::token_exchange::IMPERSONATE_SCOPE,
+        crate::partners::exchange::IMPERSONATE_SCOPE,
         crate::web::api::verify_auth::SCOPE,
     ] {
         r.register_internal(s);

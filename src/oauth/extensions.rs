@@ -9,6 +9,7 @@
 //! | consent (Core §3.1.2.4) | [`ConsentPolicy`] | `connect` (developer apps) |
 //! | refresh (RFC 6749 §6) | [`RefreshPolicy`] | `connect` (developer apps) |
 //! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients) |
+//! | token exchange subjects (RFC 8693 §2.1) | [`SubjectExchange`] | `partners` (accounts, account SIDs) |
 //! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::authorize::consent::ConsentPolicy;
 use super::authorize::steps::AuthnSteps;
 use super::client_auth::ClientSource;
 use super::grants::refresh_token::RefreshPolicy;
+use super::grants::token_exchange::SubjectExchange;
 use super::verified_claims::ClaimsSource;
 
 /// What the products registered. The default registers nothing: a provider without
@@ -31,6 +33,8 @@ pub struct Extensions {
     pub refresh: Option<Arc<dyn RefreshPolicy>>,
     /// Clients that are not in the client registry (tried in order by id form).
     pub clients: Vec<Arc<dyn ClientSource>>,
+    /// Token exchange on subjects the products own.
+    pub exchange_subjects: Vec<Arc<dyn SubjectExchange>>,
     /// Where `verified_claims` come from; none: nothing is released.
     pub verified_claims: Option<Arc<dyn ClaimsSource>>,
 }

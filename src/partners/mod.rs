@@ -2,12 +2,14 @@
 //! assertions (RFC 7523). This module holds partner and account creation with their
 //! validation, the partner's limits, and assertion verification shared by the
 //! jwt-bearer grant and the signed login link. What partners plug into the engine:
-//! the jwt-bearer grant ([`jwt_bearer`]) and partners as clients ([`client`]).
+//! the jwt-bearer grant ([`jwt_bearer`]), partners as clients ([`client`]) and token
+//! exchange on accounts ([`exchange`], RFC 8693).
 
 pub mod assertion;
 pub mod branding;
 pub mod cidr;
 pub mod client;
+pub mod exchange;
 pub mod jwt_bearer;
 pub mod keys;
 
