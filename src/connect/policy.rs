@@ -61,11 +61,11 @@ impl ConsentPolicy for Apps {
         if !asked.is_subset(&held.union(&declined_of(&app, &auth))) {
             return Ok(Some(Prior::Ask));
         }
-        Ok(Some(Prior::Covered(Granted {
+        Ok(Some(Prior::Covered(Box::new(Granted {
             scope: without_permissions(&requested).union(&asked.intersection(&held)),
             claims: account_claims(auth.subaccount_sid),
             verified: None,
-        })))
+        }))))
     }
 
     async fn screen(

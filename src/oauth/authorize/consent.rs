@@ -44,7 +44,7 @@ impl Granted {
 #[derive(Debug, Clone)]
 pub enum Prior {
     /// What the user agreed to before covers it: the code carries this.
-    Covered(Granted),
+    Covered(Box<Granted>),
     /// The user must be asked.
     Ask,
 }
@@ -132,7 +132,7 @@ async fn covered_scope(
     }
     if let Some(policy) = &p.ext.consent {
         match policy.covered(p, client_id, req, sub).await? {
-            Some(Prior::Covered(g)) => return Ok(Some(g)),
+            Some(Prior::Covered(g)) => return Ok(Some(*g)),
             Some(Prior::Ask) => return Ok(None),
             None => {}
         }
