@@ -1,7 +1,7 @@
 //! The engine's extension points, after node-oidc-provider's features and interaction
 //! steps: what the products plug into the protocol engine. `app.rs` builds one
 //! [`Extensions`] with the products' implementations when it builds the provider; the
-//! engine calls the traits and imports no product module (`oauth::tests` checks that).
+//! engine calls the traits and imports no product module (`layering` checks that).
 //!
 //! | point | trait | implemented by |
 //! |---|---|---|
