@@ -250,7 +250,6 @@ pub async fn spawn_with_clock(
     let addr = listener.local_addr()?;
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
-    let reload_every = settings.key_reload_interval.max(1);
     let products = ProductState::default();
     let mut provider = build_provider_with(settings, clock, &products).await?;
     // Audit records leave the request path; the server flushes them when it stops.
@@ -274,31 +273,8 @@ pub async fn spawn_with_clock(
     let app = router(state);
     let limits = crate::web::serve::Limits::from_settings(&provider.settings);
     let (tx, rx) = watch::channel(false);
-    let keys = provider.keys.clone();
-    let mut reload_rx = rx.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(reload_every)) => {
-                    if let Err(e) = keys.reload().await {
-                        tracing::warn!(error = %e, "signing-key reload failed");
-                    }
-                }
-                _ = reload_rx.changed() => break,
-            }
-        }
-    });
-    let outbox = Arc::new(
-        crate::outbox::worker::Worker::from_settings(
-            &provider.settings,
-            &provider.issuer,
-            provider.keys.clone(),
-            provider.stores.outbox.clone(),
-            provider.clock.clone(),
-        )
-        .context("outbox")?,
-    );
-    tokio::spawn(outbox.run(rx.clone()));
+    tokio::spawn(reload_keys(provider.clone(), rx.clone()));
+    tokio::spawn(outbox_worker(&provider)?.run(rx.clone()));
     tokio::spawn(upkeep(provider.clone(), rx.clone()));
     let audit = provider.stores.audit.clone();
     let task = tokio::spawn(async move {
@@ -317,6 +293,35 @@ pub async fn spawn_with_clock(
         shutdown: tx,
         task,
     })
+}
+
+/// The outbox delivery worker the provider's settings describe.
+fn outbox_worker(p: &Provider) -> anyhow::Result<Arc<crate::outbox::worker::Worker>> {
+    let worker = crate::outbox::worker::Worker::from_settings(
+        &p.settings,
+        &p.issuer,
+        p.keys.clone(),
+        p.stores.outbox.clone(),
+        p.clock.clone(),
+    )
+    .context("outbox")?;
+    Ok(Arc::new(worker))
+}
+
+/// Every `key_reload_interval` seconds, reloads the signing keys (another node may have
+/// rotated them); stops with the server.
+async fn reload_keys(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
+    let every = p.settings.key_reload_interval.max(1);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(every)) => {
+                if let Err(e) = p.keys.reload().await {
+                    tracing::warn!(error = %e, "signing-key reload failed");
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 /// Every `purge_interval` seconds (first after one interval), deletes expired refresh

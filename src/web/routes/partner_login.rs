@@ -82,7 +82,8 @@ pub async fn login_link(
         );
     };
     let audiences = [p.url(LOGIN_LINK)];
-    let vouched = match assertion::verify(p, &s.partner_keys, a, &audiences, AUDIT_ACTION).await {
+    let verified = assertion::verify(p, &s.partner_keys, a, &audiences, AUDIT_ACTION).await;
+    let vouched = match verified {
         Ok(v) => v,
         Err(e) => return refused(&e),
     };
