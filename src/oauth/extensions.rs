@@ -11,6 +11,11 @@
 //! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients) |
 //! | token exchange subjects (RFC 8693 §2.1) | [`SubjectExchange`] | `partners` (accounts, account SIDs) |
 //! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
+//!
+//! Grants register in the provider's [`GrantRegistry`](super::grants::GrantRegistry)
+//! (partners' jwt-bearer), scopes in its [`ScopeRegistry`](super::scope::ScopeRegistry);
+//! what a product attaches to a grant (connect's `account_sid`) travels as
+//! [`GrantClaims`](super::tokens::GrantClaims). See `docs/architecture.md`.
 
 use std::sync::Arc;
 
