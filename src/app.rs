@@ -19,8 +19,10 @@ use crate::clock::{Clock, Entropy, SharedClock, SharedEntropy, SystemClock, Syst
 use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::keys::seal::Kek;
+use crate::oauth::extensions::Extensions;
 use crate::oauth::grants::GrantRegistry;
 use crate::oauth::provider::Provider;
+use crate::partners::keys::PartnerKeys;
 use crate::store::Stores;
 use crate::store::sql::SqlStore;
 use crate::web::{AppState, router};
@@ -99,8 +101,26 @@ pub async fn open_store(s: &Settings) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
+/// What the products keep for the life of the server, shared between what they plug
+/// into the engine and the web layer.
+#[derive(Clone, Default)]
+pub struct ProductState {
+    /// Partners' inline and HS256 keys, imported once (see `partners::keys`): used by the
+    /// jwt-bearer grant and the signed login link.
+    pub partner_keys: Arc<PartnerKeys>,
+}
+
 /// Builds the provider from settings (connects, migrates, loads or creates keys).
 pub async fn build_provider(s: Settings, deps: Deps) -> anyhow::Result<Provider> {
+    build_provider_with(s, deps, &ProductState::default()).await
+}
+
+/// [`build_provider`] with the products' state the caller shares with the web layer.
+async fn build_provider_with(
+    s: Settings,
+    deps: Deps,
+    products: &ProductState,
+) -> anyhow::Result<Provider> {
     let Deps { clock, entropy } = deps;
     let store = open_store(&s).await?;
     let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl)
@@ -132,7 +152,6 @@ pub async fn build_provider(s: Settings, deps: Deps) -> anyhow::Result<Provider>
     let remote_jwks = crate::keys::remote::RemoteJwks::new(s.jwks_min_refetch);
     Ok(Provider {
         remote_jwks,
-        partner_keys: Default::default(),
         issuer,
         settings: s,
         stores,
@@ -140,10 +159,41 @@ pub async fn build_provider(s: Settings, deps: Deps) -> anyhow::Result<Provider>
         keys: Arc::new(keys),
         clock,
         entropy,
-        grants: GrantRegistry::default(),
+        grants: grants(products),
+        ext: extensions(),
         scopes: scope_registry(),
         replay_horizon: Default::default(),
     })
+}
+
+/// The engine's grants and the products' (partners' jwt-bearer).
+fn grants(products: &ProductState) -> GrantRegistry {
+    let mut g = GrantRegistry::default();
+    g.register(Arc::new(crate::partners::jwt_bearer::JwtBearer {
+        keys: products.partner_keys.clone(),
+    }));
+    g
+}
+
+/// What the products plug into the engine (see `oauth::extensions`).
+fn extensions() -> Extensions {
+    let mut ext = Extensions::default();
+    // Authentication steps, weakest first: the login, then the step-up challenge.
+    ext.authn
+        .register(Arc::new(crate::accounts::login_step::PasswordLogin));
+    ext.authn.register(Arc::new(crate::verify::step::Challenge));
+    ext.verified_claims = Some(Arc::new(crate::verify::claims::EntityClaims));
+    // Developer apps: their consent and refreshes are connect's.
+    let apps = Arc::new(crate::connect::policy::Apps);
+    ext.consent = Some(apps.clone());
+    ext.refresh = Some(apps);
+    // Partners authenticate at the token endpoint under their own ids.
+    ext.clients
+        .push(Arc::new(crate::partners::client::PartnerClients));
+    // Token exchange on accounts (operators' impersonation, partners' own accounts).
+    ext.exchange_subjects
+        .push(Arc::new(crate::partners::exchange::AccountExchange));
+    ext
 }
 
 /// The scopes the products define: the permission registry (delegable), and the scopes
@@ -156,7 +206,7 @@ fn scope_registry() -> crate::oauth::scope::ScopeRegistry {
     }
     for s in [
         crate::partners::PARTNER_API_SCOPE,
-        crate::oauth::grants::token_exchange::IMPERSONATE_SCOPE,
+        crate::partners::exchange::IMPERSONATE_SCOPE,
         crate::web::api::verify_auth::SCOPE,
     ] {
         r.register_internal(s);
@@ -231,8 +281,8 @@ pub async fn spawn(mut settings: Settings, deps: Deps) -> anyhow::Result<Running
     let addr = listener.local_addr()?;
     settings.listen = addr;
     let admin_token = settings.admin_token.clone().map(Arc::new);
-    let reload_every = settings.key_reload_interval.max(1);
-    let mut provider = build_provider(settings, deps).await?;
+    let products = ProductState::default();
+    let mut provider = build_provider_with(settings, deps, &products).await?;
     // Audit records leave the request path; the server flushes them when it stops.
     provider.stores.audit = Arc::new(crate::store::audit_batch::BatchedAudit::spawn(
         provider.stores.audit.clone(),
@@ -250,27 +300,13 @@ pub async fn spawn(mut settings: Settings, deps: Deps) -> anyhow::Result<Running
         metrics: metrics_handle(),
         admin_token,
         verifier: verifier.clone(),
+        partner_keys: products.partner_keys,
     };
     let app = router(state);
     let limits = crate::web::serve::Limits::from_settings(&provider.settings);
     let (tx, rx) = watch::channel(false);
-    let keys = provider.keys.clone();
-    let mut reload_rx = rx.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(reload_every)) => {
-                    if let Err(e) = keys.reload().await {
-                        tracing::warn!(error = %e, "signing-key reload failed");
-                    }
-                }
-                _ = reload_rx.changed() => break,
-            }
-        }
-    });
-    let outbox =
-        Arc::new(crate::outbox::worker::Worker::for_provider(&provider).context("outbox")?);
-    tokio::spawn(outbox.run(rx.clone()));
+    tokio::spawn(reload_keys(provider.clone(), rx.clone()));
+    tokio::spawn(outbox_worker(&provider)?.run(rx.clone()));
     tokio::spawn(upkeep(provider.clone(), rx.clone()));
     let audit = provider.stores.audit.clone();
     let task = tokio::spawn(async move {
@@ -289,6 +325,36 @@ pub async fn spawn(mut settings: Settings, deps: Deps) -> anyhow::Result<Running
         shutdown: tx,
         task,
     })
+}
+
+/// The outbox delivery worker the provider's settings describe.
+fn outbox_worker(p: &Provider) -> anyhow::Result<Arc<crate::outbox::worker::Worker>> {
+    let worker = crate::outbox::worker::Worker::from_settings(
+        &p.settings,
+        &p.issuer,
+        p.keys.clone(),
+        p.stores.outbox.clone(),
+        p.clock.clone(),
+        p.entropy.clone(),
+    )
+    .context("outbox")?;
+    Ok(Arc::new(worker))
+}
+
+/// Every `key_reload_interval` seconds, reloads the signing keys (another node may have
+/// rotated them); stops with the server.
+async fn reload_keys(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
+    let every = p.settings.key_reload_interval.max(1);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(every)) => {
+                if let Err(e) = p.keys.reload().await {
+                    tracing::warn!(error = %e, "signing-key reload failed");
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 /// Every `purge_interval` seconds (first after one interval), deletes expired refresh

@@ -10,8 +10,6 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::outbox::email::SmtpTls;
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -219,6 +217,30 @@ impl Settings {
     /// The longest lifetime of any token Surety signs (how long old keys stay published).
     pub fn max_token_ttl(&self) -> i64 {
         self.access_token_ttl.max(self.id_token_ttl)
+    }
+}
+
+/// How the connection to the SMTP server is protected (`SURETY_SMTP_TLS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text throughout (a relay on the same host or network); no credentials.
+    None,
+    /// Plain connection upgraded with `STARTTLS`, which the server must offer (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("implicit TLS", port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    /// The usual port of the mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! Surety: an OAuth 2.0 / OpenID Connect identity provider.
 //!
-//! Layers (arrows point down only): `web` (axum, the only HTTP-aware layer) →
-//! `oauth`, `accounts`, `admin`, `keys` (protocol and domain logic; no axum, sqlx or
-//! redis) → `store` (durable state, SQLite or PostgreSQL) and `cache` (ephemeral,
-//! single-use state, in-process or Redis). `app` wires them together.
+//! Layers (arrows point down only; `docs/architecture.md`): `app` (wiring) → `web`
+//! (axum, the only HTTP-aware layer) → the product modules (`accounts`, `admin`,
+//! `connect`, `partners`, `resource`, `verify`) → `oauth`, the protocol engine, which
+//! products plug into through its extension points (`oauth::extensions`) → the lower
+//! layers: `store` (durable state, SQLite or PostgreSQL), `cache` (ephemeral, single-use
+//! state, in-process or Redis), `keys`, `outbox`, `clock`, `config`, `util`. Only `web`
+//! knows HTTP (axum); only `store` and `cache` know sqlx and redis. `layering` checks
+//! the arrows.
 
 pub mod accounts;
 pub mod admin;
@@ -15,6 +19,8 @@ pub mod config;
 pub mod connect;
 pub mod demo;
 pub mod keys;
+#[cfg(test)]
+mod layering;
 pub mod oauth;
 pub mod outbox;
 pub mod partners;

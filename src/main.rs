@@ -194,7 +194,13 @@ async fn run() -> anyhow::Result<()> {
         Command::Users { action } => user_cmd(settings, action).await,
         Command::Apps { action } => app_cmd(settings, action).await,
         Command::Resources { action } => resource_cmd(settings, action).await,
-        Command::Entities { action } => surety::cli::entities::run(&settings, action).await,
+        Command::Entities { action } => {
+            let open = || async {
+                let store = app::open_store(&settings).await?;
+                Ok(std::sync::Arc::new(store) as std::sync::Arc<dyn surety::store::EntityStore>)
+            };
+            surety::cli::entities::run(open, action).await
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! People and their browser sessions: argon2id passwords (OWASP parameters, hashed off
 //! the async runtime), login with rate limits and lockout, and sessions kept in the
-//! ephemeral cache (so every node sees them) with their `auth_time`, `acr` and `amr`.
+//! ephemeral cache (so every node sees them) with their `auth_time`, `acr` and `amr`;
+//! the password login as the engine's first authentication step.
 
+pub mod login_step;
 pub mod password;
 pub mod session;
 pub mod users;

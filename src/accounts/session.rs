@@ -1,11 +1,13 @@
-//! Browser sessions, stored in the ephemeral cache under the hash of the cookie value.
-
-use serde::{Deserialize, Serialize};
+//! Browser sessions, stored in the ephemeral cache under the hash of the cookie value, and
+//! the `acr` values of Surety's authentication steps (OpenID Connect Core §2).
 
 use crate::cache::Ephemeral;
-use crate::clock::{Entropy, Timestamp};
+use crate::clock::Entropy;
 use crate::oauth::error::OAuthError;
 use crate::util::secret_hash;
+
+/// The engine's view of a signed-in user, stored here as JSON.
+pub use crate::oauth::session::Session;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "surety_session";
@@ -16,14 +18,6 @@ pub const ACR_PASSWORD: &str = "urn:surety:acr:password";
 pub const ACR_VERIFIED: &str = "urn:surety:acr:verified";
 /// The `acr` of a session a partner opened with a signed login link (portal only).
 pub const ACR_PARTNER: &str = "urn:surety:acr:partner";
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Session {
-    pub sub: String,
-    pub auth_time: Timestamp,
-    pub acr: String,
-    pub amr: Vec<String>,
-}
 
 fn key(cookie: &str) -> String {
     format!("sess:{}", secret_hash(cookie))

@@ -25,7 +25,7 @@ impl utoipa::PartialSchema for GrantTypeName {
                 "refresh_token",
                 "client_credentials",
                 crate::oauth::grants::token_exchange::GRANT_TYPE,
-                crate::oauth::grants::jwt_bearer::GRANT_TYPE,
+                crate::oauth::grants::JWT_BEARER,
             ]))
             .into()
     }

@@ -12,7 +12,6 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
 use crate::store::EntityStore;
 use crate::verify::import::{self, Format, ImportObserver, ImportOptions, Reject};
 use crate::verify::record::ParseContext;
@@ -50,7 +49,13 @@ pub enum EntitiesAction {
     },
 }
 
-pub async fn run(settings: &Settings, action: EntitiesAction) -> anyhow::Result<()> {
+/// Runs `action`; `open_store` connects the entity store (called only by an import, once
+/// its input and reject file are open).
+pub async fn run<F, Fut>(open_store: F, action: EntitiesAction) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Arc<dyn EntityStore>>>,
+{
     match action {
         EntitiesAction::Import {
             file,
@@ -58,7 +63,7 @@ pub async fn run(settings: &Settings, action: EntitiesAction) -> anyhow::Result<
             rejects,
             batch,
             quiet,
-        } => import_cmd(settings, file, format, rejects, batch, quiet).await,
+        } => import_cmd(open_store, file, format, rejects, batch, quiet).await,
         EntitiesAction::Generate { count, seed, out } => {
             let sink: Box<dyn Write> = match &out {
                 Some(p) => Box::new(
@@ -75,14 +80,18 @@ pub async fn run(settings: &Settings, action: EntitiesAction) -> anyhow::Result<
     }
 }
 
-async fn import_cmd(
-    settings: &Settings,
+async fn import_cmd<F, Fut>(
+    open_store: F,
     file: PathBuf,
     format: Option<String>,
     rejects: Option<PathBuf>,
     batch: usize,
     quiet: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Arc<dyn EntityStore>>>,
+{
     let format = match format {
         Some(f) => Format::parse(&f).map_err(anyhow::Error::msg)?,
         None => Format::from_path(&file).with_context(|| {
@@ -107,7 +116,7 @@ async fn import_cmd(
         progress: Progress::new(total, !quiet),
         file,
     };
-    let store: Arc<dyn EntityStore> = Arc::new(crate::app::open_store(settings).await?);
+    let store = open_store().await?;
     let opts = ImportOptions {
         format,
         batch_rows: batch,

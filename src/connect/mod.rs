@@ -4,9 +4,11 @@
 //! it, Surety creates (or reuses) a subaccount of the user's own account for that app and
 //! records an authorization: the effective permissions are what the app asked for ∩ what
 //! the user granted ∩ what the user's partner allows ∩ what the parent account allows.
-//! Tokens the app gets act on the subaccount (`account_sid`) with exactly those.
+//! Tokens the app gets act on the subaccount (`account_sid`) with exactly those
+//! ([`policy`]: connect as the engine's consent and refresh policy).
 
 pub mod apps;
+pub mod policy;
 pub mod revoke;
 
 use serde_json::{Value, json};

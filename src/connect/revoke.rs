@@ -109,7 +109,7 @@ fn deauthorize_event(
         "parent_account_sid": a.parent_sid,
         "occurred_at": now,
     });
-    crate::outbox::webhook_event(p, url, &payload, &secret)
+    crate::outbox::webhook_event(&p.keys, p.entropy.as_ref(), now, url, &payload, &secret)
         .map(Some)
         .map_err(OAuthError::server_error)
 }

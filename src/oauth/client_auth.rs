@@ -2,7 +2,11 @@
 //! (RFC 6749 §2.3, OpenID Connect Core §9): `client_secret_basic`, `client_secret_post`,
 //! `private_key_jwt` (RFC 7523 §2.2, `jti` single use) and `none` for public clients.
 //! Exactly one method per request; the method must be the one the client registered.
+//! Besides the client registry, products may make other parties clients
+//! ([`ClientSource`]; partners under their own id): such a client may use any
+//! credential it holds.
 
+use async_trait::async_trait;
 use serde_json::Value;
 
 use super::error::OAuthError;
@@ -40,6 +44,20 @@ impl AuthMethod {
         "private_key_jwt",
         "none",
     ];
+}
+
+/// Clients that are not in the client registry but authenticate like one (registered
+/// in `app.rs`; partners).
+#[async_trait]
+pub trait ClientSource: Send + Sync {
+    /// Whether `client_id` has this source's form (checked before any lookup).
+    fn owns(&self, client_id: &str) -> bool;
+    /// The client `client_id` names, if this source has one that may act now.
+    async fn client(
+        &self,
+        p: &Provider,
+        client_id: &str,
+    ) -> Result<Option<ClientRecord>, OAuthError>;
 }
 
 /// What a request presented to identify its client.
@@ -114,17 +132,27 @@ async fn load(p: &Provider, client_id: &str) -> Result<Option<ClientRecord>, OAu
     }
     match p.stores.clients.get_client(client_id).await {
         Ok(c) => Ok(Some(c)),
-        Err(StoreError::NotFound) if crate::partners::is_partner_id(client_id) => {
-            crate::partners::as_client(p, client_id).await
-        }
-        Err(StoreError::NotFound) => Ok(None),
+        Err(StoreError::NotFound) => match source_of(p, client_id) {
+            Some(source) => source.client(p, client_id).await,
+            None => Ok(None),
+        },
         Err(e) => Err(e.into()),
     }
 }
 
+/// The source of clients that owns `client_id`, if any.
+fn source_of<'a>(p: &'a Provider, client_id: &str) -> Option<&'a dyn ClientSource> {
+    p.ext
+        .clients
+        .iter()
+        .find(|s| s.owns(client_id))
+        .map(|s| s.as_ref())
+}
+
 /// Whether `client` may authenticate with `method`: the registered method, or — for a
-/// partner acting as a client — its secret (Basic/post) or its keys (`private_key_jwt`).
-fn allows(client: &ClientRecord, method: AuthMethod) -> bool {
+/// client from a [`ClientSource`] (a partner) — its secret (Basic/post) or its keys
+/// (`private_key_jwt`).
+fn allows(p: &Provider, client: &ClientRecord, method: AuthMethod) -> bool {
     if client.metadata.token_endpoint_auth_method == method.as_str() {
         return true;
     }
@@ -142,7 +170,7 @@ fn allows(client: &ClientRecord, method: AuthMethod) -> bool {
     {
         return true;
     }
-    crate::partners::is_partner_id(&client.client_id)
+    source_of(p, &client.client_id).is_some()
         && match method {
             AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
                 client.secret_hash.is_some()
@@ -173,7 +201,7 @@ async fn by_secret(
         .unwrap_or_else(|| "0".repeat(64));
     let matches = ct_eq(presented.as_bytes(), stored.as_bytes());
     match client {
-        Some(client) if matches && allows(&client, method) => {
+        Some(client) if matches && allows(p, &client, method) => {
             Ok(AuthenticatedClient { client, method })
         }
         _ => Err(failed()),
@@ -220,7 +248,7 @@ async fn by_assertion(
         return Err(failed());
     }
     let client = load(p, iss).await?.ok_or_else(failed)?;
-    if !allows(&client, AuthMethod::PrivateKeyJwt) {
+    if !allows(p, &client, AuthMethod::PrivateKeyJwt) {
         return Err(failed());
     }
     let keys = client_keys(p, &client, header.kid.as_deref()).await?;

@@ -3,14 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::authorize::acr::Level;
 use super::authorize::claims::{TRUST_FRAMEWORK, VerifiedClaim};
 use super::client_auth::AuthMethod;
 use super::provider::{Provider, paths};
 use crate::keys::SIGNING_ALGS;
 
 pub fn metadata(p: &Provider) -> Value {
-    let acrs: Vec<&str> = Level::ALL.iter().map(|l| l.as_str()).collect();
+    let acrs: Vec<&str> = p.ext.authn.levels().all().collect();
     let verified: Vec<&str> = VerifiedClaim::ALL.iter().map(|c| c.as_str()).collect();
     let algs: Vec<&str> = SIGNING_ALGS.iter().map(|a| a.as_str()).collect();
     let grant_types: Vec<&str> = p.grants.grant_types().collect();

@@ -1,4 +1,6 @@
-//! The provider: everything the protocol engine needs, injected once at start-up.
+//! The provider: everything the protocol engine needs, injected once at start-up — the
+//! lower layers (stores, cache, keys, clock, settings) and what the products plug in
+//! ([`Extensions`], the grants and scopes they register).
 
 use std::sync::Arc;
 
@@ -8,6 +10,7 @@ use crate::config::Settings;
 use crate::keys::KeyRing;
 use crate::store::Stores;
 
+use super::extensions::Extensions;
 use super::grants::GrantRegistry;
 
 /// Paths of the protocol endpoints; discovery derives its URLs from these.
@@ -37,13 +40,13 @@ pub struct Provider {
     /// Where every token, code and identifier the provider makes comes from.
     pub entropy: SharedEntropy,
     pub grants: GrantRegistry,
+    /// What the products plug into the engine (authentication steps, consent policy …).
+    pub ext: Extensions,
     /// What scopes exist and which are internal (products register theirs).
     pub scopes: super::scope::ScopeRegistry,
     /// The replay horizon this node last wrote (see `oauth::replay`).
     pub replay_horizon: super::replay::Horizon,
     pub remote_jwks: crate::keys::remote::RemoteJwks,
-    /// Partners' inline and HS256 keys, imported once (see `partners::keys`).
-    pub partner_keys: crate::partners::keys::PartnerKeys,
 }
 
 impl Provider {

@@ -14,6 +14,11 @@ use crate::keys::jws::Alg;
 use crate::store::{ClientRecord, RefreshRecord, UserRecord};
 use crate::util::{b64, secret_hash};
 
+/// Claims a product attaches to a grant (connect: an app's subaccount `account_sid`):
+/// carried in the code, added to the grant's access tokens and token responses, and —
+/// string values — to the authorization response.
+pub type GrantClaims = Map<String, Value>;
+
 /// Who and what an access token is for.
 #[derive(Debug, Clone, Default)]
 pub struct AccessGrant {

@@ -26,7 +26,6 @@ use super::worker::{DeliveryError, Transport};
 use super::{EventId, KIND_EMAIL, MAX_PAYLOAD_BYTES, OutboxError, new_event};
 use crate::clock::{Entropy, Timestamp};
 use crate::config::Settings;
-use crate::oauth::provider::Provider;
 use crate::store::{OutboxEvent, OutboxStore};
 
 /// Connection, greeting and each command time out after this long.
@@ -35,29 +34,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest subject accepted, in characters.
 pub const MAX_SUBJECT_CHARS: usize = 200;
 
-/// How the connection to the SMTP server is protected (`SURETY_SMTP_TLS`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text throughout (a relay on the same host or network); no credentials.
-    None,
-    /// Plain connection upgraded with `STARTTLS`, which the server must offer (port 587).
-    #[default]
-    Starttls,
-    /// TLS from the first byte ("implicit TLS", port 465).
-    Tls,
-}
-
-impl SmtpTls {
-    /// The usual port of the mode.
-    pub fn default_port(self) -> u16 {
-        match self {
-            SmtpTls::None => 25,
-            SmtpTls::Starttls => 587,
-            SmtpTls::Tls => 465,
-        }
-    }
-}
+pub use crate::config::SmtpTls;
 
 /// The content of an `email` event, stored as its JSON payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,22 +68,6 @@ pub fn parse_address(s: &str) -> Result<Address, OutboxError> {
 
 /// Queues `message` to `to`, delivered by the worker of whichever node claims it
 /// first (only nodes with an SMTP server configured send e-mail).
-pub async fn enqueue_email(
-    p: &Provider,
-    to: &str,
-    message: &EmailMessage,
-) -> Result<EventId, OutboxError> {
-    enqueue_email_to(
-        p.stores.outbox.as_ref(),
-        p.entropy.as_ref(),
-        p.now(),
-        to,
-        message,
-    )
-    .await
-}
-
-/// [`enqueue_email`] for code that holds the outbox store rather than the provider.
 pub async fn enqueue_email_to(
     outbox: &dyn OutboxStore,
     rng: &dyn Entropy,

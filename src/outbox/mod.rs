@@ -22,8 +22,7 @@ use secrecy::SecretSlice;
 
 use crate::clock::{Entropy, Timestamp};
 use crate::keys::{KeyError, KeyRing};
-use crate::oauth::provider::Provider;
-use crate::store::{OutboxEvent, StoreError};
+use crate::store::{OutboxEvent, OutboxStore, StoreError};
 
 pub use webhook::WebhookUrl;
 
@@ -127,22 +126,27 @@ impl SecretSource for SealedInRow {
 /// (the receiver's webhook signing secret), by the delivery worker of whichever node
 /// claims it first. Returns the event id (also sent as `Surety-Event-Id`).
 pub async fn enqueue_webhook(
-    p: &Provider,
+    outbox: &dyn OutboxStore,
+    keys: &KeyRing,
+    rng: &dyn Entropy,
+    now: Timestamp,
     url: &str,
     payload: &serde_json::Value,
     secret: &[u8],
 ) -> Result<EventId, OutboxError> {
-    let event = webhook_event(p, url, payload, secret)?;
-    p.stores.outbox.enqueue(&event).await?;
+    let event = webhook_event(keys, rng, now, url, payload, secret)?;
+    outbox.enqueue(&event).await?;
     tracing::info!(event_id = %event.id, kind = KIND_WEBHOOK, "outbox event queued");
     Ok(EventId(event.id))
 }
 
 /// The event [`enqueue_webhook`] would store, for a caller that stores it in a transaction
 /// of its own (see `AppStore::revoke_authorization`). Checks the URL, the secret's length
-/// and the payload's size; seals the secret into the row.
+/// and the payload's size; seals the secret into the row under `keys`.
 pub fn webhook_event(
-    p: &Provider,
+    keys: &KeyRing,
+    rng: &dyn Entropy,
+    now: Timestamp,
     url: &str,
     payload: &serde_json::Value,
     secret: &[u8],
@@ -155,15 +159,15 @@ pub fn webhook_event(
     if body.len() > MAX_PAYLOAD_BYTES {
         return Err(OutboxError::Payload("larger than 64 KiB"));
     }
-    let id = EventId::new(p.entropy.as_ref());
-    let sealed = p.keys.seal_secret(&secret_aad(id.as_str()), secret)?;
+    let id = EventId::new(rng);
+    let sealed = keys.seal_secret(&secret_aad(id.as_str()), secret)?;
     Ok(new_event(
         &id,
         KIND_WEBHOOK,
         url.as_str(),
         body,
         Some(sealed),
-        p.now(),
+        now,
     ))
 }
 

@@ -16,7 +16,8 @@ use super::email::EmailTransport;
 use super::webhook::WebhookTransport;
 use super::{OutboxError, SealedInRow, status};
 use crate::clock::{SharedClock, SharedEntropy, Timestamp};
-use crate::oauth::provider::Provider;
+use crate::config::Settings;
+use crate::keys::KeyRing;
 use crate::store::{OutboxEvent, OutboxStore};
 
 /// How long a claimed event stays leased to the node delivering it: well beyond one
@@ -131,15 +132,21 @@ impl Worker {
         }
     }
 
-    /// The worker a provider's settings describe, sending webhooks signed with secrets
-    /// sealed in the event rows and, when an SMTP server is configured, e-mail.
-    /// Fails on SMTP settings that cannot work.
-    pub fn for_provider(p: &Provider) -> Result<Self, OutboxError> {
-        let s = &p.settings;
-        let secrets = Arc::new(SealedInRow(p.keys.clone()));
-        let webhook: Arc<dyn Transport> = Arc::new(WebhookTransport::new(secrets, p.clock.clone()));
+    /// The worker the settings describe, sending webhooks signed with secrets sealed in
+    /// the event rows (under `keys`) and, when an SMTP server is configured, e-mail
+    /// (greeting with the issuer's host). Fails on SMTP settings that cannot work.
+    pub fn from_settings(
+        s: &Settings,
+        issuer: &str,
+        keys: Arc<KeyRing>,
+        store: Arc<dyn OutboxStore>,
+        clock: SharedClock,
+        entropy: SharedEntropy,
+    ) -> Result<Self, OutboxError> {
+        let secrets = Arc::new(SealedInRow(keys));
+        let webhook: Arc<dyn Transport> = Arc::new(WebhookTransport::new(secrets, clock.clone()));
         let mut transports = vec![webhook];
-        let hello = url::Url::parse(&p.issuer)
+        let hello = url::Url::parse(issuer)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
@@ -151,14 +158,7 @@ impl Worker {
             max_attempts: i64::from(s.outbox_max_attempts.max(1)),
         };
         let poll = Duration::from_millis(s.outbox_poll_interval.max(10));
-        Ok(Self::new(
-            p.stores.outbox.clone(),
-            transports,
-            p.clock.clone(),
-            p.entropy.clone(),
-            policy,
-            poll,
-        ))
+        Ok(Self::new(store, transports, clock, entropy, policy, poll))
     }
 
     pub fn node_id(&self) -> &str {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::keys::PartnerKeys;
 use super::{DEFAULT_ASSERTION_LIFETIME, PartnerLimits};
 use crate::keys::jws;
 use crate::oauth::error::OAuthError;
@@ -52,10 +53,12 @@ impl From<StoreError> for Refusal {
     }
 }
 
-/// Verifies `assertion`; `audiences` are the values `aud` may take. Audits the outcome
+/// Verifies `assertion` (against the partner's keys, imported once into `partner_keys`);
+/// `audiences` are the values `aud` may take. Audits the outcome
 /// (the audit store writes it off the request path).
 pub async fn verify(
     p: &Provider,
+    partner_keys: &PartnerKeys,
     assertion: &str,
     audiences: &[String],
     action: &str,
@@ -72,7 +75,7 @@ pub async fn verify(
         .take(64)
         .collect();
     let r = match parsed {
-        Ok(c) => check(p, c, audiences).await,
+        Ok(c) => check(p, partner_keys, c, audiences).await,
         Err(e) => Err(e),
     };
     let (subject, outcome) = match &r {
@@ -103,6 +106,7 @@ pub async fn verify(
 
 async fn check(
     p: &Provider,
+    partner_keys: &PartnerKeys,
     token: jws::Compact<'_>,
     audiences: &[String],
 ) -> Result<Vouched, Refusal> {
@@ -123,7 +127,7 @@ async fn check(
     if partner.status != "active" {
         return Err(Refusal::Invalid("the partner is suspended"));
     }
-    verify_signature(p, &partner, &token).await?;
+    verify_signature(p, partner_keys, &partner, &token).await?;
     let claims = token.claims;
     check_claims(p, &partner, &claims, audiences)?;
     let sub = claims
@@ -157,11 +161,11 @@ async fn check(
 /// (see [`super::keys`]), `jwks_uri` ones from the remote-key cache.
 async fn verify_signature(
     p: &Provider,
+    partner_keys: &PartnerKeys,
     partner: &PartnerRecord,
     token: &jws::Compact<'_>,
 ) -> Result<(), Refusal> {
-    let own = p
-        .partner_keys
+    let own = partner_keys
         .of(partner, |sealed| {
             p.keys.open_secret(partner.id.as_bytes(), sealed)
         })

@@ -1,11 +1,16 @@
 //! Partners (PRODUCT.md §1): companies that own accounts and vouch for them with signed
 //! assertions (RFC 7523). This module holds partner and account creation with their
 //! validation, the partner's limits, and assertion verification shared by the
-//! jwt-bearer grant (and, later, the signed login link).
+//! jwt-bearer grant and the signed login link. What partners plug into the engine:
+//! the jwt-bearer grant ([`jwt_bearer`]), partners as clients ([`client`]) and token
+//! exchange on accounts ([`exchange`], RFC 8693).
 
 pub mod assertion;
 pub mod branding;
 pub mod cidr;
+pub mod client;
+pub mod exchange;
+pub mod jwt_bearer;
 pub mod keys;
 
 use serde::{Deserialize, Serialize};
@@ -174,11 +179,13 @@ pub fn build_partner(
     old: Option<&PartnerRecord>,
     seal: impl Fn(&str, &[u8]) -> Option<Vec<u8>>,
 ) -> Result<PartnerRecord, FieldError> {
-    if let Some(old) = old {
-        if input.jwks.is_none() && input.jwks_uri.is_none() && input.secret.is_none() {
-            input.jwks = old.jwks.clone();
-            input.jwks_uri = old.jwks_uri.clone();
-        }
+    if let Some(old) = old
+        && input.jwks.is_none()
+        && input.jwks_uri.is_none()
+        && input.secret.is_none()
+    {
+        input.jwks = old.jwks.clone();
+        input.jwks_uri = old.jwks_uri.clone();
     }
     let kept_secret = old.and_then(|o| o.sealed_secret.clone());
     let name = input.name.trim();
@@ -325,61 +332,9 @@ pub fn is_partner_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// A partner seen as an OAuth client, so it can obtain its Partner API token with
-/// `client_credentials`, authenticating with its keys (`private_key_jwt`) or its secret.
-/// Suspended or unknown partners are no client at all.
-pub async fn as_client(
-    p: &crate::oauth::provider::Provider,
-    id: &str,
-) -> Result<Option<crate::store::ClientRecord>, crate::oauth::error::OAuthError> {
-    use crate::store::{ClientMetadata, ClientRecord, StoreError};
-    let partner = match p.stores.partners.get_partner(id).await {
-        Ok(pt) if pt.status == "active" => pt,
-        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let secret_hash = match &partner.sealed_secret {
-        Some(sealed) => {
-            let plain = p
-                .keys
-                .open_secret(partner.id.as_bytes(), sealed)
-                .map_err(crate::oauth::error::OAuthError::server_error)?;
-            Some(hex::encode(crate::util::sha256(&plain)))
-        }
-        None => None,
-    };
-    let method = if partner.jwks.is_some() || partner.jwks_uri.is_some() {
-        "private_key_jwt"
-    } else {
-        "client_secret_basic"
-    };
-    Ok(Some(ClientRecord {
-        client_id: partner.id.clone(),
-        secret_hash,
-        metadata: ClientMetadata {
-            client_name: Some(partner.name.clone()),
-            grant_types: vec![
-                "client_credentials".into(),
-                crate::oauth::grants::jwt_bearer::GRANT_TYPE.into(),
-                "urn:ietf:params:oauth:grant-type:token-exchange".into(),
-            ],
-            token_endpoint_auth_method: method.into(),
-            scope: Some(PARTNER_API_SCOPE.into()),
-            jwks: partner.jwks.clone(),
-            jwks_uri: partner.jwks_uri.clone(),
-            ..ClientMetadata::default()
-        },
-        created_at: partner.created_at,
-    }))
-}
-
 /// Whether `s` is an account SID: `AC` + 32 lowercase hex.
 pub fn is_account_sid(s: &str) -> bool {
-    s.len() == 34
-        && s.starts_with("AC")
-        && s[2..]
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    AccountRecord::is_sid(s)
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use super::permissions::Permission;
 use super::values::{MessageBody, PhoneNumber, SidKind};
 use super::{Caller, ResourceError};
 use crate::clock::{Entropy, Timestamp};
-use crate::partners::is_account_sid;
 use crate::store::{
-    AccountNode, ActivityKind, ActivityRecord, Cursor, Metered, NumberRecord, StoreError, Stores,
+    AccountNode, AccountRecord, ActivityKind, ActivityRecord, Cursor, Metered, NumberRecord,
+    StoreError, Stores,
 };
 
 /// How many parents the tenancy walk follows up from the target.
@@ -57,7 +57,7 @@ pub async fn resolve(
     target: &str,
     write: bool,
 ) -> Result<Vec<AccountNode>> {
-    if !is_account_sid(target) {
+    if !AccountRecord::is_sid(target) {
         return Err(ResourceError::NotFound);
     }
     let lineage = stores.resources.lineage(target, MAX_DEPTH).await?;

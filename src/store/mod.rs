@@ -298,6 +298,17 @@ pub struct AccountRecord {
     pub created_at: Timestamp,
 }
 
+impl AccountRecord {
+    /// Whether `s` has the form of an account SID: `AC` + 32 lowercase hex.
+    pub fn is_sid(s: &str) -> bool {
+        s.len() == 34
+            && s.starts_with("AC")
+            && s[2..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+}
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {

@@ -178,11 +178,11 @@ pub async fn import(
     while let Some(batch) = rx.recv().await {
         report.records += batch.records;
         report.rejected += batch.rejects.len() as u64;
-        if !batch.rejects.is_empty() {
-            if let Err(e) = observer.rejected(&batch.rejects) {
-                failed = Some(ImportError::Io(e));
-                break;
-            }
+        if !batch.rejects.is_empty()
+            && let Err(e) = observer.rejected(&batch.rejects)
+        {
+            failed = Some(ImportError::Io(e));
+            break;
         }
         match bulk.write(&batch.items).await {
             Ok(out) => {

@@ -9,10 +9,13 @@
 //!   writes, or refused with a reason;
 //! - [`import`]: `surety entities import FILE`, streaming and batched;
 //! - [`generate`]: `surety entities generate`, a deterministic synthetic data set;
-//! - [`cli`]: the `surety entities …` sub-commands.
+//! - [`cli`]: the `surety entities …` sub-commands;
+//! - [`step`]: the challenge as an authentication step of the OpenID Connect flow;
+//! - [`claims`]: the bound entity's record as the source of `verified_claims`.
 
 pub mod agents;
 pub mod alerts;
+pub mod claims;
 pub mod eligibility;
 pub mod engine;
 pub mod facts;
@@ -25,6 +28,7 @@ pub mod questions;
 pub mod record;
 pub mod regions;
 pub mod rules;
+pub mod step;
 
 use std::fmt;
 

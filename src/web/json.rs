@@ -91,13 +91,13 @@ fn rejection(e: JsonRejection) -> BodyRejection {
 fn integral_floats_to_integers(v: &mut Value) {
     match v {
         Value::Number(n) => {
-            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
-                if f.fract() == 0.0 {
-                    if f >= 0.0 && f < u64::MAX as f64 {
-                        *n = Number::from(f as u64);
-                    } else if f < 0.0 && f >= i64::MIN as f64 {
-                        *n = Number::from(f as i64);
-                    }
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+            {
+                if f >= 0.0 && f < u64::MAX as f64 {
+                    *n = Number::from(f as u64);
+                } else if f < 0.0 && f >= i64::MIN as f64 {
+                    *n = Number::from(f as i64);
                 }
             }
         }

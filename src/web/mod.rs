@@ -33,6 +33,8 @@ pub struct AppState {
     pub admin_token: Option<Arc<SecretString>>,
     /// The verified-entity engine (`verify::engine`).
     pub verifier: crate::verify::engine::Verifier,
+    /// Partners' keys, imported once; shared with the jwt-bearer grant.
+    pub partner_keys: Arc<crate::partners::keys::PartnerKeys>,
 }
 
 /// Largest request body accepted anywhere.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use surety::config::Settings;
-use surety::outbox::email::{EmailMessage, SmtpTls, enqueue_email};
+use surety::outbox::email::{EmailMessage, SmtpTls, enqueue_email_to};
 use surety::verify::alerts::{MAX_ALERTS_PER_HOUR, enqueue_failure_alert};
 use surety::verify::engine::{Outcome, Requester};
 
@@ -269,17 +269,30 @@ async fn a_refused_recipient_is_not_retried_and_the_error_shows_no_text() {
         subject: "Test".into(),
         text: "secret body text".into(),
     };
-    let id = enqueue_email(&srv.provider(), "someone@reject.invalid", &msg)
-        .await
-        .unwrap();
+    let p = srv.provider();
+    let id = enqueue_email_to(
+        p.stores.outbox.as_ref(),
+        p.entropy.as_ref(),
+        p.now(),
+        "someone@reject.invalid",
+        &msg,
+    )
+    .await
+    .unwrap();
     let e = event_until(&srv, id.as_str(), "failure", |e| e["status"] == "failed").await;
     assert_eq!(e["attempts"], 1, "a 5xx answer is final");
     assert_eq!(e["last_error"], "SMTP refused 550");
     assert!(sink.mails().is_empty());
     assert!(
-        enqueue_email(&srv.provider(), "not-an-address", &msg)
-            .await
-            .is_err()
+        enqueue_email_to(
+            p.stores.outbox.as_ref(),
+            p.entropy.as_ref(),
+            p.now(),
+            "not-an-address",
+            &msg,
+        )
+        .await
+        .is_err()
     );
     srv.shutdown().await;
 }

@@ -16,9 +16,30 @@ use axum::routing::post;
 use reqwest::StatusCode as Status;
 use serde_json::{Value, json};
 use surety::config::Settings;
-use surety::outbox::enqueue_webhook;
+use surety::oauth::provider::Provider;
+use surety::outbox::{EventId, OutboxError};
 
 use crate::helpers::*;
+
+/// Queues a signed webhook through the provider's outbox table, keys and clock.
+async fn enqueue_webhook(
+    p: &Provider,
+    url: &str,
+    payload: &Value,
+    secret: &[u8],
+) -> Result<EventId, OutboxError> {
+    let outbox = p.stores.outbox.as_ref();
+    surety::outbox::enqueue_webhook(
+        outbox,
+        &p.keys,
+        p.entropy.as_ref(),
+        p.now(),
+        url,
+        payload,
+        secret,
+    )
+    .await
+}
 
 const SECRET: &[u8] = b"whsec-test-0123456789abcdef";
 

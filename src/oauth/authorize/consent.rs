@@ -1,22 +1,21 @@
 //! Consent: whether a prior grant covers a request, what the consent page shows, and the
-//! user's answer. For an ordinary client consent is remembered per client and scope set.
-//! For a developer's app (PRODUCT.md §2) the answer also creates or updates the app's
-//! authorization and subaccount; the code then carries the subaccount's `account_sid`
-//! and only the effective permissions. A grown request shows only the additions. The
-//! optional permissions the user unticked are remembered with the authorization: a
-//! request asking only for granted and declined ones is not asked again (`prompt=consent`
-//! asks), and a page that shows a declined one again offers it unticked.
+//! user's answer (OpenID Connect Core §3.1.2.4). For an ordinary client consent is
+//! remembered per client and scope set. A client a product governs — connect's developer
+//! apps (PRODUCT.md §2) — has its consent decided by the product's [`ConsentPolicy`]:
+//! its answer may create an authorization and subaccount, and the code then carries the
+//! product's [`GrantClaims`] (the subaccount's `account_sid`) and the scope it allows.
 //! Sharing `verified_claims` (OIDC4IDA) is one more, optional line; the user's answer is
 //! remembered per client and claim, and an unticked line releases nothing.
 
+use async_trait::async_trait;
+
 use super::{AuthRequest, AuthorizeError, Outcome, error_redirect, issue_code, load_tx, tx_key};
-use crate::accounts::session::Session;
-use crate::connect::{self, AppPermission};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
+use crate::oauth::session::Session;
+use crate::oauth::tokens::GrantClaims;
 use crate::oauth::verified_claims::{self, CONSENT_ITEM, consent_token};
-use crate::resource::permissions;
 use crate::store::AppRecord;
 use crate::util::ct_eq;
 
@@ -24,9 +23,72 @@ use crate::util::ct_eq;
 #[derive(Debug, Clone)]
 pub struct Granted {
     pub scope: Scope,
-    pub account_sid: Option<String>,
+    /// What the product attaches to the grant (empty for an ordinary client).
+    pub claims: GrantClaims,
     /// The `verified_claims` requests the user agreed to share.
     pub verified: Option<super::claims::ClaimsRequest>,
+}
+
+impl Granted {
+    /// An ordinary client's grant: the scope asked for.
+    fn plain(scope: Scope) -> Self {
+        Self {
+            scope,
+            claims: GrantClaims::new(),
+            verified: None,
+        }
+    }
+}
+
+/// What a policy says of a request by a client it governs.
+#[derive(Debug, Clone)]
+pub enum Prior {
+    /// What the user agreed to before covers it: the code carries this.
+    Covered(Box<Granted>),
+    /// The user must be asked.
+    Ask,
+}
+
+/// Consent for the clients a product governs (registered in `app.rs`; connect's apps).
+/// Each method answers `None` for a client the policy does not govern, which then gets
+/// ordinary consent.
+#[async_trait]
+pub trait ConsentPolicy: Send + Sync {
+    /// The part of `scope` the policy asks consent for itself: never remembered in the
+    /// ordinary per-client consent.
+    fn own_scopes(&self, scope: &Scope) -> Scope;
+    /// Whether what `sub` agreed to before covers `req`.
+    async fn covered(
+        &self,
+        p: &Provider,
+        client_id: &str,
+        req: &AuthRequest,
+        sub: &str,
+    ) -> Result<Option<Prior>, OAuthError>;
+    /// The consent page for `req`.
+    async fn screen(
+        &self,
+        p: &Provider,
+        req: &AuthRequest,
+        sub: &str,
+    ) -> Result<Option<Screen>, OAuthError>;
+    /// Records that `sub` approved `req` (ticking the optional items `ticked`): the
+    /// grant the code carries.
+    async fn approve(
+        &self,
+        p: &Provider,
+        req: &AuthRequest,
+        sub: &str,
+        ticked: &[String],
+    ) -> Result<Option<Granted>, OAuthError>;
+}
+
+/// `scope` less what the consent policy asks for itself.
+fn ordinary(p: &Provider, scope: &Scope) -> Scope {
+    match &p.ext.consent {
+        Some(c) => scope.difference(&c.own_scopes(scope)),
+        None => scope.clone(),
+    }
 }
 
 async fn consented(p: &Provider, sub: &str, client_id: &str) -> Result<Scope, OAuthError> {
@@ -35,7 +97,7 @@ async fn consented(p: &Provider, sub: &str, client_id: &str) -> Result<Scope, OA
 }
 
 /// The grant a request gets without asking, if what the user already agreed covers it
-/// (scopes, an app's permissions, and the verified claims it could release).
+/// (scopes, a governed client's own scopes, and the verified claims it could release).
 pub async fn covered(
     p: &Provider,
     client_id: &str,
@@ -64,32 +126,21 @@ async fn covered_scope(
     sub: &str,
 ) -> Result<Option<Granted>, AuthorizeError> {
     let requested = Scope::parse(&req.scope).unwrap_or_default();
-    let oidc = connect::without_permissions(&requested);
     let agreed = consented(p, sub, client_id).await?;
-    if !connect::without_permissions(&req.consent_scope()).is_subset(&agreed) {
+    if !ordinary(p, &req.consent_scope()).is_subset(&agreed) {
         return Ok(None);
     }
-    let Some(app) = connect::app_of(p, client_id).await? else {
-        return Ok(req.consent_scope().is_subset(&agreed).then_some(Granted {
-            scope: requested,
-            account_sid: None,
-            verified: None,
-        }));
-    };
-    let asked = connect::permissions_in(&requested);
-    let Some(auth) = connect::current(p, sub, client_id).await? else {
-        return Ok(None);
-    };
-    let held = Scope::parse(&auth.permissions).unwrap_or_default();
-    // What the user declined before was answered: only a permission never asked asks.
-    if !asked.is_subset(&held.union(&connect::declined_of(&app, &auth))) {
-        return Ok(None);
+    if let Some(policy) = &p.ext.consent {
+        match policy.covered(p, client_id, req, sub).await? {
+            Some(Prior::Covered(g)) => return Ok(Some(*g)),
+            Some(Prior::Ask) => return Ok(None),
+            None => {}
+        }
     }
-    Ok(Some(Granted {
-        scope: oidc.union(&asked.intersection(&held)),
-        account_sid: Some(auth.subaccount_sid),
-        verified: None,
-    }))
+    Ok(req
+        .consent_scope()
+        .is_subset(&agreed)
+        .then(|| Granted::plain(requested)))
 }
 
 /// One line of the consent page.
@@ -139,67 +190,26 @@ async fn screen_scope(
     sub: &str,
     describe: fn(&str) -> &'static str,
 ) -> Result<Screen, OAuthError> {
-    let requested = Scope::parse(&req.scope).unwrap_or_default();
-    let Some(app) = connect::app_of(p, &req.client_id).await? else {
-        let items = req
-            .consent_scope()
-            .iter()
-            .map(|s| Item {
-                name: s.to_owned(),
-                description: describe(s).to_owned(),
-                optional: false,
-                ticked: true,
-            })
-            .collect();
-        return Ok(Screen {
-            app: None,
-            items,
-            upgrade: false,
-        });
-    };
-    let current = connect::current(p, sub, &req.client_id).await?;
-    let held = current
-        .as_ref()
-        .and_then(|a| Scope::parse(&a.permissions))
-        .unwrap_or_default();
-    let declined = current
-        .as_ref()
-        .map(|a| connect::declined_of(&app, a))
-        .unwrap_or_default();
-    let profile = connect::profile(&app);
-    let mut items: Vec<Item> = connect::permissions_in(&requested)
-        .difference(&held)
+    if let Some(policy) = &p.ext.consent
+        && let Some(sc) = policy.screen(p, req, sub).await?
+    {
+        return Ok(sc);
+    }
+    let items = req
+        .consent_scope()
         .iter()
-        .map(|name| Item {
-            name: name.to_owned(),
-            description: permissions::Permission::parse(name)
-                .map_or("", |x| x.description())
-                .to_owned(),
-            optional: profile
-                .iter()
-                .any(|x: &AppPermission| x.name == name && x.optional),
-            // Offered as last answered: a permission declined before stays unticked.
-            ticked: !declined.contains(name),
+        .map(|s| Item {
+            name: s.to_owned(),
+            description: describe(s).to_owned(),
+            optional: false,
+            ticked: true,
         })
         .collect();
-    items.sort_by_key(|i| i.optional); // required first, then those the user may untick
     Ok(Screen {
-        app: Some(app),
+        app: None,
         items,
-        upgrade: current.is_some(),
+        upgrade: false,
     })
-}
-
-/// The permissions the user grants: every required one asked for, plus the optional
-/// ones ticked (`ticked` are names from the form; anything not asked for is ignored).
-pub fn chosen(app: &AppRecord, requested: &Scope, ticked: &[String]) -> Scope {
-    let names: Vec<String> = connect::profile(app)
-        .into_iter()
-        .filter(|x| requested.contains(&x.name))
-        .filter(|x| !x.optional || ticked.iter().any(|t| t == &x.name))
-        .map(|x| x.name)
-        .collect();
-    Scope::parse(&names.join(" ")).unwrap_or_default()
 }
 
 /// The user answered the consent page.
@@ -238,7 +248,6 @@ pub async fn answer(
         )));
     }
     let requested = Scope::parse(&req.scope).unwrap_or_default();
-    let oidc = connect::without_permissions(&requested);
     let vc = verified_claims::releasable(p, req, &session.sub).await?;
     let share = !vc.is_empty() && ticked.iter().any(|t| t == CONSENT_ITEM);
     let vc_tokens = Scope::parse(
@@ -255,30 +264,17 @@ pub async fn answer(
     } else {
         prior.difference(&vc_tokens)
     };
-    let all = prior.union(&connect::without_permissions(&req.consent_scope()));
+    let all = prior.union(&ordinary(p, &req.consent_scope()));
     p.stores
         .consents
         .put_consent(&session.sub, &req.client_id, &all.to_string(), p.now())
         .await
         .map_err(OAuthError::from)?;
-    let mut grant = match connect::app_of(p, &req.client_id).await? {
-        None => Granted {
-            scope: requested,
-            account_sid: None,
-            verified: None,
-        },
-        Some(app) => {
-            let granted = chosen(&app, &requested, ticked);
-            let asked = connect::permissions_in(&requested);
-            let auth = connect::approve(p, &session.sub, &app, &asked, &granted).await?;
-            let effective = Scope::parse(&auth.permissions).unwrap_or_default();
-            Granted {
-                scope: oidc.union(&asked.intersection(&effective)),
-                account_sid: Some(auth.subaccount_sid),
-                verified: None,
-            }
-        }
+    let governed = match &p.ext.consent {
+        Some(policy) => policy.approve(p, req, &session.sub, ticked).await?,
+        None => None,
     };
+    let mut grant = governed.unwrap_or_else(|| Granted::plain(requested));
     if share {
         grant.verified = req.claims.as_ref().map(|c| c.only(&vc));
     }

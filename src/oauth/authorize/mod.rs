@@ -8,14 +8,16 @@ pub mod consent;
 pub mod par;
 pub mod request;
 pub mod step_up;
+pub mod steps;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::session::Session;
 use crate::clock::{Entropy, Timestamp};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
+use crate::oauth::session::Session;
+use crate::oauth::tokens::GrantClaims;
 use crate::store::ClientRecord;
 use crate::util::{ct_eq, secret_hash};
 pub use request::AuthRequest;
@@ -51,8 +53,10 @@ pub enum Outcome {
     Consent {
         tx: String,
     },
-    /// The session's level is below what the request asks: run the challenge step.
-    Challenge {
+    /// The session's level is below what the request prefers: run the step that
+    /// establishes it, at its `page`.
+    Step {
+        page: &'static str,
         tx: String,
     },
 }
@@ -100,9 +104,10 @@ pub struct CodeRecord {
     pub amr: Vec<String>,
     /// The grant the redemption will create (and a second redemption revokes).
     pub grant_id: String,
-    /// The (sub)account an app's tokens act on.
-    #[serde(default)]
-    pub account_sid: Option<String>,
+    /// What a product attached to the grant (connect: the app's subaccount
+    /// `account_sid`), for the tokens and the token response.
+    #[serde(default, skip_serializing_if = "GrantClaims::is_empty")]
+    pub claims: GrantClaims,
     /// The `verified_claims` requests the user agreed to share (OIDC4IDA).
     #[serde(default)]
     pub verified_claims: Option<claims::ClaimsRequest>,
@@ -321,7 +326,8 @@ pub(crate) async fn issue_code(
     grant: consent::Granted,
 ) -> Result<Outcome, AuthorizeError> {
     let level = step_up::session_level(p, s, req.max_age).await?;
-    let Ok(acr) = req.acr.issued(level) else {
+    let levels = p.ext.authn.levels();
+    let Ok(acr) = req.acr.issued(levels, level) else {
         return Ok(step_up::unmet(p, req));
     };
     let code = p.entropy.token(32);
@@ -330,11 +336,11 @@ pub(crate) async fn issue_code(
         redirect_uri: req.redirect_uri.clone(),
         sub: s.sub.clone(),
         scope: grant.scope.to_string(),
-        account_sid: grant.account_sid.clone(),
+        claims: grant.claims.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         auth_time: s.auth_time,
-        acr: Some(acr.as_str().to_owned()),
+        acr: levels.name(acr).map(str::to_owned),
         amr: s.amr.clone(),
         grant_id: p.entropy.token(16),
         verified_claims: grant.verified.clone(),
@@ -367,8 +373,11 @@ pub(crate) async fn issue_code(
     if let Some(st) = &req.state {
         pairs.push(("state", st));
     }
-    if let Some(sid) = &grant.account_sid {
-        pairs.push(("account_sid", sid));
+    // The product's grant claims that are strings go in the response too.
+    for (k, v) in &grant.claims {
+        if let Some(v) = v.as_str() {
+            pairs.push((k.as_str(), v));
+        }
     }
     pairs.push(("iss", &p.issuer));
     Ok(Outcome::Redirect(with_query(&req.redirect_uri, &pairs)))

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::AuthorizeError;
-use super::acr::AcrRequest;
+use super::acr::{AcrRequest, Levels};
 use super::claims::ClaimsRequest;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grants::{Params, allowed_scope};
@@ -109,7 +109,8 @@ pub async fn validate(
         // Claims the client may not hold the scope of are not released (voluntary).
         c.retain_standard(|s| allowed.contains(s));
     }
-    let acr = check_acr(get("acr_values"), claims.as_ref()).map_err(|(c, d)| fail(c, d))?;
+    let levels = p.ext.authn.levels();
+    let acr = check_acr(levels, get("acr_values"), claims.as_ref()).map_err(|(c, d)| fail(c, d))?;
     for k in ["state", "nonce", "acr_values", "login_hint"] {
         if get(k).is_some_and(|v| v.len() > MAX_OPAQUE_LEN) {
             return Err(fail(ErrorCode::InvalidRequest, "a parameter is too long"));
@@ -278,6 +279,7 @@ fn check_claims(claims: Option<&str>) -> Result<Option<ClaimsRequest>, &'static 
 
 /// The `acr` request; an essential one naming only levels Surety lacks is unmet at once.
 fn check_acr(
+    levels: &Levels,
     acr_values: Option<&str>,
     claims: Option<&ClaimsRequest>,
 ) -> Result<AcrRequest, (ErrorCode, &'static str)> {
@@ -289,7 +291,7 @@ fn check_acr(
         None => AcrRequest::from_acr_values(acr_values.unwrap_or(""))
             .map_err(|d| (ErrorCode::InvalidRequest, d))?,
     };
-    acr.check_supported().map_err(|_| {
+    acr.check_supported(levels).map_err(|_| {
         (
             ErrorCode::UnmetAuthenticationRequirements,
             "none of the requested authentication context classes is supported",
@@ -305,23 +307,26 @@ mod tests {
     #[test]
     fn acr_from_claims_wins_over_acr_values() {
         let verified = "urn:surety:acr:verified";
+        let mut levels = Levels::default();
+        levels.push("urn:surety:acr:password");
+        levels.push(verified);
         let c = ClaimsRequest::parse(
             r#"{"id_token":{"acr":{"essential":true,"values":["urn:surety:acr:verified"]}}}"#,
         )
         .unwrap();
-        let a = check_acr(Some("urn:surety:acr:password"), Some(&c)).unwrap();
+        let a = check_acr(&levels, Some("urn:surety:acr:password"), Some(&c)).unwrap();
         assert!(a.essential);
         assert_eq!(a.values, vec![verified]);
-        let a = check_acr(Some(verified), None).unwrap();
+        let a = check_acr(&levels, Some(verified), None).unwrap();
         assert!(!a.essential);
         let unsupported =
             ClaimsRequest::parse(r#"{"id_token":{"acr":{"essential":true,"value":"urn:x"}}}"#)
                 .unwrap();
         assert_eq!(
-            check_acr(None, Some(&unsupported)).unwrap_err().0,
+            check_acr(&levels, None, Some(&unsupported)).unwrap_err().0,
             ErrorCode::UnmetAuthenticationRequirements
         );
-        assert!(check_acr(Some("urn:x"), None).is_ok(), "voluntary");
+        assert!(check_acr(&levels, Some("urn:x"), None).is_ok(), "voluntary");
     }
 
     #[test]

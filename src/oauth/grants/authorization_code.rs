@@ -124,7 +124,7 @@ async fn issue(
         grant_id: Some(grant.id.clone()),
         auth_time: Some(rec.auth_time),
         acr: rec.acr.clone(),
-        extra: account_extra(rec.account_sid.as_deref()),
+        extra: rec.claims.clone(),
         audience,
     })?;
     let id_token = if scope.contains("openid") {
@@ -175,17 +175,6 @@ async fn issue(
         refresh_token,
         id_token,
         scope: scope.to_string(),
-        extra: account_extra(rec.account_sid.as_deref()),
+        extra: rec.claims.clone(),
     })
-}
-
-/// `{"account_sid": …}` for an app's tokens and token response (none otherwise).
-pub(crate) fn account_extra(
-    account_sid: Option<&str>,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut m = serde_json::Map::new();
-    if let Some(sid) = account_sid {
-        m.insert("account_sid".into(), serde_json::json!(sid));
-    }
-    m
 }

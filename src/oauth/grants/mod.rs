@@ -1,12 +1,12 @@
 //! The token endpoint's grant registry (RFC 6749 §4, §6). Each grant type lives in its
 //! own file behind [`Grant`]; the endpoint authenticates the client as the grant asks,
-//! then dispatches by `grant_type`. New grants (jwt-bearer, token-exchange) register
-//! here without touching the endpoint. Discovery lists the registered grant types.
+//! then dispatches by `grant_type`. The engine registers its own grants; products
+//! register theirs in `app.rs` (partners' jwt-bearer) without touching the endpoint.
+//! Discovery lists the registered grant types.
 
 mod authorization_code;
 mod client_credentials;
-pub mod jwt_bearer;
-mod refresh_token;
+pub mod refresh_token;
 pub mod token_exchange;
 
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +18,10 @@ use super::client_auth::{self, AuthenticatedClient, Credentials};
 use super::error::{ErrorCode, OAuthError};
 use super::provider::{Provider, paths};
 use super::tokens::TokenResponse;
+
+/// RFC 7523 §2.1's grant type. The grant is a product's (partners register it); client
+/// registration and partners-as-clients name it.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// Request parameters, each present at most once.
 pub type Params = HashMap<String, String>;
@@ -56,7 +60,6 @@ impl Default for GrantRegistry {
         r.register(Arc::new(authorization_code::AuthorizationCode));
         r.register(Arc::new(refresh_token::RefreshToken));
         r.register(Arc::new(client_credentials::ClientCredentials));
-        r.register(Arc::new(jwt_bearer::JwtBearer));
         r.register(Arc::new(token_exchange::TokenExchange));
         r
     }

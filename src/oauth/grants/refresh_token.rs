@@ -3,7 +3,8 @@
 //! reuse and revokes the whole grant, unless the operator set a grace window
 //! (`SURETY_REFRESH_GRACE`, default 0): then one retry of a lost response is honoured
 //! and replaces the successor it lost (see `GrantStore::rotate_refresh`). The scope can
-//! only narrow.
+//! only narrow. A product governing the client ([`RefreshPolicy`]; connect's apps) says
+//! first whether the grant still stands and what it holds now.
 
 use async_trait::async_trait;
 
@@ -12,9 +13,52 @@ use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::oauth::tokens::{AccessGrant, IdTokenContext, TokenResponse};
+use crate::oauth::tokens::{AccessGrant, GrantClaims, IdTokenContext, TokenResponse};
 use crate::store::{Rotation, StoreError};
 use crate::util::secret_hash;
+
+/// Where a governed client's grant stands at a refresh.
+#[derive(Debug, Clone)]
+pub enum Standing {
+    /// The policy does not govern this client: the grant holds what it held.
+    Unmanaged,
+    /// The grant ended (e.g. the user revoked the app): `invalid_grant`.
+    Ended,
+    /// The grant holds `scope` now (at most what it held); its tokens carry `claims`.
+    Holds { scope: Scope, claims: GrantClaims },
+}
+
+/// What a product checks on every refresh of a client it governs (registered in
+/// `app.rs`; connect's apps: narrowed or revoked authorizations, the subaccount).
+#[async_trait]
+pub trait RefreshPolicy: Send + Sync {
+    /// Where the grant of `client_id` for `sub`, holding `held`, stands now.
+    async fn standing(
+        &self,
+        p: &Provider,
+        client_id: &str,
+        sub: &str,
+        held: &Scope,
+    ) -> Result<Standing, OAuthError>;
+}
+
+/// What the grant holds now and what its tokens carry: a governed client's grant may
+/// have been narrowed or ended since (connect: an app's authorization). `None`: ended.
+async fn standing(
+    p: &Provider,
+    client_id: &str,
+    sub: &str,
+    held: Scope,
+) -> Result<Option<(Scope, GrantClaims)>, OAuthError> {
+    let Some(policy) = &p.ext.refresh else {
+        return Ok(Some((held, GrantClaims::new())));
+    };
+    Ok(match policy.standing(p, client_id, sub, &held).await? {
+        Standing::Unmanaged => Some((held, GrantClaims::new())),
+        Standing::Ended => None,
+        Standing::Holds { scope, claims } => Some((scope, claims)),
+    })
+}
 
 pub struct RefreshToken;
 
@@ -49,22 +93,9 @@ impl Grant for RefreshToken {
         if old.client_id != client.client_id {
             return Err(invalid());
         }
-        let mut held = Scope::parse(&old.scope).unwrap_or_default();
-        // An app's authorization may have been narrowed or revoked since: its tokens carry
-        // only what it holds now, for its subaccount.
-        let account_sid = match crate::connect::app_of(p, &client.client_id).await? {
-            Some(_) => {
-                let Some(auth) = crate::connect::current(p, &old.sub, &client.client_id).await?
-                else {
-                    return Err(invalid());
-                };
-                let perms = crate::connect::permissions_in(&held);
-                let now_held = Scope::parse(&auth.permissions).unwrap_or_default();
-                held = crate::connect::without_permissions(&held)
-                    .union(&perms.intersection(&now_held));
-                Some(auth.subaccount_sid)
-            }
-            None => None,
+        let held = Scope::parse(&old.scope).unwrap_or_default();
+        let Some((held, claims)) = standing(p, &client.client_id, &old.sub, held).await? else {
+            return Err(invalid());
         };
         let scope = match params.get("scope") {
             Some(s) => {
@@ -113,7 +144,7 @@ impl Grant for RefreshToken {
             grant_id: Some(grant.id.clone()),
             auth_time: grant.auth_time,
             acr: grant.acr.clone(),
-            extra: super::authorization_code::account_extra(account_sid.as_deref()),
+            extra: claims.clone(),
             audience,
         })?;
         let id_token = if scope.contains("openid") {
@@ -150,7 +181,7 @@ impl Grant for RefreshToken {
             refresh_token: Some(token),
             id_token,
             scope: scope.to_string(),
-            extra: super::authorization_code::account_extra(account_sid.as_deref()),
+            extra: claims,
         })
     }
 }

@@ -72,9 +72,7 @@ pub fn respond(out: Result<Outcome, AuthorizeError>) -> Response {
         Ok(Outcome::Consent { tx }) => {
             Redirect::to(&format!("{}?tx={tx}", paths::CONSENT)).into_response()
         }
-        Ok(Outcome::Challenge { tx }) => {
-            Redirect::to(&format!("{}?tx={tx}", paths::CHALLENGE)).into_response()
-        }
+        Ok(Outcome::Step { page, tx }) => Redirect::to(&format!("{page}?tx={tx}")).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -1,7 +1,7 @@
 //! `GET/POST /challenge`: the verified-entity challenge of an authorization request that
-//! asks for a higher `acr` than the session has (`oauth::authorize::step_up`). Bound to
-//! the transaction and the browser like the login page (the form carries the
-//! transaction's CSRF token). A user already bound to an entity gets questions straight
+//! asks for a higher `acr` than the session has (the page of the `verify::step`
+//! authentication step; `oauth::authorize::step_up`). Bound to the transaction and the
+//! browser like the login page (the form carries the transaction's CSRF token). A user already bound to an entity gets questions straight
 //! away; anyone else first types basic identifying information, then picks a masked
 //! candidate or adds a detail when asked. The verification's id stays in the
 //! transaction (never in the form); answers go to the engine and nowhere else — no page,
@@ -472,9 +472,10 @@ async fn decided(s: &AppState, cookies: &Cookies, ctx: Ctx, verdict: Verdict) ->
             return render(&ctx, view, None, StatusCode::OK);
         }
     };
-    let raised = match step_up::passed(p, &ctx.session, &entity, &verdict.method).await {
+    let raised = match crate::verify::step::passed(p, &ctx.session, &entity, &verdict.method).await
+    {
         Ok(s) => s,
-        Err(e) => return e.into_response(),
+        Err(e) => return AuthorizeError::from(e).into_response(),
     };
     tracing::info!(client_id = %ctx.who.client_id, method = %verdict.method, "step-up challenge passed");
     let cookie = match session::create(

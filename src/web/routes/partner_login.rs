@@ -81,7 +81,9 @@ pub async fn login_link(
             "This sign-in link has no assertion.",
         );
     };
-    let vouched = match assertion::verify(p, a, &[p.url(LOGIN_LINK)], AUDIT_ACTION).await {
+    let audiences = [p.url(LOGIN_LINK)];
+    let verified = assertion::verify(p, &s.partner_keys, a, &audiences, AUDIT_ACTION).await;
+    let vouched = match verified {
         Ok(v) => v,
         Err(e) => return refused(&e),
     };

@@ -1,48 +1,56 @@
-//! Unit tests of the token-exchange request parsing, scope capping and `act` nesting.
+//! Unit tests of the token-exchange request parsing, subject token types and `act`
+//! nesting.
 
 use super::*;
 
-fn scope(s: &str) -> Scope {
-    Scope::parse(s).unwrap()
+fn parse_request_with(params: &Params) -> Result<Request<'_>, OAuthError> {
+    parse_request(params, &subjects())
+}
+
+/// A product's subject token type, as partners' account SIDs.
+struct Product;
+
+#[async_trait]
+impl SubjectExchange for Product {
+    fn token_type(&self) -> (&'static str, &'static str) {
+        (PRODUCT_TYPE, "product")
+    }
+    fn owns(&self, _: &AccessClaims) -> bool {
+        false
+    }
+    async fn exchange(
+        &self,
+        _: &Provider,
+        _: &ClientRecord,
+        _: Request<'_>,
+        _: Option<AccessClaims>,
+        _: &mut Audit,
+    ) -> Result<TokenResponse, OAuthError> {
+        Err(OAuthError::invalid_request("unused"))
+    }
+}
+
+const PRODUCT_TYPE: &str = "urn:example:params:token-type:product";
+
+fn subjects() -> Vec<Arc<dyn SubjectExchange>> {
+    vec![Arc::new(Product)]
 }
 
 #[test]
-fn subject_token_types_are_parsed() {
+fn subject_token_types_are_the_engine_s_and_the_products() {
+    let s = subjects();
     assert_eq!(
-        SubjectTokenType::parse(ACCESS_TOKEN_TYPE),
-        Some(SubjectTokenType::AccessToken)
+        subject_type_of(ACCESS_TOKEN_TYPE, &s),
+        Some(ACCESS_TOKEN_TYPE)
     );
+    assert_eq!(subject_type_of(PRODUCT_TYPE, &s), Some(PRODUCT_TYPE));
+    assert_eq!(subject_type_of(PRODUCT_TYPE, &[]), None);
     assert_eq!(
-        SubjectTokenType::parse(ACCOUNT_SID_TYPE),
-        Some(SubjectTokenType::AccountSid)
-    );
-    assert_eq!(
-        SubjectTokenType::parse("urn:ietf:params:oauth:token-type:jwt"),
+        subject_type_of("urn:ietf:params:oauth:token-type:jwt", &s),
         None
     );
-}
-
-#[test]
-fn scope_is_capped_by_allowed_denied_and_reserved() {
-    let allowed = scope("surety:impersonate partner:api calls:read messages:send");
-    let denied = scope("messages:send");
-    assert_eq!(
-        grant_scope(None, &allowed, &denied).unwrap(),
-        scope("calls:read")
-    );
-    assert_eq!(
-        grant_scope(Some(scope("calls:read")), &allowed, &denied).unwrap(),
-        scope("calls:read")
-    );
-    for bad in [
-        "messages:send",
-        "surety:impersonate",
-        "partner:api",
-        "numbers:manage",
-    ] {
-        let e = grant_scope(Some(scope(bad)), &allowed, &denied).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidScope, "{bad}");
-    }
+    assert_eq!(short_name(PRODUCT_TYPE, &s), "product");
+    assert_eq!(short_name(ACCESS_TOKEN_TYPE, &s), "access_token");
 }
 
 #[test]
@@ -67,7 +75,7 @@ fn request_parameters_are_checked() {
     let base = |extra: &[(&str, &str)]| {
         let mut m: Params = [
             ("subject_token", "AC0123456789abcdef0123456789abcdef"),
-            ("subject_token_type", ACCOUNT_SID_TYPE),
+            ("subject_token_type", PRODUCT_TYPE),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -77,8 +85,8 @@ fn request_parameters_are_checked() {
         }
         m
     };
-    assert!(parse_request(&base(&[])).is_ok());
-    assert!(parse_request(&base(&[("requested_token_type", ACCESS_TOKEN_TYPE)])).is_ok());
+    assert!(parse_request_with(&base(&[])).is_ok());
+    assert!(parse_request_with(&base(&[("requested_token_type", ACCESS_TOKEN_TYPE)])).is_ok());
     for extra in [
         (
             "subject_token_type",
@@ -92,9 +100,9 @@ fn request_parameters_are_checked() {
         ),
         ("subject_token", ""),
     ] {
-        let e = parse_request(&base(&[extra])).unwrap_err();
+        let e = parse_request_with(&base(&[extra])).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest, "{extra:?}");
     }
-    let e = parse_request(&base(&[("scope", "a\"b")])).unwrap_err();
+    let e = parse_request_with(&base(&[("scope", "a\"b")])).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidScope);
 }

@@ -6,27 +6,33 @@
 //! at the account) is passed on as `partner_user`, never as `sub`, since Surety cannot
 //! check it. The scope is only what exists and the partner may delegate: at most the
 //! permission registry, narrowed by the partner's and the account's `allowed_scopes`,
-//! less their `denied_scopes`; internal scopes never (`invalid_scope`).
+//! less their `denied_scopes`; internal scopes never (`invalid_scope`). The grant is
+//! partners' own, registered in the engine's grant registry by `app.rs`.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{ClientAuthPolicy, Grant, Params};
+use super::keys::PartnerKeys;
+use super::{assertion, scope_ceiling};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
+use crate::oauth::grants::{ClientAuthPolicy, Grant, JWT_BEARER, Params};
 use crate::oauth::provider::{Provider, paths};
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, TokenResponse};
-use crate::partners::{assertion, scope_ceiling};
 
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-pub struct JwtBearer;
+/// The grant, verifying assertions against the partners' keys in `keys` (shared with
+/// the signed login link).
+pub struct JwtBearer {
+    pub keys: Arc<PartnerKeys>,
+}
 
 #[async_trait]
 impl Grant for JwtBearer {
     fn grant_type(&self) -> &'static str {
-        GRANT_TYPE
+        JWT_BEARER
     }
     fn client_auth(&self) -> ClientAuthPolicy {
         ClientAuthPolicy::Optional
@@ -48,7 +54,7 @@ impl Grant for JwtBearer {
             None => None,
         };
         let audiences = [p.issuer.clone(), p.url(paths::TOKEN)];
-        let v = assertion::verify(p, a, &audiences, "jwt-bearer").await?;
+        let v = assertion::verify(p, &self.keys, a, &audiences, "jwt-bearer").await?;
         let scope = requested.unwrap_or_default();
         // Only scopes that exist and may be delegated, within the partner's ceiling
         // (narrowed per account) and outside both denied lists.
