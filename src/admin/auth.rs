@@ -1,4 +1,4 @@
-//! Admin-token authentication attempts (issue 10, item 5): each attempt is reserved per
+//! Admin-token authentication attempts: each attempt is reserved per
 //! client address in the shared cache *before* the token is compared, so at most
 //! [`ATTEMPTS`] guesses per address and [`WINDOW`] are evaluated, on every node together;
 //! a success gives its unit back.

@@ -1,4 +1,4 @@
-//! Developer apps and consent that yields scoped subaccounts (PRODUCT.md §2).
+//! Developer apps and consent that yields scoped subaccounts (docs/product.md §2).
 //!
 //! An app is an OAuth client plus a requested permission profile. When a user approves
 //! it, Surety creates (or reuses) a subaccount of the user's own account for that app and

@@ -1,4 +1,4 @@
-//! Connect as the engine's consent and refresh policy for developer apps (PRODUCT.md §2;
+//! Connect as the engine's consent and refresh policy for developer apps (docs/product.md §2;
 //! OpenID Connect Core §3.1.2.4 consent, RFC 6749 §6 refresh): an app's consent creates
 //! or updates its authorization and subaccount, and the code carries the subaccount's
 //! `account_sid` and only the effective permissions. A grown request shows only the

@@ -1,4 +1,4 @@
-//! A partner's portal customization (PRODUCT.md §1), parsed from the free-form
+//! A partner's portal customization (docs/product.md §1), parsed from the free-form
 //! `branding` JSON of its record. Every value that reaches the page or its headers is
 //! checked here first: colours are `#` + 3 or 6 hex digits, links are https (or http on
 //! a loopback host), frame origins are bare `scheme://host[:port]`. Anything else is

@@ -1,4 +1,4 @@
-//! Partners (PRODUCT.md §1): companies that own accounts and vouch for them with signed
+//! Partners (docs/product.md §1): companies that own accounts and vouch for them with signed
 //! assertions (RFC 7523). This module holds partner and account creation with their
 //! validation, the partner's limits, and assertion verification shared by the
 //! jwt-bearer grant and the signed login link. What partners plug into the engine:

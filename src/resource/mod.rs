@@ -1,4 +1,4 @@
-//! The reference resource API's domain (issue 4, "Enforcing it"): a small
+//! The reference resource API's domain: a small
 //! communications API — messages, calls, phone numbers — stored in the database and
 //! protected by Surety's credentials. No HTTP here (house rule 5): the web layer
 //! authenticates, turns the credential into a [`Caller`] and maps [`ResourceError`].

@@ -1,5 +1,5 @@
 //! SQL for entity bindings: which verified entity a user proved to be by passing a
-//! step-up challenge (issue 5). One binding per user; a later pass replaces it.
+//! step-up challenge. One binding per user; a later pass replaces it.
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;

@@ -1,5 +1,5 @@
 //! SQL for scoped API keys: several credentials per account, each bound to its own
-//! permission set (issue 4). Only the SHA-256 hex of a key's secret is stored.
+//! permission set. Only the SHA-256 hex of a key's secret is stored.
 
 use async_trait::async_trait;
 use sqlx::AssertSqlSafe;

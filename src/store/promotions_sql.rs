@@ -1,5 +1,5 @@
 //! SQL for promotions: what a relying party registers to ask about a verified entity's
-//! eligibility (issue 5). A code is unique per client; the rule is stored as its source
+//! eligibility. A code is unique per client; the rule is stored as its source
 //! (`verify::rules`), already checked by the caller.
 
 use async_trait::async_trait;

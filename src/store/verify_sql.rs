@@ -1,4 +1,4 @@
-//! SQL for verifications (issue 5, `verify::engine`): the verification rows with their
+//! SQL for verifications (`verify::engine`): the verification rows with their
 //! questions' expected-answer digests, the history of decisions per entity, the office
 //! networks learned for businesses, and the windowed samples of other records that
 //! multiple-choice distractors are drawn from (`migrations/*/0008_verifications.sql`).

@@ -1,4 +1,4 @@
-//! Parent–child verification (issue 5, "Parent–child"): a person verified first as
+//! Parent–child verification: a person verified first as
 //! themself (a passed verification), then as an agent of a business, in a second stage
 //! that passes by
 //!

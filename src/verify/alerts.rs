@@ -1,4 +1,4 @@
-//! Alerts to a verified entity (issue 5, "Alerts"): when a verification against an
+//! Alerts to a verified entity: when a verification against an
 //! entity fails or locks, the entity's verified contact address gets an e-mail through
 //! the durable outbox (`crate::outbox::email`), naming the relying party, the account
 //! that tried, and the time, and saying what to do if it was not them.

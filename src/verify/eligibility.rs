@@ -1,4 +1,4 @@
-//! Promotions and eligibility (issue 5, "Eligibility"): a relying party registers
+//! Promotions and eligibility: a relying party registers
 //! promotions (a code, a description, a [`Rule`]) and asks whether the entity behind one
 //! of its verifications qualifies. The answer is only yes or no: no attribute of the
 //! entity or its parent ever leaves this module.

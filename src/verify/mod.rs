@@ -1,4 +1,4 @@
-//! Verified entities (PRODUCT.md §3): previously verified facts about people and
+//! Verified entities (docs/product.md §3): previously verified facts about people and
 //! businesses that step-up challenges are built from. This part holds the records and
 //! their bulk import:
 //!

@@ -1,5 +1,5 @@
 //! The verified-entity challenge as an authentication step of the OpenID Connect flow
-//! (issue 5, "Step-up inside OpenID Connect"; `acr` `urn:surety:acr:verified`, OpenID
+//! (`acr` `urn:surety:acr:verified`, OpenID
 //! Connect Core §2): its page is `/challenge` (`web::routes::challenge`, a thin caller of
 //! [`super::engine::Verifier`]); a pass binds the user to the entity and raises the
 //! session ([`passed`]). The engine runs it when a request prefers its level

@@ -12,7 +12,7 @@ use crate::partners::cidr::Cidr;
 
 /// Says once per process that requests arrive through a proxy Surety does not trust:
 /// every client behind it then shares the proxy's address for rate limits and the login
-/// lockout (issue 10, item 6).
+/// lockout.
 fn warn_untrusted_proxy(peer: IpAddr) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -1,4 +1,4 @@
-//! Hostile bytes stop at the edge (issue 10, item 4; house rule 6): a NUL or other
+//! Hostile bytes stop at the edge (house rule 6): a NUL or other
 //! control character in the request path, a NUL in the query or in a form or JSON body
 //! (raw, `%00` or `\u0000`), or a path that is not UTF-8 once decoded, is refused with
 //! 400 `invalid_request` before any handler runs — so no identifier that a database

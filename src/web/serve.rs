@@ -1,5 +1,5 @@
 //! The HTTP/1.1 accept loop, with the limits a stranger's sockets meet before any
-//! handler runs (issue 10): a complete request header within `header_timeout` seconds
+//! handler runs: a complete request header within `header_timeout` seconds
 //! of the connection opening or of its previous response (so an idle keep-alive
 //! connection closes after the same time, and a slow-header socket cannot stay), at most
 //! `max_connections_per_ip` connections per client address and `max_connections` in

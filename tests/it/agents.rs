@@ -1,4 +1,4 @@
-//! Parent–child verification (issue 5): a person verified as themself, then as an agent of
+//! Parent–child verification: a person verified as themself, then as an agent of
 //! a business by questions from the business's record or by an office-network match; an
 //! ambassador's employee list lets those employees pass the agent stage on their own
 //! verification alone; refusals for non-ambassadors and unverified people. Every test

@@ -1,4 +1,4 @@
-//! Failure alerts (issue 5, "Alerts"): a failed or locked verification against an entity
+//! Failure alerts: a failed or locked verification against an entity
 //! e-mails the entity's verified address through the durable outbox and SMTP, naming the
 //! relying party and the account that tried and none of the record's facts. Each test
 //! starts a local SMTP sink (`smtp_sink`) and a server configured to it.

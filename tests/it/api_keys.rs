@@ -1,4 +1,4 @@
-//! Scoped API keys (issue 4: several credentials per account, each bound to its own
+//! Scoped API keys (several credentials per account, each bound to its own
 //! permission set): create, list, revoke under `/api/v1/Accounts/{AccountSid}/Keys`, and
 //! each key against every resource route with exactly its permissions.
 

@@ -1,4 +1,4 @@
-//! Connection limits (issue 10, item 2): slow-header and idle sockets are closed within
+//! Connection limits: slow-header and idle sockets are closed within
 //! the header timeout, and a flood of sockets from one address leaves the server
 //! answering other addresses; past a cap a connection gets a 503 and is closed.
 

@@ -1,4 +1,4 @@
-//! The login lockout under concurrency (issue 10, item 1): every attempt is reserved
+//! The login lockout under concurrency: every attempt is reserved
 //! atomically before the password is checked, so 100 simultaneous guesses, spread over
 //! two nodes on the shared backend, get at most `login_max_failures` evaluated, and the
 //! right password sent after them is refused as locked.

@@ -1,4 +1,4 @@
-//! Single use survives the loss of the cache (issue 10, item 3): an assertion used once,
+//! Single use survives the loss of the cache: an assertion used once,
 //! then replayed after Redis restarted empty or after an embedded node restarted (its
 //! in-process cache gone), is refused; fresh assertions work again once the window of
 //! marks that may have been lost has passed.

@@ -1,4 +1,4 @@
-//! Step-up inside OpenID Connect (issue 5), with the `openidconnect` crate as the relying
+//! Step-up inside OpenID Connect, with the `openidconnect` crate as the relying
 //! party: a password login, then `acr_values=…verified` through the challenge page to an
 //! ID token with the higher `acr`/`amr`/`auth_time`; essential `acr` not met (wrong
 //! answers, or a level Surety lacks) → `unmet_authentication_requirements`;

@@ -1,7 +1,7 @@
 //! Consent: whether a prior grant covers a request, what the consent page shows, and the
 //! user's answer (OpenID Connect Core §3.1.2.4). For an ordinary client consent is
 //! remembered per client and scope set. A client a product governs — connect's developer
-//! apps (PRODUCT.md §2) — has its consent decided by the product's [`ConsentPolicy`]:
+//! apps (docs/product.md §2) — has its consent decided by the product's [`ConsentPolicy`]:
 //! its answer may create an authorization and subaccount, and the code then carries the
 //! product's [`GrantClaims`] (the subaccount's `account_sid`) and the scope it allows.
 //! Sharing `verified_claims` (OIDC4IDA) is one more, optional line; the user's answer is

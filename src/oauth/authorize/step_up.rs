@@ -1,4 +1,4 @@
-//! The step-up of an authorization request (issue 5, "Step-up inside OpenID Connect"):
+//! The step-up of an authorization request:
 //! after login and before consent, a session whose level is below the level the request
 //! prefers goes through the page of the step that establishes it (see [`super::steps`];
 //! today verify's verified-entity challenge, `web::routes::challenge`). A pass raises

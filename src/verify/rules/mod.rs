@@ -1,5 +1,5 @@
 //! Eligibility rules: a small, typed, sandboxed expression language a relying party
-//! registers with a promotion (issue 5, "Eligibility") and Surety evaluates over a
+//! registers with a promotion and Surety evaluates over a
 //! verified entity, its parent and the current date, answering only eligible or not.
 //!
 //! ```text

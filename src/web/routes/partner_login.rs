@@ -1,4 +1,4 @@
-//! `GET/POST /partner/login`: the partner's signed login link (PRODUCT.md §1). The
+//! `GET/POST /partner/login`: the partner's signed login link (docs/product.md §1). The
 //! `assertion` is an RFC 7523 §3 JWT whose `aud` is this endpoint's URL (so a
 //! token-endpoint assertion is no login link, nor the reverse), single use across nodes.
 //! A valid link opens a delegated browser session for the account, in a cookie that also

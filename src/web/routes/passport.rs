@@ -1,4 +1,4 @@
-//! `GET /account/passport`: a signed-in person's verified-identity passport (issue 5).
+//! `GET /account/passport`: a signed-in person's verified-identity passport.
 //! For a user bound to a verified entity (`entity_bindings`, made by a passed step-up
 //! challenge): the promotions of every relying party that need no further challenge and
 //! that the entity qualifies for (`verify::eligibility::passport`), and the entity's

@@ -1,4 +1,4 @@
-//! The account portal (PRODUCT.md §1): `GET /portal` shows the account of the portal
+//! The account portal (docs/product.md §1): `GET /portal` shows the account of the portal
 //! session (details, API credentials, usage, authorized apps) in its partner's look;
 //! `POST /portal/auth-token` rotates the account's auth token and shows the new one
 //! once; `GET /portal/embed.js` is the script that talks to the embedding page
