@@ -56,7 +56,7 @@ impl ConsentPolicy for Apps {
         let Some(auth) = current(p, sub, client_id).await? else {
             return Ok(Some(Prior::Ask));
         };
-        let held = Scope::parse(&auth.permissions).unwrap_or_default();
+        let held = Scope::stored(&auth.permissions, "app authorization")?;
         // What the user declined before was answered: only a permission never asked asks.
         if !asked.is_subset(&held.union(&declined_of(&app, &auth))) {
             return Ok(Some(Prior::Ask));
@@ -125,7 +125,7 @@ impl ConsentPolicy for Apps {
         let granted = chosen(&app, &requested, ticked);
         let asked = permissions_in(&requested);
         let auth = approve(p, sub, &app, &asked, &granted).await?;
-        let effective = Scope::parse(&auth.permissions).unwrap_or_default();
+        let effective = Scope::stored(&auth.permissions, "app authorization")?;
         Ok(Some(Granted {
             scope: without_permissions(&requested).union(&asked.intersection(&effective)),
             claims: account_claims(auth.subaccount_sid),
@@ -149,7 +149,7 @@ impl RefreshPolicy for Apps {
         let Some(auth) = current(p, sub, client_id).await? else {
             return Ok(Standing::Ended);
         };
-        let now_held = Scope::parse(&auth.permissions).unwrap_or_default();
+        let now_held = Scope::stored(&auth.permissions, "app authorization")?;
         Ok(Standing::Holds {
             scope: without_permissions(held).union(&permissions_in(held).intersection(&now_held)),
             claims: account_claims(auth.subaccount_sid),

@@ -34,7 +34,7 @@ pub async fn narrow(
     keep: &Scope,
 ) -> Result<AuthorizationRecord, OAuthError> {
     let mut a = load(p, parent_sid, client_id).await?;
-    let held = Scope::parse(&a.permissions).unwrap_or_default();
+    let held = Scope::stored(&a.permissions, "app authorization")?;
     let now = p.now();
     let kept = held.intersection(keep).to_string();
     // The narrowed permissions and the revoked grants are one transaction.

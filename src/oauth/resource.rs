@@ -85,7 +85,7 @@ pub async fn resolve<'a>(
         };
         out.accepted = out
             .accepted
-            .union(&Scope::parse(&rs.scopes).unwrap_or_default());
+            .union(&Scope::stored(&rs.scopes, "resource server")?);
         out.uris.push(rs.uri);
     }
     Ok(out)

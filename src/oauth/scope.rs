@@ -14,6 +14,14 @@ const MAX_SCOPE_LEN: usize = 2048;
 pub struct Scope(BTreeSet<String>);
 
 impl Scope {
+    /// A scope read back from storage (`what` names the row): one that no longer parses is
+    /// a corrupt row — an error the caller answers and logs — never an empty scope.
+    pub fn stored(s: &str, what: &str) -> Result<Scope, crate::store::StoreError> {
+        Scope::parse(s).ok_or_else(|| {
+            crate::store::StoreError::Corrupt(format!("{what}: the stored scope does not parse"))
+        })
+    }
+
     /// Parses a scope parameter; `None` for an invalid token.
     pub fn parse(s: &str) -> Option<Scope> {
         if s.len() > MAX_SCOPE_LEN {
@@ -127,6 +135,18 @@ impl ScopeRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_scope_that_does_not_parse_is_a_corrupt_row_not_an_empty_scope() {
+        assert_eq!(
+            Scope::stored("openid read", "row").unwrap().to_string(),
+            "openid read"
+        );
+        assert!(matches!(
+            Scope::stored("open\"id", "refresh token"),
+            Err(crate::store::StoreError::Corrupt(m)) if m.starts_with("refresh token")
+        ));
+    }
 
     #[test]
     fn the_registry_knows_oidc_registered_and_internal_scopes() {

@@ -116,7 +116,7 @@ async fn issue(
     grant: &GrantRecord,
     audience: Vec<String>,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = Scope::parse(&rec.scope).unwrap_or_default();
+    let scope = Scope::stored(&rec.scope, "authorization code")?;
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
         sub: rec.sub.clone(),
         client_id: client.client_id.clone(),

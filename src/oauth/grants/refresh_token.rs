@@ -93,7 +93,7 @@ impl Grant for RefreshToken {
         if old.client_id != client.client_id {
             return Err(invalid());
         }
-        let held = Scope::parse(&old.scope).unwrap_or_default();
+        let held = Scope::stored(&old.scope, "refresh token")?;
         let Some((held, claims)) = standing(p, &client.client_id, &old.sub, held).await? else {
             return Err(invalid());
         };
