@@ -8,7 +8,7 @@
 //! must parse (`url::Url`).
 //!
 //! - web URL: `https://` and a host name (letters, digits, hyphens, dot-separated, the
-//!   last label starting with a letter), or `http://` on loopback (`localhost`,
+//!   last label starting with a letter) or an IPv4 address, or `http://` on loopback (`localhost`,
 //!   `127.0.0.1`, `[::1]`); an optional port 1–65535; an optional path starting with
 //!   `/` without whitespace, control characters or `#` (no fragment).
 //! - redirect URI: a web URL, or a private-use scheme holding a dot (reverse domain
@@ -17,7 +17,7 @@
 /// Scheme, host and port of a web URL (ECMAScript / Python regex syntax).
 macro_rules! origin {
     () => {
-        r"(https://([A-Za-z0-9-]{1,63}\.)*[A-Za-z][A-Za-z0-9-]{0,62}|http://(localhost|127\.0\.0\.1|\[::1\]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+        r"(https://(([A-Za-z0-9-]{1,63}\.)*[A-Za-z][A-Za-z0-9-]{0,62}|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))|http://(localhost|127\.0\.0\.1|\[::1\]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
     };
 }
 
@@ -107,7 +107,7 @@ fn web_grammar(s: &str) -> bool {
     let host_ok = if loopback {
         matches!(host, "localhost" | "127.0.0.1" | "[::1]")
     } else {
-        host_name(host)
+        host_name(host) || host.parse::<std::net::Ipv4Addr>().is_ok()
     };
     host_ok && port_part.is_none_or(port) && path(p)
 }
@@ -249,6 +249,8 @@ mod tests {
             "http://127.0.0.1",
             "http://[::1]:8080/cb",
             "https://x.org/ü",
+            "https://127.0.0.1:8443/logo.svg",
+            "https://10.0.0.255",
         ] {
             assert!(check_web_url(ok).is_ok(), "{ok}");
         }
@@ -256,7 +258,8 @@ mod tests {
             "",
             "https://",
             "https://0.0.0.0.0",
-            "https://1.2.3.4",
+            "https://1.2.3.999",
+            "https://01.2.3.4",
             "https://a:0",
             "https://a:65536",
             "https://a:080",
