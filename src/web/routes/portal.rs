@@ -24,7 +24,7 @@ use crate::partners::is_account_sid;
 use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
 use crate::util::{b64, ct_eq, secret_hash};
 use crate::web::AppState;
-use crate::web::error::{ApiError, error_page, no_store};
+use crate::web::error::{ProtocolError, error_page, no_store};
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{PortalBrand, PortalEndedPage, PortalPage, RenderHtml};
 
@@ -66,7 +66,7 @@ pub async fn page(State(s): State<AppState>, cookies: Cookies) -> Response {
 pub async fn rotate_auth_token(
     State(s): State<AppState>,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let mut portal = match open(p, &cookies).await {
