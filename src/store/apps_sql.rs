@@ -90,20 +90,6 @@ impl AppStore for SqlStore {
         rows.iter().map(app_from).collect()
     }
 
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
-        let _gate = self.write_gate().await;
-        let r = sqlx::query("DELETE FROM apps WHERE client_id = $1")
-            .bind(client_id)
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
-        if r.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
-    }
-
     async fn user_account(&self, sub: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT account_sid FROM user_accounts WHERE sub = $1")
             .bind(sub)

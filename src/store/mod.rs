@@ -422,7 +422,6 @@ pub trait AppStore: Send + Sync {
     async fn insert_app(&self, a: &AppRecord) -> StoreResult<()>;
     async fn get_app(&self, client_id: &str) -> StoreResult<AppRecord>;
     async fn list_apps(&self, developer_sid: &str) -> StoreResult<Vec<AppRecord>>;
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()>;
     /// Stores a new app and its OAuth client in one transaction: both or neither.
     async fn create_app(&self, client: &ClientRecord, app: &AppRecord) -> StoreResult<()>;
     /// Deletes an app and its OAuth client in one transaction (`NotFound`, with nothing

@@ -1,7 +1,8 @@
-//! Where protocol errors become HTTP (house rule 2). Protocol errors ([`ProtocolError`])
-//! are RFC 6749 §5.2 / RFC 6750 §3 JSON with `Cache-Control: no-store`; `invalid_client`
-//! after Basic authentication carries `WWW-Authenticate`; internal errors are a logged
-//! 500 with no internal text. Browser-facing failures render an HTML error page instead.
+//! Where protocol errors become HTTP (house rule 2; the JSON APIs' errors are
+//! [`crate::web::api::error::ApiError`]). Protocol errors ([`ProtocolError`]) are RFC 6749
+//! §5.2 / RFC 6750 §3 JSON with `Cache-Control: no-store`; `invalid_client` after Basic
+//! authentication carries `WWW-Authenticate`; internal errors are a logged 500 with no
+//! internal text. Browser-facing failures render an HTML error page instead.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};

@@ -17,12 +17,12 @@ use super::partner_login::{
     ACR_PARTNER, AUDIT_ACTION, PORTAL_COOKIE, PORTAL_PARTNER_COOKIE, set_portal_cookie,
 };
 use crate::accounts::session;
-use crate::clock::random_token;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
+use crate::partners::accounts::{self, AccountError, Actor, Channel};
 use crate::partners::is_account_sid;
-use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
-use crate::util::{b64, ct_eq, secret_hash};
+use crate::store::{AccountRecord, PartnerRecord, StoreError};
+use crate::util::{b64, ct_eq};
 use crate::web::AppState;
 use crate::web::error::{ProtocolError, error_page, no_store};
 use crate::web::extract::{Cookies, Form};
@@ -84,22 +84,19 @@ pub async fn rotate_auth_token(
         };
         return render(p, &portal, view, StatusCode::FORBIDDEN).await;
     }
-    let token = random_token(32);
-    portal.account.auth_token_hash = secret_hash(&token);
-    if let Err(e) = p.stores.accounts.update_account(&portal.account).await {
-        return unavailable(&e.into());
-    }
-    let event = AuditEvent {
-        at: p.now(),
-        actor: portal.partner.id.clone(),
-        action: "auth-token-rotate".into(),
-        subject: portal.account.sid.clone(),
-        outcome: "ok".into(),
-        detail: "account portal".into(),
+    // A conditional update: an account closed meanwhile stays closed (its portal ended).
+    let by = Actor {
+        partner_id: &portal.partner.id,
+        channel: Channel::Portal,
     };
-    if let Err(e) = p.stores.audit.record(&event).await {
-        tracing::warn!(error = %e, "audit record failed");
-    }
+    let token = match accounts::rotate_token(&p.stores, &by, &portal.account.sid, p.now()).await {
+        Ok((account, token)) => {
+            portal.account = account;
+            token
+        }
+        Err(AccountError::Store(e)) => return unavailable(&e.into()),
+        Err(_) => return ended(p, &cookies).await,
+    };
     let view = View {
         new_token: Some(&token),
         ..View::default()
@@ -303,6 +300,7 @@ fn unavailable(e: &OAuthError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::secret_hash;
     use serde_json::json;
 
     #[test]
