@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use surety::admin::clients::{self, ClientInput, ClientOutput};
+use surety::admin::clients::{self, ClientInput};
 use surety::app;
 use surety::config::Settings;
 
@@ -279,18 +279,12 @@ async fn resource_cmd(settings: Settings, action: ResourcesAction) -> anyhow::Re
 
 async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result<()> {
     let p = provider(settings).await?;
-    match action {
+    let known: Vec<&str> = p.grants.grant_types().collect();
+    let out = match action {
         ClientsAction::Create { metadata } => {
             let input: ClientInput =
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
-            let known: Vec<&str> = p.grants.grant_types().collect();
-            let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (rec, secret) = clients::new_client(p.entropy.as_ref(), m, p.now());
-            p.stores.clients.insert_client(&rec).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?
-            );
+            clients::create(&p.stores, p.entropy.as_ref(), input, &known, p.now()).await?
         }
         ClientsAction::Update {
             client_id,
@@ -298,31 +292,16 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
         } => {
             let input: ClientInput =
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
-            let known: Vec<&str> = p.grants.grant_types().collect();
-            let m = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (rec, secret) = clients::replace(
-                p.entropy.as_ref(),
-                p.stores.clients.get_client(&client_id).await?,
-                m,
-            );
-            p.stores.clients.update_client(&rec).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&ClientOutput::of(&rec, secret))?
-            );
+            clients::update(&p.stores, p.entropy.as_ref(), &client_id, input, &known).await?
         }
-        ClientsAction::Get { client_id } => {
-            let c = p.stores.clients.get_client(&client_id).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&ClientOutput::of(&c, None))?
-            );
-        }
+        ClientsAction::Get { client_id } => clients::get(&p.stores, &client_id).await?,
         ClientsAction::Delete { client_id } => {
-            p.stores.clients.delete_client(&client_id).await?;
+            clients::delete(&p.stores, &client_id).await?;
             println!("deleted {client_id}");
+            return Ok(());
         }
-    }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
 
@@ -374,7 +353,7 @@ async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()>
 }
 
 async fn app_cmd(settings: Settings, action: AppsAction) -> anyhow::Result<()> {
-    use surety::connect::apps::{self, AppInput, AppOutput};
+    use surety::connect::apps::{self, AppInput};
     let p = provider(settings).await?;
     match action {
         AppsAction::Create { developer_sid, app } => {
@@ -386,38 +365,25 @@ async fn app_cmd(settings: Settings, action: AppsAction) -> anyhow::Result<()> {
                 .context("developer account")?;
             let input: AppInput = serde_json::from_str(&app).context("app JSON")?;
             let known: Vec<&str> = p.grants.grant_types().collect();
-            let (client, secret, mut rec) =
-                apps::build(p.entropy.as_ref(), input, &dev.sid, &known, p.now())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let webhook_secret = apps::new_webhook_secret(p.entropy.as_ref());
-            rec.webhook_secret_sealed = Some(
-                p.keys
-                    .seal_secret(rec.client_id.as_bytes(), webhook_secret.as_bytes())?,
-            );
-            p.stores.clients.insert_client(&client).await?;
-            p.stores.apps.insert_app(&rec).await?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&AppOutput::of(
-                    &rec,
-                    &client,
-                    secret,
-                    Some(webhook_secret)
-                ))?
-            );
+            let out = apps::register(
+                &p.stores,
+                p.entropy.as_ref(),
+                &p.keys,
+                &dev.sid,
+                input,
+                &known,
+                p.now(),
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
         AppsAction::List { developer_sid } => {
-            for rec in p.stores.apps.list_apps(&developer_sid).await? {
-                let client = p.stores.clients.get_client(&rec.client_id).await?;
-                println!(
-                    "{}",
-                    serde_json::to_string(&AppOutput::of(&rec, &client, None, None))?
-                );
+            for out in apps::list(&p.stores, &developer_sid).await? {
+                println!("{}", serde_json::to_string(&out)?);
             }
         }
         AppsAction::Delete { client_id } => {
-            p.stores.apps.delete_app(&client_id).await?;
-            p.stores.clients.delete_client(&client_id).await?;
+            apps::remove(&p.stores, None, &client_id).await?;
             println!("deleted {client_id}");
         }
     }

@@ -1,5 +1,6 @@
 //! Client registration (RFC 7591 §2 metadata, §3.2.1 response), used by `POST /admin/clients`,
-//! `PUT /admin/clients/{id}` and `surety clients create`.
+//! `PUT /admin/clients/{id}` and `surety clients create`/`update` alike ([`create`],
+//! [`update`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use crate::clock::{Entropy, Timestamp};
 use crate::keys::jws::{Alg, VerifyKey};
 use crate::oauth::client_auth::AuthMethod;
 use crate::oauth::scope::Scope;
-use crate::store::{ClientMetadata, ClientRecord, TokenExchangePolicy};
+use crate::store::{ClientMetadata, ClientRecord, StoreError, Stores, TokenExchangePolicy};
 use crate::util::secret_hash;
 
 /// A grant type this server implements (in the OpenAPI document only).
@@ -324,6 +325,55 @@ pub fn replace(
     }
     c.metadata = metadata;
     (c, secret)
+}
+
+/// Why a registration or a replacement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates RFC 7591 metadata and registers a new client (the admin API's and the CLI's
+/// one path); the output carries its secret, shown this once.
+pub async fn create(
+    stores: &Stores,
+    rng: &dyn Entropy,
+    input: ClientInput,
+    known_grants: &[&str],
+    now: Timestamp,
+) -> Result<ClientOutput, ClientError> {
+    let (rec, secret) = new_client(rng, validate(input, known_grants)?, now);
+    stores.clients.insert_client(&rec).await?;
+    Ok(ClientOutput::of(&rec, secret))
+}
+
+pub async fn get(stores: &Stores, client_id: &str) -> Result<ClientOutput, StoreError> {
+    Ok(ClientOutput::of(
+        &stores.clients.get_client(client_id).await?,
+        None,
+    ))
+}
+
+/// Replaces a client's metadata ([`replace`]); the output carries a new secret if one
+/// was issued.
+pub async fn update(
+    stores: &Stores,
+    rng: &dyn Entropy,
+    client_id: &str,
+    input: ClientInput,
+    known_grants: &[&str],
+) -> Result<ClientOutput, ClientError> {
+    let metadata = validate(input, known_grants)?;
+    let (rec, secret) = replace(rng, stores.clients.get_client(client_id).await?, metadata);
+    stores.clients.update_client(&rec).await?;
+    Ok(ClientOutput::of(&rec, secret))
+}
+
+pub async fn delete(stores: &Stores, client_id: &str) -> Result<(), StoreError> {
+    stores.clients.delete_client(client_id).await
 }
 
 fn needs_secret(m: &ClientMetadata) -> bool {

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod clients;
+pub mod outbox;
 pub mod resource_servers;
 
 /// A refused input, naming the field.
@@ -12,11 +13,13 @@ pub mod resource_servers;
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
-    /// RFC 7591 §3.2.2 error code.
+    /// The error code: RFC 7591 §3.2.2's for client metadata, else `invalid_request`.
     pub code: &'static str,
 }
 
 impl FieldError {
+    /// A refused client metadata field (RFC 7591 §3.2.2: `invalid_redirect_uri` for the
+    /// redirect URIs, `invalid_client_metadata` for the others).
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         let code = if field == "redirect_uris" {
             "invalid_redirect_uri"
@@ -27,6 +30,16 @@ impl FieldError {
             field,
             message: message.into(),
             code,
+        }
+    }
+
+    /// A refused field of anything else (partners, accounts, users, resource servers,
+    /// queries): `invalid_request`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+            code: "invalid_request",
         }
     }
 }

@@ -81,19 +81,19 @@ pub fn build(
     now: Timestamp,
 ) -> Result<ResourceServerRecord, FieldError> {
     if input.uri.len() > 512 || !is_resource_uri(&input.uri) {
-        return Err(FieldError::new(
+        return Err(FieldError::invalid(
             "uri",
             "an absolute URI without a fragment, at most 512 bytes",
         ));
     }
     let name = input.name.trim();
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "1 to 128 characters"));
+        return Err(FieldError::invalid("name", "1 to 128 characters"));
     }
     if input.scopes.len() > MAX_SCOPES {
-        return Err(FieldError::new("scopes", "at most 64 scopes"));
+        return Err(FieldError::invalid("scopes", "at most 64 scopes"));
     }
-    let bad = || FieldError::new("scopes", "each scope one RFC 6749 §3.3 scope token");
+    let bad = || FieldError::invalid("scopes", "each scope one RFC 6749 §3.3 scope token");
     if input.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
         return Err(bad());
     }
@@ -102,7 +102,7 @@ pub fn build(
         .iter()
         .any(|s| OIDC_SCOPES.contains(&s) || registry.is_internal(s))
     {
-        return Err(FieldError::new(
+        return Err(FieldError::invalid(
             "scopes",
             "OpenID Connect and internal scopes belong to this server, not a resource",
         ));

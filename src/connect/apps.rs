@@ -3,6 +3,10 @@
 //! deauthorize callback. The client's registered `scope` is its profile plus the OpenID
 //! scopes, so the authorization and token endpoints refuse anything beyond the profile
 //! with `invalid_scope`.
+//!
+//! The developer API and `surety apps` share one path ([`register`], [`list`], [`get`],
+//! [`remove`]); an app and its client are stored and deleted together, in one
+//! transaction.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -11,8 +15,9 @@ use super::AppPermission;
 use crate::admin::FieldError;
 use crate::admin::clients::{self, ClientInput};
 use crate::clock::{Entropy, Timestamp};
+use crate::keys::KeyRing;
 use crate::resource::permissions;
-use crate::store::{AppRecord, ClientRecord};
+use crate::store::{AppRecord, ClientRecord, StoreError, Stores};
 
 /// The OpenID scopes every app may also ask for.
 pub const OIDC_SCOPES: &str = "openid profile email offline_access";
@@ -192,6 +197,97 @@ pub fn build(
         created_at: now,
     };
     Ok((client, secret, app))
+}
+
+/// Why an app request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such app, or not this developer's.
+    #[error("no such app")]
+    NotFound,
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The webhook secret could not be sealed (the key-encryption key failed).
+    #[error("sealing the webhook secret failed: {0}")]
+    Seal(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            e => AppError::Store(e),
+        }
+    }
+}
+
+/// Validates and registers an app of `developer_sid`: the client and the app in one
+/// transaction, with a new webhook signing secret (stored sealed). The output carries
+/// the client secret (if any) and the webhook secret, shown this once.
+pub async fn register(
+    stores: &Stores,
+    rng: &dyn Entropy,
+    keys: &KeyRing,
+    developer_sid: &str,
+    input: AppInput,
+    known_grants: &[&str],
+    now: Timestamp,
+) -> Result<AppOutput, AppError> {
+    let (client, secret, mut app) = build(rng, input, developer_sid, known_grants, now)?;
+    let webhook_secret = new_webhook_secret(rng);
+    let sealed = keys.seal_secret(app.client_id.as_bytes(), webhook_secret.as_bytes());
+    app.webhook_secret_sealed = Some(sealed.map_err(|e| AppError::Seal(e.to_string()))?);
+    stores.apps.create_app(&client, &app).await?;
+    Ok(AppOutput::of(&app, &client, secret, Some(webhook_secret)))
+}
+
+/// A developer's apps, oldest first.
+pub async fn list(stores: &Stores, developer_sid: &str) -> Result<Vec<AppOutput>, AppError> {
+    let mut out = Vec::new();
+    for app in stores.apps.list_apps(developer_sid).await? {
+        let client = stores.clients.get_client(&app.client_id).await?;
+        out.push(AppOutput::of(&app, &client, None, None));
+    }
+    Ok(out)
+}
+
+/// The app `client_id`, if `developer_sid` owns it (`None`: an operator, any app).
+async fn owned(
+    stores: &Stores,
+    developer_sid: Option<&str>,
+    client_id: &str,
+) -> Result<AppRecord, AppError> {
+    let app = stores.apps.get_app(client_id).await?;
+    match developer_sid {
+        Some(d) if d != app.developer_sid => Err(AppError::NotFound),
+        _ => Ok(app),
+    }
+}
+
+/// One app, if `developer_sid` owns it (`None`: an operator, any app).
+pub async fn get(
+    stores: &Stores,
+    developer_sid: Option<&str>,
+    client_id: &str,
+) -> Result<AppOutput, AppError> {
+    let app = owned(stores, developer_sid, client_id).await?;
+    let client = stores.clients.get_client(client_id).await?;
+    Ok(AppOutput::of(&app, &client, None, None))
+}
+
+/// Deletes an app and its client in one transaction, if `developer_sid` owns it
+/// (`None`: an operator, any app); the client stops authenticating at once.
+pub async fn remove(
+    stores: &Stores,
+    developer_sid: Option<&str>,
+    client_id: &str,
+) -> Result<(), AppError> {
+    owned(stores, developer_sid, client_id).await?;
+    let deleted = stores.apps.delete_app_and_client(client_id).await;
+    stores.clients.forget_cached(client_id);
+    Ok(deleted?)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::partners::PartnerLimits;
 use crate::resource::permissions;
-use crate::store::{AccountRecord, AppRecord, AuthorizationRecord, StoreError};
+use crate::store::{AccountChange, AccountRecord, AppRecord, AuthorizationRecord, StoreError};
 use crate::util::secret_hash;
 
 /// One permission of an app's profile.
@@ -210,13 +210,23 @@ pub async fn approve(
     Ok(rec)
 }
 
+/// The app's subaccount, active again if it was suspended (a conditional update: a
+/// subaccount closed meanwhile stays closed).
 async fn reactivate(p: &Provider, sid: &str) -> Result<String, OAuthError> {
-    let mut a = p.stores.accounts.get_account(sid).await?;
-    if a.status == "suspended" {
-        a.status = "active".into();
-        p.stores.accounts.update_account(&a).await?;
+    let change = AccountChange::Status {
+        from: Some("suspended"),
+        to: "active",
+    };
+    if p.stores
+        .accounts
+        .change_account(sid, change)
+        .await?
+        .is_none()
+    {
+        // Not suspended: it must still exist.
+        p.stores.accounts.get_account(sid).await?;
     }
-    Ok(a.sid)
+    Ok(sid.to_owned())
 }
 
 /// The user's active authorization of `client_id`, if any.

@@ -219,7 +219,7 @@ impl utoipa::ToSchema for BrandingInput {}
 /// when it sets it, not by its silent absence from the page.
 pub fn validate(v: &Value) -> Result<(), crate::admin::FieldError> {
     use crate::admin::FieldError;
-    let bad = |m: String| Err(FieldError::new("branding", m));
+    let bad = |m: String| Err(FieldError::invalid("branding", m));
     let Some(obj) = v.as_object() else {
         return bad("must be an object".into());
     };

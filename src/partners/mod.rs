@@ -13,6 +13,11 @@ pub mod exchange;
 pub mod jwt_bearer;
 pub mod keys;
 
+// The services the admin API, the Partner API, the portal and the CLI share: partners'
+// accounts over their lifetime, and partners themselves.
+pub mod accounts;
+pub mod manage;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -90,7 +95,7 @@ impl PartnerLimits {
             .max_assertion_lifetime
             .is_some_and(|l| !(1..=3600).contains(&l))
         {
-            return Err(FieldError::new(
+            return Err(FieldError::invalid(
                 "limits",
                 "max_assertion_lifetime between 1 and 3600",
             ));
@@ -99,14 +104,14 @@ impl PartnerLimits {
             .max_monthly_api_calls
             .is_some_and(|n| n > i64::MAX as u64)
         {
-            return Err(FieldError::new(
+            return Err(FieldError::invalid(
                 "limits",
                 "max_monthly_api_calls at most 9223372036854775807",
             ));
         }
         for s in self.allowed_scopes.iter().flatten() {
             if crate::resource::permissions::Permission::parse(s).is_none() {
-                return Err(FieldError::new(
+                return Err(FieldError::invalid(
                     "limits",
                     "allowed_scopes may name only permissions of the registry",
                 ));
@@ -190,36 +195,36 @@ pub fn build_partner(
     let kept_secret = old.and_then(|o| o.sealed_secret.clone());
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 128 {
-        return Err(FieldError::new("name", "1 to 128 characters"));
+        return Err(FieldError::invalid("name", "1 to 128 characters"));
     }
     let status = input.status.unwrap_or_else(|| "active".into());
     if !matches!(status.as_str(), "active" | "suspended") {
-        return Err(FieldError::new("status", "active or suspended"));
+        return Err(FieldError::invalid("status", "active or suspended"));
     }
     if let Some(j) = &input.jwks
         && VerifyKey::from_jwks(j).is_empty()
     {
-        return Err(FieldError::new(
+        return Err(FieldError::invalid(
             "jwks",
             "no usable key (RSA ≥ 2048 bits, P-256 or Ed25519)",
         ));
     }
     if let Some(u) = &input.jwks_uri {
-        crate::uri::check_web_url(u).map_err(|m| FieldError::new("jwks_uri", m))?;
+        crate::uri::check_web_url(u).map_err(|m| FieldError::invalid("jwks_uri", m))?;
     }
     if input.secret.as_ref().is_some_and(|s| s.len() < 32) {
-        return Err(FieldError::new("secret", "at least 32 bytes"));
+        return Err(FieldError::invalid("secret", "at least 32 bytes"));
     }
     if input.jwks.is_none()
         && input.jwks_uri.is_none()
         && input.secret.is_none()
         && kept_secret.is_none()
     {
-        return Err(FieldError::new("jwks", "give jwks, jwks_uri or secret"));
+        return Err(FieldError::invalid("jwks", "give jwks, jwks_uri or secret"));
     }
     for c in &input.allowed_cidrs {
         cidr::Cidr::parse(c)
-            .ok_or_else(|| FieldError::new("allowed_cidrs", format!("not a CIDR: {c}")))?;
+            .ok_or_else(|| FieldError::invalid("allowed_cidrs", format!("not a CIDR: {c}")))?;
     }
     if let Some(b) = &input.branding {
         branding::validate(b)?;
@@ -230,7 +235,7 @@ pub fn build_partner(
     let sealed_secret = match &input.secret {
         Some(s) => Some(
             seal(&id, s.as_bytes())
-                .ok_or_else(|| FieldError::new("secret", "could not be stored"))?,
+                .ok_or_else(|| FieldError::invalid("secret", "could not be stored"))?,
         ),
         None => kept_secret,
     };
@@ -298,13 +303,10 @@ pub fn build_account(
     input: AccountInput,
     now: Timestamp,
 ) -> Result<(AccountRecord, String), FieldError> {
-    let name = input.friendly_name.trim();
-    if name.is_empty() || name.chars().count() > 128 {
-        return Err(FieldError::new("friendly_name", "1 to 128 characters"));
-    }
+    let name = accounts::friendly_name(&input.friendly_name)?;
     let limits = input.limits.unwrap_or_else(|| json!({}));
     PartnerLimits::deserialize(&limits)
-        .map_err(|e| FieldError::new("limits", e.to_string()))?
+        .map_err(|e| FieldError::invalid("limits", e.to_string()))?
         .check()?;
     let token = rng.token(32);
     let rec = AccountRecord {

@@ -5,8 +5,10 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::grants::revoke_client_tokens;
-use super::sql::{SqlStore, col, json_col, map_err};
-use super::{AppRecord, AppStore, AuthorizationRecord, Revocation, StoreError, StoreResult};
+use super::sql::{SqlStore, col, json_col, map_err, to_json};
+use super::{
+    AppRecord, AppStore, AuthorizationRecord, ClientRecord, Revocation, StoreError, StoreResult,
+};
 use crate::clock::Timestamp;
 
 const APP_COLS: &str = "client_id, developer_sid, display_name, homepage, logo_url, permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at";
@@ -87,20 +89,6 @@ impl AppStore for SqlStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(app_from).collect()
-    }
-
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
-        let _gate = self.write_gate().await;
-        let r = sqlx::query("DELETE FROM apps WHERE client_id = $1")
-            .bind(client_id)
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
-        if r.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
     }
 
     async fn user_account(&self, sub: &str) -> StoreResult<Option<String>> {
@@ -238,5 +226,58 @@ impl AppStore for SqlStore {
         revoke_client_tokens(&mut tx, &a.client_id, &a.sub, at).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
+    }
+
+    async fn create_app(&self, client: &ClientRecord, a: &AppRecord) -> StoreResult<()> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO clients (client_id, secret_hash, metadata, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&client.client_id)
+        .bind(client.secret_hash.as_deref())
+        .bind(to_json(&client.metadata)?)
+        .bind(client.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO apps (client_id, developer_sid, display_name, homepage, logo_url, \
+             permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&a.client_id)
+        .bind(&a.developer_sid)
+        .bind(&a.display_name)
+        .bind(a.homepage.as_deref())
+        .bind(a.logo_url.as_deref())
+        .bind(a.permissions.to_string())
+        .bind(a.usage_limits.to_string())
+        .bind(a.deauthorize_uri.as_deref())
+        .bind(a.webhook_secret_sealed.clone())
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_app_and_client(&self, client_id: &str) -> StoreResult<()> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        let apps = sqlx::query("DELETE FROM apps WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if apps.rows_affected() == 0 {
+            // Dropping the transaction rolls it back; nothing was deleted.
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
 }

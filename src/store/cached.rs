@@ -150,6 +150,10 @@ impl ClientStore for CachedClients {
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {
         self.inner.list_clients().await
     }
+
+    fn forget_cached(&self, client_id: &str) {
+        self.entries.forget(client_id);
+    }
 }
 
 #[cfg(test)]

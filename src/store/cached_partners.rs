@@ -13,7 +13,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::cached::TtlMap;
-use super::{AccountRecord, AccountStore, PartnerRecord, PartnerStore, StoreResult, Stores};
+use super::{
+    AccountChange, AccountRecord, AccountStore, PartnerRecord, PartnerStore, StoreResult, Stores,
+};
 use crate::clock::SharedClock;
 
 pub struct CachedPartners {
@@ -88,6 +90,16 @@ impl AccountStore for CachedAccounts {
     async fn update_account(&self, a: &AccountRecord) -> StoreResult<()> {
         self.entries
             .write(&a.sid, self.inner.update_account(a))
+            .await
+    }
+
+    async fn change_account(
+        &self,
+        sid: &str,
+        change: AccountChange<'_>,
+    ) -> StoreResult<Option<AccountRecord>> {
+        self.entries
+            .write(sid, self.inner.change_account(sid, change))
             .await
     }
 

@@ -141,6 +141,7 @@ contract!(
     ping_and_purge,
 );
 
+mod accounts;
 mod agents;
 mod audit;
 mod bindings;

@@ -35,6 +35,7 @@ pub use entities_sql::{
     UpsertOutcome,
 };
 pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
+pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
@@ -193,6 +194,9 @@ pub trait ClientStore: Send + Sync {
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
+    /// Drops this node's cached copy of the client, after a write that went around this
+    /// store (see [`AppStore::delete_app_and_client`]). Stores without a cache ignore it.
+    fn forget_cached(&self, _client_id: &str) {}
 }
 
 #[async_trait]
@@ -345,6 +349,16 @@ pub trait AccountStore: Send + Sync {
         self.get_account(sid).await.map(Arc::new)
     }
     async fn update_account(&self, a: &AccountRecord) -> StoreResult<()>;
+    /// One conditional statement writing one column of account `sid`, only while it is not
+    /// `closed` (closing is final), so a racing change cannot undo another (a rotation
+    /// cannot reopen a closed account). The account as changed, or `None` if nothing
+    /// changed: no such account, a closed one, or one not in [`AccountChange::Status`]'s
+    /// `from`.
+    async fn change_account(
+        &self,
+        sid: &str,
+        change: AccountChange<'_>,
+    ) -> StoreResult<Option<AccountRecord>>;
     /// Drops this node's cached copy of the account, after a write that went around this
     /// store (see [`AppStore::revoke_authorization`]). Stores without a cache ignore it.
     fn forget_cached(&self, _sid: &str) {}
@@ -419,7 +433,11 @@ pub trait AppStore: Send + Sync {
     async fn insert_app(&self, a: &AppRecord) -> StoreResult<()>;
     async fn get_app(&self, client_id: &str) -> StoreResult<AppRecord>;
     async fn list_apps(&self, developer_sid: &str) -> StoreResult<Vec<AppRecord>>;
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()>;
+    /// Stores a new app and its OAuth client in one transaction: both or neither.
+    async fn create_app(&self, client: &ClientRecord, app: &AppRecord) -> StoreResult<()>;
+    /// Deletes an app and its OAuth client in one transaction (`NotFound`, with nothing
+    /// deleted, when there is no such app); callers then [`ClientStore::forget_cached`].
+    async fn delete_app_and_client(&self, client_id: &str) -> StoreResult<()>;
     /// The owner account of a user, if one was made.
     async fn user_account(&self, sub: &str) -> StoreResult<Option<String>>;
     /// Links a user to its owner account; a link that exists is kept (and returned).

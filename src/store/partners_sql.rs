@@ -10,6 +10,20 @@ use super::{
     StoreResult,
 };
 
+/// One change to an account ([`AccountStore::change_account`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AccountChange<'a> {
+    /// The status becomes `to`; with `from`, only from that status.
+    Status {
+        from: Option<&'a str>,
+        to: &'a str,
+    },
+    /// A new auth token: its SHA-256 hex.
+    AuthTokenHash(&'a str),
+    FriendlyName(&'a str),
+    Limits(&'a serde_json::Value),
+}
+
 const PARTNER_COLS: &str =
     "id, name, status, jwks, jwks_uri, sealed_secret, allowed_cidrs, limits, branding, created_at";
 
@@ -102,8 +116,37 @@ impl PartnerStore for SqlStore {
 /// PostgreSQL's limits).
 const AUDIT_ROWS_PER_INSERT: usize = 200;
 
-const ACCOUNT_COLS: &str =
-    "sid, partner_id, parent_sid, friendly_name, status, limits, auth_token_hash, created_at";
+/// An account's columns, as a literal (so statements built with it are literals too).
+macro_rules! account_cols {
+    () => {
+        "sid, partner_id, parent_sid, friendly_name, status, limits, auth_token_hash, created_at"
+    };
+}
+
+const ACCOUNT_COLS: &str = account_cols!();
+
+/// The conditional statements of [`AccountStore::change_account`]: one column each, never
+/// on a closed account.
+const SET_STATUS: &str = concat!(
+    "UPDATE accounts SET status = $2 WHERE sid = $1 AND status <> 'closed' RETURNING ",
+    account_cols!()
+);
+const SET_STATUS_FROM: &str = concat!(
+    "UPDATE accounts SET status = $2 WHERE sid = $1 AND status = $3 AND status <> 'closed' RETURNING ",
+    account_cols!()
+);
+const SET_AUTH_TOKEN: &str = concat!(
+    "UPDATE accounts SET auth_token_hash = $2 WHERE sid = $1 AND status <> 'closed' RETURNING ",
+    account_cols!()
+);
+const SET_NAME: &str = concat!(
+    "UPDATE accounts SET friendly_name = $2 WHERE sid = $1 AND status <> 'closed' RETURNING ",
+    account_cols!()
+);
+const SET_LIMITS: &str = concat!(
+    "UPDATE accounts SET limits = $2 WHERE sid = $1 AND status <> 'closed' RETURNING ",
+    account_cols!()
+);
 
 fn account_from(r: &AnyRow) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
@@ -181,6 +224,25 @@ impl AccountStore for SqlStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(account_from).collect()
+    }
+
+    async fn change_account(
+        &self,
+        sid: &str,
+        change: AccountChange<'_>,
+    ) -> StoreResult<Option<AccountRecord>> {
+        let q = match change {
+            AccountChange::Status { from: None, to } => sqlx::query(SET_STATUS).bind(sid).bind(to),
+            AccountChange::Status { from: Some(f), to } => {
+                sqlx::query(SET_STATUS_FROM).bind(sid).bind(to).bind(f)
+            }
+            AccountChange::AuthTokenHash(h) => sqlx::query(SET_AUTH_TOKEN).bind(sid).bind(h),
+            AccountChange::FriendlyName(n) => sqlx::query(SET_NAME).bind(sid).bind(n),
+            AccountChange::Limits(l) => sqlx::query(SET_LIMITS).bind(sid).bind(to_json(l)?),
+        };
+        let _gate = self.write_gate().await;
+        let row = q.fetch_optional(self.pool()).await.map_err(map_err)?;
+        row.as_ref().map(account_from).transpose()
     }
 }
 

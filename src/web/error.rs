@@ -1,5 +1,6 @@
-//! The one place errors become HTTP (house rule 2). Protocol errors are RFC 6749 §5.2 /
-//! RFC 6750 §3 JSON with `Cache-Control: no-store`; `invalid_client` after Basic
+//! Where protocol errors become HTTP (house rule 2; the JSON APIs' errors are
+//! [`crate::web::api::error::ApiError`]). Protocol errors ([`ProtocolError`]) are RFC 6749
+//! §5.2 / RFC 6750 §3 JSON with `Cache-Control: no-store`; `invalid_client` after Basic
 //! authentication carries `WWW-Authenticate`; internal errors are a logged 500 with no
 //! internal text. Browser-facing failures render an HTML error page instead.
 
@@ -11,9 +12,9 @@ use crate::oauth::authorize::AuthorizeError;
 use crate::oauth::error::{ErrorCode, OAuthError};
 
 /// A protocol error answered as JSON.
-pub struct ApiError(pub OAuthError);
+pub struct ProtocolError(pub OAuthError);
 
-impl From<OAuthError> for ApiError {
+impl From<OAuthError> for ProtocolError {
     fn from(e: OAuthError) -> Self {
         Self(e)
     }
@@ -26,7 +27,7 @@ pub fn no_store(mut r: Response) -> Response {
     r
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ProtocolError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
@@ -55,7 +56,7 @@ impl IntoResponse for BearerError {
             e.code,
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope | ErrorCode::InvalidRequest
         ) {
-            return ApiError(e).into_response();
+            return ProtocolError(e).into_response();
         }
         let desc = e
             .description
@@ -67,7 +68,7 @@ impl IntoResponse for BearerError {
             e.code.as_str(),
             desc
         );
-        let mut r = ApiError(e).into_response();
+        let mut r = ProtocolError(e).into_response();
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }

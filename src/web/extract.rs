@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use base64::Engine;
 
-use super::error::ApiError;
+use super::error::ProtocolError;
 use crate::oauth::client_auth::Credentials;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::Params;
@@ -52,7 +52,7 @@ pub fn parse_pairs(raw: &[u8]) -> Result<Params, OAuthError> {
 pub struct Form(pub Params);
 
 impl<S: Send + Sync> FromRequest<S> for Form {
-    type Rejection = ApiError;
+    type Rejection = ProtocolError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let ct = req
             .headers()
@@ -80,7 +80,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
 pub struct QueryOrForm(pub Params);
 
 impl<S: Send + Sync> FromRequest<S> for QueryOrForm {
-    type Rejection = ApiError;
+    type Rejection = ProtocolError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if req.method() == Method::POST {
             let Form(p) = Form::from_request(req, state).await?;

@@ -52,12 +52,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use axum::Json;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tower::{Layer, Service};
 
 use crate::oauth::error::ErrorCode;
@@ -165,7 +164,7 @@ fn quoted(s: &str) -> String {
 }
 
 impl GuardError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             GuardError::Missing { .. }
             | GuardError::InvalidToken(_)
@@ -179,7 +178,7 @@ impl GuardError {
     }
 
     /// The body's `error` and `error_description`.
-    fn code_and_description(&self) -> (&'static str, String) {
+    pub(crate) fn code_and_description(&self) -> (&'static str, String) {
         match self {
             GuardError::Missing { basic: true } => (
                 "invalid_token",
@@ -211,7 +210,7 @@ impl GuardError {
 
     /// The `WWW-Authenticate` challenges (RFC 6750 §3; none with an error code when
     /// the request carried no credentials at all).
-    fn challenges(&self) -> Vec<String> {
+    pub(crate) fn challenges(&self) -> Vec<String> {
         match self {
             GuardError::Missing { basic } => {
                 let mut ch = vec!["Bearer".to_owned()];
@@ -257,20 +256,10 @@ impl GuardError {
 /// The HTTP Basic challenge of Surety's account credentials.
 const BASIC_CHALLENGE: &str = "Basic realm=\"surety\"";
 
+/// Answered as every JSON API error is ([`crate::web::api::error::ApiError`]).
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
-        let (code, desc) = self.code_and_description();
-        let mut body = json!({"error": code, "error_description": desc});
-        if let GuardError::InsufficientScope { scope, .. } = &self {
-            body["scope"] = json!(scope);
-        }
-        let mut r = (self.status(), Json(body)).into_response();
-        for c in self.challenges() {
-            if let Ok(v) = HeaderValue::from_str(&c) {
-                r.headers_mut().append(header::WWW_AUTHENTICATE, v);
-            }
-        }
-        r
+        crate::web::api::error::ApiError::from(self).into_response()
     }
 }
 
@@ -482,6 +471,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn principals_read_scope_or_scp() {

@@ -1,9 +1,10 @@
 //! The one JSON request-body extractor of every JSON API, and its one rejection mapping.
 //!
 //! A body that is too large is 413, one that is not `application/json` 415, anything
-//! else that does not parse into the handler's type 400; all three answer the JSON error
-//! shape (`error: invalid_request`, `error_description`, `field: "body"`) with
-//! `Cache-Control: no-store`, never axum's plain text.
+//! else that does not parse into the handler's type 400; all three answer the JSON
+//! APIs' error ([`crate::web::api::error::ApiError`]: `error: invalid_request`,
+//! `error_description`, `field: "body"`, `Cache-Control: no-store`), never axum's plain
+//! text.
 //!
 //! Numbers follow JSON Schema (2020-12 §6.1.1 of the validation vocabulary): `"integer"`
 //! is any number with a zero fractional part, so `6882.0` is accepted where the OpenAPI
@@ -13,10 +14,10 @@
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde_json::{Number, Value, json};
+use serde_json::{Number, Value};
 
 /// A JSON body read into `T`.
 pub struct JsonBody<T>(pub T);
@@ -47,17 +48,10 @@ impl BodyRejection {
     }
 }
 
+/// Answered as every JSON API error is ([`crate::web::api::error::ApiError`]).
 impl IntoResponse for BodyRejection {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": "invalid_request",
-            "error_description": self.description(),
-            "field": "body",
-        });
-        let mut r = (self.status(), Json(body)).into_response();
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        r
+        crate::web::api::error::ApiError::from(self).into_response()
     }
 }
 
@@ -110,6 +104,7 @@ fn integral_floats_to_integers(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn integral_floats_become_integers_and_others_stay() {

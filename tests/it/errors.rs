@@ -191,3 +191,61 @@ async fn a_nul_byte_anywhere_in_an_identifier_is_a_400_never_a_503() {
         srv.shutdown().await;
     }
 }
+
+/// Every JSON API refuses in the one shape (`web::api::error::ApiError`): JSON with
+/// `error` and `error_description`, `field` a string when present (never `null`), never
+/// cached, with each API's own challenge.
+#[tokio::test]
+async fn every_json_api_refuses_in_the_one_shape() {
+    let srv = TestServer::start().await;
+    let sid = "AC0123456789abcdef0123456789abcdef";
+    let cases = [
+        (
+            srv.api
+                .get(srv.url("/admin/clients/nope"))
+                .bearer_auth(ADMIN_TOKEN),
+            None,
+        ),
+        (srv.api.get(srv.url("/admin/clients/nope")), Some("Bearer")),
+        (
+            srv.api.get(srv.url("/developer/v1/apps")),
+            Some("Basic realm=\"surety\""),
+        ),
+        (
+            srv.api.get(srv.url("/partner/v1/accounts")),
+            Some("Bearer error=\"invalid_token\""),
+        ),
+        (
+            srv.api
+                .get(srv.url(&format!("/api/v1/Accounts/{sid}/Messages"))),
+            Some("Bearer"),
+        ),
+        (
+            srv.api.get(srv.url("/verify/v1/promotions")),
+            Some("Bearer"),
+        ),
+        (
+            srv.api
+                .post(srv.url("/verify/v1/verifications"))
+                .json(&serde_json::json!({})),
+            Some("Bearer"),
+        ),
+    ];
+    for (rb, challenge) in cases {
+        let r = rb.send().await.unwrap();
+        let url = r.url().to_string();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{url}");
+        let got = r
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(got.as_deref(), challenge, "{url}");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"].is_string() && v["error_description"].is_string(),
+            "{url}: {v}"
+        );
+        assert!(v.get("field").is_none_or(Value::is_string), "{url}: {v}");
+    }
+    srv.shutdown().await;
+}

@@ -178,6 +178,86 @@ async fn a_partner_manages_its_accounts_through_every_route() {
     srv.shutdown().await;
 }
 
+/// Whether `token` authenticates account `sid` anywhere: the resource API (HTTP Basic)
+/// or the developer API.
+async fn authenticates(srv: &TestServer, sid: &str, token: &str) -> bool {
+    for path in [
+        format!("/api/v1/Accounts/{sid}/Usage"),
+        "/developer/v1/apps".into(),
+    ] {
+        let r = srv
+            .api
+            .get(srv.url(&path))
+            .basic_auth(sid, Some(token))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::UNAUTHORIZED {
+            return true;
+        }
+    }
+    false
+}
+
+/// A token rotation racing a close: the account always ends closed, and a token the
+/// rotation hands out never authenticates (each change is one conditional update; a
+/// rotation that read the account before the close used to write `active` back).
+#[tokio::test]
+async fn a_rotation_racing_a_close_leaves_the_account_closed() {
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        let p = new_partner(&srv, json!([])).await;
+        for round in 0..20 {
+            let body = json!({"friendly_name": format!("Round {round}")});
+            let (s, a) = call(&srv, &p, Method::POST, "/partner/v1/accounts", Some(body)).await;
+            assert_eq!(s, StatusCode::CREATED);
+            let sid = a["account_sid"].as_str().unwrap().to_owned();
+            let path = |x: &str| format!("/partner/v1/accounts/{sid}{x}");
+            let (close, rotate) = (path("/close"), path("/auth-token"));
+            let (closed, rotated) = tokio::join!(
+                call(&srv, &p, Method::POST, &close, None),
+                call(&srv, &p, Method::POST, &rotate, None),
+            );
+            assert_eq!(closed.0, StatusCode::OK, "round {round}: {}", closed.1);
+            let (_, now) = call(&srv, &p, Method::GET, &path(""), None).await;
+            assert_eq!(now["status"], "closed", "{backend:?} round {round}");
+            let old = a["auth_token"].as_str().unwrap();
+            assert!(!authenticates(&srv, &sid, old).await, "round {round}");
+            match rotated.0 {
+                StatusCode::OK => {
+                    let new = rotated.1["auth_token"].as_str().unwrap();
+                    assert!(!authenticates(&srv, &sid, new).await, "round {round}");
+                }
+                StatusCode::CONFLICT => assert_eq!(rotated.1["error"], "conflict"),
+                other => panic!("round {round}: the rotation answered {other}"),
+            }
+        }
+        // Closing is final: no change applies to a closed account any more.
+        let (_, a) = call(
+            &srv,
+            &p,
+            Method::POST,
+            "/partner/v1/accounts",
+            Some(json!({"friendly_name": "Last"})),
+        )
+        .await;
+        let sid = a["account_sid"].as_str().unwrap();
+        let path = |x: &str| format!("/partner/v1/accounts/{sid}{x}");
+        call(&srv, &p, Method::POST, &path("/close"), None).await;
+        for (m, x, body) in [
+            (Method::POST, "/auth-token", None),
+            (Method::PATCH, "", Some(json!({"friendly_name": "Again"}))),
+            (Method::PUT, "/limits", Some(json!({"denied_scopes": []}))),
+            (Method::POST, "/suspend", None),
+            (Method::POST, "/close", None),
+        ] {
+            let (s, _) = call(&srv, &p, m.clone(), &path(x), body).await;
+            assert_eq!(s, StatusCode::CONFLICT, "{m} {x}");
+        }
+        srv.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn another_partners_account_is_404_on_every_route() {
     let srv = TestServer::start().await;

@@ -10,16 +10,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::OpenApi;
 
-use crate::accounts::users::{self, NewUserError};
-use crate::admin::FieldError;
+use super::error::{ApiError, ErrorBody};
+use crate::accounts::users;
 use crate::admin::clients::{self, ClientInput, ClientOutput};
-use crate::store::{StoreError, UserRecord};
+use crate::store::UserRecord;
 use crate::util::ct_eq;
 use crate::web::AppState;
 use crate::web::extract::bearer;
+use crate::web::json::JsonBody;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -86,117 +86,14 @@ async fn openapi() -> Json<&'static serde_json::Value> {
     Json(super::contract::served(&DOC, AdminApi::openapi, &CONTRACT))
 }
 
-/// An error body: `error`, `error_description`, and the offending `field` when there is one.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    error: String,
-    error_description: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<String>,
-}
-
-pub enum AdminError {
-    NotFound,
-    Unauthorized,
-    /// Too many authentication attempts from this address: retry after these seconds.
-    RateLimited(u64),
-    /// The cache behind the rate limit is down.
-    Unavailable,
-    Field(FieldError),
-    Conflict(&'static str, &'static str),
-    Store(StoreError),
-}
-
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let retry_after = match self {
-            AdminError::RateLimited(secs) => Some(secs),
-            _ => None,
-        };
-        let (status, error, desc, field) = match self {
-            AdminError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such resource".to_owned(),
-                None,
-            ),
-            AdminError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "a valid admin token is required".to_owned(),
-                None,
-            ),
-            AdminError::RateLimited(_) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many admin authentication attempts; retry later".to_owned(),
-                None,
-            ),
-            AdminError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the service is temporarily unavailable; retry later".to_owned(),
-                None,
-            ),
-            AdminError::Field(f) => (
-                StatusCode::BAD_REQUEST,
-                f.code,
-                f.message,
-                Some(f.field.to_owned()),
-            ),
-            AdminError::Conflict(field, m) => (
-                StatusCode::CONFLICT,
-                "conflict",
-                m.to_owned(),
-                Some(field.to_owned()),
-            ),
-            AdminError::Store(StoreError::NotFound) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such resource".to_owned(),
-                None,
-            ),
-            AdminError::Store(e) => {
-                tracing::warn!(error = %e, "admin API storage failure");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily_unavailable",
-                    "storage is unavailable".to_owned(),
-                    None,
-                )
-            }
-        };
-        let mut r = (
-            status,
-            Json(ErrorBody {
-                error: error.to_owned(),
-                error_description: desc,
-                field,
-            }),
-        )
-            .into_response();
-        if let Some(secs) = retry_after {
-            r.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
-        }
-        r
-    }
-}
-
 /// Proof that the caller holds the admin token.
 pub struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
-    type Rejection = AdminError;
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, AdminError> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
         let Some(expected) = &s.admin_token else {
-            return Err(AdminError::NotFound);
+            return Err(ApiError::not_found("no such resource"));
         };
         let p = &s.provider;
         let peer = parts
@@ -211,10 +108,11 @@ impl FromRequestParts<AppState> for Admin {
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "admin rate limit unavailable");
-                AdminError::Unavailable
+                ApiError::unavailable()
             })?;
         if !allowed {
-            return Err(AdminError::RateLimited(crate::admin::auth::WINDOW));
+            let m = "too many admin authentication attempts; retry later";
+            return Err(ApiError::rate_limited(m, crate::admin::auth::WINDOW));
         }
         match bearer(&parts.headers) {
             Some(t) if ct_eq(t.as_bytes(), expected.expose_secret().as_bytes()) => {
@@ -223,32 +121,24 @@ impl FromRequestParts<AppState> for Admin {
             }
             _ => {
                 tracing::warn!("admin API call with a missing or wrong token");
-                Err(AdminError::Unauthorized)
+                let m = "a valid admin token is required";
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", m).challenge("Bearer"))
             }
         }
     }
 }
-
-/// The JSON API body extractor ([`crate::web::json`]).
-pub use crate::web::json::JsonBody as Body;
 
 #[utoipa::path(post, path = "/admin/clients", request_body = ClientInput,
     responses((status = 201, body = ClientOutput), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn create_client(
     _: Admin,
     State(s): State<AppState>,
-    Body(input): Body<ClientInput>,
-) -> Result<Response, AdminError> {
+    JsonBody(input): JsonBody<ClientInput>,
+) -> Result<Response, ApiError> {
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
-    let metadata = clients::validate(input, &known).map_err(AdminError::Field)?;
-    let (rec, secret) = clients::new_client(p.entropy.as_ref(), metadata, p.now());
-    p.stores
-        .clients
-        .insert_client(&rec)
-        .await
-        .map_err(AdminError::Store)?;
-    Ok((StatusCode::CREATED, Json(ClientOutput::of(&rec, secret))).into_response())
+    let out = clients::create(&p.stores, p.entropy.as_ref(), input, &known, p.now()).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 #[utoipa::path(get, path = "/admin/clients/{client_id}", params(("client_id" = String, Path)),
@@ -257,15 +147,8 @@ async fn get_client(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ClientOutput>, AdminError> {
-    let c = s
-        .provider
-        .stores
-        .clients
-        .get_client(&id)
-        .await
-        .map_err(AdminError::Store)?;
-    Ok(Json(ClientOutput::of(&c, None)))
+) -> Result<Json<ClientOutput>, ApiError> {
+    Ok(Json(clients::get(&s.provider.stores, &id).await?))
 }
 
 #[utoipa::path(put, path = "/admin/clients/{client_id}", params(("client_id" = String, Path)), request_body = ClientInput,
@@ -274,24 +157,13 @@ async fn put_client(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(input): Body<ClientInput>,
-) -> Result<Json<ClientOutput>, AdminError> {
+    JsonBody(input): JsonBody<ClientInput>,
+) -> Result<Json<ClientOutput>, ApiError> {
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
-    let metadata = clients::validate(input, &known).map_err(AdminError::Field)?;
-    let existing = p
-        .stores
-        .clients
-        .get_client(&id)
-        .await
-        .map_err(AdminError::Store)?;
-    let (rec, secret) = clients::replace(p.entropy.as_ref(), existing, metadata);
-    p.stores
-        .clients
-        .update_client(&rec)
-        .await
-        .map_err(AdminError::Store)?;
-    Ok(Json(ClientOutput::of(&rec, secret)))
+    Ok(Json(
+        clients::update(&p.stores, p.entropy.as_ref(), &id, input, &known).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/admin/clients/{client_id}", params(("client_id" = String, Path)),
@@ -300,13 +172,8 @@ async fn delete_client(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
-    s.provider
-        .stores
-        .clients
-        .delete_client(&id)
-        .await
-        .map_err(AdminError::Store)?;
+) -> Result<StatusCode, ApiError> {
+    clients::delete(&s.provider.stores, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -363,11 +230,12 @@ impl From<UserRecord> for UserOutput {
 async fn create_user(
     _: Admin,
     State(s): State<AppState>,
-    Body(u): Body<UserInput>,
-) -> Result<Response, AdminError> {
+    JsonBody(u): JsonBody<UserInput>,
+) -> Result<Response, ApiError> {
     let p = &s.provider;
+    let users = p.stores.users.as_ref();
     let user = users::create(
-        p.stores.users.as_ref(),
+        users,
         p.entropy.as_ref(),
         &u.username,
         u.password,
@@ -375,13 +243,8 @@ async fn create_user(
         u.name,
         p.now(),
     )
-    .await
-    .map_err(|e| match e {
-        NewUserError::Invalid(field, m) => AdminError::Field(FieldError::new(field, m)),
-        NewUserError::Taken => AdminError::Conflict("username", "username already taken"),
-        NewUserError::Store(e) => AdminError::Store(e),
-    })?;
-    Ok((StatusCode::CREATED, Json(json!(UserOutput::from(user)))).into_response())
+    .await?;
+    Ok((StatusCode::CREATED, Json(UserOutput::from(user))).into_response())
 }
 
 #[utoipa::path(get, path = "/admin/users/{sub}", params(("sub" = String, Path)),
@@ -390,16 +253,8 @@ async fn get_user(
     _: Admin,
     State(s): State<AppState>,
     Path(sub): Path<String>,
-) -> Result<Json<UserOutput>, AdminError> {
-    Ok(Json(
-        s.provider
-            .stores
-            .users
-            .get_user(&sub)
-            .await
-            .map_err(AdminError::Store)?
-            .into(),
-    ))
+) -> Result<Json<UserOutput>, ApiError> {
+    Ok(Json(s.provider.stores.users.get_user(&sub).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/admin/users/{sub}", params(("sub" = String, Path)),
@@ -408,12 +263,7 @@ async fn delete_user(
     _: Admin,
     State(s): State<AppState>,
     Path(sub): Path<String>,
-) -> Result<StatusCode, AdminError> {
-    s.provider
-        .stores
-        .users
-        .delete_user(&sub)
-        .await
-        .map_err(AdminError::Store)?;
+) -> Result<StatusCode, ApiError> {
+    s.provider.stores.users.delete_user(&sub).await?;
     Ok(StatusCode::NO_CONTENT)
 }

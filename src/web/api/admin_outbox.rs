@@ -2,20 +2,17 @@
 //! error, timestamps), so an operator can see whether a callback reached a developer.
 //! Payloads and signing secrets are never shown.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{Admin, AdminError, ErrorBody};
-use crate::admin::FieldError;
-use crate::outbox::{EventId, status};
-use crate::store::{OutboxEvent, OutboxFilter};
+use super::admin::Admin;
+use super::error::{ApiError, ErrorBody};
+use super::query::Query;
+use crate::admin::outbox;
+use crate::store::OutboxEvent;
 use crate::web::AppState;
-
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 500;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,33 +86,9 @@ pub struct OutboxList {
 pub async fn list_outbox(
     _: Admin,
     State(s): State<AppState>,
-    q: Result<Query<OutboxQuery>, QueryRejection>,
-) -> Result<Json<OutboxList>, AdminError> {
-    let Query(q) = q.map_err(|e| AdminError::Field(FieldError::new("query", e.body_text())))?;
-    if q.status.as_deref().is_some_and(|st| !status::is_known(st)) {
-        return Err(AdminError::Field(FieldError::new(
-            "status",
-            "status must be pending, delivered or failed",
-        )));
-    }
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AdminError::Field(FieldError::new(
-            "limit",
-            "limit must be between 1 and 500",
-        )));
-    }
-    let filter = OutboxFilter {
-        destination: q.destination.filter(|d| !d.is_empty()),
-        status: q.status,
-    };
-    let events = s
-        .provider
-        .stores
-        .outbox
-        .list_events(&filter, limit)
-        .await
-        .map_err(AdminError::Store)?;
+    Query(q): Query<OutboxQuery>,
+) -> Result<Json<OutboxList>, ApiError> {
+    let events = outbox::list(&s.provider.stores, q.destination, q.status, q.limit).await?;
     Ok(Json(OutboxList {
         events: events.into_iter().map(Into::into).collect(),
     }))
@@ -127,16 +100,8 @@ pub async fn get_outbox_event(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<OutboxEventOutput>, AdminError> {
-    let id = EventId::parse(&id).ok_or(AdminError::NotFound)?;
-    let e = s
-        .provider
-        .stores
-        .outbox
-        .get_event(id.as_str())
-        .await
-        .map_err(AdminError::Store)?;
-    Ok(Json(e.into()))
+) -> Result<Json<OutboxEventOutput>, ApiError> {
+    Ok(Json(outbox::get(&s.provider.stores, &id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/admin/outbox/{event_id}/retry", params(("event_id" = String, Path)),
@@ -147,24 +112,7 @@ pub async fn retry_outbox_event(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<OutboxEventOutput>, AdminError> {
-    let id = EventId::parse(&id).ok_or(AdminError::NotFound)?;
-    let outbox = &s.provider.stores.outbox;
-    let retried = outbox
-        .retry_failed(id.as_str(), s.provider.now())
-        .await
-        .map_err(AdminError::Store)?;
-    // Not retried: unknown (404), or not failed (409).
-    let e = outbox
-        .get_event(id.as_str())
-        .await
-        .map_err(AdminError::Store)?;
-    if !retried {
-        return Err(AdminError::Conflict(
-            "status",
-            "only a failed event can be retried",
-        ));
-    }
-    tracing::info!(event_id = %e.id, "outbox event put back for redelivery by an operator");
-    Ok(Json(e.into()))
+) -> Result<Json<OutboxEventOutput>, ApiError> {
+    let p = &s.provider;
+    Ok(Json(outbox::retry(&p.stores, &id, p.now()).await?.into()))
 }

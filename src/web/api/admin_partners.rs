@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::admin::{Admin, AdminError, Body, ErrorBody};
-use crate::admin::FieldError;
-use crate::keys::jws::VerifyKey;
-use crate::partners::{self, AccountInput, AccountOutput, PartnerInput, PartnerOutput};
-use crate::store::StoreError;
+use super::admin::Admin;
+use super::error::{ApiError, ErrorBody};
+use crate::partners::accounts::{self, Actor, Channel};
+use crate::partners::manage;
+use crate::partners::{AccountInput, AccountOutput, PartnerInput, PartnerOutput};
 use crate::web::AppState;
-use serde_json::{Value, json};
+use crate::web::json::JsonBody;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -98,48 +98,9 @@ pub async fn add_key(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(jwk): Body<serde_json::Value>,
-) -> Result<Response, AdminError> {
-    let p = &s.provider;
-    let mut rec = p
-        .stores
-        .partners
-        .get_partner(&id)
-        .await
-        .map_err(AdminError::Store)?;
-    let kid = jwk
-        .get("kid")
-        .and_then(|k| k.as_str())
-        .filter(|k| !k.is_empty() && k.len() <= 128)
-        .map(str::to_owned);
-    let Some(kid) = kid else {
-        return Err(AdminError::Field(FieldError::new(
-            "kid",
-            "a key needs a kid",
-        )));
-    };
-    if jwk.get("d").is_some() {
-        return Err(AdminError::Field(FieldError::new(
-            "jwk",
-            "send the public key only",
-        )));
-    }
-    VerifyKey::from_jwk(&jwk)
-        .map_err(|e| AdminError::Field(FieldError::new("jwk", e.to_string())))?;
-    let mut keys = key_list(&rec);
-    if keys
-        .iter()
-        .any(|k| k.get("kid").and_then(Value::as_str) == Some(kid.as_str()))
-    {
-        return Err(AdminError::Conflict("kid", "a key with this kid exists"));
-    }
-    keys.push(jwk);
-    rec.jwks = Some(json!({ "keys": keys }));
-    p.stores
-        .partners
-        .update_partner(&rec)
-        .await
-        .map_err(AdminError::Store)?;
+    JsonBody(jwk): JsonBody<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let rec = manage::add_key(&s.provider.stores, &id, jwk).await?;
     Ok((StatusCode::CREATED, Json(PartnerOutput::from(&rec))).into_response())
 }
 
@@ -150,43 +111,9 @@ pub async fn retire_key(
     _: Admin,
     State(s): State<AppState>,
     Path((id, kid)): Path<(String, String)>,
-) -> Result<StatusCode, AdminError> {
-    let p = &s.provider;
-    let mut rec = p
-        .stores
-        .partners
-        .get_partner(&id)
-        .await
-        .map_err(AdminError::Store)?;
-    let keys = key_list(&rec);
-    let kept: Vec<Value> = keys
-        .iter()
-        .filter(|k| k.get("kid").and_then(Value::as_str) != Some(kid.as_str()))
-        .cloned()
-        .collect();
-    if kept.len() == keys.len() {
-        return Err(AdminError::NotFound);
-    }
-    rec.jwks = (!kept.is_empty()).then(|| json!({ "keys": kept }));
-    p.stores
-        .partners
-        .update_partner(&rec)
-        .await
-        .map_err(AdminError::Store)?;
+) -> Result<StatusCode, ApiError> {
+    manage::retire_key(&s.provider.stores, &id, &kid).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn key_list(rec: &crate::store::PartnerRecord) -> Vec<Value> {
-    rec.jwks
-        .as_ref()
-        .and_then(|j| j.get("keys"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn seal(s: &AppState) -> impl Fn(&str, &[u8]) -> Option<Vec<u8>> + '_ {
-    move |id, secret| s.provider.keys.seal_secret(id.as_bytes(), secret).ok()
 }
 
 #[utoipa::path(post, path = "/admin/partners", request_body = NewPartnerInput,
@@ -194,23 +121,10 @@ fn seal(s: &AppState) -> impl Fn(&str, &[u8]) -> Option<Vec<u8>> + '_ {
 pub async fn create_partner(
     _: Admin,
     State(s): State<AppState>,
-    Body(input): Body<PartnerInput>,
-) -> Result<Response, AdminError> {
-    let rec = partners::build_partner(
-        s.provider.entropy.as_ref(),
-        None,
-        input,
-        s.provider.now(),
-        None,
-        seal(&s),
-    )
-    .map_err(AdminError::Field)?;
-    s.provider
-        .stores
-        .partners
-        .insert_partner(&rec)
-        .await
-        .map_err(AdminError::Store)?;
+    JsonBody(input): JsonBody<PartnerInput>,
+) -> Result<Response, ApiError> {
+    let p = &s.provider;
+    let rec = manage::register(&p.stores, p.entropy.as_ref(), &p.keys, input, p.now()).await?;
     Ok((StatusCode::CREATED, Json(PartnerOutput::from(&rec))).into_response())
 }
 
@@ -220,14 +134,8 @@ pub async fn get_partner(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<PartnerOutput>, AdminError> {
-    let rec = s
-        .provider
-        .stores
-        .partners
-        .get_partner(&id)
-        .await
-        .map_err(AdminError::Store)?;
+) -> Result<Json<PartnerOutput>, ApiError> {
+    let rec = manage::get(&s.provider.stores, &id).await?;
     Ok(Json(PartnerOutput::from(&rec)))
 }
 
@@ -238,30 +146,10 @@ pub async fn put_partner(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(input): Body<PartnerInput>,
-) -> Result<Json<PartnerOutput>, AdminError> {
-    let old = s
-        .provider
-        .stores
-        .partners
-        .get_partner(&id)
-        .await
-        .map_err(AdminError::Store)?;
-    let rec = partners::build_partner(
-        s.provider.entropy.as_ref(),
-        Some(id),
-        input,
-        old.created_at,
-        Some(&old),
-        seal(&s),
-    )
-    .map_err(AdminError::Field)?;
-    s.provider
-        .stores
-        .partners
-        .update_partner(&rec)
-        .await
-        .map_err(AdminError::Store)?;
+    JsonBody(input): JsonBody<PartnerInput>,
+) -> Result<Json<PartnerOutput>, ApiError> {
+    let p = &s.provider;
+    let rec = manage::replace(&p.stores, p.entropy.as_ref(), &p.keys, &id, input).await?;
     Ok(Json(PartnerOutput::from(&rec)))
 }
 
@@ -271,13 +159,8 @@ pub async fn delete_partner(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, AdminError> {
-    s.provider
-        .stores
-        .partners
-        .delete_partner(&id)
-        .await
-        .map_err(AdminError::Store)?;
+) -> Result<StatusCode, ApiError> {
+    manage::remove(&s.provider.stores, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,24 +170,14 @@ pub async fn create_account(
     _: Admin,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(input): Body<AccountInput>,
-) -> Result<Response, AdminError> {
+    JsonBody(input): JsonBody<AccountInput>,
+) -> Result<Response, ApiError> {
     let p = &s.provider;
-    match p.stores.partners.get_partner(&id).await {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => return Err(AdminError::NotFound),
-        Err(e) => return Err(AdminError::Store(e)),
-    }
-    let (rec, token) = partners::build_account(p.entropy.as_ref(), &id, input, p.now())
-        .map_err(AdminError::Field)?;
-    p.stores
-        .accounts
-        .insert_account(&rec)
-        .await
-        .map_err(AdminError::Store)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AccountOutput::of(&rec, Some(token))),
-    )
-        .into_response())
+    let by = Actor {
+        partner_id: &id,
+        channel: Channel::Admin,
+    };
+    let (rec, token) = accounts::open(&p.stores, p.entropy.as_ref(), &by, input, p.now()).await?;
+    let out = AccountOutput::of(&rec, Some(token));
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }

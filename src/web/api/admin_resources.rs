@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::admin::{Admin, AdminError, Body, ErrorBody};
-use crate::admin::resource_servers::{self, Refused, ResourceServerInput, ResourceServerOutput};
+use super::admin::Admin;
+use super::error::{ApiError, ErrorBody};
+use crate::admin::resource_servers::{self, ResourceServerInput, ResourceServerOutput};
 use crate::web::AppState;
+use crate::web::json::JsonBody;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,18 +32,10 @@ pub fn router() -> Router<AppState> {
 pub async fn create_resource_server(
     _: Admin,
     State(s): State<AppState>,
-    Body(input): Body<ResourceServerInput>,
-) -> Result<Response, AdminError> {
+    JsonBody(input): JsonBody<ResourceServerInput>,
+) -> Result<Response, ApiError> {
     let p = &s.provider;
-    let out = resource_servers::register(&p.stores, &p.scopes, input, p.now())
-        .await
-        .map_err(|e| match e {
-            Refused::Field(f) => AdminError::Field(f),
-            Refused::Taken => {
-                AdminError::Conflict("uri", "this resource server is registered already")
-            }
-            Refused::Store(e) => AdminError::Store(e),
-        })?;
+    let out = resource_servers::register(&p.stores, &p.scopes, input, p.now()).await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -50,9 +44,8 @@ pub async fn create_resource_server(
 pub async fn list_resource_servers(
     _: Admin,
     State(s): State<AppState>,
-) -> Result<Json<Vec<ResourceServerOutput>>, AdminError> {
-    let all = resource_servers::list(&s.provider.stores).await;
-    Ok(Json(all.map_err(AdminError::Store)?))
+) -> Result<Json<Vec<ResourceServerOutput>>, ApiError> {
+    Ok(Json(resource_servers::list(&s.provider.stores).await?))
 }
 
 #[utoipa::path(get, path = "/admin/resource-servers/{uri}", params(("uri" = String, Path, description = "percent-encoded")),
@@ -61,9 +54,8 @@ pub async fn get_resource_server(
     _: Admin,
     State(s): State<AppState>,
     Path(uri): Path<String>,
-) -> Result<Json<ResourceServerOutput>, AdminError> {
-    let r = resource_servers::get(&s.provider.stores, &uri).await;
-    Ok(Json(r.map_err(AdminError::Store)?))
+) -> Result<Json<ResourceServerOutput>, ApiError> {
+    Ok(Json(resource_servers::get(&s.provider.stores, &uri).await?))
 }
 
 #[utoipa::path(delete, path = "/admin/resource-servers/{uri}", params(("uri" = String, Path, description = "percent-encoded")),
@@ -72,8 +64,7 @@ pub async fn delete_resource_server(
     _: Admin,
     State(s): State<AppState>,
     Path(uri): Path<String>,
-) -> Result<StatusCode, AdminError> {
-    let r = resource_servers::remove(&s.provider.stores, &uri).await;
-    r.map_err(AdminError::Store)?;
+) -> Result<StatusCode, ApiError> {
+    resource_servers::remove(&s.provider.stores, &uri).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,5 @@
 //! What every operation of every OpenAPI document can answer, added in one place before
-//! a document is served (issue 10, "Contracts that match behaviour").
+//! a document is served.
 //!
 //! The layers in front of the handlers answer for every route alike: the hostile-bytes
 //! check ([`crate::web::hostile`]) and the JSON rejections turn malformed input into 400

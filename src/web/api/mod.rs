@@ -1,4 +1,6 @@
-//! JSON APIs described by OpenAPI documents (house rule 13).
+//! JSON APIs described by OpenAPI documents (house rule 13). Handlers extract (the body
+//! with [`crate::web::json::JsonBody`], the query with [`query::Query`]), call the
+//! domain, and map its answer; every refusal is one [`error::ApiError`].
 
 pub mod admin;
 pub mod admin_outbox;
@@ -6,7 +8,9 @@ pub mod admin_partners;
 pub mod admin_resources;
 pub mod contract;
 pub mod developer;
+pub mod error;
 pub mod partner;
+pub mod query;
 pub mod resource;
 pub mod verify;
 pub mod verify_agents;

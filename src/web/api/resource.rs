@@ -8,7 +8,6 @@
 //! `/api/v1/openapi.json`.
 
 mod auth;
-mod errors;
 mod keys;
 mod verified;
 
@@ -22,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
 pub use auth::AccountAuth;
-use errors::{JsonBody, QueryParams, Refusal};
+
+use super::error::{ApiError, ErrorBody};
+use super::query::Query;
 
 use crate::resource::permissions::{Permission, Permissions};
 use crate::resource::service::{self, NewActivity, Page, PageRequest};
@@ -30,6 +31,7 @@ use crate::resource::{Caller, ResourceError};
 use crate::store::{ActivityKind, ActivityRecord, NumberRecord};
 use crate::web::AppState;
 use crate::web::guard::{Grants, GuardLayer, Principal, RequirePermission};
+use crate::web::json::JsonBody;
 
 /// Where every account route starts.
 pub const ACCOUNT: &str = "/api/v1/Accounts/{account_sid}";
@@ -56,7 +58,7 @@ pub const ACCOUNT: &str = "/api/v1/Accounts/{account_sid}";
     ),
     components(schemas(
         MessageIn, MessageOut, MessagePage, CallIn, CallOut, CallPage, NumberIn, NumberOut,
-        NumberPage, UsageOut, ErrorOut, verified::VerifiedOut, keys::KeyIn, keys::KeyOut, keys::KeyCreated, keys::KeyList
+        NumberPage, UsageOut, ErrorBody, verified::VerifiedOut, keys::KeyIn, keys::KeyOut, keys::KeyCreated, keys::KeyList
     )),
     modifiers(&Security)
 )]
@@ -64,7 +66,7 @@ pub struct ResourceApi;
 
 /// What every operation of this document can answer besides its own responses.
 pub const CONTRACT: super::contract::Contract = super::contract::Contract {
-    error_schema: "ErrorOut",
+    error_schema: "ErrorBody",
     auth: None,
     rate_limited: true,
     rules: &[],
@@ -143,15 +145,10 @@ fn caller(p: &Principal) -> Caller {
     }
 }
 
-fn refused(p: &Principal) -> impl Fn(ResourceError) -> Refusal + '_ {
-    move |e| Refusal::Domain(e, p.scheme)
-}
-
-/// An error: `error`, `error_description`, and `field`, `scope` or `limit` where they apply.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorOut {
-    error: String,
-    error_description: String,
+/// The domain's refusal for this caller (its scheme picks the 401 challenge when its own
+/// account is closed).
+fn refused(p: &Principal) -> impl Fn(ResourceError) -> ApiError + '_ {
+    move |e| ApiError::from((e, p.scheme))
 }
 
 /// Paging: `page_size` (1–200, default 50) and the `next_page_token` of the last page.
@@ -306,13 +303,13 @@ fn created(v: impl Serialize) -> Response {
 }
 
 #[utoipa::path(get, path = "/api/v1/Accounts/{account_sid}/Messages", params(("account_sid" = String, Path), PageQuery),
-    responses((status = 200, body = MessagePage), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 200, body = MessagePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_messages(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<MessagePage>, Refusal> {
+    Query(q): Query<PageQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
     let stores = &s.provider.stores;
     let page = service::list_activity(stores, &caller(&p), &sid, ActivityKind::Message, &q.into())
         .await
@@ -326,13 +323,13 @@ async fn list_messages(
 
 /// Sends a message (metered; needs `messages:send`).
 #[utoipa::path(post, path = "/api/v1/Accounts/{account_sid}/Messages", params(("account_sid" = String, Path)), request_body = MessageIn,
-    responses((status = 201, body = MessageOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 429, body = ErrorOut)))]
+    responses((status = 201, body = MessageOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn send_message(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
     JsonBody(m): JsonBody<MessageIn>,
-) -> Result<Response, Refusal> {
+) -> Result<Response, ApiError> {
     let req = NewActivity {
         to: m.to,
         from: m.from,
@@ -353,13 +350,13 @@ async fn send_message(
 }
 
 #[utoipa::path(get, path = "/api/v1/Accounts/{account_sid}/Calls", params(("account_sid" = String, Path), PageQuery),
-    responses((status = 200, body = CallPage), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 200, body = CallPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_calls(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<CallPage>, Refusal> {
+    Query(q): Query<PageQuery>,
+) -> Result<Json<CallPage>, ApiError> {
     let stores = &s.provider.stores;
     let page = service::list_activity(stores, &caller(&p), &sid, ActivityKind::Call, &q.into())
         .await
@@ -373,13 +370,13 @@ async fn list_calls(
 
 /// Places a call (metered; needs `calls:write`).
 #[utoipa::path(post, path = "/api/v1/Accounts/{account_sid}/Calls", params(("account_sid" = String, Path)), request_body = CallIn,
-    responses((status = 201, body = CallOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 429, body = ErrorOut)))]
+    responses((status = 201, body = CallOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn create_call(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
     JsonBody(c): JsonBody<CallIn>,
-) -> Result<Response, Refusal> {
+) -> Result<Response, ApiError> {
     let req = NewActivity {
         to: c.to,
         from: c.from,
@@ -400,13 +397,13 @@ async fn create_call(
 }
 
 #[utoipa::path(get, path = "/api/v1/Accounts/{account_sid}/IncomingPhoneNumbers", params(("account_sid" = String, Path), PageQuery),
-    responses((status = 200, body = NumberPage), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 200, body = NumberPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list_numbers(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<NumberPage>, Refusal> {
+    Query(q): Query<PageQuery>,
+) -> Result<Json<NumberPage>, ApiError> {
     let page = service::list_numbers(&s.provider.stores, &caller(&p), &sid, &q.into())
         .await
         .map_err(refused(&p))?;
@@ -419,13 +416,13 @@ async fn list_numbers(
 
 /// Buys a phone number (needs `numbers:manage`).
 #[utoipa::path(post, path = "/api/v1/Accounts/{account_sid}/IncomingPhoneNumbers", params(("account_sid" = String, Path)), request_body = NumberIn,
-    responses((status = 201, body = NumberOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
+    responses((status = 201, body = NumberOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn buy_number(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
     JsonBody(n): JsonBody<NumberIn>,
-) -> Result<Response, Refusal> {
+) -> Result<Response, ApiError> {
     let now = s.provider.now();
     let rec = service::buy_number(
         &s.provider.stores,
@@ -442,12 +439,12 @@ async fn buy_number(
 
 /// Releases a phone number (needs `numbers:manage`).
 #[utoipa::path(delete, path = "/api/v1/Accounts/{account_sid}/IncomingPhoneNumbers/{number_sid}", params(("account_sid" = String, Path), ("number_sid" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn release_number(
     p: Principal,
     State(s): State<AppState>,
     Path((sid, number_sid)): Path<(String, String)>,
-) -> Result<StatusCode, Refusal> {
+) -> Result<StatusCode, ApiError> {
     service::release_number(&s.provider.stores, &caller(&p), &sid, &number_sid)
         .await
         .map_err(refused(&p))?;
@@ -456,12 +453,12 @@ async fn release_number(
 
 /// This month's usage (needs `read`).
 #[utoipa::path(get, path = "/api/v1/Accounts/{account_sid}/Usage", params(("account_sid" = String, Path)),
-    responses((status = 200, body = UsageOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 200, body = UsageOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn usage(
     p: Principal,
     State(s): State<AppState>,
     Path(sid): Path<String>,
-) -> Result<Json<UsageOut>, Refusal> {
+) -> Result<Json<UsageOut>, ApiError> {
     let u = service::usage(&s.provider.stores, &caller(&p), &sid, s.provider.now())
         .await
         .map_err(refused(&p))?;

@@ -11,25 +11,24 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
+use super::error::{ApiError, ErrorBody};
 use super::verify_auth::VerifyClient;
-use crate::store::StoreError;
 use crate::verify::engine::{
     AnswerInput, IdentityInput, MaskedCandidate, Outcome, PublicQuestion, QuestionKind, Requester,
-    Started, Step, Tier, Verdict, VerifyError,
+    Started, Step, Tier, Verdict,
 };
 use crate::web::AppState;
 use crate::web::client_ip::client_ip;
+use crate::web::json::JsonBody;
 
 /// Largest request body of this API.
 const MAX_BODY: usize = 16 * 1024;
@@ -56,14 +55,14 @@ const MAX_ACCOUNT_CHARS: usize = 128;
         AnswerInput,
         Verdict,
         Outcome,
-        VerifyErrorBody
+        ErrorBody
     ))
 )]
 pub struct VerifyApi;
 
 /// What every operation of the full `/verify/v1` document can answer besides its own.
 pub const CONTRACT: super::contract::Contract = super::contract::Contract {
-    error_schema: "VerifyErrorBody",
+    error_schema: "ErrorBody",
     auth: Some(("client_credentials_token", "bearer")),
     rate_limited: true,
     rules: &[],
@@ -89,21 +88,9 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
-/// An error: `{"error": …, "error_description": …}`.
-#[derive(serde::Serialize, ToSchema)]
-pub struct VerifyErrorBody {
-    error: String,
-    error_description: String,
-}
-
-pub enum ApiErr {
-    TooLarge,
-    Engine(VerifyError),
-}
-
 /// Counts a verification start against the client's per-minute budget (a fixed window in
-/// the shared cache, so every node counts together); over it, the 429 to send.
-async fn within_start_rate(s: &AppState, client_id: &str) -> Result<(), Response> {
+/// the shared cache, so every node counts together); over it, 429 `rate_limited`.
+async fn within_start_rate(s: &AppState, client_id: &str) -> Result<(), ApiError> {
     let p = &s.provider;
     let limit = p.settings.verify_start_rate;
     if limit == 0 {
@@ -112,7 +99,8 @@ async fn within_start_rate(s: &AppState, client_id: &str) -> Result<(), Response
     let now = p.now();
     let key = format!("vstart:{client_id}:{}", now.div_euclid(60));
     let n = p.cache.incr(&key, 120).await.map_err(|e| {
-        ApiErr::Engine(VerifyError::Store(StoreError::Backend(e.to_string()))).into_response()
+        tracing::warn!(error = %e, "verification start rate unavailable");
+        ApiError::unavailable()
     })?;
     if n <= u64::from(limit) {
         return Ok(());
@@ -120,98 +108,16 @@ async fn within_start_rate(s: &AppState, client_id: &str) -> Result<(), Response
     tracing::info!(client_id, limit, "verification start refused: rate limit");
     let retry_after = 60 - now.rem_euclid(60);
     let desc = format!("too many verifications started by this client; retry in {retry_after} s");
-    let mut r = error_response(StatusCode::TOO_MANY_REQUESTS, "rate_limited", desc);
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-    Err(r)
-}
-
-/// The API's error shape: `{"error": …, "error_description": …}`.
-fn error_response(status: StatusCode, error: &str, desc: String) -> Response {
-    (
-        status,
-        Json(json!({"error": error, "error_description": desc})),
-    )
-        .into_response()
-}
-
-impl From<VerifyError> for ApiErr {
-    fn from(e: VerifyError) -> Self {
-        ApiErr::Engine(e)
-    }
-}
-
-impl IntoResponse for ApiErr {
-    fn into_response(self) -> Response {
-        let (status, error, desc) = match self {
-            ApiErr::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request",
-                format!("the request body is larger than {MAX_BODY} bytes"),
-            ),
-            ApiErr::Engine(e) => match e {
-                VerifyError::NotFound => (
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such verification".to_owned(),
-                ),
-                VerifyError::Expired => (
-                    StatusCode::GONE,
-                    "expired",
-                    "the verification expired; start a new one".to_owned(),
-                ),
-                VerifyError::Finished => (
-                    StatusCode::CONFLICT,
-                    "already_decided",
-                    "the verification was already decided".to_owned(),
-                ),
-                VerifyError::Locked => (
-                    StatusCode::LOCKED,
-                    "locked",
-                    "too many attempts; try again later".to_owned(),
-                ),
-                VerifyError::Invalid(m) => (StatusCode::BAD_REQUEST, "invalid_request", m),
-                VerifyError::Store(e) => {
-                    tracing::warn!(error = %e, "verification API storage failure");
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "temporarily_unavailable",
-                        "storage is unavailable".to_owned(),
-                    )
-                }
-            },
-        };
-        error_response(status, error, desc)
-    }
-}
-
-/// A JSON body; a malformed one is a 400 naming the problem, an oversized one a 413.
-pub struct Body<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = ApiErr;
-    async fn from_request(req: axum::extract::Request, s: &S) -> Result<Self, ApiErr> {
-        match Json::<T>::from_request(req, s).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e @ JsonRejection::BytesRejection(_))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(ApiErr::TooLarge)
-            }
-            Err(e) => Err(ApiErr::Engine(VerifyError::Invalid(e.body_text()))),
-        }
-    }
+    Err(ApiError::rate_limited(desc, retry_after as u64))
 }
 
 /// The authenticated relying party ([`VerifyClient`]) and the request's source address.
 pub struct RelyingParty(pub Requester);
 
 impl FromRequestParts<AppState> for RelyingParty {
-    type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
-        let client = VerifyClient::from_request_parts(parts, s)
-            .await
-            .map_err(IntoResponse::into_response)?;
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let client = VerifyClient::from_request_parts(parts, s).await?;
         let source_ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -236,17 +142,15 @@ pub struct StartBody {
 }
 
 #[utoipa::path(post, path = "/verify/v1/verifications", request_body = StartBody,
-    responses((status = 201, body = Started), (status = 400, body = VerifyErrorBody),
-        (status = 401, body = VerifyErrorBody), (status = 403, body = VerifyErrorBody),
-        (status = 429, description = "more than SURETY_VERIFY_START_RATE starts this minute; see Retry-After", body = VerifyErrorBody)))]
+    responses((status = 201, body = Started), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, description = "more than SURETY_VERIFY_START_RATE starts this minute; see Retry-After", body = ErrorBody)))]
 async fn start(
     RelyingParty(mut who): RelyingParty,
     State(s): State<AppState>,
-    Body(body): Body<StartBody>,
-) -> Result<Response, ApiErr> {
-    if let Err(refused) = within_start_rate(&s, &who.client_id).await {
-        return Ok(refused);
-    }
+    JsonBody(body): JsonBody<StartBody>,
+) -> Result<Response, ApiError> {
+    within_start_rate(&s, &who.client_id).await?;
     if let Some(a) = body
         .account
         .as_deref()
@@ -254,10 +158,8 @@ async fn start(
         .filter(|a| !a.is_empty())
     {
         if a.chars().count() > MAX_ACCOUNT_CHARS || a.chars().any(char::is_control) {
-            return Err(VerifyError::Invalid(format!(
-                "account: at most {MAX_ACCOUNT_CHARS} printable characters"
-            ))
-            .into());
+            let m = format!("account: at most {MAX_ACCOUNT_CHARS} printable characters");
+            return Err(ApiError::invalid_request(m));
         }
         who.account = Some(a.to_owned());
     }
@@ -266,27 +168,27 @@ async fn start(
 }
 
 #[utoipa::path(get, path = "/verify/v1/verifications/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Started), (status = 404, body = VerifyErrorBody),
-        (status = 410, body = VerifyErrorBody)))]
+    responses((status = 200, body = Started), (status = 404, body = ErrorBody),
+        (status = 410, body = ErrorBody)))]
 async fn status(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Started>, ApiErr> {
+) -> Result<Json<Started>, ApiError> {
     Ok(Json(s.verifier.status(&who, &id).await?))
 }
 
 #[utoipa::path(post, path = "/verify/v1/verifications/{id}/info", params(("id" = String, Path)),
     request_body = IdentityInput,
-    responses((status = 200, body = Started), (status = 400, body = VerifyErrorBody),
-        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody),
-        (status = 410, body = VerifyErrorBody)))]
+    responses((status = 200, body = Started), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 410, body = ErrorBody)))]
 async fn more_info(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(input): Body<IdentityInput>,
-) -> Result<Json<Started>, ApiErr> {
+    JsonBody(input): JsonBody<IdentityInput>,
+) -> Result<Json<Started>, ApiError> {
     Ok(Json(s.verifier.more_info(&who, &id, input).await?))
 }
 
@@ -298,14 +200,14 @@ pub struct ChoiceBody {
 
 #[utoipa::path(post, path = "/verify/v1/verifications/{id}/choice", params(("id" = String, Path)),
     request_body = ChoiceBody,
-    responses((status = 200, body = Started), (status = 400, body = VerifyErrorBody),
-        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody)))]
+    responses((status = 200, body = Started), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn choose(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(body): Body<ChoiceBody>,
-) -> Result<Json<Started>, ApiErr> {
+    JsonBody(body): JsonBody<ChoiceBody>,
+) -> Result<Json<Started>, ApiError> {
     Ok(Json(
         s.verifier.choose(&who, &id, &body.candidate_id).await?,
     ))
@@ -319,15 +221,15 @@ pub struct AnswersBody {
 
 #[utoipa::path(post, path = "/verify/v1/verifications/{id}/answers", params(("id" = String, Path)),
     request_body = AnswersBody,
-    responses((status = 200, body = Verdict), (status = 400, body = VerifyErrorBody),
-        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody),
-        (status = 410, body = VerifyErrorBody)))]
+    responses((status = 200, body = Verdict), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 410, body = ErrorBody)))]
 async fn answer(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    Body(body): Body<AnswersBody>,
-) -> Result<Json<Verdict>, ApiErr> {
+    JsonBody(body): JsonBody<AnswersBody>,
+) -> Result<Json<Verdict>, ApiError> {
     Ok(Json(s.verifier.answer(&who, &id, body.answers).await?))
 }
 

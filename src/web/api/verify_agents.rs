@@ -1,4 +1,4 @@
-//! Agents of businesses in the Verification API (issue 5, "Parent–child";
+//! Agents of businesses in the Verification API (
 //! `verify::agents`): after a person's own verification passed, the relying party starts
 //! the agent stage for a business (`POST /verify/v1/verifications/{id}/agent`), relays
 //! the business questions if any (`…/agent/answers`), and an agent whose role is
@@ -13,15 +13,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
-use super::verify::{ApiErr, Body, RelyingParty, VerifyErrorBody};
+use super::error::{ApiError, ErrorBody};
+use super::verify::RelyingParty;
 use crate::verify::agents::{
     AgentError, AgentStage, Agents, EmployeeResult, EmployeeStatus, EmployeesReport, MAX_EMPLOYEES,
 };
 use crate::verify::engine::{AnswerInput, IdentityInput, Requester, VerifyError};
 use crate::web::AppState;
+use crate::web::json::JsonBody;
 
 /// Largest request body: a full employee list.
 const MAX_BODY: usize = 192 * 1024;
@@ -42,14 +43,14 @@ const MAX_ACCOUNT_CHARS: usize = 128;
         EmployeesReport,
         EmployeeResult,
         EmployeeStatus,
-        VerifyErrorBody
+        ErrorBody
     ))
 )]
 pub struct AgentsApi;
 
 /// What every operation of this document can answer besides its own responses.
 pub const CONTRACT: super::contract::Contract = super::contract::Contract {
-    error_schema: "VerifyErrorBody",
+    error_schema: "ErrorBody",
     auth: Some(("client_credentials_token", "bearer")),
     rate_limited: false,
     rules: &[],
@@ -77,64 +78,6 @@ fn agents(s: &AppState) -> Agents {
     )
 }
 
-/// An agent call's refusal.
-pub struct AgentErr(AgentError);
-
-impl From<AgentError> for AgentErr {
-    fn from(e: AgentError) -> Self {
-        AgentErr(e)
-    }
-}
-
-impl From<ApiErr> for AgentErr {
-    fn from(e: ApiErr) -> Self {
-        match e {
-            ApiErr::Engine(e) => AgentErr(AgentError::Verify(e)),
-            ApiErr::TooLarge => AgentErr(AgentError::Verify(VerifyError::Invalid(format!(
-                "the request body is larger than {MAX_BODY} bytes"
-            )))),
-        }
-    }
-}
-
-impl IntoResponse for AgentErr {
-    fn into_response(self) -> Response {
-        let (status, error, desc) = match self.0 {
-            AgentError::Verify(e) => return ApiErr::Engine(e).into_response(),
-            AgentError::NotVerified => (
-                StatusCode::FORBIDDEN,
-                "not_verified",
-                "the person's own verification has not passed (or is older than an hour)",
-            ),
-            AgentError::BusinessNotIdentified => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "business_not_identified",
-                "the business could not be identified with certainty; give more elements",
-            ),
-            AgentError::RoleNotAllowed => (
-                StatusCode::FORBIDDEN,
-                "role_not_allowed",
-                "the business's records do not name this person for that role",
-            ),
-            AgentError::NotAnAgent => (
-                StatusCode::FORBIDDEN,
-                "not_an_agent",
-                "no passed agent stage for this verification",
-            ),
-            AgentError::NotAmbassador => (
-                StatusCode::FORBIDDEN,
-                "not_ambassador",
-                "only an ambassador of the business may submit employees",
-            ),
-        };
-        (
-            status,
-            Json(json!({"error": error, "error_description": desc})),
-        )
-            .into_response()
-    }
-}
-
 /// The business the person acts for, their role, and optionally the relying party's
 /// account on whose behalf it asks.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -158,7 +101,7 @@ pub struct EmployeesBody {
 }
 
 /// `who` on behalf of `account` (trimmed; at most 128 printable characters).
-fn on_behalf(mut who: Requester, account: Option<String>) -> Result<Requester, AgentErr> {
+fn on_behalf(mut who: Requester, account: Option<String>) -> Result<Requester, ApiError> {
     let account = account
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty());
@@ -175,16 +118,15 @@ fn on_behalf(mut who: Requester, account: Option<String>) -> Result<Requester, A
 #[utoipa::path(post, path = "/verify/v1/verifications/{id}/agent",
     params(("id" = String, Path, description = "the person's passed verification")),
     request_body = AgentBody,
-    responses((status = 201, body = AgentStage), (status = 400, body = VerifyErrorBody),
-        (status = 403, body = VerifyErrorBody), (status = 404, body = VerifyErrorBody),
-        (status = 422, body = VerifyErrorBody)))]
+    responses((status = 201, body = AgentStage), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn start_agent(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Body<AgentBody>, ApiErr>,
-) -> Result<Response, AgentErr> {
-    let Body(body) = body?;
+    JsonBody(body): JsonBody<AgentBody>,
+) -> Result<Response, ApiError> {
     let who = on_behalf(who, body.account)?;
     let stage = agents(&s)
         .start(&who, &id, &body.business, &body.role)
@@ -195,33 +137,31 @@ async fn start_agent(
 #[utoipa::path(post, path = "/verify/v1/verifications/{id}/agent/answers",
     params(("id" = String, Path, description = "the person's verification")),
     request_body = AgentAnswersBody,
-    responses((status = 200, body = AgentStage), (status = 400, body = VerifyErrorBody),
-        (status = 404, body = VerifyErrorBody), (status = 409, body = VerifyErrorBody)))]
+    responses((status = 200, body = AgentStage), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn answer_agent(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Body<AgentAnswersBody>, ApiErr>,
-) -> Result<Json<AgentStage>, AgentErr> {
-    let Body(body) = body?;
+    JsonBody(body): JsonBody<AgentAnswersBody>,
+) -> Result<Json<AgentStage>, ApiError> {
     Ok(Json(agents(&s).answer(&who, &id, body.answers).await?))
 }
 
 #[utoipa::path(post, path = "/verify/v1/agents/{id}/employees",
     params(("id" = String, Path, description = "the ambassador's verification (agent stage passed)")),
     request_body = EmployeesBody,
-    responses((status = 200, body = EmployeesReport), (status = 400, body = VerifyErrorBody),
-        (status = 403, body = VerifyErrorBody), (status = 404, body = VerifyErrorBody)))]
+    responses((status = 200, body = EmployeesReport), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn submit_employees(
     RelyingParty(who): RelyingParty,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Body<EmployeesBody>, ApiErr>,
-) -> Result<Json<EmployeesReport>, AgentErr> {
-    let Body(body) = body?;
+    JsonBody(body): JsonBody<EmployeesBody>,
+) -> Result<Json<EmployeesReport>, ApiError> {
     if body.employees.len() > MAX_EMPLOYEES {
         let m = format!("at most {MAX_EMPLOYEES} employees");
-        return Err(AgentError::Verify(VerifyError::Invalid(m)).into());
+        return Err(ApiError::invalid_request(m));
     }
     let report = agents(&s)
         .submit_employees(&who, &id, &body.employees)

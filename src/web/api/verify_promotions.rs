@@ -1,12 +1,11 @@
-//! Promotions and eligibility of the verification API (issue 5): a relying party
+//! Promotions and eligibility of the verification API: a relying party
 //! registers promotions (`/verify/v1/promotions`: code, description, rule), lists and
 //! deletes its own, and asks whether the entity behind one of its verifications
 //! qualifies (`POST /verify/v1/eligibility` → only `eligible` true or false). Another
 //! client's promotion or verification is 404. Authentication as the rest of
 //! `/verify/v1` ([`VerifyClient`]). OpenAPI at `/verify/v1/promotions/openapi.json`.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,11 +13,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use super::error::{ApiError, ErrorBody, RulePosition};
 use super::verify_auth::VerifyClient;
-use crate::store::StoreError;
 use crate::verify::eligibility::{self, PromotionError, PromotionInput, PromotionOutput};
 use crate::web::AppState;
 use crate::web::error::no_store;
+use crate::web::json::JsonBody;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -32,7 +32,7 @@ use crate::web::error::no_store;
         PromotionOutput,
         EligibilityInput,
         EligibilityOutput,
-        PromotionErrorBody,
+        ErrorBody,
         RulePosition
     )),
     modifiers(&Security)
@@ -41,7 +41,7 @@ pub struct PromotionsApi;
 
 /// What every operation of this document can answer besides its own responses.
 pub const CONTRACT: super::contract::Contract = super::contract::Contract {
-    error_schema: "PromotionErrorBody",
+    error_schema: "ErrorBody",
     auth: Some(("client_credentials_token", "bearer")),
     rate_limited: false,
     rules: &[],
@@ -83,173 +83,20 @@ pub fn router() -> Router<AppState> {
 /// Largest request body of these routes (a rule is at most 2 KB).
 const MAX_BODY: usize = 16 * 1024;
 
-/// Where a rule was refused.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RulePosition {
-    /// Byte offset in the rule.
-    pub offset: usize,
-    /// 1-based line and column (in characters).
-    pub line: usize,
-    pub column: usize,
-}
-
-/// An error: `invalid_request`, `invalid_rule` (with `position`), `not_found`,
-/// `conflict`, `too_many_promotions`, `challenge_required`, `too_many_promotions_asked`,
-/// `temporarily_unavailable`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PromotionErrorBody {
-    pub error: String,
-    pub error_description: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<RulePosition>,
-}
-
-/// A refusal of this API.
-pub enum ApiErr {
-    Domain(PromotionError),
-    /// The body is larger than [`MAX_BODY`].
-    TooLarge,
-}
-
-impl From<PromotionError> for ApiErr {
-    fn from(e: PromotionError) -> Self {
-        ApiErr::Domain(e)
-    }
-}
-
-impl From<StoreError> for ApiErr {
-    fn from(e: StoreError) -> Self {
-        ApiErr::Domain(e.into())
-    }
-}
-
-fn body(error: &str, desc: impl Into<String>) -> PromotionErrorBody {
-    PromotionErrorBody {
-        error: error.to_owned(),
-        error_description: desc.into(),
-        field: None,
-        position: None,
-    }
-}
-
-impl IntoResponse for ApiErr {
-    fn into_response(self) -> Response {
-        let e = match self {
-            ApiErr::Domain(e) => e,
-            ApiErr::TooLarge => {
-                let b = body(
-                    "invalid_request",
-                    format!("the request body is larger than {MAX_BODY} bytes"),
-                );
-                return no_store((StatusCode::PAYLOAD_TOO_LARGE, Json(b)).into_response());
-            }
-        };
-        let (status, b) = match e {
-            PromotionError::Invalid { field, message } => (
-                StatusCode::BAD_REQUEST,
-                PromotionErrorBody {
-                    field: Some(field.to_owned()),
-                    ..body("invalid_request", message)
-                },
-            ),
-            PromotionError::Rule(e) => (
-                StatusCode::BAD_REQUEST,
-                PromotionErrorBody {
-                    field: Some("rule".into()),
-                    position: Some(RulePosition {
-                        offset: e.offset,
-                        line: e.line,
-                        column: e.column,
-                    }),
-                    ..body("invalid_rule", e.to_string())
-                },
-            ),
-            PromotionError::Duplicate => (
-                StatusCode::CONFLICT,
-                body("conflict", "you already have a promotion with this code"),
-            ),
-            PromotionError::TooMany => (
-                StatusCode::CONFLICT,
-                body(
-                    "too_many_promotions",
-                    format!(
-                        "a client may register at most {} promotions",
-                        eligibility::MAX_PROMOTIONS_PER_CLIENT
-                    ),
-                ),
-            ),
-            PromotionError::NotFound => (
-                StatusCode::NOT_FOUND,
-                body("not_found", "no such promotion or verification"),
-            ),
-            PromotionError::TooManyAsked => (
-                StatusCode::TOO_MANY_REQUESTS,
-                body(
-                    "too_many_promotions_asked",
-                    format!(
-                        "a verification answers at most {} promotions",
-                        eligibility::MAX_ASKED_PER_VERIFICATION
-                    ),
-                ),
-            ),
-            PromotionError::ChallengeRequired(why) => {
-                (StatusCode::CONFLICT, body("challenge_required", why))
-            }
-            PromotionError::Store(e) => {
-                let status = match e {
-                    StoreError::Backend(_) => StatusCode::SERVICE_UNAVAILABLE,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
-                };
-                tracing::warn!(error = %e, "promotions API storage failure");
-                (
-                    status,
-                    body("temporarily_unavailable", "storage is unavailable"),
-                )
-            }
-        };
-        no_store((status, Json(b)).into_response())
-    }
-}
-
-/// A JSON body whose rejection is an `invalid_request` of this API.
-pub struct JsonBody<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiErr;
-    async fn from_request(req: Request, s: &S) -> Result<Self, ApiErr> {
-        match Json::<T>::from_request(req, s).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiErr::TooLarge),
-            Err(e) => Err(ApiErr::Domain(PromotionError::Invalid {
-                field: "body",
-                message: match e {
-                    JsonRejection::JsonDataError(d) => d.body_text(),
-                    JsonRejection::MissingJsonContentType(_) => {
-                        "send the body as application/json".into()
-                    }
-                    _ => "the body is not valid JSON".into(),
-                },
-            })),
-        }
-    }
-}
-
 fn ok<T: Serialize>(status: StatusCode, v: T) -> Response {
     no_store((status, Json(v)).into_response())
 }
 
 #[utoipa::path(post, path = "/verify/v1/promotions", request_body = PromotionInput,
     responses((status = 201, body = PromotionOutput),
-        (status = 400, description = "invalid_request, or invalid_rule with its position", body = PromotionErrorBody),
+        (status = 400, description = "invalid_request, or invalid_rule with its position", body = ErrorBody),
         (status = 401, description = "no valid token"), (status = 403, description = "the token lacks the verify scope"),
-        (status = 409, description = "the code is taken, or too many promotions", body = PromotionErrorBody)))]
+        (status = 409, description = "the code is taken, or too many promotions", body = ErrorBody)))]
 async fn create_promotion(
     who: VerifyClient,
     State(s): State<AppState>,
     JsonBody(input): JsonBody<PromotionInput>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, ApiError> {
     let p = &s.provider;
     let rec = eligibility::register(
         &p.stores,
@@ -264,45 +111,51 @@ async fn create_promotion(
 
 #[utoipa::path(get, path = "/verify/v1/promotions",
     responses((status = 200, description = "your promotions, oldest first", body = [PromotionOutput]), (status = 401)))]
-async fn list_promotions(who: VerifyClient, State(s): State<AppState>) -> Result<Response, ApiErr> {
+async fn list_promotions(
+    who: VerifyClient,
+    State(s): State<AppState>,
+) -> Result<Response, ApiError> {
     let list = s
         .provider
         .stores
         .promotions
         .list_promotions(&who.client_id)
-        .await?;
+        .await
+        .map_err(PromotionError::from)?;
     let out: Vec<PromotionOutput> = list.into_iter().map(Into::into).collect();
     Ok(ok(StatusCode::OK, out))
 }
 
 #[utoipa::path(get, path = "/verify/v1/promotions/{code}", params(("code" = String, Path)),
-    responses((status = 200, body = PromotionOutput), (status = 404, body = PromotionErrorBody)))]
+    responses((status = 200, body = PromotionOutput), (status = 404, body = ErrorBody)))]
 async fn get_promotion(
     who: VerifyClient,
     State(s): State<AppState>,
     Path(code): Path<String>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, ApiError> {
     let rec = s
         .provider
         .stores
         .promotions
         .get_promotion(&who.client_id, &code)
-        .await?;
+        .await
+        .map_err(PromotionError::from)?;
     Ok(ok(StatusCode::OK, PromotionOutput::from(rec)))
 }
 
 #[utoipa::path(delete, path = "/verify/v1/promotions/{code}", params(("code" = String, Path)),
-    responses((status = 204), (status = 404, body = PromotionErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_promotion(
     who: VerifyClient,
     State(s): State<AppState>,
     Path(code): Path<String>,
-) -> Result<StatusCode, ApiErr> {
+) -> Result<StatusCode, ApiError> {
     s.provider
         .stores
         .promotions
         .delete_promotion(&who.client_id, &code)
-        .await?;
+        .await
+        .map_err(PromotionError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -325,14 +178,14 @@ pub struct EligibilityOutput {
 
 #[utoipa::path(post, path = "/verify/v1/eligibility", request_body = EligibilityInput,
     responses((status = 200, body = EligibilityOutput),
-        (status = 404, description = "no such promotion or verification of yours", body = PromotionErrorBody),
-        (status = 409, description = "challenge_required: run the verification to a pass first", body = PromotionErrorBody),
-        (status = 429, description = "the verification already answered 8 other promotions", body = PromotionErrorBody)))]
+        (status = 404, description = "no such promotion or verification of yours", body = ErrorBody),
+        (status = 409, description = "challenge_required: run the verification to a pass first", body = ErrorBody),
+        (status = 429, description = "the verification already answered 8 other promotions", body = ErrorBody)))]
 async fn eligibility(
     who: VerifyClient,
     State(s): State<AppState>,
     JsonBody(input): JsonBody<EligibilityInput>,
-) -> Result<Response, ApiErr> {
+) -> Result<Response, ApiError> {
     let p = &s.provider;
     let eligible = eligibility::eligibility(
         &p.stores,

@@ -15,7 +15,7 @@ use crate::oauth::scope::Scope;
 use crate::resource::permissions::Permission;
 use crate::util::{ct_eq, secret_hash};
 use crate::web::AppState;
-use crate::web::error::{ApiError, error_page};
+use crate::web::error::{ProtocolError, error_page};
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{AccountAppsPage, AppLine, RenderHtml};
 
@@ -52,7 +52,7 @@ async fn csrf_for(p: &Provider, cookie: &str) -> Result<String, OAuthError> {
 pub async fn page(State(s): State<AppState>, cookies: Cookies) -> Response {
     render(&s.provider, &cookies, None)
         .await
-        .unwrap_or_else(|e| ApiError(e).into_response())
+        .unwrap_or_else(|e| ProtocolError(e).into_response())
 }
 
 async fn render(
@@ -135,7 +135,7 @@ async fn authorized_form(
 pub async fn narrow(
     State(s): State<AppState>,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {
@@ -144,7 +144,7 @@ pub async fn narrow(
     let parent = match authorized_form(p, &cookies, &f).await {
         Ok(Some(parent)) => parent,
         Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
-        Err(e) => return ApiError(e).into_response(),
+        Err(e) => return ProtocolError(e).into_response(),
     };
     let keep: Vec<&str> = f
         .iter()
@@ -165,7 +165,7 @@ pub async fn narrow(
 pub async fn revoke(
     State(s): State<AppState>,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {
@@ -174,7 +174,7 @@ pub async fn revoke(
     let parent = match authorized_form(p, &cookies, &f).await {
         Ok(Some(parent)) => parent,
         Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
-        Err(e) => return ApiError(e).into_response(),
+        Err(e) => return ProtocolError(e).into_response(),
     };
     let client_id = f.get("client_id").map(String::as_str).unwrap_or("");
     match connect::revoke::revoke(p, &parent, client_id).await {

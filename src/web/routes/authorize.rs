@@ -10,7 +10,7 @@ use crate::accounts::session::{self, SESSION_COOKIE};
 use crate::oauth::authorize::{self, AuthorizeError, Outcome};
 use crate::oauth::provider::paths;
 use crate::web::AppState;
-use crate::web::error::ApiError;
+use crate::web::error::ProtocolError;
 use crate::web::extract::{Cookies, QueryOrForm, set_cookie};
 
 /// The browser-binding cookie: ties a login transaction to the browser that began it.
@@ -19,7 +19,7 @@ pub const BINDING_COOKIE: &str = "surety_bb";
 pub async fn authorize(
     State(s): State<AppState>,
     cookies: Cookies,
-    params: Result<QueryOrForm, ApiError>,
+    params: Result<QueryOrForm, ProtocolError>,
 ) -> Response {
     let Ok(QueryOrForm(params)) = params else {
         return AuthorizeError::Page(

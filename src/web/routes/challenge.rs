@@ -36,7 +36,7 @@ use crate::verify::engine::{
 };
 use crate::web::AppState;
 use crate::web::client_ip::client_ip;
-use crate::web::error::ApiError;
+use crate::web::error::ProtocolError;
 use crate::web::extract::{Cookies, Form, set_cookie};
 use crate::web::pages::RenderHtml;
 
@@ -179,7 +179,7 @@ pub async fn submit(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let Ok(Form(f)) = form else {
         return AuthorizeError::Page("the form is malformed").into_response();

@@ -7,7 +7,7 @@ use super::authorize::{BINDING_COOKIE, TxQuery, respond};
 use crate::accounts::session::{self, SESSION_COOKIE};
 use crate::oauth::authorize::{self, AuthorizeError};
 use crate::web::AppState;
-use crate::web::error::ApiError;
+use crate::web::error::ProtocolError;
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{ConsentPage, RenderHtml, describe_scope};
 
@@ -72,7 +72,7 @@ pub async fn page(
 pub async fn submit(
     State(s): State<AppState>,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {

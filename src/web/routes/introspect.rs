@@ -7,18 +7,18 @@ use axum::response::{IntoResponse, Response};
 
 use crate::oauth::introspect;
 use crate::web::AppState;
-use crate::web::error::{ApiError, no_store};
+use crate::web::error::{ProtocolError, no_store};
 use crate::web::extract::{Form, credentials};
 
 pub async fn introspect(
     State(s): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let r = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
-        Ok::<_, ApiError>(introspect::introspect(&s.provider, &creds, &params).await?)
+        Ok::<_, ProtocolError>(introspect::introspect(&s.provider, &creds, &params).await?)
     }
     .await;
     match r {
@@ -30,13 +30,13 @@ pub async fn introspect(
 pub async fn revoke(
     State(s): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let r = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
         introspect::revoke(&s.provider, &creds, &params).await?;
-        Ok::<_, ApiError>(())
+        Ok::<_, ProtocolError>(())
     }
     .await;
     match r {

@@ -16,7 +16,7 @@ use crate::oauth::provider::{Provider, paths};
 use crate::util::ct_eq;
 use crate::web::AppState;
 use crate::web::client_ip::client_ip;
-use crate::web::error::ApiError;
+use crate::web::error::ProtocolError;
 use crate::web::extract::{Cookies, Form, set_cookie};
 use crate::web::pages::{LoginPage, RenderHtml};
 
@@ -65,7 +65,7 @@ pub async fn submit(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {

@@ -7,14 +7,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use crate::accounts::session::{self, SESSION_COOKIE};
 use crate::web::AppState;
-use crate::web::error::{ApiError, error_page};
+use crate::web::error::{ProtocolError, error_page};
 use crate::web::extract::{Cookies, QueryOrForm, set_cookie};
 use crate::web::pages::{MessagePage, RenderHtml};
 
 pub async fn logout(
     State(s): State<AppState>,
     cookies: Cookies,
-    params: Result<QueryOrForm, ApiError>,
+    params: Result<QueryOrForm, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(QueryOrForm(params)) = params else {
@@ -32,7 +32,7 @@ pub async fn logout(
     if let Some(c) = cookies.get(SESSION_COOKIE)
         && let Err(e) = session::end(p.cache.as_ref(), c).await
     {
-        return ApiError(e).into_response();
+        return ProtocolError(e).into_response();
     }
     let mut resp = match target {
         Some(url) => Redirect::to(&url).into_response(),

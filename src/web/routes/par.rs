@@ -8,18 +8,18 @@ use serde_json::json;
 
 use crate::oauth::authorize::par;
 use crate::web::AppState;
-use crate::web::error::{ApiError, no_store};
+use crate::web::error::{ProtocolError, no_store};
 use crate::web::extract::{Form, credentials};
 
 pub async fn par(
     State(s): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let r = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
-        Ok::<_, ApiError>(par::push(&s.provider, &creds, &params).await?)
+        Ok::<_, ProtocolError>(par::push(&s.provider, &creds, &params).await?)
     }
     .await;
     match r {

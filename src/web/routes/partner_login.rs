@@ -14,7 +14,7 @@ use crate::accounts::session::{self, Session};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::partners::assertion;
 use crate::web::AppState;
-use crate::web::error::{ApiError, error_page, no_store};
+use crate::web::error::{ProtocolError, error_page, no_store};
 use crate::web::extract::{Cookies, QueryOrForm};
 
 /// The login-link endpoint (also the required `aud` of its assertions).
@@ -69,7 +69,7 @@ pub fn safe_return_to(return_to: Option<&str>) -> String {
 pub async fn login_link(
     State(s): State<AppState>,
     cookies: Cookies,
-    params: Result<QueryOrForm, ApiError>,
+    params: Result<QueryOrForm, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(QueryOrForm(params)) = params else {

@@ -17,7 +17,7 @@ use crate::verify::CivilDate;
 use crate::verify::eligibility::{self, PassportLine};
 use crate::verify::engine::{Outcome, VerifyError};
 use crate::web::AppState;
-use crate::web::error::{ApiError, error_page};
+use crate::web::error::{ProtocolError, error_page};
 use crate::web::extract::Cookies;
 use crate::web::pages::RenderHtml;
 
@@ -47,7 +47,7 @@ pub struct PassportPage {
 pub async fn page(State(s): State<AppState>, cookies: Cookies) -> Response {
     match render(&s, &cookies).await {
         Ok(r) => r,
-        Err(e) => ApiError(e).into_response(),
+        Err(e) => ProtocolError(e).into_response(),
     }
 }
 

@@ -19,11 +19,12 @@ use super::partner_login::{
 use crate::accounts::session;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
+use crate::partners::accounts::{self, AccountError, Actor, Channel};
 use crate::partners::is_account_sid;
-use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
-use crate::util::{b64, ct_eq, secret_hash};
+use crate::store::{AccountRecord, PartnerRecord, StoreError};
+use crate::util::{b64, ct_eq};
 use crate::web::AppState;
-use crate::web::error::{ApiError, error_page, no_store};
+use crate::web::error::{ProtocolError, error_page, no_store};
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{PortalBrand, PortalEndedPage, PortalPage, RenderHtml};
 
@@ -65,7 +66,7 @@ pub async fn page(State(s): State<AppState>, cookies: Cookies) -> Response {
 pub async fn rotate_auth_token(
     State(s): State<AppState>,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let mut portal = match open(p, &cookies).await {
@@ -83,22 +84,27 @@ pub async fn rotate_auth_token(
         };
         return render(p, &portal, view, StatusCode::FORBIDDEN).await;
     }
-    let token = p.entropy.token(32);
-    portal.account.auth_token_hash = secret_hash(&token);
-    if let Err(e) = p.stores.accounts.update_account(&portal.account).await {
-        return unavailable(&e.into());
-    }
-    let event = AuditEvent {
-        at: p.now(),
-        actor: portal.partner.id.clone(),
-        action: "auth-token-rotate".into(),
-        subject: portal.account.sid.clone(),
-        outcome: "ok".into(),
-        detail: "account portal".into(),
+    // A conditional update: an account closed meanwhile stays closed (its portal ended).
+    let by = Actor {
+        partner_id: &portal.partner.id,
+        channel: Channel::Portal,
     };
-    if let Err(e) = p.stores.audit.record(&event).await {
-        tracing::warn!(error = %e, "audit record failed");
-    }
+    let token = match accounts::rotate_token(
+        &p.stores,
+        p.entropy.as_ref(),
+        &by,
+        &portal.account.sid,
+        p.now(),
+    )
+    .await
+    {
+        Ok((account, token)) => {
+            portal.account = account;
+            token
+        }
+        Err(AccountError::Store(e)) => return unavailable(&e.into()),
+        Err(_) => return ended(p, &cookies).await,
+    };
     let view = View {
         new_token: Some(&token),
         ..View::default()
@@ -302,6 +308,7 @@ fn unavailable(e: &OAuthError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::secret_hash;
     use serde_json::json;
 
     #[test]

@@ -15,7 +15,7 @@ use crate::oauth::authorize::{self, AuthorizeError, Tx};
 use crate::oauth::provider::Provider;
 use crate::util::ct_eq;
 use crate::web::AppState;
-use crate::web::error::ApiError;
+use crate::web::error::ProtocolError;
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{RenderHtml, SignupPage};
 
@@ -70,7 +70,7 @@ pub async fn submit(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     cookies: Cookies,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
     let Ok(Form(f)) = form else {

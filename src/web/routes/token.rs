@@ -7,18 +7,18 @@ use axum::response::{IntoResponse, Response};
 
 use crate::oauth::grants;
 use crate::web::AppState;
-use crate::web::error::{ApiError, no_store};
+use crate::web::error::{ProtocolError, no_store};
 use crate::web::extract::{Form, credentials};
 
 pub async fn token(
     State(s): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form, ApiError>,
+    form: Result<Form, ProtocolError>,
 ) -> Response {
     let result = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
-        Ok::<_, ApiError>(grants::token(&s.provider, &creds, &params).await?)
+        Ok::<_, ProtocolError>(grants::token(&s.provider, &creds, &params).await?)
     }
     .await;
     match result {

@@ -1,5 +1,4 @@
-//! Scoped API keys (issue 4, "several credentials per account, each bound to its own
-//! permission set"): `POST …/Keys` creates one (its secret is shown once),
+//! Scoped API keys: `POST …/Keys` creates one (its secret is shown once),
 //! `GET …/Keys` lists them (never a secret), `DELETE …/Keys/{key_sid}` revokes one at once.
 //!
 //! A key authenticates the resource API with HTTP Basic `<KeySid>:<KeySecret>` (see
@@ -11,18 +10,18 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::errors::{JsonBody, Refusal};
-use super::{ErrorOut, caller, created};
+use super::{caller, created};
 use crate::resource::permissions::Permission;
 use crate::resource::{Caller, ResourceError, service};
 use crate::store::{ApiKeyRecord, AuditEvent};
 use crate::util::secret_hash;
 use crate::web::AppState;
-use crate::web::guard::{Grants, GuardError, Principal, Scheme};
+use crate::web::api::error::{ApiError, ErrorBody};
+use crate::web::guard::{Grants, Principal, Scheme};
+use crate::web::json::JsonBody;
 
 /// The two letters every key SID starts with.
 const PREFIX: &str = "SK";
@@ -39,33 +38,13 @@ pub fn is_key_sid(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Why a key request was refused.
-pub enum KeyRefusal {
-    Refused(Refusal),
-    /// The credential is a key or an access token, not an account's own.
-    NotAccountCredentials,
-}
-
-impl From<Refusal> for KeyRefusal {
-    fn from(r: Refusal) -> Self {
-        KeyRefusal::Refused(r)
-    }
-}
-
-impl IntoResponse for KeyRefusal {
-    fn into_response(self) -> Response {
-        match self {
-            KeyRefusal::Refused(r) => r.into_response(),
-            KeyRefusal::NotAccountCredentials => (
-                StatusCode::FORBIDDEN,
-                Json(json!({
-                    "error": "account_credentials_required",
-                    "error_description": "API keys are managed only with the account's own credentials (account SID + auth token) or a parent account's",
-                })),
-            )
-                .into_response(),
-        }
-    }
+/// 403: keys are managed only with an account's own credentials.
+fn not_account_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "account_credentials_required",
+        "API keys are managed only with the account's own credentials (account SID + auth token) or a parent account's",
+    )
 }
 
 /// The caller, when it authenticated with an account's own credentials.
@@ -75,13 +54,11 @@ pub struct Manager {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Manager {
-    type Rejection = Response;
-    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Response> {
-        let principal = Principal::from_request_parts(parts, s)
-            .await
-            .map_err(GuardError::into_response)?;
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, ApiError> {
+        let principal = Principal::from_request_parts(parts, s).await?;
         if principal.scheme != Scheme::Basic || principal.grants != Grants::All {
-            return Err(KeyRefusal::NotAccountCredentials.into_response());
+            return Err(not_account_credentials());
         }
         Ok(Self {
             caller: caller(&principal),
@@ -91,8 +68,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Manager {
 }
 
 impl Manager {
-    fn refused(&self) -> impl Fn(ResourceError) -> KeyRefusal + '_ {
-        move |e| KeyRefusal::Refused(Refusal::Domain(e, self.principal.scheme))
+    fn refused(&self) -> impl Fn(ResourceError) -> ApiError + '_ {
+        move |e| ApiError::from((e, self.principal.scheme))
     }
 }
 
@@ -114,11 +91,8 @@ struct NewKey {
     permissions: Vec<Permission>,
 }
 
-fn malformed(field: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal::Malformed {
-        field,
-        message: message.into(),
-    }
+fn malformed(field: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid_request(message).field(field)
 }
 
 fn registry() -> String {
@@ -126,7 +100,7 @@ fn registry() -> String {
 }
 
 impl NewKey {
-    fn parse(k: KeyIn) -> Result<Self, Refusal> {
+    fn parse(k: KeyIn) -> Result<Self, ApiError> {
         let name = k.friendly_name.unwrap_or_default();
         let name = name.trim();
         let n = name.chars().count();
@@ -217,13 +191,13 @@ async fn audit(s: &AppState, m: &Manager, action: &str, account_sid: &str, key_s
 
 /// Creates a key with its own permission set; the secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/Accounts/{account_sid}/Keys", params(("account_sid" = String, Path)), request_body = KeyIn,
-    responses((status = 201, body = KeyCreated), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 201, body = KeyCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_key(
     m: Manager,
     State(s): State<AppState>,
     Path(sid): Path<String>,
     JsonBody(k): JsonBody<KeyIn>,
-) -> Result<Response, KeyRefusal> {
+) -> Result<Response, ApiError> {
     let stores = &s.provider.stores;
     service::resolve(stores, &m.caller, &sid, true)
         .await
@@ -256,12 +230,12 @@ pub async fn create_key(
 
 /// Lists the account's keys, active and revoked (never their secrets).
 #[utoipa::path(get, path = "/api/v1/Accounts/{account_sid}/Keys", params(("account_sid" = String, Path)),
-    responses((status = 200, body = KeyList), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 200, body = KeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_keys(
     m: Manager,
     State(s): State<AppState>,
     Path(sid): Path<String>,
-) -> Result<Json<KeyList>, KeyRefusal> {
+) -> Result<Json<KeyList>, ApiError> {
     let stores = &s.provider.stores;
     service::resolve(stores, &m.caller, &sid, false)
         .await
@@ -278,12 +252,12 @@ pub async fn list_keys(
 
 /// Revokes a key: it stops authenticating at once (401).
 #[utoipa::path(delete, path = "/api/v1/Accounts/{account_sid}/Keys/{key_sid}", params(("account_sid" = String, Path), ("key_sid" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_key(
     m: Manager,
     State(s): State<AppState>,
     Path((sid, key_sid)): Path<(String, String)>,
-) -> Result<StatusCode, KeyRefusal> {
+) -> Result<StatusCode, ApiError> {
     let stores = &s.provider.stores;
     service::resolve(stores, &m.caller, &sid, false)
         .await
@@ -312,10 +286,10 @@ mod tests {
         }
     }
 
-    fn field(r: Result<NewKey, Refusal>) -> &'static str {
+    fn field(r: Result<NewKey, ApiError>) -> String {
         match r {
-            Err(Refusal::Malformed { field, .. }) => field,
-            _ => "accepted",
+            Err(e) => e.body().field.clone().unwrap_or_default(),
+            _ => "accepted".into(),
         }
     }
 

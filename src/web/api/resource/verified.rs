@@ -11,10 +11,10 @@ use axum::Json;
 use axum::extract::Path;
 use serde::Serialize;
 
-use super::errors::Refusal;
 use crate::accounts::session::ACR_VERIFIED;
 use crate::clock::SharedClock;
 use crate::resource::ResourceError;
+use crate::web::api::error::{ApiError, ErrorBody};
 use crate::web::guard::{Principal, RequireAcr};
 
 /// Seconds since the user's last authentication this route accepts.
@@ -39,10 +39,13 @@ pub struct VerifiedOut {
 /// The verified user acting on the account (needs `read` and a verified, recent user
 /// authentication).
 #[utoipa::path(get, path = "/api/v1/Accounts/{account_sid}/Verified", params(("account_sid" = String, Path)),
-    responses((status = 200, body = VerifiedOut), (status = 401, body = super::ErrorOut), (status = 403, body = super::ErrorOut), (status = 404, body = super::ErrorOut)))]
-pub async fn verified(p: Principal, Path(sid): Path<String>) -> Result<Json<VerifiedOut>, Refusal> {
+    responses((status = 200, body = VerifiedOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn verified(
+    p: Principal,
+    Path(sid): Path<String>,
+) -> Result<Json<VerifiedOut>, ApiError> {
     if p.account_sid.as_deref() != Some(sid.as_str()) {
-        return Err(Refusal::Domain(ResourceError::NotFound, p.scheme));
+        return Err((ResourceError::NotFound, p.scheme).into());
     }
     let s = |k: &str| {
         p.claims
