@@ -338,14 +338,14 @@ async fn user_cmd(settings: Settings, action: UsersAction) -> anyhow::Result<()>
             );
         }
         UsersAction::Get { sub } => {
-            let u = p.stores.users.get_user(&sub).await?;
+            let u = surety::accounts::users::get(p.stores.users.as_ref(), &sub).await?;
             println!(
                 "{}",
                 serde_json::json!({"sub": u.sub, "username": u.username, "email": u.email, "name": u.name})
             );
         }
         UsersAction::Delete { sub } => {
-            p.stores.users.delete_user(&sub).await?;
+            surety::accounts::users::remove(p.stores.users.as_ref(), &sub).await?;
             println!("deleted {sub}");
         }
     }

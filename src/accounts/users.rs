@@ -94,6 +94,16 @@ fn device_key(token: &str) -> String {
     format!("device:{}", crate::util::secret_hash(token))
 }
 
+/// The user `sub` (the admin API's and the CLI's lookup).
+pub async fn get(store: &dyn UserStore, sub: &str) -> Result<UserRecord, StoreError> {
+    store.get_user(sub).await
+}
+
+/// Deletes the user `sub` (the admin API's and the CLI's removal).
+pub async fn remove(store: &dyn UserStore, sub: &str) -> Result<(), StoreError> {
+    store.delete_user(sub).await
+}
+
 /// Remembers that the browser holding a new device token signed in as `username`
 /// (OWASP's device cookies): its later attempts for that user count on their own, so
 /// strangers locking the username or the address out do not lock it out. Returns the

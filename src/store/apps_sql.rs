@@ -47,28 +47,6 @@ fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
 
 #[async_trait]
 impl AppStore for SqlStore {
-    async fn insert_app(&self, a: &AppRecord) -> StoreResult<()> {
-        let _gate = self.write_gate().await;
-        let sql = format!(
-            "INSERT INTO apps ({APP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        );
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(&a.client_id)
-            .bind(&a.developer_sid)
-            .bind(&a.display_name)
-            .bind(a.homepage.as_deref())
-            .bind(a.logo_url.as_deref())
-            .bind(a.permissions.to_string())
-            .bind(a.usage_limits.to_string())
-            .bind(a.deauthorize_uri.as_deref())
-            .bind(a.webhook_secret_sealed.clone())
-            .bind(a.created_at)
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
     async fn get_app(&self, client_id: &str) -> StoreResult<AppRecord> {
         let sql = format!("SELECT {APP_COLS} FROM apps WHERE client_id = $1");
         let row = sqlx::query(AssertSqlSafe(sql))
@@ -241,24 +219,23 @@ impl AppStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO apps (client_id, developer_sid, display_name, homepage, logo_url, \
-             permissions, usage_limits, deauthorize_uri, webhook_secret_sealed, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&a.client_id)
-        .bind(&a.developer_sid)
-        .bind(&a.display_name)
-        .bind(a.homepage.as_deref())
-        .bind(a.logo_url.as_deref())
-        .bind(a.permissions.to_string())
-        .bind(a.usage_limits.to_string())
-        .bind(a.deauthorize_uri.as_deref())
-        .bind(a.webhook_secret_sealed.clone())
-        .bind(a.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let sql = format!(
+            "INSERT INTO apps ({APP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(&a.client_id)
+            .bind(&a.developer_sid)
+            .bind(&a.display_name)
+            .bind(a.homepage.as_deref())
+            .bind(a.logo_url.as_deref())
+            .bind(a.permissions.to_string())
+            .bind(a.usage_limits.to_string())
+            .bind(a.deauthorize_uri.as_deref())
+            .bind(a.webhook_secret_sealed.clone())
+            .bind(a.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)
     }
 

@@ -11,8 +11,78 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::sql::{Backend, SqlStore, map_err};
-use super::{OutboxEvent, OutboxFilter, OutboxStore, StoreError, StoreResult};
+use super::{StoreError, StoreResult};
 use crate::clock::Timestamp;
+
+/// One event in the durable outbox (see `crate::outbox`): a message to deliver to a
+/// destination, with its delivery state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    /// `EV` + 32 lowercase hex; receivers deduplicate on it.
+    pub id: String,
+    /// How it is delivered: `webhook` (an HTTP POST) or `email` (SMTP).
+    pub kind: String,
+    /// Where to: a URL for `webhook`, an address for `email`.
+    pub destination: String,
+    /// The exact body sent (JSON text).
+    pub payload: String,
+    /// The signing secret, sealed under the key-encryption key (`None`: unsigned kinds).
+    pub secret_sealed: Option<Vec<u8>>,
+    pub created_at: Timestamp,
+    /// Not delivered before this time.
+    pub next_attempt_at: Timestamp,
+    /// Delivery attempts started so far (counted when an attempt is claimed).
+    pub attempts: i64,
+    /// `pending`, `delivered` or `failed` (gave up after the last attempt).
+    pub status: String,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    /// While a node is delivering it: the lease expiry and the node's id.
+    pub locked_until: Option<Timestamp>,
+    pub locked_by: Option<String>,
+}
+
+/// Which outbox events to list (newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxFilter {
+    pub destination: Option<String>,
+    pub status: Option<String>,
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Stores a new `pending` event; a duplicate id is a `Conflict`.
+    async fn enqueue(&self, e: &OutboxEvent) -> StoreResult<()>;
+    /// Atomically leases up to `limit` due `pending` events of `kind` to `node_id` for
+    /// `lease_secs` and counts the attempt: an event leased by one node is not handed to
+    /// another until the lease expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    async fn claim_due(
+        &self,
+        kind: &str,
+        now: Timestamp,
+        limit: i64,
+        node_id: &str,
+        lease_secs: i64,
+    ) -> StoreResult<Vec<OutboxEvent>>;
+    /// The `mark_*` calls settle an attempt; they only apply while `node_id` still holds
+    /// the lease (`NotFound` otherwise).
+    async fn mark_delivered(&self, id: &str, node_id: &str, now: Timestamp) -> StoreResult<()>;
+    async fn mark_retry(
+        &self,
+        id: &str,
+        node_id: &str,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StoreResult<()>;
+    async fn mark_failed(&self, id: &str, node_id: &str, error: &str) -> StoreResult<()>;
+    async fn get_event(&self, id: &str) -> StoreResult<OutboxEvent>;
+    async fn list_events(&self, f: &OutboxFilter, limit: i64) -> StoreResult<Vec<OutboxEvent>>;
+    /// Puts a `failed` event back to `pending`, due at `now`, with a fresh attempt count
+    /// (an operator's redelivery once the receiver is fixed). `false` when the event is not
+    /// `failed` (or does not exist).
+    async fn retry_failed(&self, id: &str, now: Timestamp) -> StoreResult<bool>;
+}
 
 const COLS: &str = "id, kind, destination, payload, secret_sealed, created_at, \
     next_attempt_at, attempts, status, last_error, last_attempt_at, delivered_at, \

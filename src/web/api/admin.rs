@@ -254,7 +254,11 @@ async fn get_user(
     State(s): State<AppState>,
     Path(sub): Path<String>,
 ) -> Result<Json<UserOutput>, ApiError> {
-    Ok(Json(s.provider.stores.users.get_user(&sub).await?.into()))
+    Ok(Json(
+        users::get(s.provider.stores.users.as_ref(), &sub)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/admin/users/{sub}", params(("sub" = String, Path)),
@@ -264,6 +268,6 @@ async fn delete_user(
     State(s): State<AppState>,
     Path(sub): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.provider.stores.users.delete_user(&sub).await?;
+    users::remove(s.provider.stores.users.as_ref(), &sub).await?;
     Ok(StatusCode::NO_CONTENT)
 }
