@@ -4,8 +4,8 @@
 
 use super::FieldError;
 use crate::clock::Timestamp;
-use crate::outbox::{EventId, status};
-use crate::store::{OutboxEvent, OutboxFilter, StoreError, Stores};
+use crate::outbox::EventId;
+use crate::store::{OutboxEvent, OutboxFilter, OutboxStatus, StoreError, Stores};
 
 /// Events listed when no limit is given, and the most one list holds.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -42,10 +42,12 @@ pub async fn list(
     status: Option<String>,
     limit: Option<i64>,
 ) -> Result<Vec<OutboxEvent>, OutboxError> {
-    if status.as_deref().is_some_and(|st| !status::is_known(st)) {
-        let m = "status must be pending, delivered or failed";
-        return Err(FieldError::invalid("status", m).into());
-    }
+    let status = match status.as_deref() {
+        None => None,
+        Some(st) => Some(OutboxStatus::parse(st).ok_or_else(|| {
+            FieldError::invalid("status", "status must be pending, delivered or failed")
+        })?),
+    };
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(FieldError::invalid("limit", "limit must be between 1 and 500").into());

@@ -9,7 +9,7 @@
 //! transaction.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppPermission;
 use crate::admin::FieldError;
@@ -17,7 +17,7 @@ use crate::admin::clients::{self, ClientInput};
 use crate::clock::{Entropy, Timestamp};
 use crate::keys::KeyRing;
 use crate::resource::permissions;
-use crate::store::{AppRecord, ClientRecord, StoreError, Stores};
+use crate::store::{AppRecord, ClientRecord, StoreError, Stores, UsageLimits};
 
 /// The OpenID scopes every app may also ask for.
 pub const OIDC_SCOPES: &str = "openid profile email offline_access";
@@ -36,8 +36,7 @@ pub struct AppInput {
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
     pub permissions: Vec<AppPermission>,
-    /// `{"max_monthly_api_calls": n}`
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<UsageLimits>)]
     pub usage_limits: Option<Value>,
     pub deauthorize_uri: Option<String>,
 }
@@ -57,8 +56,7 @@ pub struct AppOutput {
     pub logo_url: Option<String>,
     pub redirect_uris: Vec<String>,
     pub permissions: Vec<AppPermission>,
-    #[schema(value_type = Object)]
-    pub usage_limits: Value,
+    pub usage_limits: UsageLimits,
     pub deauthorize_uri: Option<String>,
     pub created_at: Timestamp,
 }
@@ -79,7 +77,7 @@ impl AppOutput {
             homepage: app.homepage.clone(),
             logo_url: app.logo_url.clone(),
             redirect_uris: client.metadata.redirect_uris.clone(),
-            permissions: super::profile(app),
+            permissions: app.permissions.clone(),
             usage_limits: app.usage_limits.clone(),
             deauthorize_uri: app.deauthorize_uri.clone(),
             created_at: app.created_at,
@@ -129,23 +127,18 @@ fn check_permissions(perms: &[AppPermission]) -> Result<String, FieldError> {
     Ok(names.join(" "))
 }
 
-fn check_limits(v: &Option<Value>) -> Result<Value, FieldError> {
-    let v = v.clone().unwrap_or_else(|| json!({}));
-    let obj = v
-        .as_object()
-        .ok_or_else(|| FieldError::new("usage_limits", "must be an object"))?;
-    for (k, val) in obj {
-        match k.as_str() {
-            "max_monthly_api_calls" if val.as_u64().is_some_and(|n| n > 0) => {}
-            _ => {
-                return Err(FieldError::new(
-                    "usage_limits",
-                    format!("unsupported or invalid {k}"),
-                ));
-            }
-        }
+fn check_limits(v: &Option<Value>) -> Result<UsageLimits, FieldError> {
+    let Some(v) = v else {
+        return Ok(UsageLimits::default());
+    };
+    let invalid = || FieldError::new("usage_limits", "only max_monthly_api_calls, at least 1");
+    let l = UsageLimits::deserialize(v).map_err(|_| invalid())?;
+    if l.max_monthly_api_calls
+        .is_some_and(|n| n == 0 || n > i64::MAX as u64)
+    {
+        return Err(invalid());
     }
-    Ok(v)
+    Ok(l)
 }
 
 /// A new webhook signing secret for an app (shown once; the caller seals it).
@@ -190,7 +183,7 @@ pub fn build(
         display_name: name.to_owned(),
         homepage: input.homepage,
         logo_url: input.logo_url,
-        permissions: json!(input.permissions),
+        permissions: input.permissions,
         usage_limits,
         deauthorize_uri: input.deauthorize_uri,
         webhook_secret_sealed: None,
@@ -359,7 +352,7 @@ mod tests {
             "permissions"
         );
         let limits = AppInput {
-            usage_limits: Some(json!({"max_monthly_api_calls": -1})),
+            usage_limits: Some(serde_json::json!({"max_monthly_api_calls": -1})),
             ..input()
         };
         assert_eq!(

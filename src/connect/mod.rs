@@ -11,37 +11,26 @@ pub mod apps;
 pub mod policy;
 pub mod revoke;
 
-use serde_json::{Value, json};
-
 use crate::clock::{Entropy, Timestamp};
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::partners::PartnerLimits;
 use crate::resource::permissions;
-use crate::store::{AccountChange, AccountRecord, AppRecord, AuthorizationRecord, StoreError};
+use crate::store::{
+    AccountChange, AccountRecord, AccountStatus, AppRecord, AuthorizationRecord, GrantStatus,
+    PartnerLimits, StoreError,
+};
 use crate::util::secret_hash;
 
-/// One permission of an app's profile.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct AppPermission {
-    pub name: String,
-    /// The user may decline it and still authorize the app.
-    #[serde(default)]
-    pub optional: bool,
-}
-
-/// The app's profile as stored.
-pub fn profile(app: &AppRecord) -> Vec<AppPermission> {
-    serde_json::from_value(app.permissions.clone()).unwrap_or_default()
-}
+pub use crate::store::AppPermission;
 
 /// The optional permissions of the app's profile.
 pub fn optional_of(app: &AppRecord) -> Scope {
-    let names: Vec<String> = profile(app)
-        .into_iter()
+    let names: Vec<&str> = app
+        .permissions
+        .iter()
         .filter(|x| x.optional)
-        .map(|x| x.name)
+        .map(|x| x.name.as_str())
         .collect();
     Scope::parse(&names.join(" ")).unwrap_or_default()
 }
@@ -106,7 +95,7 @@ pub async fn owner_account(
         None,
         None,
         format!("Account of {sub}"),
-        json!({}),
+        PartnerLimits::default(),
         now,
     );
     p.stores.accounts.insert_account(&acct).await?;
@@ -119,7 +108,7 @@ fn new_account(
     parent: Option<&AccountRecord>,
     partner: Option<String>,
     name: String,
-    limits: Value,
+    limits: PartnerLimits,
     now: Timestamp,
 ) -> AccountRecord {
     AccountRecord {
@@ -127,7 +116,7 @@ fn new_account(
         partner_id: partner.or_else(|| parent.and_then(|p| p.partner_id.clone())),
         parent_sid: parent.map(|p| p.sid.clone()),
         friendly_name: name,
-        status: "active".into(),
+        status: AccountStatus::Active,
         limits,
         // Subaccounts authenticate through tokens; this random token is never shown.
         auth_token_hash: secret_hash(&rng.token(32)),
@@ -137,10 +126,10 @@ fn new_account(
 
 /// Scopes the user's partner or parent account forbid.
 async fn denied(p: &Provider, parent: &AccountRecord) -> Result<Scope, OAuthError> {
-    let mut names = PartnerLimits::of(&parent.limits).denied_scopes;
+    let mut names = parent.limits.denied_scopes.clone();
     if let Some(pid) = &parent.partner_id {
         match p.stores.partners.get_partner(pid).await {
-            Ok(pt) => names.extend(PartnerLimits::of(&pt.limits).denied_scopes),
+            Ok(pt) => names.extend(pt.limits.denied_scopes),
             Err(StoreError::NotFound) => {}
             Err(e) => return Err(e.into()),
         }
@@ -161,14 +150,14 @@ pub async fn approve(
 ) -> Result<AuthorizationRecord, OAuthError> {
     let now = p.now();
     let parent = owner_account(p, sub, now).await?;
-    let profile: Vec<String> = profile(app).into_iter().map(|x| x.name).collect();
+    let profile: Vec<&str> = app.permissions.iter().map(|x| x.name.as_str()).collect();
     let profile = Scope::parse(&profile.join(" ")).unwrap_or_default();
     let prior = p
         .stores
         .apps
         .get_authorization(&parent.sid, &app.client_id)
         .await?;
-    let active = prior.as_ref().filter(|a| a.status == "active");
+    let active = prior.as_ref().filter(|a| a.status == GrantStatus::Active);
     let before = active
         .and_then(|a| Scope::parse(&a.permissions))
         .unwrap_or_default();
@@ -187,7 +176,7 @@ pub async fn approve(
                 Some(&parent),
                 None,
                 name,
-                app.usage_limits.clone(),
+                (&app.usage_limits).into(),
                 now,
             );
             p.stores.accounts.insert_account(&acct).await?;
@@ -202,7 +191,7 @@ pub async fn approve(
         permissions: effective.to_string(),
         declined: declined.to_string(),
         usage_limits: app.usage_limits.clone(),
-        status: "active".into(),
+        status: GrantStatus::Active,
         created_at: prior.as_ref().map_or(now, |a| a.created_at),
         updated_at: now,
     };
@@ -214,8 +203,8 @@ pub async fn approve(
 /// subaccount closed meanwhile stays closed).
 async fn reactivate(p: &Provider, sid: &str) -> Result<String, OAuthError> {
     let change = AccountChange::Status {
-        from: Some("suspended"),
-        to: "active",
+        from: Some(AccountStatus::Suspended),
+        to: AccountStatus::Active,
     };
     if p.stores
         .accounts
@@ -242,7 +231,7 @@ pub async fn current(
         .apps
         .get_authorization(&parent, client_id)
         .await?
-        .filter(|a| a.status == "active"))
+        .filter(|a| a.status == GrantStatus::Active))
 }
 
 #[cfg(test)]
@@ -256,9 +245,17 @@ mod tests {
             display_name: "Dialer Pro".into(),
             homepage: None,
             logo_url: None,
-            permissions: json!([{"name": "read"}, {"name": "calls:write", "optional": true},
-                {"name": "callerids:all", "optional": true}]),
-            usage_limits: json!({}),
+            permissions: [
+                ("read", false),
+                ("calls:write", true),
+                ("callerids:all", true),
+            ]
+            .map(|(name, optional)| AppPermission {
+                name: name.into(),
+                optional,
+            })
+            .to_vec(),
+            usage_limits: Default::default(),
             deauthorize_uri: None,
             webhook_secret_sealed: None,
             created_at: 0,

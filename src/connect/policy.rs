@@ -12,8 +12,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::{
-    AppPermission, app_of, approve, current, declined_of, permissions_in, profile,
-    without_permissions,
+    AppPermission, app_of, approve, current, declined_of, permissions_in, without_permissions,
 };
 use crate::oauth::authorize::AuthRequest;
 use crate::oauth::authorize::consent::{ConsentPolicy, Granted, Item, Prior, Screen};
@@ -87,7 +86,7 @@ impl ConsentPolicy for Apps {
             .as_ref()
             .map(|a| declined_of(&app, a))
             .unwrap_or_default();
-        let profile = profile(&app);
+        let profile = &app.permissions;
         let mut items: Vec<Item> = permissions_in(&requested)
             .difference(&held)
             .iter()
@@ -160,11 +159,12 @@ impl RefreshPolicy for Apps {
 /// The permissions the user grants: every required one asked for, plus the optional
 /// ones ticked (`ticked` are names from the form; anything not asked for is ignored).
 pub fn chosen(app: &AppRecord, requested: &Scope, ticked: &[String]) -> Scope {
-    let names: Vec<String> = profile(app)
-        .into_iter()
+    let names: Vec<&str> = app
+        .permissions
+        .iter()
         .filter(|x| requested.contains(&x.name))
         .filter(|x| !x.optional || ticked.iter().any(|t| t == &x.name))
-        .map(|x| x.name)
+        .map(|x| x.name.as_str())
         .collect();
     Scope::parse(&names.join(" ")).unwrap_or_default()
 }

@@ -10,7 +10,9 @@ use crate::clock::Timestamp;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::store::{AppRecord, AuthorizationRecord, OutboxEvent, Revocation, StoreError};
+use crate::store::{
+    AppRecord, AuthorizationRecord, GrantStatus, OutboxEvent, Revocation, StoreError,
+};
 
 async fn load(
     p: &Provider,
@@ -21,7 +23,7 @@ async fn load(
         .apps
         .get_authorization(parent_sid, client_id)
         .await?
-        .filter(|a| a.status == "active")
+        .filter(|a| a.status == GrantStatus::Active)
         .ok_or_else(|| OAuthError::invalid_request("no such authorization"))
 }
 

@@ -32,18 +32,6 @@ pub const KIND_WEBHOOK: &str = "webhook";
 /// The kind of an event delivered as an e-mail through SMTP.
 pub const KIND_EMAIL: &str = "email";
 
-/// Event states, as stored.
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const DELIVERED: &str = "delivered";
-    pub const FAILED: &str = "failed";
-
-    /// Whether `s` names a state.
-    pub fn is_known(s: &str) -> bool {
-        [PENDING, DELIVERED, FAILED].contains(&s)
-    }
-}
-
 /// Largest payload accepted (receivers should not have to take more).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
@@ -189,7 +177,7 @@ pub(crate) fn new_event(
         created_at: now,
         next_attempt_at: now,
         attempts: 0,
-        status: status::PENDING.to_owned(),
+        status: crate::store::OutboxStatus::Pending,
         last_error: None,
         last_attempt_at: None,
         delivered_at: None,
@@ -211,11 +199,5 @@ mod tests {
         assert!(EventId::parse("XX0123456789abcdef0123456789abcdef").is_none());
         assert!(EventId::parse("EV0123456789ABCDEF0123456789ABCDEF").is_none());
         assert!(EventId::parse("EV0123456789abcdef0123456789abcdeg").is_none());
-    }
-
-    #[test]
-    fn states_are_known() {
-        assert!(status::is_known("pending") && status::is_known("failed"));
-        assert!(!status::is_known("PENDING") && !status::is_known(""));
     }
 }

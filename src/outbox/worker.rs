@@ -14,11 +14,11 @@ use tokio::sync::watch;
 
 use super::email::EmailTransport;
 use super::webhook::WebhookTransport;
-use super::{OutboxError, SealedInRow, status};
+use super::{OutboxError, SealedInRow};
 use crate::clock::{SharedClock, SharedEntropy, Timestamp};
 use crate::config::Settings;
 use crate::keys::KeyRing;
-use crate::store::{OutboxEvent, OutboxStore};
+use crate::store::{OutboxEvent, OutboxStatus, OutboxStore};
 
 /// How long a claimed event stays leased to the node delivering it: well beyond one
 /// delivery (at most [`super::webhook::TIMEOUT`]; a batch is delivered concurrently).
@@ -235,7 +235,7 @@ impl Worker {
                 tracing::info!(event_id = id, attempt, "outbox event delivered");
                 let now = self.clock.now();
                 (
-                    status::DELIVERED,
+                    OutboxStatus::Delivered.as_str(),
                     self.store.mark_delivered(id, node, now).await,
                 )
             }
@@ -246,7 +246,7 @@ impl Worker {
             Outcome::Failed { error } => {
                 tracing::warn!(event_id = id, attempt, %error, "outbox delivery failed; giving up");
                 (
-                    status::FAILED,
+                    OutboxStatus::Failed.as_str(),
                     self.store.mark_failed(id, node, error).await,
                 )
             }

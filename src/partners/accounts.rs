@@ -15,8 +15,6 @@
 //!
 //! [`AccountStore::change_account`]: crate::store::AccountStore::change_account
 
-use serde_json::json;
-
 use super::{AccountInput, PartnerLimits, build_account, is_account_sid};
 use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
@@ -61,24 +59,7 @@ impl From<StoreError> for AccountError {
 
 type Result<T> = std::result::Result<T, AccountError>;
 
-/// An account's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Active,
-    Suspended,
-    /// Final.
-    Closed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Active => "active",
-            Status::Suspended => "suspended",
-            Status::Closed => "closed",
-        }
-    }
-}
+pub use crate::store::AccountStatus as Status;
 
 /// Through which door a partner acts on its accounts (it names the audit line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,10 +221,7 @@ pub async fn set_status(
     to: Status,
     now: Timestamp,
 ) -> Result<AccountRecord> {
-    let c = AccountChange::Status {
-        from: None,
-        to: to.as_str(),
-    };
+    let c = AccountChange::Status { from: None, to };
     change(stores, by, sid, c, Op::Status(to), now).await
 }
 
@@ -276,9 +254,8 @@ pub async fn set_limits(
     if Scope::parse(&limits.denied_scopes.join(" ")).is_none() {
         return Err(FieldError::invalid("denied_scopes", "malformed scope").into());
     }
-    limits.check()?;
-    let value = json!(limits);
-    let c = AccountChange::Limits(&value);
+    super::limits::check(&limits)?;
+    let c = AccountChange::Limits(&limits);
     change(stores, by, sid, c, Op::Limits, now).await
 }
 

@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::DEFAULT_ASSERTION_LIFETIME;
 use super::keys::PartnerKeys;
-use super::{DEFAULT_ASSERTION_LIFETIME, PartnerLimits};
 use crate::keys::jws;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::replay;
 use crate::store::{AccountRecord, AuditEvent, PartnerRecord, StoreError};
+use crate::store::{AccountStatus, PartnerStatus};
 use crate::util::secret_hash;
 
 /// Allowed clock skew (seconds).
@@ -124,7 +125,7 @@ async fn check(
         }
         Err(e) => return Err(e.into()),
     };
-    if partner.status != "active" {
+    if partner.status != PartnerStatus::Active {
         return Err(Refusal::Invalid("the partner is suspended"));
     }
     verify_signature(p, partner_keys, &partner, &token).await?;
@@ -141,7 +142,7 @@ async fn check(
         }
         Err(e) => return Err(e.into()),
     };
-    if account.status != "active" {
+    if account.status != AccountStatus::Active {
         return Err(Refusal::Invalid("the account is not active"));
     }
     consume_jti(p, &partner, &claims).await?;
@@ -207,7 +208,8 @@ async fn consume_jti(
         key: &key,
         exp,
         iat: claims.get("iat").and_then(Value::as_i64),
-        max_lifetime: PartnerLimits::of(&partner.limits)
+        max_lifetime: partner
+            .limits
             .max_assertion_lifetime
             .unwrap_or(DEFAULT_ASSERTION_LIFETIME),
         skew: SKEW,
@@ -250,7 +252,8 @@ fn check_claims(
     if exp + SKEW <= now {
         return Err(Refusal::Invalid("the assertion has expired"));
     }
-    let lifetime = PartnerLimits::of(&partner.limits)
+    let lifetime = partner
+        .limits
         .max_assertion_lifetime
         .unwrap_or(DEFAULT_ASSERTION_LIFETIME);
     if exp > now + lifetime + SKEW {

@@ -11,7 +11,7 @@ use crate::oauth::client_auth::ClientSource;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{JWT_BEARER, token_exchange};
 use crate::oauth::provider::Provider;
-use crate::store::{ClientMetadata, ClientRecord, StoreError};
+use crate::store::{ClientMetadata, ClientRecord, PartnerStatus, StoreError};
 
 /// Partners, seen as clients.
 pub struct PartnerClients;
@@ -25,7 +25,7 @@ impl ClientSource for PartnerClients {
     /// Suspended or unknown partners are no client at all.
     async fn client(&self, p: &Provider, id: &str) -> Result<Option<ClientRecord>, OAuthError> {
         let partner = match p.stores.partners.get_partner(id).await {
-            Ok(pt) if pt.status == "active" => pt,
+            Ok(pt) if pt.status == PartnerStatus::Active => pt,
             Ok(_) | Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };

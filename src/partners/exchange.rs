@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use super::{PartnerLimits, is_account_sid};
+use super::is_account_sid;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::allowed_scope;
 use crate::oauth::grants::token_exchange::{
@@ -25,6 +25,7 @@ use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessClaims, AccessGrant, TokenResponse};
 use crate::resource::permissions::Permission;
 use crate::store::{AccountRecord, ClientRecord, PartnerRecord, StoreError};
+use crate::store::{AccountStatus, PartnerStatus};
 
 /// Surety's token type for a bare account SID (`AC` + 32 hex).
 pub const ACCOUNT_SID_TYPE: &str = "urn:surety:params:token-type:account_sid";
@@ -149,7 +150,7 @@ struct Subject {
 /// their registration names `surety:impersonate`), otherwise an operator by its scope.
 async fn actor(p: &Provider, client: &ClientRecord) -> Result<Actor, OAuthError> {
     match p.stores.partners.get_partner(&client.client_id).await {
-        Ok(pt) if pt.status == "active" => return Ok(Actor::Partner(Box::new(pt))),
+        Ok(pt) if pt.status == PartnerStatus::Active => return Ok(Actor::Partner(Box::new(pt))),
         Ok(_) => return Err(OAuthError::unauthorized_client("the partner is suspended")),
         Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
@@ -220,7 +221,7 @@ async fn account(
         audit.detail.push_str("; account of another partner");
         return Err(OAuthError::invalid_request(NOT_YOURS));
     }
-    if account.status != "active" {
+    if account.status != AccountStatus::Active {
         return Err(OAuthError::invalid_request("the account is not active"));
     }
     Ok(account)
@@ -254,9 +255,9 @@ async fn denied_scopes(
         },
         (Actor::Operator, None) => None,
     };
-    let mut denied = PartnerLimits::of(&account.limits).denied_scopes;
+    let mut denied = account.limits.denied_scopes.clone();
     if let Some(l) = partner_limits {
-        denied.extend(PartnerLimits::of(&l).denied_scopes);
+        denied.extend(l.denied_scopes);
     }
     Ok(Scope::parse(&denied.join(" ")).unwrap_or_default())
 }

@@ -87,12 +87,12 @@ mod tests {
         PartnerRecord {
             id: "PN0123456789abcdef0123456789abcdef".into(),
             name: "P".into(),
-            status: "active".into(),
+            status: crate::store::PartnerStatus::Active,
             jwks: Some(jwks),
             jwks_uri: None,
             sealed_secret: Some(vec![1]),
             allowed_cidrs: vec![],
-            limits: json!({}),
+            limits: Default::default(),
             branding: json!({}),
             created_at: 0,
         }

@@ -9,7 +9,7 @@ use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
 use crate::keys::KeyRing;
 use crate::keys::jws::VerifyKey;
-use crate::store::{PartnerRecord, StoreError, Stores};
+use crate::store::{PartnerRecord, PartnerStatus, StoreError, Stores};
 
 /// Longest key id (characters).
 const MAX_KID_CHARS: usize = 128;
@@ -65,7 +65,7 @@ pub async fn get(stores: &Stores, id: &str) -> Result<PartnerRecord> {
 /// partner may not act).
 pub async fn active(stores: &Stores, id: &str) -> Result<Option<PartnerRecord>> {
     match stores.partners.get_partner(id).await {
-        Ok(p) => Ok((p.status == "active").then_some(p)),
+        Ok(p) => Ok((p.status == PartnerStatus::Active).then_some(p)),
         Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(PartnerError::Store(e)),
     }

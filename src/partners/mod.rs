@@ -12,6 +12,7 @@ pub mod client;
 pub mod exchange;
 pub mod jwt_bearer;
 pub mod keys;
+pub mod limits;
 
 // The services the admin API, the Partner API, the portal and the CLI share: partners'
 // accounts over their lifetime, and partners themselves.
@@ -24,9 +25,9 @@ use serde_json::{Value, json};
 use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
 use crate::keys::jws::VerifyKey;
-use crate::oauth::scope::Scope;
-use crate::store::{AccountRecord, PartnerRecord};
+use crate::store::{AccountRecord, AccountStatus, PartnerRecord, PartnerStatus};
 use crate::util::secret_hash;
+pub use limits::{PartnerLimits, scope_ceiling};
 
 /// Longest assertion lifetime a partner may use unless its limits say less (seconds).
 pub const DEFAULT_ASSERTION_LIFETIME: i64 = 300;
@@ -62,95 +63,18 @@ pub struct PartnerInput {
     pub status: Option<String>,
 }
 
-/// What a partner's accounts may never do.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PartnerLimits {
-    /// Scopes no token for this partner's accounts may carry.
-    #[serde(default)]
-    pub denied_scopes: Vec<String>,
-    /// The most a token for this partner's accounts may carry (permissions of the
-    /// registry); unset: every permission. On an account it narrows the partner's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<crate::resource::permissions::PermissionName>>)]
-    pub allowed_scopes: Option<Vec<String>>,
-    /// Longest assertion lifetime accepted, seconds (default 300).
-    #[schema(minimum = 1, maximum = 3600)]
-    pub max_assertion_lifetime: Option<i64>,
-    /// Metered resource-API calls per calendar month (UTC); on a partner, the default for
-    /// its accounts. Enforced by the resource API.
-    pub max_monthly_api_calls: Option<u64>,
-}
-
-impl PartnerLimits {
-    pub fn of(v: &Value) -> Self {
-        // Straight from the borrowed tree: no copy of it per call.
-        Self::deserialize(v).unwrap_or_default()
-    }
-
-    /// Checks what an admin or partner submitted: `allowed_scopes` names permissions of
-    /// the registry only (never an internal scope such as `partner:api` or `verify`).
-    pub fn check(&self) -> Result<(), FieldError> {
-        if self
-            .max_assertion_lifetime
-            .is_some_and(|l| !(1..=3600).contains(&l))
-        {
-            return Err(FieldError::invalid(
-                "limits",
-                "max_assertion_lifetime between 1 and 3600",
-            ));
-        }
-        if self
-            .max_monthly_api_calls
-            .is_some_and(|n| n > i64::MAX as u64)
-        {
-            return Err(FieldError::invalid(
-                "limits",
-                "max_monthly_api_calls at most 9223372036854775807",
-            ));
-        }
-        for s in self.allowed_scopes.iter().flatten() {
-            if crate::resource::permissions::Permission::parse(s).is_none() {
-                return Err(FieldError::invalid(
-                    "limits",
-                    "allowed_scopes may name only permissions of the registry",
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The most a token acting on an account may carry: `all` (the delegable resource
-/// scopes), narrowed by the partner's and then the account's `allowed_scopes`, less
-/// what either denies.
-pub fn scope_ceiling(all: &Scope, partner: &Value, account: &Value) -> Scope {
-    let (pl, al) = (PartnerLimits::of(partner), PartnerLimits::of(account));
-    let list = |v: &[String]| Scope::parse(&v.join(" ")).unwrap_or_default();
-    let mut ceiling = all.clone();
-    for l in [&pl, &al] {
-        if let Some(allowed) = &l.allowed_scopes {
-            ceiling = ceiling.intersection(&list(allowed));
-        }
-    }
-    ceiling
-        .difference(&list(&pl.denied_scopes))
-        .difference(&list(&al.denied_scopes))
-}
-
 /// A partner as returned by the admin API (never the secret).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PartnerOutput {
     pub partner_id: String,
     pub name: String,
-    pub status: String,
+    pub status: PartnerStatus,
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Value>,
     pub jwks_uri: Option<String>,
     pub has_secret: bool,
     pub allowed_cidrs: Vec<String>,
-    #[schema(value_type = Object)]
-    pub limits: Value,
+    pub limits: PartnerLimits,
     #[schema(value_type = Object)]
     pub branding: Value,
     pub created_at: Timestamp,
@@ -161,7 +85,7 @@ impl From<&PartnerRecord> for PartnerOutput {
         Self {
             partner_id: p.id.clone(),
             name: p.name.clone(),
-            status: p.status.clone(),
+            status: p.status,
             jwks: p.jwks.clone(),
             jwks_uri: p.jwks_uri.clone(),
             has_secret: p.sealed_secret.is_some(),
@@ -197,10 +121,11 @@ pub fn build_partner(
     if name.is_empty() || name.chars().count() > 128 {
         return Err(FieldError::invalid("name", "1 to 128 characters"));
     }
-    let status = input.status.unwrap_or_else(|| "active".into());
-    if !matches!(status.as_str(), "active" | "suspended") {
-        return Err(FieldError::invalid("status", "active or suspended"));
-    }
+    let status = match input.status.as_deref() {
+        None => PartnerStatus::Active,
+        Some(s) => PartnerStatus::parse(s)
+            .ok_or_else(|| FieldError::invalid("status", "active or suspended"))?,
+    };
     if let Some(j) = &input.jwks
         && VerifyKey::from_jwks(j).is_empty()
     {
@@ -230,7 +155,7 @@ pub fn build_partner(
         branding::validate(b)?;
     }
     let limits = input.limits.unwrap_or_default();
-    limits.check()?;
+    limits::check(&limits)?;
     let id = id.unwrap_or_else(|| format!("PN{}", rng.hex16()));
     let sealed_secret = match &input.secret {
         Some(s) => Some(
@@ -247,7 +172,7 @@ pub fn build_partner(
         jwks_uri: input.jwks_uri,
         sealed_secret,
         allowed_cidrs: input.allowed_cidrs,
-        limits: json!(limits),
+        limits,
         branding: input.branding.unwrap_or_else(|| json!({})),
         created_at: now,
     })
@@ -272,12 +197,11 @@ pub struct AccountInput {
 pub struct AccountOutput {
     pub account_sid: String,
     pub friendly_name: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub partner_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
-    #[schema(value_type = Object)]
-    pub limits: Value,
+    pub limits: PartnerLimits,
     pub created_at: Timestamp,
 }
 
@@ -286,7 +210,7 @@ impl AccountOutput {
         Self {
             account_sid: a.sid.clone(),
             friendly_name: a.friendly_name.clone(),
-            status: a.status.clone(),
+            status: a.status,
             partner_id: a.partner_id.clone(),
             auth_token,
             limits: a.limits.clone(),
@@ -304,17 +228,14 @@ pub fn build_account(
     now: Timestamp,
 ) -> Result<(AccountRecord, String), FieldError> {
     let name = accounts::friendly_name(&input.friendly_name)?;
-    let limits = input.limits.unwrap_or_else(|| json!({}));
-    PartnerLimits::deserialize(&limits)
-        .map_err(|e| FieldError::invalid("limits", e.to_string()))?
-        .check()?;
+    let limits = limits::parse(input.limits.as_ref())?;
     let token = rng.token(32);
     let rec = AccountRecord {
         sid: format!("AC{}", rng.hex16()),
         partner_id: Some(partner_id.to_owned()),
         parent_sid: None,
         friendly_name: name.to_owned(),
-        status: "active".into(),
+        status: AccountStatus::Active,
         limits,
         auth_token_hash: secret_hash(&token),
         created_at: now,

@@ -5,13 +5,8 @@
 //! or any ancestor the call is refused. The counting itself is one SQL transaction in
 //! the store (exact under concurrency, durable across restarts).
 
-use serde_json::Value;
-
 use crate::clock::Timestamp;
-use crate::store::{AccountNode, Charge};
-
-/// The key of the limit in an account's or partner's `limits` JSON.
-pub const LIMIT_KEY: &str = "max_monthly_api_calls";
+use crate::store::{AccountNode, Charge, PartnerLimits};
 
 /// A calendar month (UTC), the metering period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +38,10 @@ impl Period {
     }
 }
 
-/// A limit read from a `limits` JSON value: a non-negative integer, or none.
-pub fn limit_in(limits: &Value) -> Option<i64> {
+/// The monthly limit of `limits`, if it sets one.
+pub fn limit_in(limits: &PartnerLimits) -> Option<i64> {
     limits
-        .get(LIMIT_KEY)
-        .and_then(Value::as_u64)
+        .max_monthly_api_calls
         .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 
@@ -97,8 +91,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::AccountRecord;
-    use serde_json::json;
+    use crate::store::{AccountRecord, AccountStatus};
 
     #[test]
     fn periods_are_utc_calendar_months() {
@@ -117,14 +110,21 @@ mod tests {
         }
     }
 
-    fn node(limits: Value, partner: Option<Value>) -> AccountNode {
+    fn limit(n: u64) -> PartnerLimits {
+        PartnerLimits {
+            max_monthly_api_calls: Some(n),
+            ..PartnerLimits::default()
+        }
+    }
+
+    fn node(limits: PartnerLimits, partner: Option<PartnerLimits>) -> AccountNode {
         AccountNode {
             account: AccountRecord {
                 sid: "AC1".into(),
                 partner_id: None,
                 parent_sid: None,
                 friendly_name: "a".into(),
-                status: "active".into(),
+                status: AccountStatus::Active,
                 limits,
                 auth_token_hash: String::new(),
                 created_at: 0,
@@ -136,16 +136,13 @@ mod tests {
 
     #[test]
     fn the_account_limit_wins_over_the_partner_default() {
-        assert_eq!(effective_limit(&node(json!({}), None)), None);
+        let none = PartnerLimits::default;
+        assert_eq!(effective_limit(&node(none(), None)), None);
+        assert_eq!(effective_limit(&node(none(), Some(limit(5)))), Some(5));
+        assert_eq!(effective_limit(&node(limit(0), Some(limit(5)))), Some(0));
         assert_eq!(
-            effective_limit(&node(json!({}), Some(json!({LIMIT_KEY: 5})))),
-            Some(5)
+            effective_limit(&node(limit(u64::MAX), None)),
+            Some(i64::MAX)
         );
-        assert_eq!(
-            effective_limit(&node(json!({LIMIT_KEY: 0}), Some(json!({LIMIT_KEY: 5})))),
-            Some(0)
-        );
-        assert_eq!(effective_limit(&node(json!({LIMIT_KEY: -1}), None)), None);
-        assert_eq!(effective_limit(&node(json!({LIMIT_KEY: "9"}), None)), None);
     }
 }

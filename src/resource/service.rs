@@ -7,8 +7,8 @@ use super::values::{MessageBody, PhoneNumber, SidKind};
 use super::{Caller, ResourceError};
 use crate::clock::{Entropy, Timestamp};
 use crate::store::{
-    AccountNode, AccountRecord, ActivityKind, ActivityRecord, Cursor, Metered, NumberRecord,
-    StoreError, Stores,
+    AccountNode, AccountRecord, AccountStatus, ActivityKind, ActivityRecord, Cursor, Metered,
+    NumberRecord, PartnerStatus, StoreError, Stores,
 };
 
 /// How many parents the tenancy walk follows up from the target.
@@ -75,17 +75,20 @@ fn check_status(line: &[AccountNode], write: bool) -> Result<()> {
         return Err(ResourceError::NotFound);
     };
     let suspended = |n: &AccountNode| {
-        n.account.status == "suspended"
-            || n.partner_status.as_deref().is_some_and(|s| s != "active")
+        n.account.status == AccountStatus::Suspended
+            || n.partner_status.is_some_and(|s| s != PartnerStatus::Active)
     };
-    if caller.account.status == "closed" {
+    if caller.account.status == AccountStatus::Closed {
         return Err(ResourceError::CallerClosed);
     }
     if suspended(caller) {
         return Err(ResourceError::Suspended);
     }
     if write {
-        if line.iter().any(|n| n.account.status == "closed") {
+        if line
+            .iter()
+            .any(|n| n.account.status == AccountStatus::Closed)
+        {
             return Err(ResourceError::Closed);
         }
         if line.iter().any(suspended) {
@@ -362,7 +365,6 @@ pub async fn usage(
 mod tests {
     use super::*;
     use crate::store::AccountRecord;
-    use serde_json::json;
 
     fn node(sid: &str, status: &str, partner: Option<&str>) -> AccountNode {
         AccountNode {
@@ -371,12 +373,12 @@ mod tests {
                 partner_id: partner.map(|_| "PN1".into()),
                 parent_sid: None,
                 friendly_name: "a".into(),
-                status: status.into(),
-                limits: json!({}),
+                status: AccountStatus::parse(status).unwrap(),
+                limits: Default::default(),
                 auth_token_hash: String::new(),
                 created_at: 0,
             },
-            partner_status: partner.map(str::to_owned),
+            partner_status: partner.map(|s| PartnerStatus::parse(s).unwrap()),
             partner_limits: None,
         }
     }

@@ -5,7 +5,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use super::sql::grants::revoke_client_tokens;
-use super::sql::{SqlStore, col, json_col, map_err, to_json};
+use super::sql::{SqlStore, col, json_col, map_err, text_col, to_json};
 use super::{
     AppRecord, AppStore, AuthorizationRecord, ClientRecord, Revocation, StoreError, StoreResult,
 };
@@ -39,7 +39,7 @@ fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
         permissions: col(r, "permissions")?,
         declined: col(r, "declined")?,
         usage_limits: json_col(r, "usage_limits")?,
-        status: col(r, "status")?,
+        status: text_col(r, "status")?,
         created_at: col(r, "created_at")?,
         updated_at: col(r, "updated_at")?,
     })
@@ -121,8 +121,8 @@ impl AppStore for SqlStore {
             .bind(&a.sub)
             .bind(&a.subaccount_sid)
             .bind(&a.permissions)
-            .bind(a.usage_limits.to_string())
-            .bind(&a.status)
+            .bind(to_json(&a.usage_limits)?)
+            .bind(a.status.as_str())
             .bind(a.created_at)
             .bind(a.updated_at)
             .bind(&a.declined)
@@ -228,8 +228,8 @@ impl AppStore for SqlStore {
             .bind(&a.display_name)
             .bind(a.homepage.as_deref())
             .bind(a.logo_url.as_deref())
-            .bind(a.permissions.to_string())
-            .bind(a.usage_limits.to_string())
+            .bind(to_json(&a.permissions)?)
+            .bind(to_json(&a.usage_limits)?)
             .bind(a.deauthorize_uri.as_deref())
             .bind(a.webhook_secret_sealed.clone())
             .bind(a.created_at)

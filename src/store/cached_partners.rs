@@ -138,8 +138,8 @@ mod tests {
             partner_id: None,
             parent_sid: None,
             friendly_name: "A".into(),
-            status: status.into(),
-            limits: serde_json::json!({}),
+            status: crate::store::AccountStatus::parse(status).unwrap(),
+            limits: Default::default(),
             auth_token_hash: "h".into(),
             created_at: 0,
         }
@@ -158,19 +158,37 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            cached.get_account_cached(sid).await.unwrap().status,
+            cached
+                .get_account_cached(sid)
+                .await
+                .unwrap()
+                .status
+                .as_str(),
             "active"
         );
         // A write through another node (straight to the database) shows after the TTL.
         db.update_account(&account(sid, "suspended")).await.unwrap();
         assert_eq!(
-            cached.get_account_cached(sid).await.unwrap().status,
+            cached
+                .get_account_cached(sid)
+                .await
+                .unwrap()
+                .status
+                .as_str(),
             "active"
         );
-        assert_eq!(cached.get_account(sid).await.unwrap().status, "suspended");
+        assert_eq!(
+            cached.get_account(sid).await.unwrap().status.as_str(),
+            "suspended"
+        );
         clock.advance(10);
         assert_eq!(
-            cached.get_account_cached(sid).await.unwrap().status,
+            cached
+                .get_account_cached(sid)
+                .await
+                .unwrap()
+                .status
+                .as_str(),
             "suspended"
         );
         // A write through this node shows at once.
@@ -179,7 +197,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            cached.get_account_cached(sid).await.unwrap().status,
+            cached
+                .get_account_cached(sid)
+                .await
+                .unwrap()
+                .status
+                .as_str(),
             "active"
         );
     }

@@ -21,8 +21,7 @@ pub struct ApiKeyRecord {
     pub secret_hash: String,
     /// Registry permission names, space separated.
     pub permissions: String,
-    /// `active` or `revoked`.
-    pub status: String,
+    pub status: super::GrantStatus,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
 }
@@ -50,7 +49,7 @@ fn key_from(r: &AnyRow) -> StoreResult<ApiKeyRecord> {
         friendly_name: col(r, "friendly_name")?,
         secret_hash: col(r, "secret_hash")?,
         permissions: col(r, "permissions")?,
-        status: col(r, "status")?,
+        status: super::sql::text_col(r, "status")?,
         created_at: col(r, "created_at")?,
         revoked_at: col(r, "revoked_at")?,
     })
@@ -67,7 +66,7 @@ impl ApiKeyStore for SqlStore {
             .bind(&k.friendly_name)
             .bind(&k.secret_hash)
             .bind(&k.permissions)
-            .bind(&k.status)
+            .bind(k.status.as_str())
             .bind(k.created_at)
             .bind(k.revoked_at)
             .execute(self.pool())

@@ -20,6 +20,7 @@ mod promotions_sql;
 pub mod resource_servers;
 mod resource_sql;
 pub mod sql;
+mod types;
 mod verify_sql;
 
 use async_trait::async_trait;
@@ -40,6 +41,10 @@ pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
+};
+pub use types::{
+    AccountStatus, AppPermission, GrantStatus, OutboxStatus, PartnerLimits, PartnerStatus,
+    UsageLimits,
 };
 pub use verify_sql::{
     AttemptState, EntitySample, EntitySamples, SamplesQuery, VerificationHistoryRecord,
@@ -274,16 +279,14 @@ pub struct PartnerRecord {
     /// `PN` + 32 lowercase hex.
     pub id: String,
     pub name: String,
-    /// `active` or `suspended`.
-    pub status: String,
+    pub status: PartnerStatus,
     /// Public keys (a JWK Set) given inline.
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
     /// An HS256 shared secret, sealed under the key-encryption key.
     pub sealed_secret: Option<Vec<u8>>,
     pub allowed_cidrs: Vec<String>,
-    /// `{"denied_scopes": [...], "max_assertion_lifetime": s, ...}`
-    pub limits: serde_json::Value,
+    pub limits: PartnerLimits,
     pub branding: serde_json::Value,
     pub created_at: Timestamp,
 }
@@ -295,9 +298,8 @@ pub struct AccountRecord {
     pub partner_id: Option<String>,
     pub parent_sid: Option<String>,
     pub friendly_name: String,
-    /// `active`, `suspended` or `closed`.
-    pub status: String,
-    pub limits: serde_json::Value,
+    pub status: AccountStatus,
+    pub limits: PartnerLimits,
     /// SHA-256 hex of the account's auth token.
     pub auth_token_hash: String,
     pub created_at: Timestamp,
@@ -399,10 +401,9 @@ pub struct AppRecord {
     pub display_name: String,
     pub homepage: Option<String>,
     pub logo_url: Option<String>,
-    /// `[{"name": "read", "optional": false}, …]`
-    pub permissions: serde_json::Value,
-    /// `{"max_monthly_api_calls": n}` asked for by the app.
-    pub usage_limits: serde_json::Value,
+    pub permissions: Vec<AppPermission>,
+    /// What the app asks for.
+    pub usage_limits: UsageLimits,
     pub deauthorize_uri: Option<String>,
     /// The secret that signs the app's webhooks (deauthorize callback), sealed under the KEK.
     pub webhook_secret_sealed: Option<Vec<u8>>,
@@ -422,9 +423,8 @@ pub struct AuthorizationRecord {
     /// Optional permissions the user declined on the consent page, space separated: a
     /// request asking only for held and declined ones is not asked again.
     pub declined: String,
-    pub usage_limits: serde_json::Value,
-    /// `active` or `revoked`.
-    pub status: String,
+    pub usage_limits: UsageLimits,
+    pub status: GrantStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -33,8 +33,7 @@ pub struct OutboxEvent {
     pub next_attempt_at: Timestamp,
     /// Delivery attempts started so far (counted when an attempt is claimed).
     pub attempts: i64,
-    /// `pending`, `delivered` or `failed` (gave up after the last attempt).
-    pub status: String,
+    pub status: super::OutboxStatus,
     pub last_error: Option<String>,
     pub last_attempt_at: Option<Timestamp>,
     pub delivered_at: Option<Timestamp>,
@@ -47,7 +46,7 @@ pub struct OutboxEvent {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutboxFilter {
     pub destination: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<super::OutboxStatus>,
 }
 
 #[async_trait]
@@ -130,7 +129,7 @@ fn event_from(r: &AnyRow) -> StoreResult<OutboxEvent> {
         created_at: col(r, "created_at")?,
         next_attempt_at: col(r, "next_attempt_at")?,
         attempts: col(r, "attempts")?,
-        status: col(r, "status")?,
+        status: super::sql::text_col(r, "status")?,
         last_error: col(r, "last_error")?,
         last_attempt_at: col(r, "last_attempt_at")?,
         delivered_at: col(r, "delivered_at")?,
@@ -281,7 +280,7 @@ impl OutboxStore for SqlStore {
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(f.destination.as_deref().unwrap_or(""))
-            .bind(f.status.as_deref().unwrap_or(""))
+            .bind(f.status.map_or("", |s| s.as_str()))
             .bind(limit.max(1))
             .fetch_all(self.pool())
             .await
@@ -302,7 +301,7 @@ pub(crate) fn test_event(id: &str, dest: &str, at: Timestamp) -> OutboxEvent {
         created_at: at,
         next_attempt_at: at,
         attempts: 0,
-        status: "pending".into(),
+        status: super::OutboxStatus::Pending,
         last_error: None,
         last_attempt_at: None,
         delivered_at: None,
@@ -436,7 +435,7 @@ mod tests {
         assert_eq!(s.list_events(&only_a, 10).await.unwrap(), vec![a]);
         let delivered = OutboxFilter {
             destination: None,
-            status: Some("delivered".into()),
+            status: Some(crate::store::OutboxStatus::Delivered),
         };
         assert!(s.list_events(&delivered, 10).await.unwrap().is_empty());
         assert_eq!(
@@ -524,7 +523,7 @@ mod tests {
             s.get_event("EV1").await,
             Err(StoreError::NotFound)
         ));
-        assert_eq!(s.get_event("EV2").await.unwrap().status, "pending");
+        assert_eq!(s.get_event("EV2").await.unwrap().status.as_str(), "pending");
     }
 
     async fn retry_waits_and_failed_is_final(s: &SqlStore) {

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use super::sql::{Backend, SqlStore, col, expect_row, json_col, map_err, to_json};
+use super::sql::{Backend, SqlStore, col, expect_row, json_col, map_err, text_col, to_json};
 use super::{
-    AccountRecord, AccountStore, AuditEvent, AuditStore, PartnerRecord, PartnerStore, StoreError,
-    StoreResult,
+    AccountRecord, AccountStatus, AccountStore, AuditEvent, AuditStore, PartnerRecord,
+    PartnerStore, StoreError, StoreResult,
 };
 
 /// One change to an account ([`AccountStore::change_account`]).
@@ -15,13 +15,13 @@ use super::{
 pub enum AccountChange<'a> {
     /// The status becomes `to`; with `from`, only from that status.
     Status {
-        from: Option<&'a str>,
-        to: &'a str,
+        from: Option<AccountStatus>,
+        to: AccountStatus,
     },
     /// A new auth token: its SHA-256 hex.
     AuthTokenHash(&'a str),
     FriendlyName(&'a str),
-    Limits(&'a serde_json::Value),
+    Limits(&'a super::PartnerLimits),
 }
 
 const PARTNER_COLS: &str =
@@ -33,7 +33,7 @@ fn partner_from(r: &AnyRow) -> StoreResult<PartnerRecord> {
     Ok(PartnerRecord {
         id: col(r, "id")?,
         name: col(r, "name")?,
-        status: col(r, "status")?,
+        status: text_col(r, "status")?,
         jwks: jwks
             .as_deref()
             .map(serde_json::from_str)
@@ -59,7 +59,7 @@ impl PartnerStore for SqlStore {
         sqlx::query(AssertSqlSafe(sql))
             .bind(&p.id)
             .bind(&p.name)
-            .bind(&p.status)
+            .bind(p.status.as_str())
             .bind(p.jwks.as_ref().map(to_json).transpose()?)
             .bind(p.jwks_uri.as_deref())
             .bind(p.sealed_secret.clone())
@@ -88,7 +88,7 @@ impl PartnerStore for SqlStore {
         let r = sqlx::query("UPDATE partners SET name = $2, status = $3, jwks = $4, jwks_uri = $5, sealed_secret = $6, allowed_cidrs = $7, limits = $8, branding = $9 WHERE id = $1")
             .bind(&p.id)
             .bind(&p.name)
-            .bind(&p.status)
+            .bind(p.status.as_str())
             .bind(p.jwks.as_ref().map(to_json).transpose()?)
             .bind(p.jwks_uri.as_deref())
             .bind(p.sealed_secret.clone())
@@ -154,7 +154,7 @@ fn account_from(r: &AnyRow) -> StoreResult<AccountRecord> {
         partner_id: col(r, "partner_id")?,
         parent_sid: col(r, "parent_sid")?,
         friendly_name: col(r, "friendly_name")?,
-        status: col(r, "status")?,
+        status: text_col(r, "status")?,
         limits: json_col(r, "limits")?,
         auth_token_hash: col(r, "auth_token_hash")?,
         created_at: col(r, "created_at")?,
@@ -173,7 +173,7 @@ impl AccountStore for SqlStore {
             .bind(a.partner_id.as_deref())
             .bind(a.parent_sid.as_deref())
             .bind(&a.friendly_name)
-            .bind(&a.status)
+            .bind(a.status.as_str())
             .bind(to_json(&a.limits)?)
             .bind(&a.auth_token_hash)
             .bind(a.created_at)
@@ -198,7 +198,7 @@ impl AccountStore for SqlStore {
         let r = sqlx::query("UPDATE accounts SET friendly_name = $2, status = $3, limits = $4, auth_token_hash = $5 WHERE sid = $1")
             .bind(&a.sid)
             .bind(&a.friendly_name)
-            .bind(&a.status)
+            .bind(a.status.as_str())
             .bind(to_json(&a.limits)?)
             .bind(&a.auth_token_hash)
             .execute(self.pool())
@@ -232,10 +232,13 @@ impl AccountStore for SqlStore {
         change: AccountChange<'_>,
     ) -> StoreResult<Option<AccountRecord>> {
         let q = match change {
-            AccountChange::Status { from: None, to } => sqlx::query(SET_STATUS).bind(sid).bind(to),
-            AccountChange::Status { from: Some(f), to } => {
-                sqlx::query(SET_STATUS_FROM).bind(sid).bind(to).bind(f)
+            AccountChange::Status { from: None, to } => {
+                sqlx::query(SET_STATUS).bind(sid).bind(to.as_str())
             }
+            AccountChange::Status { from: Some(f), to } => sqlx::query(SET_STATUS_FROM)
+                .bind(sid)
+                .bind(to.as_str())
+                .bind(f.as_str()),
             AccountChange::AuthTokenHash(h) => sqlx::query(SET_AUTH_TOKEN).bind(sid).bind(h),
             AccountChange::FriendlyName(n) => sqlx::query(SET_NAME).bind(sid).bind(n),
             AccountChange::Limits(l) => sqlx::query(SET_LIMITS).bind(sid).bind(to_json(l)?),

@@ -4,7 +4,6 @@
 //! with the record, so a limit is exact under concurrency and survives restarts.
 
 use async_trait::async_trait;
-use serde_json::Value;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
@@ -17,9 +16,9 @@ use crate::clock::Timestamp;
 pub struct AccountNode {
     pub account: AccountRecord,
     /// The partner's status (`active`/`suspended`), when the account has a partner.
-    pub partner_status: Option<String>,
+    pub partner_status: Option<super::PartnerStatus>,
     /// The partner's `limits`, when the account has a partner.
-    pub partner_limits: Option<Value>,
+    pub partner_limits: Option<super::PartnerLimits>,
 }
 
 /// Which activity a record logs.
@@ -120,7 +119,7 @@ pub trait ResourceStore: Send + Sync {
     async fn usage(&self, account_sid: &str, period: &str) -> StoreResult<i64>;
 }
 
-fn parse_json(s: &str) -> StoreResult<Value> {
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -142,12 +141,17 @@ fn node_from(r: &AnyRow) -> StoreResult<AccountNode> {
             partner_id: col(r, "partner_id")?,
             parent_sid: col(r, "parent_sid")?,
             friendly_name: col(r, "friendly_name")?,
-            status: col(r, "status")?,
+            status: super::sql::text_col(r, "status")?,
             limits: parse_json(&col::<String>(r, "limits")?)?,
             auth_token_hash: col(r, "auth_token_hash")?,
             created_at: col(r, "created_at")?,
         },
-        partner_status: col(r, "partner_status")?,
+        partner_status: col::<Option<String>>(r, "partner_status")?
+            .map(|s| {
+                super::PartnerStatus::parse(&s)
+                    .ok_or_else(|| StoreError::Corrupt(format!("column partner_status: {s:?}")))
+            })
+            .transpose()?,
         partner_limits: partner_limits.as_deref().map(parse_json).transpose()?,
     })
 }

@@ -237,6 +237,17 @@ where
         .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
+/// A status enum stored as text ([`super::types`]).
+pub(crate) trait TextEnum: Sized {
+    fn from_text(s: &str) -> Option<Self>;
+}
+
+/// A text column holding a [`TextEnum`]; unknown text is `Corrupt`.
+pub(crate) fn text_col<T: TextEnum>(row: &AnyRow, name: &str) -> StoreResult<T> {
+    let text: String = col(row, name)?;
+    T::from_text(&text).ok_or_else(|| StoreError::Corrupt(format!("column {name}: {text:?}")))
+}
+
 /// A JSON TEXT column, decoded.
 pub(crate) fn json_col<T: DeserializeOwned>(row: &AnyRow, name: &str) -> StoreResult<T> {
     let text: String = col(row, name)?;

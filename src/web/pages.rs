@@ -107,7 +107,8 @@ pub struct PortalPage<'a> {
     pub error: Option<&'a str>,
     /// Successful partner sign-ins among the newest audit events.
     pub sign_ins: Option<usize>,
-    pub apps: Vec<PortalApp>,
+    /// `None`: the authorizations could not be read (not "no apps").
+    pub apps: Option<Vec<PortalApp>>,
 }
 
 #[derive(Template)]

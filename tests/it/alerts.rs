@@ -80,7 +80,7 @@ async fn all_delivered(srv: &TestServer) -> usize {
         let events = outbox.list_events(&filter, 100).await.unwrap();
         events
             .iter()
-            .all(|e| e.status == surety::outbox::status::DELIVERED)
+            .all(|e| e.status == surety::store::OutboxStatus::Delivered)
             .then_some(events.len())
     })
     .await

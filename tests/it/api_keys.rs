@@ -94,8 +94,8 @@ async fn subaccount(srv: &TestServer, parent: &str) -> Cred {
         partner_id: parent_rec.partner_id,
         parent_sid: Some(parent.to_owned()),
         friendly_name: "Subaccount".into(),
-        status: "active".into(),
-        limits: json!({}),
+        status: surety::store::AccountStatus::Active,
+        limits: Default::default(),
         auth_token_hash: surety::util::secret_hash(&token),
         created_at: now(),
     };
@@ -277,7 +277,7 @@ async fn a_key_has_its_accounts_tenancy() {
     // A closed account's keys stop authenticating.
     let stores = &srv.provider().stores;
     let mut rec = stores.accounts.get_account(sid(&sub)).await.unwrap();
-    rec.status = "closed".into();
+    rec.status = surety::store::AccountStatus::Closed;
     stores.accounts.update_account(&rec).await.unwrap();
     let a = call(&srv, &sub_key, Method::GET, &path, None).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);

@@ -178,7 +178,8 @@ async fn narrowing_and_revoking_stop_tokens_and_call_the_deauthorize_callback() 
             .get_account(&sid)
             .await
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "suspended"
     );
     let (headers, body) = eventually("the deauthorize callback", || async {
@@ -223,7 +224,8 @@ async fn narrowing_and_revoking_stop_tokens_and_call_the_deauthorize_callback() 
             .get_account(&sid)
             .await
             .unwrap()
-            .status,
+            .status
+            .as_str(),
         "active"
     );
     srv.shutdown().await;

@@ -204,7 +204,7 @@ async fn suspended_partners_and_accounts_and_denied_scopes_are_refused() {
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_scope");
     let store = srv.provider().stores.accounts.clone();
     let mut acct = store.get_account(&p.account).await.unwrap();
-    acct.status = "suspended".into();
+    acct.status = surety::store::AccountStatus::Suspended;
     store.update_account(&acct).await.unwrap();
     assert!(
         refused(exchange(&srv, &sign(&p, &claims(&srv, &p)), None).await)
@@ -240,7 +240,7 @@ async fn suspended_partners_and_accounts_and_denied_scopes_are_refused() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["jwks"]["keys"][0]["kid"], "p1", "{v}");
     assert_eq!(v["limits"]["max_assertion_lifetime"], 300);
-    acct.status = "active".into();
+    acct.status = surety::store::AccountStatus::Active;
     store.update_account(&acct).await.unwrap();
     let r = exchange(&srv, &sign(&p, &claims(&srv, &p)), None).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -446,7 +446,7 @@ async fn only_scopes_that_exist_and_the_partner_may_delegate_are_issued() {
         );
         let store = srv.provider().stores.accounts.clone();
         let mut acct = store.get_account(&q.account).await.unwrap();
-        acct.limits = json!({"allowed_scopes": ["read"]});
+        acct.limits = serde_json::from_value(json!({"allowed_scopes": ["read"]})).unwrap();
         store.update_account(&acct).await.unwrap();
         assert_eq!(scope_error(&srv, &q, "read").await, None);
         assert_eq!(

@@ -298,7 +298,7 @@ async fn a_receiver_that_always_fails_ends_failed() {
         created_at: later,
         next_attempt_at: later,
         attempts: 0,
-        status: "pending".into(),
+        status: surety::store::OutboxStatus::Pending,
         last_error: None,
         last_attempt_at: None,
         delivered_at: None,

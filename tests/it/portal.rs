@@ -474,7 +474,7 @@ async fn without_a_session_the_portal_says_it_ended() {
     assert_eq!(get_portal(&srv, &cookie).await.status(), StatusCode::OK);
     let accounts = srv.provider().stores.accounts.clone();
     let mut acct = accounts.get_account(&p.account).await.unwrap();
-    acct.status = "suspended".into();
+    acct.status = surety::store::AccountStatus::Suspended;
     accounts.update_account(&acct).await.unwrap();
     assert_eq!(
         get_portal(&srv, &cookie).await.status(),

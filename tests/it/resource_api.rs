@@ -83,8 +83,8 @@ async fn subaccount(srv: &TestServer, p: &Partner, parent: &str) -> Account {
         partner_id: Some(p.id.clone()),
         parent_sid: Some(parent.to_owned()),
         friendly_name: "App subaccount".into(),
-        status: "active".into(),
-        limits: json!({}),
+        status: surety::store::AccountStatus::Active,
+        limits: Default::default(),
         auth_token_hash: surety::util::secret_hash(&token),
         created_at: now(),
     };

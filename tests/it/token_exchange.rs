@@ -292,7 +292,7 @@ async fn unknown_suspended_or_invalid_subjects_are_refused_as_invalid_request() 
     let subject = partner_token(&srv, &p, "read").await;
     let store = srv.provider().stores.accounts.clone();
     let mut acct = store.get_account(&p.account).await.unwrap();
-    acct.status = "suspended".into();
+    acct.status = surety::store::AccountStatus::Suspended;
     store.update_account(&acct).await.unwrap();
     for (token, ty) in [(p.account.as_str(), SID), (subject.as_str(), AT)] {
         let d = refused(exchange(&srv, &op, token, ty, &[]).await, "invalid_request").await;

@@ -1,10 +1,9 @@
 //! Contract cases for accounts' conditional changes ([`AccountStore::change_account`]:
 //! one column each, never on a closed account, so a change racing a close cannot reopen
 //! it) and for apps stored and deleted with their clients in one transaction
-//! ([`AppStore::create_app`], [`AppStore::delete_app_and_client`]). On a fresh SQLite
-//! file and (when configured) a fresh PostgreSQL database each.
-
-use serde_json::json;
+//! ([`AppStore::create_app`], [`AppStore::delete_app_and_client`]), and for typed values
+//! read back: a status or limits that no longer parse are `Corrupt`, never a default.
+//! On a fresh SQLite file and (when configured) a fresh PostgreSQL database each.
 
 use super::super::sql::SqlStore;
 use super::super::*;
@@ -14,6 +13,7 @@ contract!(
     account_changes_write_one_column_and_spare_closed_accounts,
     a_rotation_racing_a_close_never_reopens_the_account,
     apps_and_their_clients_are_stored_and_deleted_together,
+    stored_values_that_do_not_parse_are_corrupt,
 );
 
 fn account(sid: &str) -> AccountRecord {
@@ -22,15 +22,19 @@ fn account(sid: &str) -> AccountRecord {
         partner_id: Some("PN1".into()),
         parent_sid: None,
         friendly_name: "A".into(),
-        status: "active".into(),
-        limits: json!({}),
+        status: AccountStatus::Active,
+        limits: PartnerLimits::default(),
         auth_token_hash: "h0".into(),
         created_at: 1000,
     }
 }
 
-fn status<'a>(from: Option<&'a str>, to: &'a str) -> AccountChange<'a> {
-    AccountChange::Status { from, to }
+fn status(from: Option<&str>, to: &str) -> AccountChange<'static> {
+    let parse = |s: &str| AccountStatus::parse(s).unwrap();
+    AccountChange::Status {
+        from: from.map(parse),
+        to: parse(to),
+    }
 }
 
 async fn account_changes_write_one_column_and_spare_closed_accounts(s: &SqlStore) {
@@ -57,7 +61,10 @@ async fn account_changes_write_one_column_and_spare_closed_accounts(s: &SqlStore
         (a.friendly_name.as_str(), a.auth_token_hash.as_str()),
         ("B", "h1")
     );
-    let limits = json!({"denied_scopes": ["read"]});
+    let limits = PartnerLimits {
+        denied_scopes: vec!["read".into()],
+        ..PartnerLimits::default()
+    };
     let a = change(AccountChange::Limits(&limits))
         .await
         .unwrap()
@@ -67,16 +74,16 @@ async fn account_changes_write_one_column_and_spare_closed_accounts(s: &SqlStore
     let not_suspended = change(status(Some("suspended"), "active")).await.unwrap();
     assert!(not_suspended.is_none());
     let a = change(status(None, "suspended")).await.unwrap().unwrap();
-    assert_eq!(a.status, "suspended");
+    assert_eq!(a.status.as_str(), "suspended");
     let a = change(status(Some("suspended"), "active"))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(a.status, "active");
+    assert_eq!(a.status.as_str(), "active");
     // Closing is final: nothing changes a closed account.
     let a = change(status(None, "closed")).await.unwrap().unwrap();
-    assert_eq!(a.status, "closed");
-    let frozen = json!({});
+    assert_eq!(a.status.as_str(), "closed");
+    let frozen = PartnerLimits::default();
     for c in [
         status(None, "active"),
         status(Some("closed"), "active"),
@@ -119,13 +126,17 @@ async fn a_rotation_racing_a_close_never_reopens_the_account(s: &SqlStore) {
             )
         };
         let closed = close.unwrap().unwrap().expect("the close always applies");
-        assert_eq!(closed.status, "closed");
+        assert_eq!(closed.status.as_str(), "closed");
         let a = s.get_account(&sid).await.unwrap();
-        assert_eq!(a.status, "closed", "round {round}: the account ends closed");
+        assert_eq!(
+            a.status.as_str(),
+            "closed",
+            "round {round}: the account ends closed"
+        );
         match rotate.unwrap().unwrap() {
             // The rotation came first: it saw an open account and kept its status.
             Some(r) => {
-                assert_eq!(r.status, "active", "round {round}");
+                assert_eq!(r.status.as_str(), "active", "round {round}");
                 assert_eq!(a.auth_token_hash, hash, "round {round}");
             }
             // The close came first: the rotation changed nothing.
@@ -141,8 +152,11 @@ fn app(client_id: &str) -> AppRecord {
         display_name: "Dialer".into(),
         homepage: None,
         logo_url: Some("https://dialer.example/logo.png".into()),
-        permissions: json!([{"name": "read", "optional": false}]),
-        usage_limits: json!({}),
+        permissions: vec![AppPermission {
+            name: "read".into(),
+            optional: false,
+        }],
+        usage_limits: Default::default(),
         deauthorize_uri: None,
         webhook_secret_sealed: Some(vec![1, 2, 3]),
         created_at: 1000,
@@ -167,4 +181,30 @@ async fn apps_and_their_clients_are_stored_and_deleted_together(s: &SqlStore) {
     s.insert_client(&client("plain")).await.unwrap();
     assert!(is_not_found(s.delete_app_and_client("plain").await));
     assert!(s.get_client("plain").await.is_ok());
+}
+
+async fn stored_values_that_do_not_parse_are_corrupt(s: &SqlStore) {
+    let (sid, other) = (
+        "AC0000000000000000000000000000000a",
+        "AC0000000000000000000000000000000b",
+    );
+    s.insert_account(&account(sid)).await.unwrap();
+    s.insert_account(&account(other)).await.unwrap();
+    let corrupt = |r: StoreResult<AccountRecord>| matches!(r, Err(StoreError::Corrupt(_)));
+    for (set, id) in [
+        ("status = 'frozen'", sid),
+        ("limits = '{\"max_calls\": 5}'", other),
+    ] {
+        let sql = format!("UPDATE accounts SET {set} WHERE sid = '{id}'");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert!(corrupt(s.get_account(id).await), "{set}");
+    }
+    // A conditional change reads the row back: it fails the same way.
+    let renamed = s
+        .change_account(sid, AccountChange::FriendlyName("x"))
+        .await;
+    assert!(matches!(renamed, Err(StoreError::Corrupt(_))));
 }

@@ -27,8 +27,8 @@ async fn setup(s: &SqlStore) {
         partner_id: None,
         parent_sid: Some(PARENT.into()),
         friendly_name: "app subaccount".into(),
-        status: "active".into(),
-        limits: serde_json::json!({}),
+        status: AccountStatus::Active,
+        limits: Default::default(),
         auth_token_hash: "00".repeat(32),
         created_at: 1000,
     })
@@ -41,8 +41,8 @@ async fn setup(s: &SqlStore) {
         subaccount_sid: SUBACCOUNT.into(),
         permissions: "read".into(),
         declined: String::new(),
-        usage_limits: serde_json::json!({}),
-        status: "active".into(),
+        usage_limits: Default::default(),
+        status: GrantStatus::Active,
         created_at: 1000,
         updated_at: 1000,
     })
@@ -76,8 +76,8 @@ async fn state(s: &SqlStore) -> (String, String, Option<Timestamp>, Option<Times
         .unwrap()
         .len();
     (
-        auth.status,
-        account.status,
+        auth.status.as_str().to_owned(),
+        account.status.as_str().to_owned(),
         grant.revoked_at,
         token.rotated_at,
         events,
@@ -102,7 +102,7 @@ async fn revocation_changes_everything_and_queues_once(s: &SqlStore) {
         )
     );
     let queued = s.get_event("EV1").await.unwrap();
-    assert_eq!(queued.status, "pending");
+    assert_eq!(queued.status.as_str(), "pending");
     assert_eq!(queued.destination, "https://app.example/deauthorize");
     // Already revoked: nothing more is written, no second callback.
     assert!(

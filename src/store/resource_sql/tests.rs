@@ -8,7 +8,9 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::{Entropy, SystemEntropy};
-use crate::store::{AccountStore, PartnerRecord, PartnerStore};
+use crate::store::{
+    AccountStatus, AccountStore, PartnerLimits, PartnerRecord, PartnerStatus, PartnerStore,
+};
 
 /// Fresh migrated stores, and what to drop afterwards.
 struct Dbs {
@@ -60,13 +62,13 @@ async fn dbs() -> Dbs {
     Dbs { stores, dir, pg }
 }
 
-fn account(parent: Option<&str>, partner: Option<&str>, limits: Value) -> AccountRecord {
+fn account(parent: Option<&str>, partner: Option<&str>, limits: PartnerLimits) -> AccountRecord {
     AccountRecord {
         sid: format!("AC{}", SystemEntropy.hex16()),
         partner_id: partner.map(str::to_owned),
         parent_sid: parent.map(str::to_owned),
         friendly_name: "t".into(),
-        status: "active".into(),
+        status: AccountStatus::Active,
         limits,
         auth_token_hash: "h".into(),
         created_at: 1,
@@ -93,26 +95,33 @@ fn message(account_sid: &str, created_at: Timestamp) -> ActivityRecord {
     }
 }
 
+fn monthly(n: u64) -> PartnerLimits {
+    PartnerLimits {
+        max_monthly_api_calls: Some(n),
+        ..PartnerLimits::default()
+    }
+}
+
 /// root (partner P) ← child ← grandchild.
 async fn family(s: &SqlStore) -> (AccountRecord, AccountRecord, AccountRecord) {
     let pid = format!("PN{}", SystemEntropy.hex16());
     s.insert_partner(&PartnerRecord {
         id: pid.clone(),
         name: "P".into(),
-        status: "active".into(),
+        status: PartnerStatus::Active,
         jwks: None,
         jwks_uri: None,
         sealed_secret: None,
         allowed_cidrs: vec![],
-        limits: json!({"max_monthly_api_calls": 7}),
+        limits: monthly(7),
         branding: json!({}),
         created_at: 1,
     })
     .await
     .unwrap();
-    let root = account(None, Some(&pid), json!({}));
-    let child = account(Some(&root.sid), None, json!({}));
-    let grand = account(Some(&child.sid), Some(&pid), json!({}));
+    let root = account(None, Some(&pid), PartnerLimits::default());
+    let child = account(Some(&root.sid), None, PartnerLimits::default());
+    let grand = account(Some(&child.sid), Some(&pid), PartnerLimits::default());
     for a in [&root, &child, &grand] {
         s.insert_account(a).await.unwrap();
     }
@@ -127,12 +136,9 @@ async fn lineage_walks_up_with_partner_details() {
         let l = s.lineage(&grand.sid, 8).await.unwrap();
         let sids: Vec<&str> = l.iter().map(|n| n.account.sid.as_str()).collect();
         assert_eq!(sids, [&grand.sid, &child.sid, &root.sid]);
-        assert_eq!(l[0].partner_status.as_deref(), Some("active"));
+        assert_eq!(l[0].partner_status, Some(PartnerStatus::Active));
         assert_eq!(l[1].partner_status, None);
-        assert_eq!(
-            l[2].partner_limits,
-            Some(json!({"max_monthly_api_calls": 7}))
-        );
+        assert_eq!(l[2].partner_limits, Some(monthly(7)));
         assert_eq!(l[0].account, grand);
         assert_eq!(s.lineage(&grand.sid, 1).await.unwrap().len(), 2);
         assert!(matches!(

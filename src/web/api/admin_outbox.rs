@@ -11,7 +11,7 @@ use super::admin::Admin;
 use super::error::{ApiError, ErrorBody};
 use super::query::Query;
 use crate::admin::outbox;
-use crate::store::OutboxEvent;
+use crate::store::{OutboxEvent, OutboxStatus};
 use crate::web::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -43,8 +43,7 @@ pub struct OutboxEventOutput {
     /// `webhook` or `email`.
     kind: String,
     destination: String,
-    /// `pending`, `delivered` or `failed`.
-    status: String,
+    status: OutboxStatus,
     /// Attempts started so far.
     attempts: i64,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@ use super::error::{ApiError, ErrorBody};
 use crate::connect::AppPermission;
 use crate::connect::apps::{self, AppInput, AppOutput};
 use crate::partners::accounts;
-use crate::store::AccountRecord;
+use crate::store::{AccountRecord, AccountStatus};
 use crate::web::AppState;
 use crate::web::json::JsonBody;
 
@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for Developer {
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
         let (sid, token) = basic(&parts.headers).ok_or_else(unauthenticated)?;
         match accounts::authenticate(&s.provider.stores, &sid, &token).await? {
-            Some(acct) if acct.status == "active" => Ok(Developer(acct)),
+            Some(acct) if acct.status == AccountStatus::Active => Ok(Developer(acct)),
             _ => Err(unauthenticated()),
         }
     }

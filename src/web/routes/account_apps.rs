@@ -13,6 +13,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::resource::permissions::Permission;
+use crate::store::GrantStatus;
 use crate::util::{ct_eq, secret_hash};
 use crate::web::AppState;
 use crate::web::error::{ProtocolError, error_page};
@@ -75,7 +76,7 @@ async fn render(
             .list_authorizations(&parent)
             .await?
             .into_iter()
-            .filter(|a| a.status == "active")
+            .filter(|a| a.status == GrantStatus::Active)
         {
             let name = connect::app_of(p, &a.client_id)
                 .await?

@@ -21,7 +21,9 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::partners::accounts::{self, AccountError, Actor, Channel};
 use crate::partners::is_account_sid;
-use crate::store::{AccountRecord, PartnerRecord, StoreError};
+use crate::store::{
+    AccountRecord, AccountStatus, GrantStatus, PartnerRecord, PartnerStatus, StoreError,
+};
 use crate::util::{b64, ct_eq};
 use crate::web::AppState;
 use crate::web::error::{ProtocolError, error_page, no_store};
@@ -140,7 +142,7 @@ async fn open(p: &Provider, cookies: &Cookies) -> Result<Option<Portal>, OAuthEr
         return Ok(None);
     }
     let account = match p.stores.accounts.get_account(&sess.sub).await {
-        Ok(a) if a.status == "active" => a,
+        Ok(a) if a.status == AccountStatus::Active => a,
         Ok(_) | Err(StoreError::NotFound) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
@@ -160,7 +162,7 @@ async fn partner(p: &Provider, id: Option<&str>) -> Result<Option<PartnerRecord>
         return Ok(None);
     };
     match p.stores.partners.get_partner(id).await {
-        Ok(pt) if pt.status == "active" => Ok(Some(pt)),
+        Ok(pt) if pt.status == PartnerStatus::Active => Ok(Some(pt)),
         Ok(_) | Err(StoreError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -184,13 +186,13 @@ async fn render(p: &Provider, portal: &Portal, view: View<'_>, status: StatusCod
     let apps = if b.shows("apps") {
         authorized_apps(p, &portal.account.sid).await
     } else {
-        Vec::new()
+        Some(Vec::new())
     };
     let page = PortalPage {
         brand: brand(&b),
         account_sid: &portal.account.sid,
         friendly_name: &portal.account.friendly_name,
-        status: &portal.account.status,
+        status: portal.account.status.as_str(),
         csrf: &csrf,
         new_token: view.new_token,
         error: view.error,
@@ -201,22 +203,40 @@ async fn render(p: &Provider, portal: &Portal, view: View<'_>, status: StatusCod
 }
 
 /// The apps authorized on the account (active authorizations), by display name.
-async fn authorized_apps(p: &Provider, sid: &str) -> Vec<crate::web::pages::PortalApp> {
-    let Ok(auths) = p.stores.apps.list_authorizations(sid).await else {
-        return Vec::new();
-    };
+/// The apps authorized on the account; `None` when they cannot be read (logged), so
+/// the page says so instead of "no apps".
+async fn authorized_apps(p: &Provider, sid: &str) -> Option<Vec<crate::web::pages::PortalApp>> {
+    match active_apps(p, sid).await {
+        Ok(apps) => Some(apps),
+        Err(e) => {
+            tracing::warn!(error = %e, "app authorizations unreadable for the portal");
+            None
+        }
+    }
+}
+
+async fn active_apps(
+    p: &Provider,
+    sid: &str,
+) -> Result<Vec<crate::web::pages::PortalApp>, StoreError> {
+    let auths = p.stores.apps.list_authorizations(sid).await?;
     let mut out = Vec::new();
-    for a in auths.into_iter().filter(|a| a.status == "active") {
+    for a in auths
+        .into_iter()
+        .filter(|a| a.status == GrantStatus::Active)
+    {
         let name = match p.stores.apps.get_app(&a.client_id).await {
             Ok(app) => app.display_name,
-            Err(_) => a.client_id.clone(),
+            // The app was deleted since: its id is all there is to show.
+            Err(StoreError::NotFound) => a.client_id.clone(),
+            Err(e) => return Err(e),
         };
         out.push(crate::web::pages::PortalApp {
             name,
             scope: a.permissions,
         });
     }
-    out
+    Ok(out)
 }
 
 /// Successful partner sign-ins (jwt-bearer grants and login links) among the account's

@@ -13,7 +13,7 @@ use crate::helpers::*;
 async fn set_limit(srv: &TestServer, sid: &str, limit: u64) {
     let store = srv.provider().stores.accounts.clone();
     let mut a = store.get_account(sid).await.unwrap();
-    a.limits = json!({"max_monthly_api_calls": limit});
+    a.limits = serde_json::from_value(json!({"max_monthly_api_calls": limit})).unwrap();
     store.update_account(&a).await.unwrap();
 }
 
@@ -142,7 +142,7 @@ async fn a_partners_limit_is_the_default_for_its_accounts() {
     let f = family(&srv).await;
     let partners = srv.provider().stores.partners.clone();
     let mut p = partners.get_partner(&f.partner.id).await.unwrap();
-    p.limits = json!({"max_monthly_api_calls": 2});
+    p.limits = serde_json::from_value(json!({"max_monthly_api_calls": 2})).unwrap();
     partners.update_partner(&p).await.unwrap();
     let owner = Auth::Basic(f.owner.clone());
     let path = format!("{}/Messages", f.s1.sid);
@@ -175,7 +175,7 @@ async fn revoked_tokens_and_inactive_accounts_are_refused() {
     let accounts = srv.provider().stores.accounts.clone();
     let app = Auth::Bearer(token(&srv, &f.partner, &f.s1.sid, ALL).await);
     let mut s1 = accounts.get_account(&f.s1.sid).await.unwrap();
-    s1.status = "suspended".into();
+    s1.status = surety::store::AccountStatus::Suspended;
     accounts.update_account(&s1).await.unwrap();
     let a = get(&srv, &app, &path).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
@@ -190,18 +190,18 @@ async fn revoked_tokens_and_inactive_accounts_are_refused() {
     // A suspended partner suspends its accounts' credentials.
     let partners = srv.provider().stores.partners.clone();
     let mut pt = partners.get_partner(&f.partner.id).await.unwrap();
-    pt.status = "suspended".into();
+    pt.status = surety::store::PartnerStatus::Suspended;
     partners.update_partner(&pt).await.unwrap();
     let own = format!("{}/Messages", f.owner.sid);
     let a = get(&srv, &owner, &own).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(a.body["error"], "account_suspended");
-    pt.status = "active".into();
+    pt.status = surety::store::PartnerStatus::Active;
     partners.update_partner(&pt).await.unwrap();
     assert_eq!(get(&srv, &owner, &own).await.status, StatusCode::OK);
 
     let mut p = accounts.get_account(&f.owner.sid).await.unwrap();
-    p.status = "closed".into();
+    p.status = surety::store::AccountStatus::Closed;
     accounts.update_account(&p).await.unwrap();
     let a = get(&srv, &owner, &path).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);

@@ -15,7 +15,7 @@ use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::partners::is_account_sid;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{AccountStatus, GrantStatus, StoreError, StoreResult};
 use crate::util::{ct_eq, secret_hash};
 use crate::web::extract::credentials;
 use crate::web::guard::{
@@ -76,7 +76,7 @@ impl AccountAuth {
         let account = found(self.provider.stores.accounts.get_account(&sid).await)?;
         let presented = secret_hash(&secret);
         if !ct_eq(presented.as_bytes(), account.auth_token_hash.as_bytes())
-            || account.status == "closed"
+            || account.status == AccountStatus::Closed
         {
             return Err(GuardError::InvalidCredentials);
         }
@@ -94,7 +94,9 @@ impl AccountAuth {
     async fn key(&self, sid: &str, secret: &str) -> Result<Principal, GuardError> {
         let key = found(self.provider.stores.api_keys.get_api_key(sid).await)?;
         let presented = secret_hash(secret);
-        if !ct_eq(presented.as_bytes(), key.secret_hash.as_bytes()) || key.status != "active" {
+        if !ct_eq(presented.as_bytes(), key.secret_hash.as_bytes())
+            || key.status != GrantStatus::Active
+        {
             return Err(GuardError::InvalidCredentials);
         }
         Ok(Principal {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{caller, created};
 use crate::resource::permissions::Permission;
 use crate::resource::{Caller, ResourceError, service};
-use crate::store::{ApiKeyRecord, AuditEvent};
+use crate::store::{ApiKeyRecord, AuditEvent, GrantStatus};
 use crate::util::secret_hash;
 use crate::web::AppState;
 use crate::web::api::error::{ApiError, ErrorBody};
@@ -138,8 +138,7 @@ pub struct KeyOut {
     account_sid: String,
     friendly_name: String,
     permissions: Vec<String>,
-    /// `active` or `revoked`.
-    status: String,
+    status: GrantStatus,
     created_at: i64,
     revoked_at: Option<i64>,
 }
@@ -212,7 +211,7 @@ pub async fn create_key(
         friendly_name: new.friendly_name,
         secret_hash: secret_hash(&secret),
         permissions: permissions.join(" "),
-        status: "active".into(),
+        status: GrantStatus::Active,
         created_at: s.provider.now(),
         revoked_at: None,
     };
