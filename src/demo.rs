@@ -6,8 +6,9 @@ use crate::accounts::password;
 use crate::admin::clients::{self, ClientInput};
 use crate::clock::Timestamp;
 use crate::oauth::provider::Provider;
-use crate::store::{ClientRecord, StoreError, UserRecord};
+use crate::store::{ClientId, ClientRecord, StoreError, UserRecord};
 use crate::util::{b64, secret_hash, sha256};
+use anyhow::Context;
 
 pub const DEMO_CONFIDENTIAL: &str = "demo-web";
 pub const DEMO_PUBLIC: &str = "demo-spa";
@@ -79,7 +80,7 @@ async fn upsert_client(
     let known: Vec<&str> = p.grants.grant_types().collect();
     let metadata = clients::validate(input, &known).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rec = ClientRecord {
-        client_id: id.into(),
+        client_id: ClientId::parse(id).context("demo client id")?,
         secret_hash: secret.map(secret_hash),
         metadata,
         created_at: now,

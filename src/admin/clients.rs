@@ -121,7 +121,7 @@ pub struct ClientInput {
 /// The RFC 7591 §3.2.1 registration response.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClientOutput {
-    pub client_id: String,
+    pub client_id: crate::store::ClientId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     pub client_id_issued_at: Timestamp,
@@ -298,7 +298,7 @@ pub fn new_client(
 ) -> (ClientRecord, Option<String>) {
     let secret = needs_secret(&metadata).then(|| rng.token(32));
     let rec = ClientRecord {
-        client_id: rng.token(16),
+        client_id: crate::store::ClientId::new(rng),
         secret_hash: secret.as_deref().map(secret_hash),
         metadata,
         created_at: now,

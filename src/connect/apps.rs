@@ -17,7 +17,9 @@ use crate::admin::clients::{self, ClientInput};
 use crate::clock::{Entropy, Timestamp};
 use crate::keys::KeyRing;
 use crate::resource::permissions;
-use crate::store::{AppRecord, ClientRecord, StoreError, Stores, UsageLimits};
+use crate::store::{
+    AccountSid, AppRecord, ClientId, ClientRecord, StoreError, Stores, UsageLimits,
+};
 
 /// The OpenID scopes every app may also ask for.
 pub const OIDC_SCOPES: &str = "openid profile email offline_access";
@@ -44,13 +46,13 @@ pub struct AppInput {
 /// An app as returned (the client secret only at creation).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppOutput {
-    pub client_id: String,
+    pub client_id: ClientId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
     /// Signs the deauthorize callback (`Surety-Signature`, see docs/webhooks.md); shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
-    pub developer_sid: String,
+    pub developer_sid: AccountSid,
     pub display_name: String,
     pub homepage: Option<String>,
     pub logo_url: Option<String>,
@@ -151,7 +153,7 @@ pub fn new_webhook_secret(rng: &dyn Entropy) -> String {
 pub fn build(
     rng: &dyn Entropy,
     input: AppInput,
-    developer_sid: &str,
+    developer_sid: &AccountSid,
     known_grants: &[&str],
     now: Timestamp,
 ) -> Result<(ClientRecord, Option<String>, AppRecord), FieldError> {
@@ -179,7 +181,7 @@ pub fn build(
     let (client, secret) = clients::new_client(rng, metadata, now);
     let app = AppRecord {
         client_id: client.client_id.clone(),
-        developer_sid: developer_sid.to_owned(),
+        developer_sid: developer_sid.clone(),
         display_name: name.to_owned(),
         homepage: input.homepage,
         logo_url: input.logo_url,
@@ -223,7 +225,7 @@ pub async fn register(
     stores: &Stores,
     rng: &dyn Entropy,
     keys: &KeyRing,
-    developer_sid: &str,
+    developer_sid: &AccountSid,
     input: AppInput,
     known_grants: &[&str],
     now: Timestamp,
@@ -306,12 +308,16 @@ mod tests {
         }
     }
 
+    fn dev() -> AccountSid {
+        AccountSid::parse("AC00000000000000000000000000000de0").unwrap()
+    }
+
     #[test]
     fn an_app_is_a_client_limited_to_its_profile() {
         let (c, secret, app) = build(
             &SystemEntropy,
             input(),
-            "ACdev",
+            &AccountSid::parse("AC00000000000000000000000000000de0").unwrap(),
             &["authorization_code", "refresh_token"],
             1,
         )
@@ -335,7 +341,9 @@ mod tests {
             ..input()
         };
         assert_eq!(
-            build(&SystemEntropy, unknown, "d", g, 0).unwrap_err().field,
+            build(&SystemEntropy, unknown, &dev(), g, 0)
+                .unwrap_err()
+                .field,
             "permissions"
         );
         let all_optional = AppInput {
@@ -346,7 +354,7 @@ mod tests {
             ..input()
         };
         assert_eq!(
-            build(&SystemEntropy, all_optional, "d", g, 0)
+            build(&SystemEntropy, all_optional, &dev(), g, 0)
                 .unwrap_err()
                 .field,
             "permissions"
@@ -356,7 +364,9 @@ mod tests {
             ..input()
         };
         assert_eq!(
-            build(&SystemEntropy, limits, "d", g, 0).unwrap_err().field,
+            build(&SystemEntropy, limits, &dev(), g, 0)
+                .unwrap_err()
+                .field,
             "usage_limits"
         );
         let cb = AppInput {
@@ -364,7 +374,7 @@ mod tests {
             ..input()
         };
         assert_eq!(
-            build(&SystemEntropy, cb, "d", g, 0).unwrap_err().field,
+            build(&SystemEntropy, cb, &dev(), g, 0).unwrap_err().field,
             "deauthorize_uri"
         );
     }

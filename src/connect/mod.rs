@@ -17,8 +17,8 @@ use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::resource::permissions;
 use crate::store::{
-    AccountChange, AccountRecord, AccountStatus, AppRecord, AuthorizationRecord, GrantStatus,
-    PartnerLimits, StoreError,
+    AccountChange, AccountRecord, AccountSid, AccountStatus, AppRecord, AuthorizationRecord,
+    GrantStatus, PartnerLimits, StoreError,
 };
 use crate::util::secret_hash;
 
@@ -93,7 +93,6 @@ pub async fn owner_account(
     let acct = new_account(
         p.entropy.as_ref(),
         None,
-        None,
         format!("Account of {sub}"),
         PartnerLimits::default(),
         now,
@@ -106,14 +105,13 @@ pub async fn owner_account(
 fn new_account(
     rng: &dyn Entropy,
     parent: Option<&AccountRecord>,
-    partner: Option<String>,
     name: String,
     limits: PartnerLimits,
     now: Timestamp,
 ) -> AccountRecord {
     AccountRecord {
-        sid: format!("AC{}", rng.hex16()),
-        partner_id: partner.or_else(|| parent.and_then(|p| p.partner_id.clone())),
+        sid: AccountSid::new(rng),
+        partner_id: parent.and_then(|p| p.partner_id.clone()),
         parent_sid: parent.map(|p| p.sid.clone()),
         friendly_name: name,
         status: AccountStatus::Active,
@@ -174,7 +172,6 @@ pub async fn approve(
             let acct = new_account(
                 p.entropy.as_ref(),
                 Some(&parent),
-                None,
                 name,
                 (&app.usage_limits).into(),
                 now,
@@ -201,7 +198,7 @@ pub async fn approve(
 
 /// The app's subaccount, active again if it was suspended (a conditional update: a
 /// subaccount closed meanwhile stays closed).
-async fn reactivate(p: &Provider, sid: &str) -> Result<String, OAuthError> {
+async fn reactivate(p: &Provider, sid: &AccountSid) -> Result<AccountSid, OAuthError> {
     let change = AccountChange::Status {
         from: Some(AccountStatus::Suspended),
         to: AccountStatus::Active,
@@ -215,7 +212,7 @@ async fn reactivate(p: &Provider, sid: &str) -> Result<String, OAuthError> {
         // Not suspended: it must still exist.
         p.stores.accounts.get_account(sid).await?;
     }
-    Ok(sid.to_owned())
+    Ok(sid.clone())
 }
 
 /// The user's active authorization of `client_id`, if any.
@@ -240,8 +237,8 @@ mod tests {
 
     fn app() -> AppRecord {
         AppRecord {
-            client_id: "c1".into(),
-            developer_sid: "ACdev".into(),
+            client_id: crate::store::ClientId::parse("c1").unwrap(),
+            developer_sid: AccountSid::parse("AC00000000000000000000000000000de0").unwrap(),
             display_name: "Dialer Pro".into(),
             homepage: None,
             logo_url: None,

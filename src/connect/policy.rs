@@ -62,7 +62,7 @@ impl ConsentPolicy for Apps {
         }
         Ok(Some(Prior::Covered(Box::new(Granted {
             scope: without_permissions(&requested).union(&asked.intersection(&held)),
-            claims: account_claims(auth.subaccount_sid),
+            claims: account_claims(auth.subaccount_sid.into()),
             verified: None,
         }))))
     }
@@ -127,7 +127,7 @@ impl ConsentPolicy for Apps {
         let effective = Scope::stored(&auth.permissions, "app authorization")?;
         Ok(Some(Granted {
             scope: without_permissions(&requested).union(&asked.intersection(&effective)),
-            claims: account_claims(auth.subaccount_sid),
+            claims: account_claims(auth.subaccount_sid.into()),
             verified: None,
         }))
     }
@@ -151,7 +151,7 @@ impl RefreshPolicy for Apps {
         let now_held = Scope::stored(&auth.permissions, "app authorization")?;
         Ok(Standing::Holds {
             scope: without_permissions(held).union(&permissions_in(held).intersection(&now_held)),
-            claims: account_claims(auth.subaccount_sid),
+            claims: account_claims(auth.subaccount_sid.into()),
         })
     }
 }

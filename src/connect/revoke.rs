@@ -71,10 +71,10 @@ pub async fn revoke(
         .stores
         .apps
         .revoke_authorization(&Revocation {
-            parent_sid: a.parent_sid.clone(),
-            client_id: a.client_id.clone(),
+            parent_sid: a.parent_sid.to_string(),
+            client_id: a.client_id.to_string(),
             sub: a.sub.clone(),
-            subaccount_sid: a.subaccount_sid.clone(),
+            subaccount_sid: a.subaccount_sid.to_string(),
             at: now,
             event,
         })

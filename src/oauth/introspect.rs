@@ -86,7 +86,7 @@ pub async fn revoke(p: &Provider, creds: &Credentials, params: &Params) -> Resul
     }
     if token.len() <= 512 {
         match p.stores.grants.find_refresh(&secret_hash(token)).await {
-            Ok(r) if r.client_id == client.client_id => {
+            Ok(r) if client.client_id == r.client_id => {
                 let g = p.stores.grants.get_grant(&r.grant_id).await?;
                 p.stores.grants.revoke_grant(&g, p.now()).await?;
                 return Ok(());

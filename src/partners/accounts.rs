@@ -19,7 +19,9 @@ use super::{AccountInput, PartnerLimits, build_account, is_account_sid};
 use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
 use crate::oauth::scope::Scope;
-use crate::store::{AccountChange, AccountRecord, AuditEvent, StoreError, StoreResult, Stores};
+use crate::store::{
+    AccountChange, AccountRecord, AuditEvent, PartnerId, StoreError, StoreResult, Stores,
+};
 use crate::util::{ct_eq, secret_hash};
 
 /// Longest friendly name (characters, once trimmed).
@@ -75,7 +77,7 @@ pub enum Channel {
 /// Who acts: the partner that owns the accounts, and through which door.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    pub partner_id: &'a str,
+    pub partner_id: &'a PartnerId,
     pub channel: Channel,
 }
 
@@ -120,7 +122,7 @@ impl Actor<'_> {
         };
         let e = AuditEvent {
             at: now,
-            actor: self.partner_id.to_owned(),
+            actor: self.partner_id.to_string(),
             action,
             subject: sid.to_owned(),
             outcome: "ok".into(),
@@ -166,7 +168,7 @@ pub async fn owned(stores: &Stores, by: &Actor<'_>, sid: &str) -> Result<Account
         return Err(AccountError::NotFound);
     }
     let a = stores.accounts.get_account(sid).await?;
-    if a.partner_id.as_deref() != Some(by.partner_id) {
+    if a.partner_id.as_ref() != Some(by.partner_id) {
         return Err(AccountError::NotFound);
     }
     Ok(a)
@@ -186,7 +188,7 @@ pub async fn page(
         .list_accounts(partner_id, after, size + 1)
         .await
         .map_err(AccountError::Store)?;
-    let next = (rows.len() as i64 > size).then(|| rows[size as usize - 1].sid.clone());
+    let next = (rows.len() as i64 > size).then(|| rows[size as usize - 1].sid.to_string());
     rows.truncate(size as usize);
     Ok((rows, next))
 }
@@ -342,7 +344,7 @@ mod tests {
     fn each_door_names_its_audit_line() {
         let line = |channel, op| {
             Actor {
-                partner_id: "PN1",
+                partner_id: &PartnerId::parse("PN0123456789abcdef0123456789abcdef").unwrap(),
                 channel,
             }
             .audit_line(op)

@@ -80,7 +80,7 @@ pub async fn verify(
         Err(e) => Err(e),
     };
     let (subject, outcome) = match &r {
-        Ok(v) => (v.account.sid.clone(), "ok"),
+        Ok(v) => (v.account.sid.to_string(), "ok"),
         Err(Refusal::Invalid(why)) => ("-".to_owned(), *why),
         Err(Refusal::Backend(_)) => ("-".to_owned(), "backend unavailable"),
     };

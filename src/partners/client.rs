@@ -45,7 +45,7 @@ impl ClientSource for PartnerClients {
             "client_secret_basic"
         };
         Ok(Some(ClientRecord {
-            client_id: partner.id.clone(),
+            client_id: (&partner.id).into(),
             secret_hash,
             metadata: ClientMetadata {
                 client_name: Some(partner.name.clone()),

@@ -107,8 +107,8 @@ fn issue(
         extra.insert("partner_user".into(), u);
     }
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-        sub: account.sid.clone(),
-        client_id: client.client_id.clone(),
+        sub: account.sid.to_string(),
+        client_id: client.client_id.to_string(),
         scope: scope.clone(),
         extra,
         ..AccessGrant::default()

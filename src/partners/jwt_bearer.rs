@@ -77,9 +77,12 @@ impl Grant for JwtBearer {
             // The partner's own name for the person at the account; never our `sub`.
             extra.insert("partner_user".into(), json!(user));
         }
-        let client_id = client.map_or_else(|| v.partner.id.clone(), |c| c.client.client_id.clone());
+        let client_id = client.map_or_else(
+            || v.partner.id.to_string(),
+            |c| c.client.client_id.to_string(),
+        );
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-            sub: v.account.sid.clone(),
+            sub: v.account.sid.to_string(),
             client_id,
             scope: scope.clone(),
             extra,

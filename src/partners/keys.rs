@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::keys::jws::VerifyKey;
-use crate::store::PartnerRecord;
+use crate::store::{PartnerId, PartnerRecord};
 
 /// Partners held at once; past this the cache is emptied and refills.
 const MAX_ENTRIES: usize = 10_000;
@@ -30,7 +30,7 @@ impl Entry {
 
 #[derive(Default)]
 pub struct PartnerKeys {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<PartnerId, Entry>>,
 }
 
 impl PartnerKeys {
@@ -85,7 +85,7 @@ mod tests {
 
     fn partner(jwks: Value) -> PartnerRecord {
         PartnerRecord {
-            id: "PN0123456789abcdef0123456789abcdef".into(),
+            id: PartnerId::parse("PN0123456789abcdef0123456789abcdef").unwrap(),
             name: "P".into(),
             status: crate::store::PartnerStatus::Active,
             jwks: Some(jwks),

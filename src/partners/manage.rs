@@ -83,7 +83,7 @@ pub async fn replace(
     let old = stores.partners.get_partner(id).await?;
     let rec = build_partner(
         rng,
-        Some(id.to_owned()),
+        Some(old.id.clone()),
         input,
         old.created_at,
         Some(&old),

@@ -25,7 +25,9 @@ use serde_json::{Value, json};
 use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
 use crate::keys::jws::VerifyKey;
-use crate::store::{AccountRecord, AccountStatus, PartnerRecord, PartnerStatus};
+use crate::store::{
+    AccountRecord, AccountSid, AccountStatus, PartnerId, PartnerRecord, PartnerStatus,
+};
 use crate::util::secret_hash;
 pub use limits::{PartnerLimits, scope_ceiling};
 
@@ -66,7 +68,7 @@ pub struct PartnerInput {
 /// A partner as returned by the admin API (never the secret).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PartnerOutput {
-    pub partner_id: String,
+    pub partner_id: PartnerId,
     pub name: String,
     pub status: PartnerStatus,
     #[schema(value_type = Option<Object>)]
@@ -102,7 +104,7 @@ impl From<&PartnerRecord> for PartnerOutput {
 /// and keeps the keys too (`jwks`, `jwks_uri`) when it gives no key material at all.
 pub fn build_partner(
     rng: &dyn Entropy,
-    id: Option<String>,
+    id: Option<PartnerId>,
     mut input: PartnerInput,
     now: Timestamp,
     old: Option<&PartnerRecord>,
@@ -156,7 +158,7 @@ pub fn build_partner(
     }
     let limits = input.limits.unwrap_or_default();
     limits::check(&limits)?;
-    let id = id.unwrap_or_else(|| format!("PN{}", rng.hex16()));
+    let id = id.unwrap_or_else(|| PartnerId::new(rng));
     let sealed_secret = match &input.secret {
         Some(s) => Some(
             seal(&id, s.as_bytes())
@@ -195,10 +197,10 @@ pub struct AccountInput {
 /// An account as returned (the auth token only once, at creation or rotation).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountOutput {
-    pub account_sid: String,
+    pub account_sid: AccountSid,
     pub friendly_name: String,
     pub status: AccountStatus,
-    pub partner_id: Option<String>,
+    pub partner_id: Option<PartnerId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_token: Option<String>,
     pub limits: PartnerLimits,
@@ -223,7 +225,7 @@ impl AccountOutput {
 /// token drawn from `rng`).
 pub fn build_account(
     rng: &dyn Entropy,
-    partner_id: &str,
+    partner_id: &PartnerId,
     input: AccountInput,
     now: Timestamp,
 ) -> Result<(AccountRecord, String), FieldError> {
@@ -231,8 +233,8 @@ pub fn build_account(
     let limits = limits::parse(input.limits.as_ref())?;
     let token = rng.token(32);
     let rec = AccountRecord {
-        sid: format!("AC{}", rng.hex16()),
-        partner_id: Some(partner_id.to_owned()),
+        sid: AccountSid::new(rng),
+        partner_id: Some(partner_id.clone()),
         parent_sid: None,
         friendly_name: name.to_owned(),
         status: AccountStatus::Active,
@@ -257,7 +259,7 @@ pub fn is_partner_id(s: &str) -> bool {
 
 /// Whether `s` is an account SID: `AC` + 32 lowercase hex.
 pub fn is_account_sid(s: &str) -> bool {
-    AccountRecord::is_sid(s)
+    AccountSid::parse(s).is_some()
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub fn charges(lineage: &[AccountNode]) -> Vec<Charge> {
     lineage
         .iter()
         .map(|n| Charge {
-            account_sid: n.account.sid.clone(),
+            account_sid: n.account.sid.to_string(),
             limit: effective_limit(n),
         })
         .collect()
@@ -120,7 +120,7 @@ mod tests {
     fn node(limits: PartnerLimits, partner: Option<PartnerLimits>) -> AccountNode {
         AccountNode {
             account: AccountRecord {
-                sid: "AC1".into(),
+                sid: crate::store::AccountSid::parse("AC00000000000000000000000000000001").unwrap(),
                 partner_id: None,
                 parent_sid: None,
                 friendly_name: "a".into(),

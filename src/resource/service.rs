@@ -7,7 +7,7 @@ use super::values::{MessageBody, PhoneNumber, SidKind};
 use super::{Caller, ResourceError};
 use crate::clock::{Entropy, Timestamp};
 use crate::store::{
-    AccountNode, AccountRecord, AccountStatus, ActivityKind, ActivityRecord, Cursor, Metered,
+    AccountNode, AccountSid, AccountStatus, ActivityKind, ActivityRecord, Cursor, Metered,
     NumberRecord, PartnerStatus, StoreError, Stores,
 };
 
@@ -57,7 +57,7 @@ pub async fn resolve(
     target: &str,
     write: bool,
 ) -> Result<Vec<AccountNode>> {
-    if !AccountRecord::is_sid(target) {
+    if AccountSid::parse(target).is_none() {
         return Err(ResourceError::NotFound);
     }
     let lineage = stores.resources.lineage(target, MAX_DEPTH).await?;
@@ -369,8 +369,10 @@ mod tests {
     fn node(sid: &str, status: &str, partner: Option<&str>) -> AccountNode {
         AccountNode {
             account: AccountRecord {
-                sid: sid.into(),
-                partner_id: partner.map(|_| "PN1".into()),
+                sid: AccountSid::parse(&format!("AC{:0>32}", &sid[2..])).unwrap(),
+                partner_id: partner.map(|_| {
+                    crate::store::PartnerId::parse("PN00000000000000000000000000000001").unwrap()
+                }),
                 parent_sid: None,
                 friendly_name: "a".into(),
                 status: AccountStatus::parse(status).unwrap(),

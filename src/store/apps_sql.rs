@@ -15,8 +15,8 @@ const APP_COLS: &str = "client_id, developer_sid, display_name, homepage, logo_u
 
 fn app_from(r: &AnyRow) -> StoreResult<AppRecord> {
     Ok(AppRecord {
-        client_id: col(r, "client_id")?,
-        developer_sid: col(r, "developer_sid")?,
+        client_id: text_col(r, "client_id")?,
+        developer_sid: text_col(r, "developer_sid")?,
         display_name: col(r, "display_name")?,
         homepage: col(r, "homepage")?,
         logo_url: col(r, "logo_url")?,
@@ -32,10 +32,10 @@ const AUTH_COLS: &str = "parent_sid, client_id, sub, subaccount_sid, permissions
 
 fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
     Ok(AuthorizationRecord {
-        parent_sid: col(r, "parent_sid")?,
-        client_id: col(r, "client_id")?,
+        parent_sid: text_col(r, "parent_sid")?,
+        client_id: text_col(r, "client_id")?,
         sub: col(r, "sub")?,
-        subaccount_sid: col(r, "subaccount_sid")?,
+        subaccount_sid: text_col(r, "subaccount_sid")?,
         permissions: col(r, "permissions")?,
         declined: col(r, "declined")?,
         usage_limits: json_col(r, "usage_limits")?,
@@ -116,10 +116,10 @@ impl AppStore for SqlStore {
              usage_limits = $6, status = $7, updated_at = $9, declined = $10"
         );
         sqlx::query(AssertSqlSafe(sql))
-            .bind(&a.parent_sid)
-            .bind(&a.client_id)
+            .bind(a.parent_sid.as_str())
+            .bind(a.client_id.as_str())
             .bind(&a.sub)
-            .bind(&a.subaccount_sid)
+            .bind(a.subaccount_sid.as_str())
             .bind(&a.permissions)
             .bind(to_json(&a.usage_limits)?)
             .bind(a.status.as_str())
@@ -151,7 +151,7 @@ impl AppStore for SqlStore {
              WHERE parent_sid = $1 AND client_id = $2 AND status = 'active'",
         )
         .bind(&r.parent_sid)
-        .bind(&r.client_id)
+        .bind(r.client_id.as_str())
         .bind(r.at)
         .execute(&mut *tx)
         .await
@@ -165,7 +165,7 @@ impl AppStore for SqlStore {
         sqlx::query(
             "UPDATE accounts SET status = 'suspended' WHERE sid = $1 AND status = 'active'",
         )
-        .bind(&r.subaccount_sid)
+        .bind(r.subaccount_sid.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -190,8 +190,8 @@ impl AppStore for SqlStore {
             "UPDATE app_authorizations SET permissions = $3, updated_at = $4 \
              WHERE parent_sid = $1 AND client_id = $2 AND status = 'active'",
         )
-        .bind(&a.parent_sid)
-        .bind(&a.client_id)
+        .bind(a.parent_sid.as_str())
+        .bind(a.client_id.as_str())
         .bind(permissions)
         .bind(at)
         .execute(&mut *tx)
@@ -212,7 +212,7 @@ impl AppStore for SqlStore {
             "INSERT INTO clients (client_id, secret_hash, metadata, created_at) \
              VALUES ($1, $2, $3, $4)",
         )
-        .bind(&client.client_id)
+        .bind(client.client_id.as_str())
         .bind(client.secret_hash.as_deref())
         .bind(to_json(&client.metadata)?)
         .bind(client.created_at)
@@ -223,8 +223,8 @@ impl AppStore for SqlStore {
             "INSERT INTO apps ({APP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
         sqlx::query(AssertSqlSafe(sql))
-            .bind(&a.client_id)
-            .bind(&a.developer_sid)
+            .bind(a.client_id.as_str())
+            .bind(a.developer_sid.as_str())
             .bind(&a.display_name)
             .bind(a.homepage.as_deref())
             .bind(a.logo_url.as_deref())

@@ -193,7 +193,7 @@ mod tests {
 
     fn rec() -> ClientRecord {
         ClientRecord {
-            client_id: "c".into(),
+            client_id: crate::store::ClientId::parse("c").unwrap(),
             secret_hash: None,
             metadata: ClientMetadata::default(),
             created_at: 0,

@@ -134,7 +134,7 @@ mod tests {
 
     fn account(sid: &str, status: &str) -> AccountRecord {
         AccountRecord {
-            sid: sid.into(),
+            sid: crate::store::AccountSid::parse(sid).unwrap(),
             partner_id: None,
             parent_sid: None,
             friendly_name: "A".into(),

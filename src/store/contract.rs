@@ -153,7 +153,7 @@ mod verifications;
 
 fn client(id: &str) -> ClientRecord {
     ClientRecord {
-        client_id: id.into(),
+        client_id: ClientId::parse(id).unwrap(),
         secret_hash: Some("ab".repeat(32)),
         metadata: ClientMetadata {
             client_name: Some("Demo «app»".into()),

@@ -12,6 +12,7 @@ pub mod cached_partners;
 #[cfg(test)]
 mod contract;
 mod entities_sql;
+mod ids;
 mod keys_sql;
 pub mod migrate;
 mod outbox_sql;
@@ -35,6 +36,7 @@ pub use entities_sql::{
     ElementProbe, EntityBulk, EntityCounts, EntityLink, EntityRecord, EntityStore, EntityWrite,
     UpsertOutcome,
 };
+pub use ids::{AccountSid, ClientId, PartnerId};
 pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
 pub use outbox_sql::{OutboxEvent, OutboxFilter, OutboxStore};
 pub use partners_sql::AccountChange;
@@ -117,7 +119,7 @@ pub struct TokenExchangePolicy {
 /// A registered OAuth client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// SHA-256 hex of the client secret; `None` for public and `private_key_jwt` clients.
     pub secret_hash: Option<String>,
     pub metadata: ClientMetadata,
@@ -276,8 +278,7 @@ pub trait KeyStore: Send + Sync {
 /// A partner: a company that owns accounts and vouches for them with signed assertions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartnerRecord {
-    /// `PN` + 32 lowercase hex.
-    pub id: String,
+    pub id: PartnerId,
     pub name: String,
     pub status: PartnerStatus,
     /// Public keys (a JWK Set) given inline.
@@ -294,26 +295,15 @@ pub struct PartnerRecord {
 /// An account (`AC` + 32 hex), owned by a partner and/or a parent account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRecord {
-    pub sid: String,
-    pub partner_id: Option<String>,
-    pub parent_sid: Option<String>,
+    pub sid: AccountSid,
+    pub partner_id: Option<PartnerId>,
+    pub parent_sid: Option<AccountSid>,
     pub friendly_name: String,
     pub status: AccountStatus,
     pub limits: PartnerLimits,
     /// SHA-256 hex of the account's auth token.
     pub auth_token_hash: String,
     pub created_at: Timestamp,
-}
-
-impl AccountRecord {
-    /// Whether `s` has the form of an account SID: `AC` + 32 lowercase hex.
-    pub fn is_sid(s: &str) -> bool {
-        s.len() == 34
-            && s.starts_with("AC")
-            && s[2..]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    }
 }
 
 /// One line of the audit log.
@@ -395,9 +385,9 @@ pub trait AuditStore: Send + Sync {
 /// A developer's app: an OAuth client plus what it asks of the accounts it acts on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The developer account that owns the app.
-    pub developer_sid: String,
+    pub developer_sid: AccountSid,
     pub display_name: String,
     pub homepage: Option<String>,
     pub logo_url: Option<String>,
@@ -414,10 +404,10 @@ pub struct AppRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorizationRecord {
     /// The user's own (owner) account.
-    pub parent_sid: String,
-    pub client_id: String,
+    pub parent_sid: AccountSid,
+    pub client_id: ClientId,
     pub sub: String,
-    pub subaccount_sid: String,
+    pub subaccount_sid: AccountSid,
     /// The effective permissions, space separated.
     pub permissions: String,
     /// Optional permissions the user declined on the consent page, space separated: a

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use super::sql::{Backend, SqlStore, col, expect_row, json_col, map_err, text_col, to_json};
+use super::sql::{
+    Backend, SqlStore, col, expect_row, json_col, map_err, opt_text_col, text_col, to_json,
+};
 use super::{
     AccountRecord, AccountStatus, AccountStore, AuditEvent, AuditStore, PartnerRecord,
     PartnerStore, StoreError, StoreResult,
@@ -31,7 +33,7 @@ fn partner_from(r: &AnyRow) -> StoreResult<PartnerRecord> {
     let jwks: Option<String> = col(r, "jwks")?;
     let cidrs: String = col(r, "allowed_cidrs")?;
     Ok(PartnerRecord {
-        id: col(r, "id")?,
+        id: text_col(r, "id")?,
         name: col(r, "name")?,
         status: text_col(r, "status")?,
         jwks: jwks
@@ -57,7 +59,7 @@ impl PartnerStore for SqlStore {
             "INSERT INTO partners ({PARTNER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
         sqlx::query(AssertSqlSafe(sql))
-            .bind(&p.id)
+            .bind(p.id.as_str())
             .bind(&p.name)
             .bind(p.status.as_str())
             .bind(p.jwks.as_ref().map(to_json).transpose()?)
@@ -86,7 +88,7 @@ impl PartnerStore for SqlStore {
     async fn update_partner(&self, p: &PartnerRecord) -> StoreResult<()> {
         let _gate = self.write_gate().await;
         let r = sqlx::query("UPDATE partners SET name = $2, status = $3, jwks = $4, jwks_uri = $5, sealed_secret = $6, allowed_cidrs = $7, limits = $8, branding = $9 WHERE id = $1")
-            .bind(&p.id)
+            .bind(p.id.as_str())
             .bind(&p.name)
             .bind(p.status.as_str())
             .bind(p.jwks.as_ref().map(to_json).transpose()?)
@@ -150,9 +152,9 @@ const SET_LIMITS: &str = concat!(
 
 fn account_from(r: &AnyRow) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
-        sid: col(r, "sid")?,
-        partner_id: col(r, "partner_id")?,
-        parent_sid: col(r, "parent_sid")?,
+        sid: text_col(r, "sid")?,
+        partner_id: opt_text_col(r, "partner_id")?,
+        parent_sid: opt_text_col(r, "parent_sid")?,
         friendly_name: col(r, "friendly_name")?,
         status: text_col(r, "status")?,
         limits: json_col(r, "limits")?,
@@ -169,7 +171,7 @@ impl AccountStore for SqlStore {
             "INSERT INTO accounts ({ACCOUNT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
         sqlx::query(AssertSqlSafe(sql))
-            .bind(&a.sid)
+            .bind(a.sid.as_str())
             .bind(a.partner_id.as_deref())
             .bind(a.parent_sid.as_deref())
             .bind(&a.friendly_name)
@@ -196,7 +198,7 @@ impl AccountStore for SqlStore {
     async fn update_account(&self, a: &AccountRecord) -> StoreResult<()> {
         let _gate = self.write_gate().await;
         let r = sqlx::query("UPDATE accounts SET friendly_name = $2, status = $3, limits = $4, auth_token_hash = $5 WHERE sid = $1")
-            .bind(&a.sid)
+            .bind(a.sid.as_str())
             .bind(&a.friendly_name)
             .bind(a.status.as_str())
             .bind(to_json(&a.limits)?)

@@ -137,9 +137,9 @@ fn node_from(r: &AnyRow) -> StoreResult<AccountNode> {
     let partner_limits: Option<String> = col(r, "partner_limits")?;
     Ok(AccountNode {
         account: AccountRecord {
-            sid: col(r, "sid")?,
-            partner_id: col(r, "partner_id")?,
-            parent_sid: col(r, "parent_sid")?,
+            sid: super::sql::text_col(r, "sid")?,
+            partner_id: super::sql::opt_text_col(r, "partner_id")?,
+            parent_sid: super::sql::opt_text_col(r, "parent_sid")?,
             friendly_name: col(r, "friendly_name")?,
             status: super::sql::text_col(r, "status")?,
             limits: parse_json(&col::<String>(r, "limits")?)?,

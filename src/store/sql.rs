@@ -237,7 +237,8 @@ where
         .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
-/// A status enum stored as text ([`super::types`]).
+/// A value stored as text that must parse: a status ([`super::types`]) or an id
+/// ([`super::ids`]).
 pub(crate) trait TextEnum: Sized {
     fn from_text(s: &str) -> Option<Self>;
 }
@@ -246,6 +247,15 @@ pub(crate) trait TextEnum: Sized {
 pub(crate) fn text_col<T: TextEnum>(row: &AnyRow, name: &str) -> StoreResult<T> {
     let text: String = col(row, name)?;
     T::from_text(&text).ok_or_else(|| StoreError::Corrupt(format!("column {name}: {text:?}")))
+}
+
+/// A nullable text column holding a [`TextEnum`].
+pub(crate) fn opt_text_col<T: TextEnum>(row: &AnyRow, name: &str) -> StoreResult<Option<T>> {
+    let text: Option<String> = col(row, name)?;
+    text.map(|t| {
+        T::from_text(&t).ok_or_else(|| StoreError::Corrupt(format!("column {name}: {t:?}")))
+    })
+    .transpose()
 }
 
 /// A JSON TEXT column, decoded.
@@ -270,7 +280,7 @@ pub(crate) fn expect_row(r: AnyQueryResult) -> StoreResult<()> {
 
 fn client_from(row: &AnyRow) -> StoreResult<ClientRecord> {
     Ok(ClientRecord {
-        client_id: col(row, "client_id")?,
+        client_id: text_col(row, "client_id")?,
         secret_hash: col(row, "secret_hash")?,
         metadata: json_col(row, "metadata")?,
         created_at: col(row, "created_at")?,
@@ -352,7 +362,7 @@ impl SqlStore {
 impl ClientStore for SqlStore {
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let q = sqlx::query(CLIENT_INSERT)
-            .bind(&c.client_id)
+            .bind(c.client_id.as_str())
             .bind(c.secret_hash.as_deref());
         self.exec(q.bind(to_json(&c.metadata)?).bind(c.created_at))
             .await?;
@@ -370,7 +380,7 @@ impl ClientStore for SqlStore {
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
         let q = sqlx::query(CLIENT_UPDATE)
-            .bind(&c.client_id)
+            .bind(c.client_id.as_str())
             .bind(c.secret_hash.as_deref());
         expect_row(self.exec(q.bind(to_json(&c.metadata)?)).await?)
     }

@@ -10,8 +10,9 @@ macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vm])* #[serde(rename = $s)] $v),+
+            $($(#[$vm])* $v),+
         }
 
         impl $name {
@@ -132,6 +133,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_schema_names_the_stored_text() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(OutboxStatus::schema()).unwrap();
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["pending", "delivered", "failed"])
+        );
+    }
+
+    #[test]
     fn text_round_trips_and_unknown_text_is_none() {
         for s in [
             AccountStatus::Active,
@@ -139,6 +150,13 @@ mod tests {
             AccountStatus::Closed,
         ] {
             assert_eq!(AccountStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in [
+            OutboxStatus::Pending,
+            OutboxStatus::Delivered,
+            OutboxStatus::Failed,
+        ] {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert_eq!(AccountStatus::parse("Active"), None);

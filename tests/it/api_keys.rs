@@ -90,9 +90,9 @@ async fn subaccount(srv: &TestServer, parent: &str) -> Cred {
         .await
         .unwrap();
     let rec = AccountRecord {
-        sid: format!("AC{}", random_hex16()),
+        sid: surety::store::AccountSid::parse(&format!("AC{}", random_hex16())).unwrap(),
         partner_id: parent_rec.partner_id,
-        parent_sid: Some(parent.to_owned()),
+        parent_sid: Some(parent_rec.sid),
         friendly_name: "Subaccount".into(),
         status: surety::store::AccountStatus::Active,
         limits: Default::default(),
@@ -101,7 +101,7 @@ async fn subaccount(srv: &TestServer, parent: &str) -> Cred {
     };
     let stores = &srv.provider().stores;
     stores.accounts.insert_account(&rec).await.unwrap();
-    Cred::Basic(rec.sid, token)
+    Cred::Basic(rec.sid.into(), token)
 }
 
 /// An access token for `account` with every permission.

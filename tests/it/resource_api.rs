@@ -79,9 +79,9 @@ async fn partner(srv: &TestServer) -> (Partner, Account) {
 async fn subaccount(srv: &TestServer, p: &Partner, parent: &str) -> Account {
     let token = random_token(32);
     let rec = AccountRecord {
-        sid: format!("AC{}", random_hex16()),
-        partner_id: Some(p.id.clone()),
-        parent_sid: Some(parent.to_owned()),
+        sid: surety::store::AccountSid::parse(&format!("AC{}", random_hex16())).unwrap(),
+        partner_id: surety::store::PartnerId::parse(&p.id),
+        parent_sid: surety::store::AccountSid::parse(parent),
         friendly_name: "App subaccount".into(),
         status: surety::store::AccountStatus::Active,
         limits: Default::default(),
@@ -95,7 +95,7 @@ async fn subaccount(srv: &TestServer, p: &Partner, parent: &str) -> Account {
         .await
         .unwrap();
     Account {
-        sid: rec.sid,
+        sid: rec.sid.into(),
         auth_token: token,
     }
 }

@@ -421,7 +421,7 @@ async fn a_partner_acts_only_on_its_own_accounts() {
         .stores
         .clients
         .insert_client(&surety::store::ClientRecord {
-            client_id: p.id.clone(),
+            client_id: surety::store::ClientId::parse(&p.id).unwrap(),
             secret_hash: Some(surety::util::secret_hash(secret)),
             metadata: surety::store::ClientMetadata {
                 grant_types: vec![GT.into()],

@@ -34,7 +34,7 @@ pub async fn push(
     for k in ["client_secret", "client_assertion", "client_assertion_type"] {
         params.remove(k);
     }
-    params.insert("client_id".into(), client.client.client_id.clone());
+    params.insert("client_id".into(), client.client.client_id.to_string());
     match request::validate(p, &params).await {
         Ok(_) => {}
         Err(AuthorizeError::Page(d)) => return Err(OAuthError::invalid_request(d)),

@@ -117,7 +117,7 @@ pub async fn validate(
         }
     }
     let req = AuthRequest {
-        client_id: client.client_id.clone(),
+        client_id: client.client_id.to_string(),
         redirect_uri: redirect_uri.clone(),
         scope: scope.to_string(),
         state: params.get("state").cloned(),

@@ -119,7 +119,7 @@ async fn issue(
     let scope = Scope::stored(&rec.scope, "authorization code")?;
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
         sub: rec.sub.clone(),
-        client_id: client.client_id.clone(),
+        client_id: client.client_id.to_string(),
         scope: scope.clone(),
         grant_id: Some(grant.id.clone()),
         auth_time: Some(rec.auth_time),

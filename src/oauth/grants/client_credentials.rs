@@ -47,8 +47,8 @@ impl Grant for ClientCredentials {
         let resources = resource::requested(p, params).await?;
         resources.check_scope(&scope)?;
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-            sub: client.client_id.clone(),
-            client_id: client.client_id.clone(),
+            sub: client.client_id.to_string(),
+            client_id: client.client_id.to_string(),
             scope: scope.clone(),
             audience: resources.uris,
             ..AccessGrant::default()

@@ -90,7 +90,7 @@ impl Grant for RefreshToken {
             Err(StoreError::NotFound) => return Err(invalid()),
             Err(e) => return Err(e.into()),
         };
-        if old.client_id != client.client_id {
+        if client.client_id != old.client_id {
             return Err(invalid());
         }
         let held = Scope::stored(&old.scope, "refresh token")?;
@@ -139,7 +139,7 @@ impl Grant for RefreshToken {
         }
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
             sub: old.sub.clone(),
-            client_id: client.client_id.clone(),
+            client_id: client.client_id.to_string(),
             scope: scope.clone(),
             grant_id: Some(grant.id.clone()),
             auth_time: grant.auth_time,

@@ -18,8 +18,8 @@ contract!(
 
 fn account(sid: &str) -> AccountRecord {
     AccountRecord {
-        sid: sid.into(),
-        partner_id: Some("PN1".into()),
+        sid: AccountSid::parse(sid).unwrap(),
+        partner_id: Some(PartnerId::parse("PN00000000000000000000000000000001").unwrap()),
         parent_sid: None,
         friendly_name: "A".into(),
         status: AccountStatus::Active,
@@ -147,8 +147,8 @@ async fn a_rotation_racing_a_close_never_reopens_the_account(s: &SqlStore) {
 
 fn app(client_id: &str) -> AppRecord {
     AppRecord {
-        client_id: client_id.into(),
-        developer_sid: "ACdev".into(),
+        client_id: ClientId::parse(client_id).unwrap(),
+        developer_sid: AccountSid::parse("AC00000000000000000000000000000de0").unwrap(),
         display_name: "Dialer".into(),
         homepage: None,
         logo_url: Some("https://dialer.example/logo.png".into()),

@@ -16,16 +16,20 @@ contract!(
     declined_permissions_are_kept_with_the_authorization,
 );
 
-const PARENT: &str = "ACparent";
-const SUBACCOUNT: &str = "ACsub";
+const PARENT: &str = "AC000000000000000000000000000000a0";
+const SUBACCOUNT: &str = "AC000000000000000000000000000000b0";
+
+fn sid(s: &str) -> AccountSid {
+    AccountSid::parse(s).unwrap()
+}
 
 /// An active authorization of client `c1` for user `u1` (the sub of `grant()`), its
 /// active subaccount, a live grant and refresh token.
 async fn setup(s: &SqlStore) {
     s.insert_account(&AccountRecord {
-        sid: SUBACCOUNT.into(),
+        sid: sid(SUBACCOUNT),
         partner_id: None,
-        parent_sid: Some(PARENT.into()),
+        parent_sid: Some(sid(PARENT)),
         friendly_name: "app subaccount".into(),
         status: AccountStatus::Active,
         limits: Default::default(),
@@ -35,10 +39,10 @@ async fn setup(s: &SqlStore) {
     .await
     .unwrap();
     s.put_authorization(&AuthorizationRecord {
-        parent_sid: PARENT.into(),
-        client_id: "c1".into(),
+        parent_sid: sid(PARENT),
+        client_id: ClientId::parse("c1").unwrap(),
         sub: "u1".into(),
-        subaccount_sid: SUBACCOUNT.into(),
+        subaccount_sid: sid(SUBACCOUNT),
         permissions: "read".into(),
         declined: String::new(),
         usage_limits: Default::default(),

@@ -9,7 +9,8 @@ use serde_json::json;
 use super::*;
 use crate::clock::{Entropy, SystemEntropy};
 use crate::store::{
-    AccountStatus, AccountStore, PartnerLimits, PartnerRecord, PartnerStatus, PartnerStore,
+    AccountSid, AccountStatus, AccountStore, PartnerId, PartnerLimits, PartnerRecord,
+    PartnerStatus, PartnerStore,
 };
 
 /// Fresh migrated stores, and what to drop afterwards.
@@ -62,11 +63,15 @@ async fn dbs() -> Dbs {
     Dbs { stores, dir, pg }
 }
 
-fn account(parent: Option<&str>, partner: Option<&str>, limits: PartnerLimits) -> AccountRecord {
+fn account(
+    parent: Option<&AccountSid>,
+    partner: Option<&PartnerId>,
+    limits: PartnerLimits,
+) -> AccountRecord {
     AccountRecord {
-        sid: format!("AC{}", SystemEntropy.hex16()),
-        partner_id: partner.map(str::to_owned),
-        parent_sid: parent.map(str::to_owned),
+        sid: AccountSid::new(&SystemEntropy),
+        partner_id: partner.cloned(),
+        parent_sid: parent.cloned(),
         friendly_name: "t".into(),
         status: AccountStatus::Active,
         limits,
@@ -77,7 +82,7 @@ fn account(parent: Option<&str>, partner: Option<&str>, limits: PartnerLimits) -
 
 fn charge(a: &AccountRecord, limit: Option<i64>) -> Charge {
     Charge {
-        account_sid: a.sid.clone(),
+        account_sid: a.sid.to_string(),
         limit,
     }
 }
@@ -104,7 +109,7 @@ fn monthly(n: u64) -> PartnerLimits {
 
 /// root (partner P) ← child ← grandchild.
 async fn family(s: &SqlStore) -> (AccountRecord, AccountRecord, AccountRecord) {
-    let pid = format!("PN{}", SystemEntropy.hex16());
+    let pid = PartnerId::new(&SystemEntropy);
     s.insert_partner(&PartnerRecord {
         id: pid.clone(),
         name: "P".into(),
@@ -135,7 +140,10 @@ async fn lineage_walks_up_with_partner_details() {
         let (root, child, grand) = family(s).await;
         let l = s.lineage(&grand.sid, 8).await.unwrap();
         let sids: Vec<&str> = l.iter().map(|n| n.account.sid.as_str()).collect();
-        assert_eq!(sids, [&grand.sid, &child.sid, &root.sid]);
+        assert_eq!(
+            sids,
+            [grand.sid.as_str(), child.sid.as_str(), root.sid.as_str()]
+        );
         assert_eq!(l[0].partner_status, Some(PartnerStatus::Active));
         assert_eq!(l[1].partner_status, None);
         assert_eq!(l[2].partner_limits, Some(monthly(7)));
@@ -171,7 +179,7 @@ async fn a_full_ancestor_rolls_the_whole_charge_back() {
         assert_eq!(
             r.unwrap(),
             Metered::LimitReached {
-                account_sid: child.sid.clone(),
+                account_sid: child.sid.to_string(),
                 limit: 3
             }
         );
@@ -231,7 +239,7 @@ async fn numbers_are_owned_once_and_listed_newest_first() {
         let (root, child, _) = family(s).await;
         let n = |i: i64| NumberRecord {
             sid: format!("PH{}", SystemEntropy.hex16()),
-            account_sid: root.sid.clone(),
+            account_sid: root.sid.to_string(),
             phone_number: format!("+1500555000{i}"),
             created_at: 100 + i,
         };
@@ -240,7 +248,7 @@ async fn numbers_are_owned_once_and_listed_newest_first() {
             s.insert_number(x).await.unwrap();
         }
         let mut dup = n(1);
-        dup.account_sid = child.sid.clone();
+        dup.account_sid = child.sid.to_string();
         assert!(matches!(
             s.insert_number(&dup).await,
             Err(StoreError::Conflict(t)) if t == "resource_numbers"

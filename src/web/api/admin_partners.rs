@@ -13,6 +13,7 @@ use super::error::{ApiError, ErrorBody};
 use crate::partners::accounts::{self, Actor, Channel};
 use crate::partners::manage;
 use crate::partners::{AccountInput, AccountOutput, PartnerInput, PartnerOutput};
+use crate::store::PartnerId;
 use crate::web::AppState;
 use crate::web::json::JsonBody;
 
@@ -173,6 +174,7 @@ pub async fn create_account(
     JsonBody(input): JsonBody<AccountInput>,
 ) -> Result<Response, ApiError> {
     let p = &s.provider;
+    let id = PartnerId::parse(&id).ok_or(accounts::AccountError::NoPartner)?;
     let by = Actor {
         partner_id: &id,
         channel: Channel::Admin,

@@ -27,7 +27,7 @@ use crate::partners::accounts::{self, Actor, Channel, Status};
 use crate::partners::{
     self, AccountInput, AccountOutput, PARTNER_API_SCOPE, PartnerLimits, cidr::Cidr, manage,
 };
-use crate::store::PartnerRecord;
+use crate::store::{AccountSid, PartnerRecord};
 use crate::web::AppState;
 use crate::web::client_ip::client_ip;
 use crate::web::extract::bearer;
@@ -284,7 +284,7 @@ async fn set_limits(
 /// A new auth token, shown once.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenOut {
-    account_sid: String,
+    account_sid: AccountSid,
     auth_token: String,
 }
 

@@ -80,7 +80,7 @@ async fn render(
         {
             let name = connect::app_of(p, &a.client_id)
                 .await?
-                .map_or_else(|| a.client_id.clone(), |x| x.display_name);
+                .map_or_else(|| a.client_id.to_string(), |x| x.display_name);
             let permissions = Scope::parse(&a.permissions)
                 .unwrap_or_default()
                 .iter()
@@ -92,9 +92,9 @@ async fn render(
                 })
                 .collect();
             apps.push(AppLine {
-                client_id: a.client_id,
+                client_id: a.client_id.into(),
                 name,
-                subaccount_sid: a.subaccount_sid,
+                subaccount_sid: a.subaccount_sid.into(),
                 permissions,
             });
         }

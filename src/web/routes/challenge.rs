@@ -122,9 +122,9 @@ async fn context(
     let client_name = client
         .metadata
         .client_name
-        .unwrap_or_else(|| client.client_id.clone());
+        .unwrap_or_else(|| client.client_id.to_string());
     let who = Requester {
-        client_id: client.client_id,
+        client_id: client.client_id.into(),
         client_name: client_name.clone(),
         account: Some(session.sub.clone()),
         source_ip: Some(ip),

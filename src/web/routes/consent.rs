@@ -48,7 +48,7 @@ pub async fn page(
                 .accounts
                 .get_account(&app.developer_sid)
                 .await
-                .map_or_else(|_| app.developer_sid.clone(), |a| a.friendly_name),
+                .map_or_else(|_| app.developer_sid.to_string(), |a| a.friendly_name),
         ),
         None => None,
     };

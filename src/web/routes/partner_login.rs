@@ -88,7 +88,7 @@ pub async fn login_link(
         Err(e) => return refused(&e),
     };
     let sess = Session {
-        sub: vouched.account.sid.clone(),
+        sub: vouched.account.sid.to_string(),
         auth_time: p.now(),
         acr: ACR_PARTNER.to_owned(),
         amr: vec!["partner".to_owned()],

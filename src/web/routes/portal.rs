@@ -228,7 +228,7 @@ async fn active_apps(
         let name = match p.stores.apps.get_app(&a.client_id).await {
             Ok(app) => app.display_name,
             // The app was deleted since: its id is all there is to show.
-            Err(StoreError::NotFound) => a.client_id.clone(),
+            Err(StoreError::NotFound) => a.client_id.to_string(),
             Err(e) => return Err(e),
         };
         out.push(crate::web::pages::PortalApp {

@@ -50,7 +50,7 @@ pub(super) async fn exchange(
     }
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
         sub: sub.to_owned(),
-        client_id: client.client_id.clone(),
+        client_id: client.client_id.to_string(),
         scope: scope.clone(),
         grant_id: subject.str("grant_id").map(str::to_owned),
         auth_time: subject.0.get("auth_time").and_then(Value::as_i64),
