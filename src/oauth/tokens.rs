@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::authorize::claims::StandardClaim;
+pub use super::customize::Confirmation;
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::scope::Scope;
@@ -28,10 +29,15 @@ pub struct AccessGrant {
     pub grant_id: Option<String>,
     pub auth_time: Option<Timestamp>,
     pub acr: Option<String>,
-    /// Further claims (e.g. `act`, `account_sid`) added by a grant.
+    /// Further claims (e.g. `account_sid`) added by a grant.
     pub extra: Map<String, Value>,
     /// The token's `aud` (RFC 8707 resources, an RFC 8693 audience); the issuer if empty.
     pub audience: Vec<String>,
+    /// The actor chain (RFC 8693 §4.1: the current actor, earlier ones nested under
+    /// `act`), as [`act_claim`](super::grants::token_exchange::act_claim) builds it.
+    pub act: Option<Value>,
+    /// The key the token is bound to (RFC 9449 §6: a DPoP proof's key).
+    pub cnf: Option<Confirmation>,
 }
 
 /// A successful token response.
@@ -79,6 +85,7 @@ impl Provider {
         let now = self.now();
         let ttl = self.settings.access_token_ttl;
         let mut claims = g.extra.clone();
+        self.ext.tokens.apply(g, &mut claims)?;
         // Inserted one by one (over any same-named extra claim), not built as a second map.
         for (k, v) in [
             ("iss", Value::from(self.issuer.as_str())),

@@ -100,7 +100,6 @@ fn issue(
 ) -> Result<TokenResponse, OAuthError> {
     let act = act_claim(&client.client_id, subject.prior_act)?;
     let mut extra = Map::new();
-    extra.insert("act".into(), act);
     extra.insert("account_sid".into(), json!(account.sid));
     if let Some(u) = subject.partner_user {
         extra.insert("partner_user".into(), u);
@@ -110,6 +109,7 @@ fn issue(
         client_id: client.client_id.clone(),
         scope: scope.clone(),
         extra,
+        act: Some(act),
         ..AccessGrant::default()
     })?;
     let mut resp_extra = Map::new();

@@ -71,7 +71,6 @@ impl Grant for JwtBearer {
         let resources = crate::oauth::resource::requested(p, params).await?;
         resources.check_scope(&scope)?;
         let mut extra = serde_json::Map::new();
-        extra.insert("act".into(), json!({"sub": v.partner.id}));
         extra.insert("account_sid".into(), json!(v.account.sid));
         if let Some(user) = &v.user {
             // The partner's own name for the person at the account; never our `sub`.
@@ -83,6 +82,7 @@ impl Grant for JwtBearer {
             client_id,
             scope: scope.clone(),
             extra,
+            act: Some(json!({"sub": v.partner.id})),
             audience: resources.uris,
             ..AccessGrant::default()
         })?;

@@ -126,6 +126,7 @@ async fn issue(
         acr: rec.acr.clone(),
         extra: rec.claims.clone(),
         audience,
+        ..AccessGrant::default()
     })?;
     let id_token = if scope.contains("openid") {
         let user = match p.stores.users.get_user(&rec.sub).await {

@@ -146,6 +146,7 @@ impl Grant for RefreshToken {
             acr: grant.acr.clone(),
             extra: claims.clone(),
             audience,
+            ..AccessGrant::default()
         })?;
         let id_token = if scope.contains("openid") {
             let user = p
