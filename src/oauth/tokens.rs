@@ -162,13 +162,15 @@ impl Provider {
             .map_err(OAuthError::server_error)
     }
 
-    /// Creates and stores a refresh token; returns the token and its record.
+    /// Creates a refresh token (bound to the DPoP key `jkt`, if any); returns the token
+    /// and its record, for the caller to store.
     pub fn new_refresh(
         &self,
         grant_id: &str,
         client_id: &str,
         sub: &str,
         scope: &Scope,
+        jkt: Option<String>,
     ) -> (String, RefreshRecord) {
         let now = self.now();
         let token = self.entropy.token(32);
@@ -181,6 +183,7 @@ impl Provider {
             created_at: now,
             expires_at: now + self.settings.refresh_token_ttl,
             rotated_at: None,
+            jkt,
         };
         (token, rec)
     }

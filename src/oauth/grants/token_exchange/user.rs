@@ -52,6 +52,7 @@ pub(super) async fn exchange(
         auth_time: subject.0.get("auth_time").and_then(Value::as_i64),
         acr: subject.str("acr").map(str::to_owned),
         act,
+        cnf: req.cnf.clone(),
         audience: audience.map(str::to_owned).into_iter().collect(),
         ..AccessGrant::default()
     })?;
