@@ -379,7 +379,7 @@ mod acr;
 pub mod dpop;
 mod verify;
 pub use acr::RequireAcr;
-pub use dpop::{DpopSupport, LocalProofs, SuretyProofs, VerifyProof};
+pub use dpop::{BearerOrDpop, DpopSupport, LocalProofs, SuretyProofs, VerifyProof};
 pub use verify::{Introspection, Jwks, SuretyTokens};
 
 /// Authenticates bearer tokens with a [`VerifyToken`]. A DPoP-bound token (`cnf.jkt`)
@@ -390,20 +390,6 @@ pub struct Bearer<V>(pub V);
 impl<V: VerifyToken> Authenticate for Bearer<V> {
     async fn authenticate(&self, req: Incoming<'_>) -> Result<Principal, GuardError> {
         dpop::principal(&req, &self.0, None, false).await
-    }
-}
-
-/// Authenticates access tokens with a [`VerifyToken`], as `Bearer` and as `DPoP` with a
-/// proof of the key they are bound to (RFC 9449 §7).
-pub struct BearerOrDpop<V> {
-    pub verify: V,
-    pub dpop: DpopSupport,
-}
-
-#[async_trait]
-impl<V: VerifyToken> Authenticate for BearerOrDpop<V> {
-    async fn authenticate(&self, req: Incoming<'_>) -> Result<Principal, GuardError> {
-        dpop::principal(&req, &self.verify, Some(&self.dpop), false).await
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{GuardError, Incoming, Principal, Scheme, VerifyToken};
+use super::{Authenticate, GuardError, Incoming, Principal, Scheme, VerifyToken};
 use crate::cache::Ephemeral;
 use crate::clock::SharedClock;
 use crate::oauth::customize::Confirmation;
@@ -46,6 +46,20 @@ impl DpopSupport {
             origin: origin.into().trim_end_matches('/').to_owned(),
             proofs: Arc::new(proofs),
         }
+    }
+}
+
+/// Authenticates access tokens with a [`VerifyToken`], as `Bearer` and as `DPoP` with a
+/// proof of the key they are bound to (RFC 9449 §7).
+pub struct BearerOrDpop<V> {
+    pub verify: V,
+    pub dpop: DpopSupport,
+}
+
+#[async_trait]
+impl<V: VerifyToken> Authenticate for BearerOrDpop<V> {
+    async fn authenticate(&self, req: Incoming<'_>) -> Result<Principal, GuardError> {
+        principal(&req, &self.verify, Some(&self.dpop), false).await
     }
 }
 
