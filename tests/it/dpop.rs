@@ -469,3 +469,41 @@ async fn a_proof_used_at_one_node_is_refused_at_another() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_token_exchange_binds_the_new_token_to_the_proofs_key() {
+    const TE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    let srv = TestServer::start().await;
+    let p = crate::jwt_bearer::partner(&srv, json!({})).await;
+    let (id, secret) = srv
+        .client(json!({
+            "grant_types": ["client_credentials", TE],
+            "scope": "surety:impersonate read",
+        }))
+        .await;
+    let operator = (id, secret.unwrap());
+    let key = DpopKey::new(Alg::EdDSA);
+    let form = [
+        ("grant_type", TE),
+        ("subject_token", p.account.as_str()),
+        (
+            "subject_token_type",
+            "urn:surety:params:token-type:account_sid",
+        ),
+        ("scope", "read"),
+    ];
+    let r = token_with(
+        &srv,
+        Some(&operator),
+        Some(&key.token_proof(&srv, None)),
+        &form,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["token_type"], "DPoP");
+    let c = claims_of(t["access_token"].as_str().unwrap());
+    assert_eq!(c["cnf"]["jkt"], key.jkt);
+    assert_eq!(c["act"]["sub"], operator.0.as_str());
+    srv.shutdown().await;
+}

@@ -218,3 +218,66 @@ impl VerifyProof for LocalProofs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+    use serde_json::json;
+
+    use super::*;
+    use crate::cache::memory::MemoryCache;
+    use crate::clock::FixedClock;
+    use crate::keys::jws::{Alg, Signer, sign_with_header};
+
+    const HTU: &str = "https://api.example.com/messages";
+
+    fn proof(s: &Signer, jwk: &Value, now: i64, nonce: Option<&str>) -> String {
+        let mut c = json!({"jti": crate::util::b64(&now.to_be_bytes()), "htm": "GET", "htu": HTU, "iat": now,
+            "ath": dpop::access_token_hash("tok")});
+        if let Some(n) = nonce {
+            c["nonce"] = json!(n);
+        }
+        sign_with_header(
+            s,
+            &json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}),
+            &c,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn local_proofs_mark_jtis_once_and_ask_for_their_nonces() {
+        let clock: SharedClock = Arc::new(FixedClock::at(1_000_000));
+        let cache: Arc<dyn Ephemeral> = Arc::new(MemoryCache::new(clock.clone()));
+        let (s, _) = Signer::generate(Alg::ES256).unwrap();
+        let jwk = s.public_jwk();
+        let want = Expected {
+            htm: "GET",
+            htu: HTU,
+            access_token: Some("tok"),
+        };
+        let plain = LocalProofs::new(cache.clone(), clock.clone());
+        let p = proof(&s, &jwk, 1_000_000, None);
+        assert_eq!(
+            plain.verify(&p, &want).await.unwrap(),
+            dpop::thumbprint(&jwk).unwrap()
+        );
+        assert!(matches!(
+            plain.verify(&p, &want).await,
+            Err(GuardError::InvalidDpopProof(_))
+        ));
+        let nonces = Nonces::new(b"rs-key", 60);
+        let strict = LocalProofs::new(cache, clock).nonces(nonces.clone());
+        let p = proof(&s, &jwk, 999_999, None);
+        let Err(GuardError::UseDpopNonce { nonce }) = strict.verify(&p, &want).await else {
+            panic!("a nonce is asked for");
+        };
+        let p = proof(&s, &jwk, 999_998, Some(&nonce));
+        assert!(strict.verify(&p, &want).await.is_ok());
+        let r = GuardError::UseDpopNonce { nonce }.dpop().into_response();
+        assert_eq!(r.status(), axum::http::StatusCode::UNAUTHORIZED);
+        assert!(r.headers().contains_key("dpop-nonce"));
+        let ch = r.headers()["www-authenticate"].to_str().unwrap();
+        assert!(ch.starts_with("DPoP error=\"use_dpop_nonce\""), "{ch}");
+    }
+}
