@@ -134,6 +134,8 @@ async fn build_provider_with(
         None => Arc::new(MemoryCache::new(clock.clone())),
     };
     let kek = load_kek(&s)?;
+    let dpop_nonces =
+        crate::oauth::dpop::nonce::Nonces::new(&kek.derive("dpop-nonce"), s.dpop_nonce_period);
     let keys = KeyRing::open(
         stores.keys.clone(),
         kek,
@@ -163,6 +165,7 @@ async fn build_provider_with(
         ext: extensions(),
         scopes: scope_registry(),
         replay_horizon: Default::default(),
+        dpop_nonces,
     })
 }
 

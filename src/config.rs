@@ -136,6 +136,33 @@ pub struct Settings {
     /// Open connections per client address (`SURETY_MAX_CONNECTIONS_PER_IP`, default
     /// 128); trusted proxies count only toward the total.
     pub max_connections_per_ip: usize,
+    /// When DPoP proofs must carry a server nonce (RFC 9449 §8, §9; `SURETY_DPOP_NONCE`):
+    /// `bound` (default: at the token endpoint for clients registered with
+    /// `dpop_bound_access_tokens`), `always` (every proof, at the token endpoint and at
+    /// Surety's resource endpoints) or `off`. A nonce a proof carries is always checked.
+    pub dpop_nonce: DpopNonce,
+    /// Seconds one DPoP nonce period lasts (`SURETY_DPOP_NONCE_PERIOD`, default 120): a
+    /// nonce is accepted in its period and the next.
+    pub dpop_nonce_period: i64,
+    /// Seconds after its `iat` a DPoP proof is accepted (`SURETY_DPOP_PROOF_MAX_AGE`,
+    /// default 60); its `jti` is remembered as long.
+    pub dpop_proof_max_age: i64,
+    /// Seconds a DPoP proof's `iat` may lie ahead of the server's clock
+    /// (`SURETY_DPOP_PROOF_LEEWAY`, default 5).
+    pub dpop_proof_leeway: i64,
+}
+
+/// When a DPoP proof must carry a server nonce (`SURETY_DPOP_NONCE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DpopNonce {
+    /// At the token endpoint, for clients registered with `dpop_bound_access_tokens`.
+    #[default]
+    Bound,
+    /// Every proof, at the token endpoint and the resource endpoints.
+    Always,
+    /// Never required.
+    Off,
 }
 
 impl Default for Settings {
@@ -187,6 +214,10 @@ impl Default for Settings {
             header_timeout: 10,
             max_connections: 0,
             max_connections_per_ip: 128,
+            dpop_nonce: DpopNonce::default(),
+            dpop_nonce_period: 120,
+            dpop_proof_max_age: 60,
+            dpop_proof_leeway: 5,
         }
     }
 }

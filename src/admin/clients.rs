@@ -116,6 +116,10 @@ pub struct ClientInput {
     /// Token exchange on end users' tokens (RFC 8693): audiences, impersonation,
     /// delegation. Needs the token-exchange grant type.
     pub token_exchange: Option<TokenExchangePolicy>,
+    /// RFC 9449 §5.2: the client always uses DPoP, so a token request without a DPoP
+    /// proof is refused (`invalid_dpop_proof`) and, by default, proofs need a server
+    /// nonce. Default `false`.
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// The RFC 7591 §3.2.1 registration response.
@@ -236,6 +240,7 @@ pub fn validate(
         jwks: input.jwks,
         jwks_uri: input.jwks_uri,
         id_token_signed_response_alg: input.id_token_signed_response_alg,
+        dpop_bound_access_tokens: input.dpop_bound_access_tokens.unwrap_or(false),
     })
 }
 

@@ -155,8 +155,18 @@ pub fn sign(
     claims: &Value,
 ) -> Result<String, JwsError> {
     let header = json!({"alg": alg.as_str(), "kid": kid, "typ": typ});
+    sign_with_header(signer, &header, claims)
+}
+
+/// Signs `claims` under a header the caller gives whole (its `alg` must be the
+/// signer's): a client's DPoP proof (RFC 9449 §4.2) carries its public `jwk` there.
+pub fn sign_with_header(
+    signer: &Signer,
+    header: &Value,
+    claims: &Value,
+) -> Result<String, JwsError> {
     let mut input = String::with_capacity(1024);
-    push_b64_json(&mut input, &header)?;
+    push_b64_json(&mut input, header)?;
     input.push('.');
     push_b64_json(&mut input, claims)?;
     let sig = signer.sign_bytes(input.as_bytes())?;

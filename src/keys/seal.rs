@@ -6,8 +6,8 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 
 use crate::clock::fill_random;
 
-/// A 256-bit key-encryption key.
-pub struct Kek(LessSafeKey);
+/// A 256-bit key-encryption key (and the HMAC key that derives subkeys from it).
+pub struct Kek(LessSafeKey, aws_lc_rs::hmac::Key);
 
 impl std::fmt::Debug for Kek {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +40,17 @@ impl Kek {
 
     pub fn from_bytes(b: &[u8]) -> Result<Self, SealError> {
         let k = UnboundKey::new(&AES_256_GCM, b).map_err(|_| SealError::BadKek)?;
-        Ok(Self(LessSafeKey::new(k)))
+        let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, b);
+        Ok(Self(LessSafeKey::new(k), derive))
+    }
+
+    /// A 256-bit subkey for one purpose (`label`), the same on every node sharing this
+    /// KEK: HMAC-SHA256 of the label under the KEK (an HKDF-Expand of one block).
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let tag = aws_lc_rs::hmac::sign(&self.1, format!("surety/{label}\x01").as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// A fresh random KEK, returned with its text form (hex).

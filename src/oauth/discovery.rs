@@ -56,5 +56,7 @@ pub fn metadata(p: &Provider) -> Value {
         // RFC 8707 defines no metadata; this extension says `resource` is honoured
         // (registered resource servers; `invalid_target` otherwise).
         "resource_indicators_supported": true,
+        // RFC 9449 §5.1.
+        "dpop_signing_alg_values_supported": super::dpop::ALGS.map(|a| a.as_str()),
     })
 }

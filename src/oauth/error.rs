@@ -1,6 +1,6 @@
 //! Protocol errors, spelled exactly as the RFCs spell them (house rule 1):
 //! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6,
-//! RFC 9470, RFC 9126, RFC 8707 and RFC 8693. The client sees `error_description`; detail goes to the log.
+//! RFC 9470, RFC 9126, RFC 8707, RFC 8693 and RFC 9449. The client sees `error_description`; detail goes to the log.
 
 use std::fmt;
 
@@ -34,6 +34,10 @@ pub enum ErrorCode {
     /// RFC 8707 §2, RFC 8693 §2.2.2: the requested resource or audience is unknown or not
     /// allowed.
     InvalidTarget,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing where required, or invalid.
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the DPoP proof must carry the server's nonce (`DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -65,6 +69,8 @@ impl ErrorCode {
             InvalidClientMetadata => "invalid_client_metadata",
             InvalidRedirectUri => "invalid_redirect_uri",
             InvalidTarget => "invalid_target",
+            InvalidDpopProof => "invalid_dpop_proof",
+            UseDpopNonce => "use_dpop_nonce",
         }
     }
 

@@ -11,6 +11,7 @@
 //! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients) |
 //! | token exchange subjects (RFC 8693 §2.1) | [`SubjectExchange`] | `partners` (accounts, account SIDs) |
 //! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
+//! | access-token claims (RFC 9068 §2.2) | [`TokenCustomizer`](super::customize::TokenCustomizer) | engine: `act` (RFC 8693 §4.1), `cnf` (RFC 9449 §6); products may add more |
 //!
 //! Grants register in the provider's [`GrantRegistry`](super::grants::GrantRegistry)
 //! (partners' jwt-bearer), scopes in its [`ScopeRegistry`](super::scope::ScopeRegistry);
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use super::authorize::consent::ConsentPolicy;
 use super::authorize::steps::AuthnSteps;
 use super::client_auth::ClientSource;
+use super::customize::TokenCustomizers;
 use super::grants::refresh_token::RefreshPolicy;
 use super::grants::token_exchange::SubjectExchange;
 use super::verified_claims::ClaimsSource;
@@ -42,4 +44,7 @@ pub struct Extensions {
     pub exchange_subjects: Vec<Arc<dyn SubjectExchange>>,
     /// Where `verified_claims` come from; none: nothing is released.
     pub verified_claims: Option<Arc<dyn ClaimsSource>>,
+    /// What adds claims to access tokens: the engine's `act` and `cnf` always, after
+    /// the products' (`tokens.register`).
+    pub tokens: TokenCustomizers,
 }

@@ -1,6 +1,7 @@
 //! Token introspection (RFC 7662) and revocation (RFC 7009). Both require client
 //! authentication. An unknown, expired or revoked token introspects as `{"active":false}`
-//! and nothing else; revoking a refresh token revokes its grant and so every access token
+//! and nothing else; a DPoP-bound access token shows its `cnf` and `token_type: DPoP`
+//! (RFC 9449 §6.2); revoking a refresh token revokes its grant and so every access token
 //! issued under it.
 
 use serde_json::{Map, Value, json};
@@ -37,9 +38,15 @@ pub async fn introspect(
     }
 }
 
+/// An active access token: its claims (a bound one's `cnf` among them, RFC 9449 §6.2)
+/// and its `token_type`, `DPoP` when bound.
 fn active_access(mut c: Map<String, Value>) -> Value {
+    let bound = super::customize::Confirmation::of_claims(&c);
     c.insert("active".into(), json!(true));
-    c.insert("token_type".into(), json!("Bearer"));
+    c.insert(
+        "token_type".into(),
+        json!(super::dpop::binding::token_type(bound.as_ref())),
+    );
     Value::Object(c)
 }
 

@@ -4,7 +4,9 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod customize;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod extensions;
 pub mod grants;

@@ -47,6 +47,8 @@ pub struct Provider {
     /// The replay horizon this node last wrote (see `oauth::replay`).
     pub replay_horizon: super::replay::Horizon,
     pub remote_jwks: crate::keys::remote::RemoteJwks,
+    /// Server-provided DPoP nonces (RFC 9449 §8), the same on every node.
+    pub dpop_nonces: super::dpop::nonce::Nonces,
 }
 
 impl Provider {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::authorize::claims::StandardClaim;
+pub use super::customize::Confirmation;
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::scope::Scope;
@@ -28,10 +29,15 @@ pub struct AccessGrant {
     pub grant_id: Option<String>,
     pub auth_time: Option<Timestamp>,
     pub acr: Option<String>,
-    /// Further claims (e.g. `act`, `account_sid`) added by a grant.
+    /// Further claims (e.g. `account_sid`) added by a grant.
     pub extra: Map<String, Value>,
     /// The token's `aud` (RFC 8707 resources, an RFC 8693 audience); the issuer if empty.
     pub audience: Vec<String>,
+    /// The actor chain (RFC 8693 §4.1: the current actor, earlier ones nested under
+    /// `act`), as [`act_claim`](super::grants::token_exchange::act_claim) builds it.
+    pub act: Option<Value>,
+    /// The key the token is bound to (RFC 9449 §6: a DPoP proof's key).
+    pub cnf: Option<Confirmation>,
 }
 
 /// A successful token response.
@@ -79,6 +85,7 @@ impl Provider {
         let now = self.now();
         let ttl = self.settings.access_token_ttl;
         let mut claims = g.extra.clone();
+        self.ext.tokens.apply(g, &mut claims)?;
         // Inserted one by one (over any same-named extra claim), not built as a second map.
         for (k, v) in [
             ("iss", Value::from(self.issuer.as_str())),
@@ -155,13 +162,15 @@ impl Provider {
             .map_err(OAuthError::server_error)
     }
 
-    /// Creates and stores a refresh token; returns the token and its record.
+    /// Creates a refresh token (bound to the DPoP key `jkt`, if any); returns the token
+    /// and its record, for the caller to store.
     pub fn new_refresh(
         &self,
         grant_id: &str,
         client_id: &str,
         sub: &str,
         scope: &Scope,
+        jkt: Option<String>,
     ) -> (String, RefreshRecord) {
         let now = self.now();
         let token = self.entropy.token(32);
@@ -174,6 +183,7 @@ impl Provider {
             created_at: now,
             expires_at: now + self.settings.refresh_token_ttl,
             rotated_at: None,
+            jkt,
         };
         (token, rec)
     }

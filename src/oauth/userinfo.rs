@@ -1,18 +1,33 @@
 //! The UserInfo endpoint (OpenID Connect Core §5.3) behind an RFC 6750 bearer token: the
 //! claims of the token's scope, the standard claims the `claims` parameter asked for in
 //! `userinfo` (§5.5), and the `verified_claims` the grant's user agreed to share (OIDC4IDA).
+//! A DPoP-bound token is accepted only with a proof of its key (RFC 9449 §7), and every
+//! refusal of such a token is a DPoP challenge.
 
 use serde_json::{Value, json};
 
+use super::dpop::resource::{self, Presented, Refusal};
 use super::error::{ErrorCode, OAuthError};
-use super::provider::Provider;
+use super::provider::{Provider, paths};
 use super::tokens::{requested_claims, user_claims};
 use super::verified_claims;
 use crate::store::StoreError;
 
-/// Claims about the token's subject, released by the token's scope.
-pub async fn userinfo(p: &Provider, bearer: &str) -> Result<Value, OAuthError> {
-    let claims = p.validate_access_token(bearer).await?;
+/// Claims about the subject of the token `presented` to a `htm` request, released by
+/// the token's scope.
+pub async fn userinfo(
+    p: &Provider,
+    presented: &Presented<'_>,
+    htm: &str,
+) -> Result<Value, Refusal> {
+    let claims = resource::token(p, presented, htm, &p.url(paths::USERINFO)).await?;
+    let dpop = matches!(presented, Presented::Dpop { .. });
+    released(p, &claims)
+        .await
+        .map_err(|e| Refusal::new(e, dpop))
+}
+
+async fn released(p: &Provider, claims: &super::tokens::AccessClaims) -> Result<Value, OAuthError> {
     if !claims.for_issuer(&p.issuer) {
         return Err(OAuthError::invalid_token(
             "the token is for another audience",

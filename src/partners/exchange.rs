@@ -22,7 +22,7 @@ use crate::oauth::grants::token_exchange::{
 };
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
-use crate::oauth::tokens::{AccessClaims, AccessGrant, TokenResponse};
+use crate::oauth::tokens::{AccessClaims, AccessGrant, Confirmation, TokenResponse};
 use crate::resource::permissions::Permission;
 use crate::store::{AccountRecord, ClientRecord, PartnerRecord, StoreError};
 use crate::store::{AccountStatus, PartnerStatus};
@@ -87,7 +87,8 @@ impl SubjectExchange for AccountExchange {
             &allowed,
             &denied_scopes(p, &actor, &account).await?,
         )?;
-        issue(p, client, &account, subject, scope)
+        let cnf = req.cnf.clone();
+        issue(p, client, &account, subject, scope, cnf)
     }
 }
 
@@ -98,10 +99,10 @@ fn issue(
     account: &AccountRecord,
     subject: Subject,
     scope: Scope,
+    cnf: Option<Confirmation>,
 ) -> Result<TokenResponse, OAuthError> {
     let act = act_claim(&client.client_id, subject.prior_act)?;
     let mut extra = Map::new();
-    extra.insert("act".into(), act);
     extra.insert("account_sid".into(), json!(account.sid));
     if let Some(u) = subject.partner_user {
         extra.insert("partner_user".into(), u);
@@ -111,6 +112,8 @@ fn issue(
         client_id: client.client_id.to_string(),
         scope: scope.clone(),
         extra,
+        act: Some(act),
+        cnf,
         ..AccessGrant::default()
     })?;
     let mut resp_extra = Map::new();

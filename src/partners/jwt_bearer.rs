@@ -18,7 +18,7 @@ use super::keys::PartnerKeys;
 use super::{assertion, scope_ceiling};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
-use crate::oauth::grants::{ClientAuthPolicy, Grant, JWT_BEARER, Params};
+use crate::oauth::grants::{ClientAuthPolicy, Grant, JWT_BEARER, TokenRequest};
 use crate::oauth::provider::{Provider, paths};
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, TokenResponse};
@@ -42,8 +42,9 @@ impl Grant for JwtBearer {
         &self,
         p: &Provider,
         client: Option<&AuthenticatedClient>,
-        params: &Params,
+        req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
+        let params = req.params;
         let a = params
             .get("assertion")
             .ok_or_else(|| OAuthError::invalid_request("assertion is required"))?;
@@ -71,7 +72,6 @@ impl Grant for JwtBearer {
         let resources = crate::oauth::resource::requested(p, params).await?;
         resources.check_scope(&scope)?;
         let mut extra = serde_json::Map::new();
-        extra.insert("act".into(), json!({"sub": v.partner.id}));
         extra.insert("account_sid".into(), json!(v.account.sid));
         if let Some(user) = &v.user {
             // The partner's own name for the person at the account; never our `sub`.
@@ -86,7 +86,9 @@ impl Grant for JwtBearer {
             client_id,
             scope: scope.clone(),
             extra,
+            act: Some(json!({"sub": v.partner.id})),
             audience: resources.uris,
+            cnf: req.cnf(),
             ..AccessGrant::default()
         })?;
         let mut resp_extra = serde_json::Map::new();

@@ -208,6 +208,7 @@ fn refresh(hash: &str, grant_id: &str, expires_at: Timestamp) -> RefreshRecord {
         created_at: 1000,
         expires_at,
         rotated_at: None,
+        jkt: None,
     }
 }
 
@@ -332,6 +333,18 @@ async fn refresh_insert_and_find(s: &SqlStore) {
     assert_eq!(s.find_refresh("h1").await.unwrap(), r);
     assert!(is_conflict(s.insert_refresh(&r).await));
     assert!(is_not_found(s.find_refresh("h2").await));
+    // A DPoP-bound token (RFC 9449 §5) keeps its key, and its rotation returns it.
+    let bound = RefreshRecord {
+        jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
+        ..refresh("h3", "g1", 5000)
+    };
+    s.insert_refresh(&bound).await.unwrap();
+    assert_eq!(s.find_refresh("h3").await.unwrap(), bound);
+    let next = refresh("h4", "g1", 5000);
+    match s.rotate_refresh("h3", &next, 2000, 0).await.unwrap() {
+        crate::store::Rotation::Rotated(old) => assert_eq!(old.jkt, bound.jkt),
+        other => panic!("{other:?}"),
+    }
 }
 
 async fn resource_servers_crud(s: &SqlStore) {

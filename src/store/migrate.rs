@@ -116,6 +116,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0016_declined_permissions.sql"),
         postgres: include_str!("../../migrations/postgres/0016_declined_permissions.sql"),
     },
+    Migration {
+        version: 17,
+        name: "dpop_refresh",
+        sqlite: include_str!("../../migrations/sqlite/0017_dpop_refresh.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_dpop_refresh.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

@@ -97,6 +97,10 @@ pub struct ClientMetadata {
     /// (RFC 8693); unset: nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_exchange: Option<TokenExchangePolicy>,
+    /// RFC 9449 §5.2: the client always uses DPoP; a token request without a proof is
+    /// refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A client's token-exchange rights over end users' access tokens (RFC 8693 §1.1):
@@ -166,6 +170,9 @@ pub struct RefreshRecord {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub rotated_at: Option<Timestamp>,
+    /// The DPoP key (RFC 7638 thumbprint) a public client's token is bound to (RFC 9449
+    /// §5); its successors keep it.
+    pub jkt: Option<String>,
 }
 
 /// The outcome of presenting a refresh token for rotation.

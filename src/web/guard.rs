@@ -11,8 +11,15 @@
 //! - **by introspection** ([`Introspection`], RFC 7662): the issuer is asked on every
 //!   request, so a revoked token stops at once.
 //!
+//! DPoP-bound tokens (RFC 9449 §7): [`BearerOrDpop`] also accepts `Authorization: DPoP`
+//! with a `DPoP` proof of the token's key (`cnf.jkt`), checked by a [`VerifyProof`]
+//! ([`LocalProofs`] with the resource server's own cache; see [`dpop`]); refusals of
+//! DPoP requests are `WWW-Authenticate: DPoP` challenges, step-up ones included. Every
+//! authenticator refuses a bound token presented as `Bearer`.
+//!
 //! Surety's own resource API uses the same layers with [`SuretyTokens`] (local, with
-//! Surety's key ring, plus its revocation check) and HTTP Basic account credentials.
+//! Surety's key ring, plus its revocation check), [`SuretyProofs`] and HTTP Basic
+//! account credentials.
 //!
 //! ```no_run
 //! use axum::{Router, handler::Handler, routing::{get, post}};
@@ -54,7 +61,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use tower::{Layer, Service};
@@ -66,6 +73,8 @@ use crate::oauth::scope::Scope;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
     Bearer,
+    /// A DPoP-bound token with a proof of its key (RFC 9449 §7).
+    Dpop,
     Basic,
 }
 
@@ -143,6 +152,13 @@ pub enum GuardError {
         max_age: Option<i64>,
         description: String,
     },
+    /// The DPoP proof is missing, invalid or of another key (401, RFC 9449 §7.1).
+    InvalidDpopProof(String),
+    /// The DPoP proof must carry this server nonce (401, RFC 9449 §9).
+    UseDpopNonce { nonce: String },
+    /// The inner refusal, challenged under the DPoP scheme (RFC 9449 §7.1): the request
+    /// used it, or the token is bound.
+    Dpop(Box<GuardError>),
     /// The issuer (JWKS, introspection) or a backend is unreachable (503).
     Unavailable,
     /// A bug or misconfiguration; logged where it happened (500).
@@ -155,6 +171,32 @@ impl GuardError {
             scope: scope.to_owned(),
             description: format!("this request needs the {scope} permission"),
         }
+    }
+
+    /// This refusal, challenged under the DPoP scheme.
+    pub fn dpop(self) -> Self {
+        match self {
+            e @ GuardError::Dpop(_) => e,
+            e => GuardError::Dpop(Box::new(e)),
+        }
+    }
+
+    /// The server nonce a `use_dpop_nonce` refusal hands out (`DPoP-Nonce`).
+    pub fn nonce(&self) -> Option<&str> {
+        match self {
+            GuardError::UseDpopNonce { nonce } => Some(nonce),
+            GuardError::Dpop(e) => e.nonce(),
+            _ => None,
+        }
+    }
+}
+
+/// A DPoP challenge (RFC 9449 §7.1): `DPoP` with the error's parameters and `algs`.
+fn dpop_challenge(bearer: &str) -> String {
+    let algs = crate::oauth::dpop::algs();
+    match bearer.strip_prefix("Bearer ") {
+        Some(params) => format!("DPoP {params}, algs=\"{algs}\""),
+        None => format!("DPoP algs=\"{algs}\""),
     }
 }
 
@@ -169,7 +211,10 @@ impl GuardError {
             GuardError::Missing { .. }
             | GuardError::InvalidToken(_)
             | GuardError::InvalidCredentials
-            | GuardError::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
+            | GuardError::InsufficientUserAuthentication { .. }
+            | GuardError::InvalidDpopProof(_)
+            | GuardError::UseDpopNonce { .. } => StatusCode::UNAUTHORIZED,
+            GuardError::Dpop(e) => e.status(),
             GuardError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             GuardError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             GuardError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -204,6 +249,12 @@ impl GuardError {
                 ErrorCode::TemporarilyUnavailable.as_str(),
                 "the service is temporarily unavailable; retry later".into(),
             ),
+            GuardError::InvalidDpopProof(d) => (ErrorCode::InvalidDpopProof.as_str(), d.clone()),
+            GuardError::UseDpopNonce { .. } => (
+                ErrorCode::UseDpopNonce.as_str(),
+                "a DPoP nonce is required; use the one in DPoP-Nonce".into(),
+            ),
+            GuardError::Dpop(e) => e.code_and_description(),
             GuardError::Internal => (ErrorCode::ServerError.as_str(), "internal error".into()),
         }
     }
@@ -248,6 +299,27 @@ impl GuardError {
                 }
                 vec![c]
             }
+            GuardError::InvalidDpopProof(_) | GuardError::UseDpopNonce { .. } => {
+                let (code, d) = self.code_and_description();
+                vec![dpop_challenge(&format!(
+                    "Bearer error=\"{code}\", error_description=\"{}\"",
+                    quoted(&d)
+                ))]
+            }
+            // RFC 9449 §7.1: no credentials: both schemes (and Basic) are challenged.
+            GuardError::Dpop(e) if matches!(**e, GuardError::Missing { .. }) => {
+                let mut ch = e.challenges();
+                ch.insert(1, dpop_challenge("Bearer"));
+                ch
+            }
+            GuardError::Dpop(e) => e
+                .challenges()
+                .into_iter()
+                .map(|c| match c.starts_with("Bearer") {
+                    true => dpop_challenge(&c),
+                    false => c,
+                })
+                .collect(),
             GuardError::Unavailable | GuardError::Internal => vec![],
         }
     }
@@ -269,10 +341,18 @@ pub trait VerifyToken: Send + Sync + 'static {
     async fn verify(&self, token: &str) -> Result<Map<String, Value>, GuardError>;
 }
 
-/// Authenticates a request from its headers.
+/// What an authenticator sees of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+}
+
+/// Authenticates a request from its method, URI (DPoP's `htm`, `htu`) and headers.
 #[async_trait]
 pub trait Authenticate: Send + Sync + 'static {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, GuardError>;
+    async fn authenticate(&self, req: Incoming<'_>) -> Result<Principal, GuardError>;
 }
 
 /// What a request with an access token in its URI is told.
@@ -296,18 +376,20 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 mod acr;
+pub mod dpop;
 mod verify;
 pub use acr::RequireAcr;
+pub use dpop::{BearerOrDpop, DpopSupport, LocalProofs, SuretyProofs, VerifyProof};
 pub use verify::{Introspection, Jwks, SuretyTokens};
 
-/// Authenticates bearer tokens with a [`VerifyToken`].
+/// Authenticates bearer tokens with a [`VerifyToken`]. A DPoP-bound token (`cnf.jkt`)
+/// presented as `Bearer` is refused; [`BearerOrDpop`] also accepts it with its proof.
 pub struct Bearer<V>(pub V);
 
 #[async_trait]
 impl<V: VerifyToken> Authenticate for Bearer<V> {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, GuardError> {
-        let token = bearer_token(headers).ok_or(GuardError::Missing { basic: false })?;
-        Ok(Principal::from_claims(self.0.verify(token).await?))
+    async fn authenticate(&self, req: Incoming<'_>) -> Result<Principal, GuardError> {
+        dpop::principal(&req, &self.0, None, false).await
     }
 }
 
@@ -367,7 +449,14 @@ where
         Box::pin(async move {
             let principal = match token_in_query(req.uri().query()) {
                 true => Err(GuardError::InvalidRequest(TOKEN_IN_QUERY.into())),
-                false => auth.authenticate(req.headers()).await,
+                false => {
+                    let incoming = Incoming {
+                        method: req.method(),
+                        uri: req.uri(),
+                        headers: req.headers(),
+                    };
+                    auth.authenticate(incoming).await
+                }
             };
             match principal {
                 Ok(p) => {
@@ -436,6 +525,7 @@ where
     fn call(&mut self, req: Request) -> BoxFuture {
         let verdict = match req.extensions().get::<Principal>() {
             None => Err(GuardError::Missing { basic: false }),
+            Some(p) if p.scheme == Scheme::Dpop => self.need.check(p).map_err(GuardError::dpop),
             Some(p) => self.need.check(p),
         };
         if let Err(GuardError::InsufficientUserAuthentication { .. }) = &verdict {

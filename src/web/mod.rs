@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod client_ip;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod guard;

@@ -18,6 +18,7 @@ mod authorize;
 mod claims;
 mod connections;
 mod discovery;
+mod dpop;
 mod eligibility;
 mod entities;
 mod errors;

@@ -376,7 +376,15 @@ async fn missing_or_bad_credentials_get_401_and_a_challenge() {
     let path = format!("{}/Messages", f.s1.sid);
     let a = get(&srv, &Auth::None, &path).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(a.challenge, ["Bearer", "Basic realm=\"surety\""]);
+    // RFC 9449 §7.1: the DPoP scheme is challenged too, with its algorithms.
+    assert_eq!(
+        a.challenge,
+        [
+            "Bearer",
+            "DPoP algs=\"ES256 EdDSA RS256\"",
+            "Basic realm=\"surety\""
+        ]
+    );
     // The OpenAPI document needs no credentials and describes every route.
     let doc: Value = srv
         .api

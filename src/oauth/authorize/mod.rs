@@ -117,6 +117,9 @@ pub struct CodeRecord {
     /// The resources (RFC 8707) the request named; tokens are for them.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// The DPoP key the code is bound to (RFC 9449 §10 `dpop_jkt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -350,6 +353,7 @@ pub(crate) async fn issue_code(
             .map(|c| c.id_token.standard.clone())
             .unwrap_or_default(),
         resources: req.resources.clone(),
+        dpop_jkt: req.dpop_jkt.clone(),
     };
     // What UserInfo answers for this grant beyond the scope: the consented
     // `verified_claims` and the standard claims asked for there.

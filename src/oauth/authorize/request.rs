@@ -41,6 +41,9 @@ pub struct AuthRequest {
     /// The registered resources (RFC 8707) the request names.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// The DPoP key the code will be bound to (RFC 9449 §10).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthRequest {
@@ -104,6 +107,8 @@ pub async fn validate(
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let max_age = check_max_age(get("max_age")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let dpop_jkt = crate::oauth::dpop::binding::parse_dpop_jkt(get("dpop_jkt"))
+        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let mut claims = check_claims(get("claims")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     if let (Some(c), Some(allowed)) = (claims.as_mut(), allowed_scope(&client)) {
         // Claims the client may not hold the scope of are not released (voluntary).
@@ -130,6 +135,7 @@ pub async fn validate(
         acr,
         claims,
         resources: resources.uris,
+        dpop_jkt,
     };
     Ok((client, req))
 }

@@ -3,9 +3,11 @@
 
 use async_trait::async_trait;
 
-use super::{ClientAuthPolicy, Grant, Params};
+use super::{ClientAuthPolicy, Grant, Params, TokenRequest};
 use crate::oauth::authorize::{CodeRecord, code_key};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::customize::Confirmation;
+use crate::oauth::dpop::binding;
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
@@ -29,8 +31,9 @@ impl Grant for AuthorizationCode {
         &self,
         p: &Provider,
         client: Option<&AuthenticatedClient>,
-        params: &Params,
+        req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
+        let params = req.params;
         let client = &client
             .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
             .client;
@@ -53,12 +56,13 @@ impl Grant for AuthorizationCode {
             return Err(invalid());
         }
         check_binding(&rec, &client.client_id, params)?;
+        binding::check_code(rec.dpop_jkt.as_deref(), req.cnf)?;
         // RFC 8707 §2.2: a token for one or more of the resources authorized.
         let audience = crate::oauth::resource::narrowed(&rec.resources, params)?;
         let now = p.now();
         let grant = grant_record(&rec, now);
         p.stores.grants.insert_grant(&grant).await?;
-        issue(p, client, &rec, &grant, audience).await
+        issue(p, client, &rec, &grant, audience, req.cnf).await
     }
 }
 
@@ -115,6 +119,7 @@ async fn issue(
     rec: &CodeRecord,
     grant: &GrantRecord,
     audience: Vec<String>,
+    cnf: Option<&Confirmation>,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = Scope::stored(&rec.scope, "authorization code")?;
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
@@ -126,6 +131,8 @@ async fn issue(
         acr: rec.acr.clone(),
         extra: rec.claims.clone(),
         audience,
+        cnf: cnf.cloned(),
+        ..AccessGrant::default()
     })?;
     let id_token = if scope.contains("openid") {
         let user = match p.stores.users.get_user(&rec.sub).await {
@@ -162,7 +169,8 @@ async fn issue(
         .iter()
         .any(|g| g == "refresh_token")
     {
-        let (token, r) = p.new_refresh(&grant.id, &client.client_id, &rec.sub, &scope);
+        let jkt = binding::refresh_binding(client, cnf);
+        let (token, r) = p.new_refresh(&grant.id, &client.client_id, &rec.sub, &scope, jkt);
         p.stores.grants.insert_refresh(&r).await?;
         Some(token)
     } else {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{ClientAuthPolicy, Grant, Params, allowed_scope};
+use super::{ClientAuthPolicy, Grant, TokenRequest, allowed_scope};
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
@@ -27,8 +27,9 @@ impl Grant for ClientCredentials {
         &self,
         p: &Provider,
         client: Option<&AuthenticatedClient>,
-        params: &Params,
+        req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
+        let params = req.params;
         let client = &client
             .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
             .client;
@@ -51,6 +52,7 @@ impl Grant for ClientCredentials {
             client_id: client.client_id.to_string(),
             scope: scope.clone(),
             audience: resources.uris,
+            cnf: req.cnf(),
             ..AccessGrant::default()
         })?;
         Ok(TokenResponse {

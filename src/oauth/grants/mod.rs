@@ -15,6 +15,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::client_auth::{self, AuthenticatedClient, Credentials};
+use super::customize::Confirmation;
+use super::dpop::binding;
 use super::error::{ErrorCode, OAuthError};
 use super::provider::{Provider, paths};
 use super::tokens::TokenResponse;
@@ -25,6 +27,23 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// Request parameters, each present at most once.
 pub type Params = HashMap<String, String>;
+
+/// A token request as a grant sees it: its parameters, and the key of the request's
+/// DPoP proof (RFC 9449 §5), verified once by the endpoint for every grant. A grant
+/// binds the access tokens it mints to that key (`AccessGrant::cnf`); the endpoint sets
+/// the response's `token_type`.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub params: &'a Params,
+    pub cnf: Option<&'a Confirmation>,
+}
+
+impl<'a> TokenRequest<'a> {
+    /// The access token's binding.
+    pub fn cnf(&self) -> Option<Confirmation> {
+        self.cnf.cloned()
+    }
+}
 
 /// Whether a grant needs the client to authenticate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +66,7 @@ pub trait Grant: Send + Sync {
         &self,
         p: &Provider,
         client: Option<&AuthenticatedClient>,
-        params: &Params,
+        req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError>;
 }
 
@@ -75,11 +94,13 @@ impl GrantRegistry {
 }
 
 /// The token endpoint (RFC 6749 §3.2): authenticate the client, check it may use the
-/// grant, dispatch.
+/// grant, verify the request's DPoP proof (`dpop`: the `DPoP` header; RFC 9449 §5),
+/// dispatch, and type the token by its binding.
 pub async fn token(
     p: &Provider,
     creds: &Credentials,
     params: &Params,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let gt = params
         .get("grant_type")
@@ -109,7 +130,13 @@ pub async fn token(
             "the client is not registered for this grant_type",
         ));
     }
-    let resp = grant.exchange(p, client.as_ref(), params).await?;
+    let cnf = binding::token_request(p, client.as_ref().map(|c| &c.client), dpop).await?;
+    let req = TokenRequest {
+        params,
+        cnf: cnf.as_ref(),
+    };
+    let mut resp = grant.exchange(p, client.as_ref(), req).await?;
+    resp.token_type = binding::token_type(cnf.as_ref());
     metrics::counter!("surety_tokens_issued_total", "grant" => grant.grant_type()).increment(1);
     Ok(resp)
 }

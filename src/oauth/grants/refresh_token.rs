@@ -8,8 +8,9 @@
 
 use async_trait::async_trait;
 
-use super::{ClientAuthPolicy, Grant, Params};
+use super::{ClientAuthPolicy, Grant, TokenRequest};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::dpop::binding;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
@@ -75,8 +76,9 @@ impl Grant for RefreshToken {
         &self,
         p: &Provider,
         client: Option<&AuthenticatedClient>,
-        params: &Params,
+        req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
+        let params = req.params;
         let client = &client
             .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
             .client;
@@ -93,6 +95,8 @@ impl Grant for RefreshToken {
         if client.client_id != old.client_id {
             return Err(invalid());
         }
+        // RFC 9449 §5: checked before rotation, so a wrong key does not spend the token.
+        binding::check_refresh(old.jkt.as_deref(), req.cnf)?;
         let held = Scope::stored(&old.scope, "refresh token")?;
         let Some((held, claims)) = standing(p, &client.client_id, &old.sub, held).await? else {
             return Err(invalid());
@@ -117,7 +121,13 @@ impl Grant for RefreshToken {
         let audience = crate::oauth::resource::narrowed(&grant.resources, params)?;
         // The successor keeps the grant's full scope, so a later refresh may ask again
         // for what this one narrowed away.
-        let (token, successor) = p.new_refresh(&old.grant_id, &client.client_id, &old.sub, &held);
+        let (token, successor) = p.new_refresh(
+            &old.grant_id,
+            &client.client_id,
+            &old.sub,
+            &held,
+            old.jkt.clone(),
+        );
         match p
             .stores
             .grants
@@ -146,6 +156,8 @@ impl Grant for RefreshToken {
             acr: grant.acr.clone(),
             extra: claims.clone(),
             audience,
+            cnf: req.cnf(),
+            ..AccessGrant::default()
         })?;
         let id_token = if scope.contains("openid") {
             let user = p

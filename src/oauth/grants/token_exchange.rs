@@ -13,8 +13,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use super::{ClientAuthPolicy, Grant, Params};
+use super::{ClientAuthPolicy, Grant, Params, TokenRequest};
 use crate::oauth::client_auth::AuthenticatedClient;
+use crate::oauth::customize::Confirmation;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
@@ -67,13 +68,14 @@ impl Grant for TokenExchange {
         &self,
         p: &Provider,
         client: Option<&AuthenticatedClient>,
-        params: &Params,
+        req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
+        let params = req.params;
         let client = &client
             .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
             .client;
         let mut audit = Audit::default();
-        let r = run(p, client, params, &mut audit).await;
+        let r = run(p, client, params, req.cnf(), &mut audit).await;
         audit.record(p, &client.client_id, &r).await;
         r
     }
@@ -110,6 +112,8 @@ pub struct Request<'a> {
     pub target: Option<&'a str>,
     /// The target came as `resource`: it must also be a registered resource server.
     pub target_is_resource: bool,
+    /// The key of the request's DPoP proof: the new token is bound to it.
+    pub cnf: Option<Confirmation>,
 }
 
 /// The actor token types this server accepts: its own access tokens and JWTs it signed
@@ -193,10 +197,12 @@ async fn run(
     p: &Provider,
     client: &ClientRecord,
     params: &Params,
+    cnf: Option<Confirmation>,
     audit: &mut Audit,
 ) -> Result<TokenResponse, OAuthError> {
     let subjects = &p.ext.exchange_subjects;
-    let req = parse_request(params, subjects)?;
+    let mut req = parse_request(params, subjects)?;
+    req.cnf = cnf;
     audit.detail = format!(
         "subject_token_type={}",
         short_name(req.subject_type, subjects)
@@ -290,6 +296,7 @@ fn parse_request<'a>(
         actor,
         target,
         target_is_resource: params.contains_key("resource"),
+        cnf: None,
     })
 }
 

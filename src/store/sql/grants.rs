@@ -44,6 +44,7 @@ fn refresh_from(row: &AnyRow) -> StoreResult<RefreshRecord> {
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
         rotated_at: col(row, "rotated_at")?,
+        jkt: col(row, "jkt")?,
     })
 }
 
@@ -57,7 +58,7 @@ const GRANT_REVOKE: &str = "ON CONFLICT (id) DO UPDATE SET revoked_at = CASE \
 const GRANT_SELECT: &str = "SELECT id, client_id, sub, scope, auth_time, acr, amr, created_at, \
     revoked_at, resources FROM grants WHERE id = $1";
 const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, sub, \
-    scope, created_at, expires_at, rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    scope, created_at, expires_at, rotated_at, jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const REFRESH_KILL: &str =
     "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL";
 /// Claims a live token: the single statement that decides which concurrent rotation wins
@@ -66,10 +67,10 @@ const REFRESH_KILL: &str =
 const ROTATE_CLAIM: &str = "UPDATE refresh_tokens SET rotated_at = $2, successor_hash = $3 \
     WHERE token_hash = $1 AND rotated_at IS NULL AND expires_at > $2 \
     AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) \
-    RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at";
+    RETURNING token_hash, grant_id, client_id, sub, scope, created_at, expires_at, rotated_at, jkt";
 /// A refresh token with its grant's state (`g_id` is NULL when the grant is missing).
 const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
-    r.scope, r.created_at, r.expires_at, r.rotated_at, r.successor_hash, r.retried_at, \
+    r.scope, r.created_at, r.expires_at, r.rotated_at, r.jkt, r.successor_hash, r.retried_at, \
     g.id AS g_id, g.revoked_at AS g_revoked_at \
     FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 /// Claims the one retry a rotated token may have, pointing it at the new successor.
@@ -113,6 +114,7 @@ where
         .bind(&r.grant_id);
     let q = q.bind(&r.client_id).bind(&r.sub).bind(&r.scope);
     let q = q.bind(r.created_at).bind(r.expires_at).bind(r.rotated_at);
+    let q = q.bind(r.jkt.as_deref());
     q.execute(e).await.map_err(map_err)?;
     Ok(())
 }

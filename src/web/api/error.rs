@@ -222,6 +222,9 @@ impl From<GuardError> for ApiError {
         if let GuardError::InsufficientScope { scope, .. } = &e {
             out = out.scope(scope.clone());
         }
+        if let Some(v) = e.nonce().and_then(|n| HeaderValue::from_str(n).ok()) {
+            out = out.header(crate::web::dpop::DPOP_NONCE, v);
+        }
         e.challenges().iter().fold(out, |out, c| out.challenge(c))
     }
 }

@@ -68,7 +68,7 @@ impl Requirement for RequireAcr {
             max_age: self.max_age,
             description: d.to_owned(),
         };
-        if p.scheme != Scheme::Bearer {
+        if !matches!(p.scheme, Scheme::Bearer | Scheme::Dpop) {
             return Err(refuse("this request needs a signed-in user"));
         }
         if p.claims.get("acr").and_then(Value::as_str) != Some(self.acr) {

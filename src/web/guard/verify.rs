@@ -213,7 +213,11 @@ impl VerifyToken for Introspection {
         }
         // A refresh token introspects as active too; it is no access token.
         let typ = c.get("token_type").and_then(Value::as_str);
-        if typ.is_some_and(|t| !t.eq_ignore_ascii_case("bearer") && t != "access_token") {
+        if typ.is_some_and(|t| {
+            !t.eq_ignore_ascii_case("bearer")
+                && !t.eq_ignore_ascii_case("dpop")
+                && t != "access_token"
+        }) {
             return Err(bad("the token is not an access token"));
         }
         let exp = c.get("exp").and_then(Value::as_i64);

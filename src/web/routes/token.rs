@@ -1,4 +1,7 @@
 //! `POST /token` (RFC 6749 §3.2): every response and error carries `Cache-Control: no-store`.
+//! The request's `DPoP` header (RFC 9449 §4.1, at most one) goes to the engine with the
+//! form; a request that carried one, and every DPoP error, is answered with a fresh
+//! `DPoP-Nonce` (§8).
 
 use axum::Json;
 use axum::extract::State;
@@ -7,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::oauth::grants;
 use crate::web::AppState;
+use crate::web::dpop::{dpop_header, is_dpop_error, with_nonce};
 use crate::web::error::{ProtocolError, no_store};
 use crate::web::extract::{Form, credentials};
 
@@ -15,14 +19,24 @@ pub async fn token(
     headers: HeaderMap,
     form: Result<Form, ProtocolError>,
 ) -> Response {
+    let dpop = dpop_header(&headers);
     let result = async {
         let Form(params) = form?;
         let creds = credentials(&headers, &params)?;
-        Ok::<_, ProtocolError>(grants::token(&s.provider, &creds, &params).await?)
+        let proof = dpop.clone()?;
+        Ok::<_, ProtocolError>(grants::token(&s.provider, &creds, &params, proof.as_deref()).await?)
     }
     .await;
-    match result {
+    let nonce = match &result {
+        Err(ProtocolError(e)) => is_dpop_error(e) || !matches!(dpop, Ok(None)),
+        Ok(_) => !matches!(dpop, Ok(None)),
+    };
+    let r = match result {
         Ok(r) => no_store(Json(r).into_response()),
         Err(e) => e.into_response(),
+    };
+    match nonce {
+        true => with_nonce(&s.provider, r),
+        false => r,
     }
 }

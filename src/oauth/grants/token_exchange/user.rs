@@ -44,10 +44,6 @@ pub(super) async fn exchange(
     if let (Some(uri), true) = (audience, req.target_is_resource) {
         crate::oauth::resource::resolve(p, std::iter::once(uri)).await?;
     }
-    let mut extra = Map::new();
-    if let Some(a) = act {
-        extra.insert("act".into(), a);
-    }
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
         sub: sub.to_owned(),
         client_id: client.client_id.to_string(),
@@ -55,8 +51,10 @@ pub(super) async fn exchange(
         grant_id: subject.str("grant_id").map(str::to_owned),
         auth_time: subject.0.get("auth_time").and_then(Value::as_i64),
         acr: subject.str("acr").map(str::to_owned),
-        extra,
+        act,
+        cnf: req.cnf.clone(),
         audience: audience.map(str::to_owned).into_iter().collect(),
+        ..AccessGrant::default()
     })?;
     let mut resp_extra = Map::new();
     resp_extra.insert("issued_token_type".into(), json!(ACCESS_TOKEN_TYPE));

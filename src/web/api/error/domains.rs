@@ -146,6 +146,9 @@ impl From<(ResourceError, Scheme)> for ApiError {
                     Scheme::Bearer => {
                         GuardError::InvalidToken("the token's account is closed".into())
                     }
+                    Scheme::Dpop => {
+                        GuardError::InvalidToken("the token's account is closed".into()).dpop()
+                    }
                 }
                 .into();
             }

@@ -1,5 +1,7 @@
 //! How the resource API authenticates: a Surety access token that names an account
-//! (`account_sid`), checked by the guard's [`SuretyTokens`] (key ring + revocation), or
+//! (`account_sid`), checked by the guard's [`SuretyTokens`] (key ring + revocation) —
+//! as `Bearer`, or as `DPoP` with a proof of the key it is bound to (RFC 9449 §7,
+//! [`SuretyProofs`]) — or
 //! HTTP Basic with an account SID and its auth token (SHA-256 compared in constant
 //! time), which carries every permission of that account, or HTTP Basic with a scoped API
 //! key's SID and secret (compared the same way), which acts as the key's account with
@@ -18,8 +20,10 @@ use crate::partners::is_account_sid;
 use crate::store::{AccountStatus, GrantStatus, StoreError, StoreResult};
 use crate::util::{ct_eq, secret_hash};
 use crate::web::extract::credentials;
+use crate::web::guard::dpop::principal;
 use crate::web::guard::{
-    Authenticate, Grants, GuardError, Principal, Scheme, SuretyTokens, VerifyToken,
+    Authenticate, DpopSupport, Grants, GuardError, Incoming, Principal, Scheme, SuretyProofs,
+    SuretyTokens,
 };
 
 /// A credential lookup's failure: an unknown credential, or an unreachable store.
@@ -38,27 +42,31 @@ fn found<T>(r: StoreResult<T>) -> Result<T, GuardError> {
     }
 }
 
-/// Bearer (Surety access tokens for an account) or Basic (account SID + auth token, or
-/// key SID + key secret).
+/// Bearer or DPoP (Surety access tokens for an account) or Basic (account SID + auth
+/// token, or key SID + key secret).
 pub struct AccountAuth {
     provider: Arc<Provider>,
     tokens: SuretyTokens,
+    dpop: DpopSupport,
 }
 
 impl AccountAuth {
     pub fn new(provider: Arc<Provider>) -> Self {
         Self {
             tokens: SuretyTokens(provider.clone()),
+            dpop: DpopSupport::new(provider.issuer.clone(), SuretyProofs(provider.clone())),
             provider,
         }
     }
 
-    async fn bearer(&self, token: &str) -> Result<Principal, GuardError> {
-        let p = Principal::from_claims(self.tokens.verify(token).await?);
+    async fn token(&self, req: &Incoming<'_>) -> Result<Principal, GuardError> {
+        let p = principal(req, &self.tokens, Some(&self.dpop), true).await?;
         if !p.account_sid.as_deref().is_some_and(is_account_sid) {
-            return Err(GuardError::InvalidToken(
-                "the access token does not act on an account".into(),
-            ));
+            let e = GuardError::InvalidToken("the access token does not act on an account".into());
+            return Err(match p.scheme {
+                Scheme::Dpop => e.dpop(),
+                _ => e,
+            });
         }
         Ok(p)
     }
@@ -111,18 +119,19 @@ impl AccountAuth {
 
 #[async_trait]
 impl Authenticate for AccountAuth {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, GuardError> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err(GuardError::Missing { basic: true });
+    async fn authenticate(&self, req: Incoming<'_>) -> Result<Principal, GuardError> {
+        let missing = || GuardError::Missing { basic: true }.dpop();
+        let Some(value) = req.headers.get(header::AUTHORIZATION) else {
+            return Err(missing());
         };
         let value = value.to_str().unwrap_or_default();
-        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-        if scheme.eq_ignore_ascii_case("bearer") {
-            self.bearer(rest.trim()).await
+        let scheme = value.split_once(' ').map_or(value, |(s, _)| s);
+        if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop") {
+            self.token(&req).await
         } else if scheme.eq_ignore_ascii_case("basic") {
-            self.basic(headers).await
+            self.basic(req.headers).await
         } else {
-            Err(GuardError::Missing { basic: true })
+            Err(missing())
         }
     }
 }

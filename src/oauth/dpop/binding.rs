@@ -1,0 +1,98 @@
+//! DPoP at the token endpoint (RFC 9449 §5, §5.2, §8, §10): the endpoint verifies the
+//! request's proof once, for every grant, and hands the grants the proof's key as
+//! [`TokenRequest::cnf`](crate::oauth::grants::TokenRequest); the access token is then
+//! bound to it (`cnf.jkt`) and typed `DPoP`. A client registered with
+//! `dpop_bound_access_tokens` must send a proof (and, by default, a server nonce).
+//!
+//! Refresh tokens: those of public clients are bound to the key of the proof they were
+//! issued with, and a refresh needs a proof with that key (§5, `invalid_grant`
+//! otherwise); those of confidential clients are bound by client authentication and not
+//! to a key, so each refresh binds its new access token to the key of its own proof
+//! (a confidential client may so move to a new key). An authorization code issued for a
+//! `dpop_jkt` (§10) is redeemed only with a proof of that key.
+
+use super::{Expected, invalid_proof, verify};
+use crate::config::DpopNonce;
+use crate::oauth::customize::Confirmation;
+use crate::oauth::error::OAuthError;
+use crate::oauth::provider::{Provider, paths};
+use crate::store::ClientRecord;
+
+/// The key a token request's proof (the `DPoP` header, if any) binds its tokens to.
+pub async fn token_request(
+    p: &Provider,
+    client: Option<&ClientRecord>,
+    proof: Option<&str>,
+) -> Result<Option<Confirmation>, OAuthError> {
+    let required = client.is_some_and(|c| c.metadata.dpop_bound_access_tokens);
+    let Some(proof) = proof else {
+        return match required {
+            true => Err(invalid_proof("this client must send a DPoP proof")),
+            false => Ok(None),
+        };
+    };
+    let nonce_required = match p.settings.dpop_nonce {
+        DpopNonce::Always => true,
+        DpopNonce::Bound => required,
+        DpopNonce::Off => false,
+    };
+    let htu = p.url(paths::TOKEN);
+    let want = Expected {
+        htm: "POST",
+        htu: &htu,
+        access_token: None,
+    };
+    let proof = verify(p, proof, &want, nonce_required).await?;
+    Ok(Some(Confirmation { jkt: proof.jkt }))
+}
+
+/// The `token_type` of a token response (RFC 9449 §5).
+pub fn token_type(cnf: Option<&Confirmation>) -> &'static str {
+    match cnf {
+        Some(_) => "DPoP",
+        None => "Bearer",
+    }
+}
+
+/// The key a new refresh token of `client` is bound to: the proof's, for a public client.
+pub fn refresh_binding(client: &ClientRecord, cnf: Option<&Confirmation>) -> Option<String> {
+    let public = client.metadata.token_endpoint_auth_method == "none";
+    cnf.filter(|_| public).map(|c| c.jkt.clone())
+}
+
+/// A refresh token bound to `bound` is refreshed only with a proof of that key.
+pub fn check_refresh(bound: Option<&str>, cnf: Option<&Confirmation>) -> Result<(), OAuthError> {
+    check_key(bound, cnf, "the refresh token is bound to another DPoP key")
+}
+
+/// A code issued for `dpop_jkt` (§10) is redeemed only with a proof of that key.
+pub fn check_code(dpop_jkt: Option<&str>, cnf: Option<&Confirmation>) -> Result<(), OAuthError> {
+    check_key(
+        dpop_jkt,
+        cnf,
+        "the authorization code is bound to another DPoP key",
+    )
+}
+
+fn check_key(bound: Option<&str>, cnf: Option<&Confirmation>, why: &str) -> Result<(), OAuthError> {
+    match (bound, cnf) {
+        (None, _) => Ok(()),
+        (Some(b), Some(c)) if super::same_key(b, &c.jkt) => Ok(()),
+        (Some(_), _) => Err(OAuthError::invalid_grant(why)),
+    }
+}
+
+/// A `dpop_jkt` request parameter (§10): an RFC 7638 SHA-256 thumbprint, base64url.
+pub fn parse_dpop_jkt(v: Option<&str>) -> Result<Option<String>, &'static str> {
+    match v {
+        None => Ok(None),
+        Some(j)
+            if j.len() == 43
+                && j.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(Some(j.to_owned()))
+        }
+        Some(_) => Err("dpop_jkt must be a base64url SHA-256 JWK thumbprint"),
+    }
+}
