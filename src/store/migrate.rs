@@ -116,6 +116,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0016_declined_permissions.sql"),
         postgres: include_str!("../../migrations/postgres/0016_declined_permissions.sql"),
     },
+    Migration {
+        version: 17,
+        name: "device_authorizations",
+        sqlite: include_str!("../../migrations/sqlite/0017_device_authorizations.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_device_authorizations.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

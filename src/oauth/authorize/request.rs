@@ -41,6 +41,11 @@ pub struct AuthRequest {
     /// The registered resources (RFC 8707) the request names.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// The device authorization (RFC 8628) this request answers, by its device code's
+    /// hash: it ends on the verification page (`oauth::device::verification`), never at
+    /// a redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl AuthRequest {
@@ -130,6 +135,7 @@ pub async fn validate(
         acr,
         claims,
         resources: resources.uris,
+        device: None,
     };
     Ok((client, req))
 }
@@ -182,7 +188,7 @@ fn check_response_mode(rm: Option<&str>) -> Result<(), &'static str> {
 
 /// The scope: well-formed, never internal, within the client's registered scope, or
 /// (without one) made only of scopes that exist.
-fn check_scope(
+pub(crate) fn check_scope(
     registry: &ScopeRegistry,
     client: &ClientRecord,
     s: Option<&str>,
@@ -278,7 +284,7 @@ fn check_claims(claims: Option<&str>) -> Result<Option<ClaimsRequest>, &'static 
 }
 
 /// The `acr` request; an essential one naming only levels Surety lacks is unmet at once.
-fn check_acr(
+pub(crate) fn check_acr(
     levels: &Levels,
     acr_values: Option<&str>,
     claims: Option<&ClaimsRequest>,
