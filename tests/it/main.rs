@@ -17,6 +17,7 @@ mod apps_revoke;
 mod authorize;
 mod claims;
 mod connections;
+mod device;
 mod discovery;
 mod eligibility;
 mod entities;
