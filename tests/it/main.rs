@@ -18,6 +18,7 @@ mod authorize;
 mod claims;
 mod connections;
 mod device;
+mod device_rules;
 mod discovery;
 mod eligibility;
 mod entities;
