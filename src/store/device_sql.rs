@@ -87,8 +87,7 @@ pub trait DeviceStore: Send + Sync {
     /// The authorization a device code's hash names; `NotFound` if none.
     async fn device_by_code(&self, device_code_hash: &str) -> StoreResult<DeviceAuthorization>;
     /// The authorization a user code's hash names; `NotFound` if none.
-    async fn device_by_user_code(&self, user_code_hash: &str)
-    -> StoreResult<DeviceAuthorization>;
+    async fn device_by_user_code(&self, user_code_hash: &str) -> StoreResult<DeviceAuthorization>;
     /// `pending` → `approved` with `a`, if still pending and unexpired at `now`; `false`
     /// (nothing written) otherwise.
     async fn approve_device(
@@ -126,7 +125,9 @@ fn device_from(r: &AnyRow) -> StoreResult<DeviceAuthorization> {
         None => None,
     };
     if matches!(status, DeviceStatus::Approved | DeviceStatus::Redeemed) && approval.is_none() {
-        return Err(StoreError::Corrupt("an approved device row without its user".into()));
+        return Err(StoreError::Corrupt(
+            "an approved device row without its user".into(),
+        ));
     }
     Ok(DeviceAuthorization {
         device_code_hash: col(r, "device_code_hash")?,
@@ -179,13 +180,11 @@ impl DeviceStore for SqlStore {
     }
 
     async fn device_by_code(&self, device_code_hash: &str) -> StoreResult<DeviceAuthorization> {
-        self.device_where("device_code_hash", device_code_hash).await
+        self.device_where("device_code_hash", device_code_hash)
+            .await
     }
 
-    async fn device_by_user_code(
-        &self,
-        user_code_hash: &str,
-    ) -> StoreResult<DeviceAuthorization> {
+    async fn device_by_user_code(&self, user_code_hash: &str) -> StoreResult<DeviceAuthorization> {
         self.device_where("user_code_hash", user_code_hash).await
     }
 

@@ -126,7 +126,12 @@ pub async fn answer(
                 ("username", username),
                 ("password", PASSWORD),
             ];
-            let r = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+            let r = browser
+                .post(srv.url("/login"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
             next = on(srv, &location(&r));
             continue;
         }
@@ -136,8 +141,17 @@ pub async fn answer(
             ("csrf".to_owned(), csrf),
             ("decision".to_owned(), decision.to_owned()),
         ];
-        form.extend(ticked.iter().map(|t| (format!("perm:{t}"), "on".to_owned())));
-        let r = browser.post(srv.url("/consent")).form(&form).send().await.unwrap();
+        form.extend(
+            ticked
+                .iter()
+                .map(|t| (format!("perm:{t}"), "on".to_owned())),
+        );
+        let r = browser
+            .post(srv.url("/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_redirection());
         return (page, on(srv, &location(&r)));
     }
@@ -176,6 +190,70 @@ async fn verified_id_token(srv: &TestServer, t: &Value) -> Value {
     Value::Object(claims)
 }
 
+/// The device authorization response of RFC 8628 §3.2, with this server's settings.
+fn check_response(srv: &TestServer, d: &Value) {
+    let user_code = d["user_code"].as_str().unwrap();
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+    assert!(
+        user_code
+            .replace('-', "")
+            .chars()
+            .all(|c| "BCDFGHJKLMNPQRSTVWXZ".contains(c))
+    );
+    assert_eq!(d["verification_uri"], srv.url("/device"));
+    let complete = d["verification_uri_complete"].as_str().unwrap();
+    assert_eq!(
+        query_param(complete, "user_code").as_deref(),
+        Some(user_code)
+    );
+    assert_eq!(
+        (d["expires_in"].as_i64(), d["interval"].as_i64()),
+        (Some(600), Some(5))
+    );
+}
+
+/// The tokens of an approved device request for `sub`: an ID token signed by a key of
+/// the JWKS, an access token UserInfo accepts, a refresh token that refreshes.
+async fn check_tokens(srv: &TestServer, t: &Value, tv: &str, sub: &str) {
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["scope"], "offline_access openid profile");
+    assert!(t["refresh_token"].is_string());
+    let id = verified_id_token(srv, t).await;
+    assert_eq!(
+        (id["iss"].as_str(), id["aud"].as_str()),
+        (Some(srv.base.as_str()), Some(tv))
+    );
+    assert_eq!(id["sub"], sub);
+    assert_eq!(id["acr"], "urn:surety:acr:password");
+    assert!(id["auth_time"].is_i64() && id["at_hash"].is_string());
+    assert_eq!(id["preferred_username"], "alice");
+    let me: Value = srv
+        .api
+        .get(srv.url("/userinfo"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["sub"], sub);
+    // The refresh token works like any other.
+    let r = srv
+        .api
+        .post(srv.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", tv),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
 #[tokio::test]
 async fn a_public_device_gets_tokens_after_the_user_approves_its_code() {
     for backend in all_backends().await {
@@ -184,72 +262,44 @@ async fn a_public_device_gets_tokens_after_the_user_approves_its_code() {
         let alice = srv.user("alice").await;
         let tv = tv_client(&srv).await;
         let d = start(&srv, &tv, "openid profile offline_access").await;
+        check_response(&srv, &d);
         let user_code = d["user_code"].as_str().unwrap();
-        assert_eq!(user_code.len(), 9);
-        assert_eq!(&user_code[4..5], "-");
-        assert!(
-            user_code
-                .replace('-', "")
-                .chars()
-                .all(|c| "BCDFGHJKLMNPQRSTVWXZ".contains(c))
-        );
-        assert_eq!(d["verification_uri"], srv.url("/device"));
         let complete = d["verification_uri_complete"].as_str().unwrap();
-        assert_eq!(query_param(complete, "user_code").as_deref(), Some(user_code));
-        assert_eq!((d["expires_in"].as_i64(), d["interval"].as_i64()), (Some(600), Some(5)));
         let device_code = d["device_code"].as_str().unwrap();
         assert!(device_code.len() >= 43, "high entropy");
-        assert_eq!(poll_error(&srv, &tv, device_code).await, "authorization_pending");
+        assert_eq!(
+            poll_error(&srv, &tv, device_code).await,
+            "authorization_pending"
+        );
 
         // The link shows the code for the user to confirm.
         let confirm = page_text(&srv.browser, complete).await;
         assert!(confirm.contains(&format!("value=\"{user_code}\"")));
         assert!(confirm.contains("Check that this code"));
         // Typed in lower case without the dash; sign in; the consent page names the TV.
-        let (consent, end) =
-            answer(&srv, &srv.browser, &sloppy(user_code), "alice", "approve", &[]).await;
+        let (consent, end) = answer(
+            &srv,
+            &srv.browser,
+            &sloppy(user_code),
+            "alice",
+            "approve",
+            &[],
+        )
+        .await;
         assert!(consent.contains("Living-room TV"), "{consent}");
         assert!(end.ends_with("/device?result=approved"), "{end}");
-        assert!(page_text(&srv.browser, &end).await.contains("Device connected"));
+        assert!(
+            page_text(&srv.browser, &end)
+                .await
+                .contains("Device connected")
+        );
 
         clock.advance(5);
         let r = poll(&srv, &tv, device_code).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["cache-control"], "no-store");
         let t: Value = r.json().await.unwrap();
-        assert_eq!(t["token_type"], "Bearer");
-        assert_eq!(t["scope"], "offline_access openid profile");
-        assert!(t["refresh_token"].is_string());
-        let id = verified_id_token(&srv, &t).await;
-        assert_eq!((id["iss"].as_str(), id["aud"].as_str()), (Some(srv.base.as_str()), Some(tv.as_str())));
-        assert_eq!(id["sub"], alice.as_str());
-        assert_eq!(id["acr"], "urn:surety:acr:password");
-        assert!(id["auth_time"].is_i64() && id["at_hash"].is_string());
-        assert_eq!(id["preferred_username"], "alice");
-        let me: Value = srv
-            .api
-            .get(srv.url("/userinfo"))
-            .bearer_auth(t["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(me["sub"], alice.as_str());
-        // The refresh token works like any other.
-        let r = srv
-            .api
-            .post(srv.url("/token"))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", t["refresh_token"].as_str().unwrap()),
-                ("client_id", tv.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
+        check_tokens(&srv, &t, &tv, &alice).await;
 
         // The code works once: the device code and the user code are spent.
         clock.advance(5);
@@ -269,9 +319,21 @@ async fn a_denial_answers_access_denied() {
         let tv = tv_client(&srv).await;
         let d = start(&srv, &tv, "openid").await;
         let code = d["device_code"].as_str().unwrap();
-        let (_, end) = answer(&srv, &srv.browser, d["user_code"].as_str().unwrap(), "alice", "deny", &[]).await;
+        let (_, end) = answer(
+            &srv,
+            &srv.browser,
+            d["user_code"].as_str().unwrap(),
+            "alice",
+            "deny",
+            &[],
+        )
+        .await;
         assert!(end.ends_with("/device?result=denied"), "{end}");
-        assert!(page_text(&srv.browser, &end).await.contains("did not allow"));
+        assert!(
+            page_text(&srv.browser, &end)
+                .await
+                .contains("did not allow")
+        );
         assert_eq!(poll_error(&srv, &tv, code).await, "access_denied");
         clock.advance(5);
         assert_eq!(poll_error(&srv, &tv, code).await, "access_denied");
@@ -293,12 +355,28 @@ async fn an_expired_code_answers_expired_token_and_cannot_be_typed() {
         let r = type_code(&srv, &srv.browser, d["user_code"].as_str().unwrap()).await;
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert!(r.text().await.unwrap().contains("expired"));
-        // An approval begun before the expiry and finished after it is not recorded.
+        srv.shutdown().await;
+    }
+}
+
+/// An approval begun before the expiry and finished after it is not recorded.
+#[tokio::test]
+async fn an_approval_finished_after_the_expiry_is_not_recorded() {
+    for backend in all_backends().await {
+        let clock = fixed_clock();
+        let srv = server(&backend, &clock).await;
+        srv.user("alice").await;
+        let tv = tv_client(&srv).await;
         let d = start(&srv, &tv, "openid").await;
         let r = type_code(&srv, &srv.browser, d["user_code"].as_str().unwrap()).await;
         assert!(r.status().is_redirection());
         clock.advance(600);
-        let login = srv.browser.get(on(&srv, &location(&r))).send().await.unwrap();
+        let login = srv
+            .browser
+            .get(on(&srv, &location(&r)))
+            .send()
+            .await
+            .unwrap();
         let page = login.text().await.unwrap();
         let form = [
             ("tx", hidden(&page, "tx")),
@@ -306,10 +384,19 @@ async fn an_expired_code_answers_expired_token_and_cannot_be_typed() {
             ("username", "alice".into()),
             ("password", PASSWORD.into()),
         ];
-        let r = srv.browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+        let r = srv
+            .browser
+            .post(srv.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         let mut next = on(&srv, &location(&r));
         while !next.contains("/consent") {
-            next = on(&srv, &location(&srv.browser.get(&next).send().await.unwrap()));
+            next = on(
+                &srv,
+                &location(&srv.browser.get(&next).send().await.unwrap()),
+            );
         }
         let page = page_text(&srv.browser, &next).await;
         let form = [
@@ -317,9 +404,22 @@ async fn an_expired_code_answers_expired_token_and_cannot_be_typed() {
             ("csrf", hidden(&page, "csrf")),
             ("decision", "approve".into()),
         ];
-        let r = srv.browser.post(srv.url("/consent")).form(&form).send().await.unwrap();
-        assert!(location(&r).ends_with("/device?result=gone"), "{}", location(&r));
-        assert_eq!(poll_error(&srv, &tv, d["device_code"].as_str().unwrap()).await, "expired_token");
+        let r = srv
+            .browser
+            .post(srv.url("/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            location(&r).ends_with("/device?result=gone"),
+            "{}",
+            location(&r)
+        );
+        assert_eq!(
+            poll_error(&srv, &tv, d["device_code"].as_str().unwrap()).await,
+            "expired_token"
+        );
         srv.shutdown().await;
     }
 }
@@ -336,7 +436,13 @@ async fn polling_faster_than_the_interval_slows_the_device_down() {
         clock.advance(2);
         let v: Value = poll(&srv, &tv, code).await.json().await.unwrap();
         assert_eq!(v["error"], "slow_down");
-        assert!(v["error_description"].as_str().unwrap().contains("10 seconds"), "{v}");
+        assert!(
+            v["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("10 seconds"),
+            "{v}"
+        );
         // The interval is now 10 s: 5 s is too soon, 10 s is fine.
         clock.advance(5);
         assert_eq!(poll_error(&srv, &tv, code).await, "slow_down");
@@ -372,7 +478,15 @@ async fn twenty_concurrent_redemptions_yield_one_token_response() {
             assert_eq!(poll_error(&a, &tv, &code).await, "authorization_pending");
             assert_eq!(poll_error(b, &tv, &code).await, "slow_down");
         }
-        let (_, end) = answer(&a, &a.browser, d["user_code"].as_str().unwrap(), "alice", "approve", &[]).await;
+        let (_, end) = answer(
+            &a,
+            &a.browser,
+            d["user_code"].as_str().unwrap(),
+            "alice",
+            "approve",
+            &[],
+        )
+        .await;
         assert!(end.ends_with("result=approved"));
         clock.advance(30);
         let nodes: Vec<String> = std::iter::once(&a)
@@ -396,7 +510,10 @@ async fn twenty_concurrent_redemptions_yield_one_token_response() {
             if r.status() == StatusCode::OK {
                 ok += 1;
             } else {
-                assert_eq!(error_of(r).await, (StatusCode::BAD_REQUEST, "invalid_grant".into()));
+                assert_eq!(
+                    error_of(r).await,
+                    (StatusCode::BAD_REQUEST, "invalid_grant".into())
+                );
             }
         }
         assert_eq!(ok, 1, "exactly one redemption");

@@ -39,17 +39,33 @@ async fn guessing_user_codes_is_limited_per_address_and_in_total() {
         let tv = tv_client(&srv).await;
         let d = start(&srv, &tv, "openid").await;
         let right = d["user_code"].as_str().unwrap();
-        let wrong = if right == "BCDF-GHJK" { "BCDF-GHJL" } else { "BCDF-GHJK" };
+        let wrong = if right == "BCDF-GHJK" {
+            "BCDF-GHJL"
+        } else {
+            "BCDF-GHJK"
+        };
         // A right code gives its unit back: it does not count.
         assert!(guess(&srv, right, "10.0.0.1").await.is_redirection());
         for typed in [wrong, "not a code", wrong] {
-            assert_eq!(guess(&srv, typed, "10.0.0.1").await, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                guess(&srv, typed, "10.0.0.1").await,
+                StatusCode::BAD_REQUEST
+            );
         }
         // The address has had its three: even the right code is refused now.
-        assert_eq!(guess(&srv, right, "10.0.0.1").await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            guess(&srv, right, "10.0.0.1").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
         // Another address tries once more within the total (5), then the total is spent.
-        assert_eq!(guess(&srv, wrong, "10.0.0.2").await, StatusCode::BAD_REQUEST);
-        assert_eq!(guess(&srv, right, "10.0.0.3").await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            guess(&srv, wrong, "10.0.0.2").await,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            guess(&srv, right, "10.0.0.3").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
         srv.shutdown().await;
     }
 }
@@ -64,11 +80,25 @@ async fn the_verification_form_needs_its_csrf_token() {
     let other = browser();
     let page = other.get(srv.url("/device")).send().await.unwrap();
     let foreign = hidden(&page.text().await.unwrap(), "csrf");
-    for form in [vec![("user_code", code)], vec![("user_code", code), ("csrf", &foreign)]] {
-        let r = srv.browser.post(srv.url("/device")).form(&form).send().await.unwrap();
+    for form in [
+        vec![("user_code", code)],
+        vec![("user_code", code), ("csrf", &foreign)],
+    ] {
+        let r = srv
+            .browser
+            .post(srv.url("/device"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
-    assert!(type_code(&srv, &srv.browser, code).await.status().is_redirection());
+    assert!(
+        type_code(&srv, &srv.browser, code)
+            .await
+            .status()
+            .is_redirection()
+    );
     srv.shutdown().await;
 }
 
@@ -85,9 +115,20 @@ async fn only_a_client_registered_for_the_grant_may_ask() {
             .send()
             .await
             .unwrap();
-        assert_eq!(error_of(r).await, (StatusCode::BAD_REQUEST, "unauthorized_client".into()));
-        let r = token_request(&srv, &web, &[("grant_type", DEVICE_GRANT), ("device_code", "x")]).await;
-        assert_eq!(error_of(r).await, (StatusCode::BAD_REQUEST, "unauthorized_client".into()));
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::BAD_REQUEST, "unauthorized_client".into())
+        );
+        let r = token_request(
+            &srv,
+            &web,
+            &[("grant_type", DEVICE_GRANT), ("device_code", "x")],
+        )
+        .await;
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::BAD_REQUEST, "unauthorized_client".into())
+        );
         // An unknown client, and a confidential one that does not authenticate.
         let r = device_request(&srv, "nobody", "openid").await;
         assert_eq!(error_of(r).await.0, StatusCode::UNAUTHORIZED);
@@ -95,7 +136,10 @@ async fn only_a_client_registered_for_the_grant_may_ask() {
             .client(json!({"grant_types": [DEVICE_GRANT], "scope": "openid profile"}))
             .await;
         let r = device_request(&srv, &id, "openid").await;
-        assert_eq!(error_of(r).await, (StatusCode::UNAUTHORIZED, "invalid_client".into()));
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::UNAUTHORIZED, "invalid_client".into())
+        );
         let r = srv
             .api
             .post(srv.url("/device_authorization"))
@@ -104,7 +148,11 @@ async fn only_a_client_registered_for_the_grant_may_ask() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "no redirect URI needed; scope defaults");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "no redirect URI needed; scope defaults"
+        );
         srv.shutdown().await;
     }
 }
@@ -125,7 +173,11 @@ async fn the_request_and_the_polls_are_checked() {
     let r = srv
         .api
         .post(srv.url("/device_authorization"))
-        .form(&[("client_id", tv.as_str()), ("scope", "openid"), ("resource", "https://unknown.example/")])
+        .form(&[
+            ("client_id", tv.as_str()),
+            ("scope", "openid"),
+            ("resource", "https://unknown.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -133,7 +185,10 @@ async fn the_request_and_the_polls_are_checked() {
     let d = start(&srv, &tv, "openid").await;
     let code = d["device_code"].as_str().unwrap();
     assert_eq!(poll_error(&srv, &other, code).await, "invalid_grant");
-    assert_eq!(poll_error(&srv, &tv, "not-a-device-code").await, "invalid_grant");
+    assert_eq!(
+        poll_error(&srv, &tv, "not-a-device-code").await,
+        "invalid_grant"
+    );
     let r = srv
         .api
         .post(srv.url("/token"))
@@ -157,7 +212,10 @@ async fn discovery_names_the_device_endpoint_and_grant() {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["device_authorization_endpoint"], srv.url("/device_authorization"));
+    assert_eq!(
+        v["device_authorization_endpoint"],
+        srv.url("/device_authorization")
+    );
     let grants = v["grant_types_supported"].as_array().unwrap();
     assert!(grants.contains(&DEVICE_GRANT.into()));
     srv.shutdown().await;
@@ -220,20 +278,39 @@ async fn a_developer_app_on_a_device_gets_its_subaccount_through_consent() {
             .unwrap();
         assert_eq!(error_of(r).await.1, "invalid_scope");
         let user_code = d["user_code"].as_str().unwrap();
-        let (page, end) =
-            answer(&srv, &srv.browser, user_code, "alice", "approve", &["callerids:all"]).await;
-        assert!(page.contains("Dialer Pro") && page.contains("Dialer Inc"), "{page}");
-        assert!(is_ticked(&page, "perm:calls:write"), "optional lines offered ticked");
+        let (page, end) = answer(
+            &srv,
+            &srv.browser,
+            user_code,
+            "alice",
+            "approve",
+            &["callerids:all"],
+        )
+        .await;
+        assert!(
+            page.contains("Dialer Pro") && page.contains("Dialer Inc"),
+            "{page}"
+        );
+        assert!(
+            is_ticked(&page, "perm:calls:write"),
+            "optional lines offered ticked"
+        );
         assert!(end.ends_with("result=approved"), "{end}");
         let r = token_request(
             &srv,
             &(app.0.clone(), secret.clone()),
-            &[("grant_type", DEVICE_GRANT), ("device_code", d["device_code"].as_str().unwrap())],
+            &[
+                ("grant_type", DEVICE_GRANT),
+                ("device_code", d["device_code"].as_str().unwrap()),
+            ],
         )
         .await;
         assert_eq!(r.status(), StatusCode::OK);
         let t: Value = r.json().await.unwrap();
-        assert_eq!(t["scope"], "callerids:all openid read", "calls:write was unticked");
+        assert_eq!(
+            t["scope"], "callerids:all openid read",
+            "calls:write was unticked"
+        );
         let sub = t["account_sid"].as_str().expect("account_sid");
         assert!(sub.starts_with("AC") && sub != dev.0);
         srv.shutdown().await;
@@ -262,7 +339,11 @@ async fn a_device_request_steps_up_when_it_asks_for_the_verified_level() {
     let r = type_code(&srv, &srv.browser, d["user_code"].as_str().unwrap()).await;
     let run = drive(&srv, &location(&r), RIGHT).await;
     assert_eq!(run.challenges, 1, "the challenge page ran");
-    assert!(run.callback.ends_with("/device?result=approved"), "{}", run.callback);
+    assert!(
+        run.callback.ends_with("/device?result=approved"),
+        "{}",
+        run.callback
+    );
     let r = poll(&srv, &tv, d["device_code"].as_str().unwrap()).await;
     assert_eq!(r.status(), StatusCode::OK);
     let t: Value = r.json().await.unwrap();

@@ -102,7 +102,9 @@ async fn store_with_fresh_user_code(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(OAuthError::server_error("no free user code after several draws"))
+    Err(OAuthError::server_error(
+        "no free user code after several draws",
+    ))
 }
 
 /// The request the user will answer, checked as an authorization request is: the scope

@@ -83,7 +83,13 @@ mod tests {
     #[test]
     fn typing_mistakes_of_case_and_separators_are_tolerated() {
         let want = UserCode::parse("BCDF-GHJK").unwrap();
-        for typed in ["bcdfghjk", "bcdf-ghjk", " BCDF GHJK ", "bc-df-gh-jk", "Bcdf\u{2013}Ghjk"] {
+        for typed in [
+            "bcdfghjk",
+            "bcdf-ghjk",
+            " BCDF GHJK ",
+            "bc-df-gh-jk",
+            "Bcdf\u{2013}Ghjk",
+        ] {
             assert_eq!(UserCode::parse(typed).as_ref(), Some(&want), "{typed}");
         }
         assert_eq!(want.normalized(), "BCDFGHJK");
@@ -92,7 +98,13 @@ mod tests {
     #[test]
     fn anything_else_is_refused() {
         for typed in [
-            "", "BCDF-GHJ", "BCDF-GHJKL", "ABCD-EFGH", "BCDF-GHJ0", "BCDF_GHJK", "ßCDF-GHJK",
+            "",
+            "BCDF-GHJ",
+            "BCDF-GHJKL",
+            "ABCD-EFGH",
+            "BCDF-GHJ0",
+            "BCDF_GHJK",
+            "ßCDF-GHJK",
         ] {
             assert_eq!(UserCode::parse(typed), None, "{typed}");
         }

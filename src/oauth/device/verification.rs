@@ -79,8 +79,16 @@ pub async fn enter(
     let window = s.user_code_window.max(1);
     let addr_key = format!("usercode:a:{addr}");
     let all_key = "usercode:all";
-    let from_addr = p.cache.incr(&addr_key, window).await.map_err(OAuthError::from)?;
-    let from_all = p.cache.incr(all_key, window).await.map_err(OAuthError::from)?;
+    let from_addr = p
+        .cache
+        .incr(&addr_key, window)
+        .await
+        .map_err(OAuthError::from)?;
+    let from_all = p
+        .cache
+        .incr(all_key, window)
+        .await
+        .map_err(OAuthError::from)?;
     if from_addr > s.user_code_max_attempts || from_all > s.user_code_max_total {
         metrics::counter!("surety_user_code_attempts_total", "outcome" => "limited").increment(1);
         return Ok(Entry::Limited);
@@ -124,7 +132,8 @@ pub async fn approved(
     device_code_hash: &str,
     rec: &CodeRecord,
 ) -> Result<Outcome, AuthorizeError> {
-    let grant = serde_json::to_string(rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    let grant =
+        serde_json::to_string(rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     let approval = DeviceApproval {
         sub: rec.sub.clone(),
         scope: rec.scope.clone(),

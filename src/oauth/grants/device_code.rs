@@ -124,7 +124,10 @@ async fn pending(
     Ok(if too_fast {
         OAuthError::new(
             ErrorCode::SlowDown,
-            format!("polling too fast; wait {} seconds between polls", pace.interval),
+            format!(
+                "polling too fast; wait {} seconds between polls",
+                pace.interval
+            ),
         )
     } else {
         OAuthError::new(

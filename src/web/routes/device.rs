@@ -133,7 +133,9 @@ pub async fn submit(
                 binding,
                 typed,
                 false,
-                Some("That code is not valid, was used already or expired. Check it and try again."),
+                Some(
+                    "That code is not valid, was used already or expired. Check it and try again.",
+                ),
             )),
         )
             .into_response(),
