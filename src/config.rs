@@ -49,6 +49,21 @@ pub struct Settings {
     pub code_ttl: u64,
     /// Browser-session lifetime in seconds (`SURETY_SESSION_TTL`).
     pub session_ttl: u64,
+    /// Lifetime of a device authorization (RFC 8628 `expires_in`) in seconds
+    /// (`SURETY_DEVICE_CODE_TTL`, default 600).
+    pub device_code_ttl: i64,
+    /// Seconds a device waits between two polls of the token endpoint (RFC 8628
+    /// `interval`; `SURETY_DEVICE_POLL_INTERVAL`, default 5); `slow_down` adds 5.
+    pub device_poll_interval: i64,
+    /// User codes one client address may try on the verification page within
+    /// `user_code_window` (`SURETY_USER_CODE_MAX_ATTEMPTS`, default 10); a code accepted
+    /// does not count.
+    pub user_code_max_attempts: u64,
+    /// User codes all addresses together may try within `user_code_window`, across every
+    /// node sharing the cache (`SURETY_USER_CODE_MAX_TOTAL`, default 1000).
+    pub user_code_max_total: u64,
+    /// The window of those two limits in seconds (`SURETY_USER_CODE_WINDOW`, default 900).
+    pub user_code_window: u64,
     /// Seconds between reloads of the signing-key ring (`SURETY_KEY_RELOAD_INTERVAL`).
     pub key_reload_interval: u64,
     /// Failed logins per username before a lockout (`SURETY_LOGIN_MAX_FAILURES`).
@@ -184,6 +199,11 @@ impl Default for Settings {
             refresh_grace: 0,
             code_ttl: 60,
             session_ttl: 8 * 3600,
+            device_code_ttl: 600,
+            device_poll_interval: 5,
+            user_code_max_attempts: 10,
+            user_code_max_total: 1000,
+            user_code_window: 900,
             key_reload_interval: 60,
             login_max_failures: 5,
             login_lockout: 900,

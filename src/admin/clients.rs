@@ -27,6 +27,7 @@ impl utoipa::PartialSchema for GrantTypeName {
                 "client_credentials",
                 crate::oauth::grants::token_exchange::GRANT_TYPE,
                 crate::oauth::grants::JWT_BEARER,
+                crate::oauth::grants::device_code::GRANT_TYPE,
             ]))
             .into()
     }

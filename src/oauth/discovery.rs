@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::authorize::claims::{TRUST_FRAMEWORK, VerifiedClaim};
 use super::client_auth::AuthMethod;
+use super::grants::device_code;
 use super::provider::{Provider, paths};
 use crate::keys::SIGNING_ALGS;
 
@@ -13,7 +14,8 @@ pub fn metadata(p: &Provider) -> Value {
     let verified: Vec<&str> = VerifiedClaim::ALL.iter().map(|c| c.as_str()).collect();
     let algs: Vec<&str> = SIGNING_ALGS.iter().map(|a| a.as_str()).collect();
     let grant_types: Vec<&str> = p.grants.grant_types().collect();
-    json!({
+    let device = grant_types.contains(&device_code::GRANT_TYPE);
+    let mut m = json!({
         "issuer": p.issuer,
         "authorization_endpoint": p.url(paths::AUTHORIZE),
         "token_endpoint": p.url(paths::TOKEN),
@@ -58,5 +60,13 @@ pub fn metadata(p: &Provider) -> Value {
         "resource_indicators_supported": true,
         // RFC 9449 §5.1.
         "dpop_signing_alg_values_supported": super::dpop::ALGS.map(|a| a.as_str()),
-    })
+    });
+    // RFC 8628 §4: only while the device grant is registered.
+    if device && let Some(obj) = m.as_object_mut() {
+        obj.insert(
+            "device_authorization_endpoint".into(),
+            json!(p.url(paths::DEVICE_AUTHORIZATION)),
+        );
+    }
+    m
 }

@@ -1,6 +1,6 @@
 //! Protocol errors, spelled exactly as the RFCs spell them (house rule 1):
 //! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6,
-//! RFC 9470, RFC 9126, RFC 8707, RFC 8693 and RFC 9449. The client sees `error_description`; detail goes to the log.
+//! RFC 9470, RFC 9126, RFC 8707, RFC 8693, RFC 9449 and RFC 8628 §3.5. The client sees `error_description`; detail goes to the log.
 
 use std::fmt;
 
@@ -38,6 +38,12 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8, §9: the DPoP proof must carry the server's nonce (`DPoP-Nonce`).
     UseDpopNonce,
+    /// RFC 8628 §3.5: the user has not answered the device authorization yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: still pending, and the client polls too fast (interval + 5 s).
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -71,6 +77,9 @@ impl ErrorCode {
             InvalidTarget => "invalid_target",
             InvalidDpopProof => "invalid_dpop_proof",
             UseDpopNonce => "use_dpop_nonce",
+            AuthorizationPending => "authorization_pending",
+            SlowDown => "slow_down",
+            ExpiredToken => "expired_token",
         }
     }
 
@@ -191,5 +200,12 @@ mod tests {
             ErrorCode::InsufficientUserAuthentication.as_str(),
             "insufficient_user_authentication"
         );
+        for (c, s) in [
+            (ErrorCode::AuthorizationPending, "authorization_pending"),
+            (ErrorCode::SlowDown, "slow_down"),
+            (ErrorCode::ExpiredToken, "expired_token"),
+        ] {
+            assert_eq!((c.as_str(), c.status()), (s, 400));
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod customize;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod error;

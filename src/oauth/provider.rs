@@ -22,6 +22,9 @@ pub mod paths {
     pub const INTROSPECT: &str = "/introspect";
     pub const REVOKE: &str = "/revoke";
     pub const PAR: &str = "/par";
+    /// RFC 8628 §3.1 device authorization endpoint, and §3.3 verification page.
+    pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+    pub const DEVICE: &str = "/device";
     pub const END_SESSION: &str = "/logout";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";

@@ -145,6 +145,7 @@ mod accounts;
 mod agents;
 mod audit;
 mod bindings;
+mod devices;
 mod entities;
 mod promotions;
 mod refresh;

@@ -122,6 +122,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0017_dpop_refresh.sql"),
         postgres: include_str!("../../migrations/postgres/0017_dpop_refresh.sql"),
     },
+    Migration {
+        version: 18,
+        name: "device_authorizations",
+        sqlite: include_str!("../../migrations/sqlite/0018_device_authorizations.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_device_authorizations.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

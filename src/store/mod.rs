@@ -11,6 +11,7 @@ pub mod cached;
 pub mod cached_partners;
 #[cfg(test)]
 mod contract;
+mod device_sql;
 mod entities_sql;
 mod ids;
 mod keys_sql;
@@ -32,6 +33,7 @@ use crate::clock::Timestamp;
 
 pub use agents_sql::{AgentLink, AgentLinkStore, agent_status};
 pub use bindings_sql::{EntityBinding, EntityBindingStore};
+pub use device_sql::{DeviceApproval, DeviceAuthorization, DeviceStatus, DeviceStore};
 pub use entities_sql::{
     ElementProbe, EntityBulk, EntityCounts, EntityLink, EntityRecord, EntityStore, EntityWrite,
     UpsertOutcome,
@@ -513,6 +515,8 @@ pub struct Stores {
     pub entity_bindings: Arc<dyn EntityBindingStore>,
     pub agents: Arc<dyn AgentLinkStore>,
     pub resource_servers: Arc<dyn resource_servers::ResourceServerStore>,
+    /// Device authorizations (RFC 8628).
+    pub devices: Arc<dyn DeviceStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -547,6 +551,7 @@ impl Stores {
             entity_bindings: s.clone(),
             agents: s.clone(),
             resource_servers: s.clone(),
+            devices: s.clone(),
             health: s,
         }
     }

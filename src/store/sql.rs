@@ -125,8 +125,9 @@ impl SqlStore {
         super::migrate::run(&self.pool, self.backend, SystemClock.now()).await
     }
 
-    /// Deletes revoked `jti`s and refresh tokens whose expiry is at or before `now`
-    /// (housekeeping; neither is needed once expired). Returns the number of rows removed.
+    /// Deletes revoked `jti`s, refresh tokens and device authorizations whose expiry is at
+    /// or before `now` (housekeeping; none is needed once expired). Returns the number of
+    /// rows removed.
     pub async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         let jtis = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at <= $1");
         let jtis = self.exec(jtis.bind(now)).await?;
@@ -134,7 +135,12 @@ impl SqlStore {
         let refresh = self.exec(refresh.bind(now)).await?;
         let horizons = sqlx::query("DELETE FROM replay_horizons WHERE until < $1");
         let horizons = self.exec(horizons.bind(now)).await?;
-        Ok(jtis.rows_affected() + refresh.rows_affected() + horizons.rows_affected())
+        let devices = sqlx::query("DELETE FROM device_authorizations WHERE expires_at <= $1");
+        let devices = self.exec(devices.bind(now)).await?;
+        Ok(jtis.rows_affected()
+            + refresh.rows_affected()
+            + horizons.rows_affected()
+            + devices.rows_affected())
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front

@@ -78,6 +78,14 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REVOKE, post(routes::introspect::revoke))
         .route(paths::PAR, post(routes::par::par))
         .route(
+            paths::DEVICE_AUTHORIZATION,
+            post(routes::device_authorization::device_authorization),
+        )
+        .route(
+            paths::DEVICE,
+            get(routes::device::page).post(routes::device::submit),
+        )
+        .route(
             paths::END_SESSION,
             get(routes::logout::logout).post(routes::logout::logout),
         )

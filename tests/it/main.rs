@@ -17,6 +17,8 @@ mod apps_revoke;
 mod authorize;
 mod claims;
 mod connections;
+mod device;
+mod device_rules;
 mod discovery;
 mod dpop;
 mod eligibility;

@@ -6,7 +6,7 @@
 //! API followed by a step-up; a second relying party getting the verified level without
 //! questions. The answers come from the facts of the entity the test seeds.
 
-mod driver;
+pub(crate) mod driver;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 
-use super::{AuthRequest, AuthorizeError, Outcome, error_redirect, issue_code, load_tx, tx_key};
+use super::{AuthRequest, AuthorizeError, Outcome, issue_code, load_tx, refuse, tx_key};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
@@ -240,12 +240,7 @@ pub async fn answer(
     let req = &tx.req;
     if !approve {
         let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-        return Ok(Outcome::Redirect(error_redirect(
-            p,
-            &req.redirect_uri,
-            req.state.as_deref(),
-            &e,
-        )));
+        return refuse(p, req, e).await;
     }
     let requested = Scope::parse(&req.scope).unwrap_or_default();
     let vc = verified_claims::releasable(p, req, &session.sub).await?;

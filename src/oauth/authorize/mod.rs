@@ -218,7 +218,7 @@ async fn client_of(p: &Provider, req: &AuthRequest) -> Result<ClientRecord, Auth
     }
 }
 
-async fn proceed(
+pub(crate) async fn proceed(
     p: &Provider,
     client: &ClientRecord,
     req: AuthRequest,
@@ -331,7 +331,7 @@ pub(crate) async fn issue_code(
     let level = step_up::session_level(p, s, req.max_age).await?;
     let levels = p.ext.authn.levels();
     let Ok(acr) = req.acr.issued(levels, level) else {
-        return Ok(step_up::unmet(p, req));
+        return step_up::unmet(p, req).await;
     };
     let code = p.entropy.token(32);
     let rec = CodeRecord {
@@ -368,6 +368,9 @@ pub(crate) async fn issue_code(
         .map(|c| c.userinfo.standard.clone())
         .unwrap_or_default();
     crate::oauth::verified_claims::remember_for_userinfo(p, &rec.grant_id, &userinfo).await?;
+    if let Some(device) = &req.device {
+        return crate::oauth::device::verification::approved(p, device, &rec).await;
+    }
     let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
         .put(&code_key(&code), &v, p.settings.code_ttl)
@@ -385,6 +388,25 @@ pub(crate) async fn issue_code(
     }
     pairs.push(("iss", &p.issuer));
     Ok(Outcome::Redirect(with_query(&req.redirect_uri, &pairs)))
+}
+
+/// Ends a request with `e`: at the client's redirect URI — or, for a device
+/// authorization, by recording the refusal for the device (RFC 8628 `access_denied`)
+/// and saying so on the verification page.
+pub(crate) async fn refuse(
+    p: &Provider,
+    req: &AuthRequest,
+    e: OAuthError,
+) -> Result<Outcome, AuthorizeError> {
+    if let Some(device) = &req.device {
+        return crate::oauth::device::verification::refused(p, device).await;
+    }
+    Ok(Outcome::Redirect(error_redirect(
+        p,
+        &req.redirect_uri,
+        req.state.as_deref(),
+        &e,
+    )))
 }
 
 /// An error response at the client's redirect URI, with `iss` (RFC 9207).

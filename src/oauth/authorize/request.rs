@@ -44,6 +44,11 @@ pub struct AuthRequest {
     /// The DPoP key the code will be bound to (RFC 9449 §10).
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// The device authorization (RFC 8628) this request answers, by its device code's
+    /// hash: it ends on the verification page (`oauth::device::verification`), never at
+    /// a redirect URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl AuthRequest {
@@ -136,6 +141,7 @@ pub async fn validate(
         claims,
         resources: resources.uris,
         dpop_jkt,
+        device: None,
     };
     Ok((client, req))
 }
@@ -188,7 +194,7 @@ fn check_response_mode(rm: Option<&str>) -> Result<(), &'static str> {
 
 /// The scope: well-formed, never internal, within the client's registered scope, or
 /// (without one) made only of scopes that exist.
-fn check_scope(
+pub(crate) fn check_scope(
     registry: &ScopeRegistry,
     client: &ClientRecord,
     s: Option<&str>,
@@ -284,7 +290,7 @@ fn check_claims(claims: Option<&str>) -> Result<Option<ClaimsRequest>, &'static 
 }
 
 /// The `acr` request; an essential one naming only levels Surety lacks is unmet at once.
-fn check_acr(
+pub(crate) fn check_acr(
     levels: &Levels,
     acr_values: Option<&str>,
     claims: Option<&ClaimsRequest>,

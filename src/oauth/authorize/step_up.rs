@@ -9,8 +9,8 @@
 
 use super::acr::Level;
 use super::{
-    AuthRequest, AuthorizeError, Outcome, Progress, Tx, error_redirect, new_tx_value, save_tx,
-    store_tx, tx_key,
+    AuthRequest, AuthorizeError, Outcome, Progress, Tx, error_redirect, new_tx_value, refuse,
+    save_tx, store_tx, tx_key,
 };
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
@@ -31,23 +31,23 @@ pub async fn session_level(
     Ok(p.ext.authn.level_of(p, s, max_age).await?)
 }
 
-/// The redirect for an essential `acr` that cannot be met.
-pub fn unmet(p: &Provider, req: &AuthRequest) -> Outcome {
+/// The end of a request whose essential `acr` cannot be met.
+pub async fn unmet(p: &Provider, req: &AuthRequest) -> Result<Outcome, AuthorizeError> {
     unmet_because(
         p,
         req,
         "the requested authentication level could not be reached",
     )
+    .await
 }
 
-fn unmet_because(p: &Provider, req: &AuthRequest, description: &str) -> Outcome {
+async fn unmet_because(
+    p: &Provider,
+    req: &AuthRequest,
+    description: &str,
+) -> Result<Outcome, AuthorizeError> {
     let e = OAuthError::new(ErrorCode::UnmetAuthenticationRequirements, description);
-    Outcome::Redirect(error_redirect(
-        p,
-        &req.redirect_uri,
-        req.state.as_deref(),
-        &e,
-    ))
+    refuse(p, req, e).await
 }
 
 /// Runs after login: `Some` when the request stops here (to a stronger step's page, or
@@ -90,7 +90,10 @@ pub async fn check(
             ))));
         }
     }
-    Ok((!met).then(|| unmet(p, req)))
+    if met {
+        return Ok(None);
+    }
+    Ok(Some(unmet(p, req).await?))
 }
 
 /// Remembers the verification the challenge page runs for transaction `tx_id`.
@@ -159,9 +162,12 @@ pub async fn end_locked(
         .delete(&tx_key(tx_id))
         .await
         .map_err(OAuthError::from)?;
-    Ok(Some(unmet_because(
-        p,
-        &tx.req,
-        "the identity verification is locked after too many failed attempts; try again later",
-    )))
+    Ok(Some(
+        unmet_because(
+            p,
+            &tx.req,
+            "the identity verification is locked after too many failed attempts; try again later",
+        )
+        .await?,
+    ))
 }

@@ -66,7 +66,7 @@ impl Grant for AuthorizationCode {
     }
 }
 
-fn grant_record(rec: &CodeRecord, now: i64) -> GrantRecord {
+pub(super) fn grant_record(rec: &CodeRecord, now: i64) -> GrantRecord {
     GrantRecord {
         id: rec.grant_id.clone(),
         client_id: rec.client_id.clone(),
@@ -113,7 +113,7 @@ fn check_binding(rec: &CodeRecord, client_id: &str, params: &Params) -> Result<(
     Ok(())
 }
 
-async fn issue(
+pub(super) async fn issue(
     p: &Provider,
     client: &crate::store::ClientRecord,
     rec: &CodeRecord,

@@ -6,6 +6,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 pub mod token_exchange;
 
@@ -80,6 +81,7 @@ impl Default for GrantRegistry {
         r.register(Arc::new(refresh_token::RefreshToken));
         r.register(Arc::new(client_credentials::ClientCredentials));
         r.register(Arc::new(token_exchange::TokenExchange));
+        r.register(Arc::new(device_code::DeviceCode));
         r
     }
 }

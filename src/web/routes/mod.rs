@@ -4,6 +4,8 @@ pub mod account_apps;
 pub mod authorize;
 pub mod challenge;
 pub mod consent;
+pub mod device;
+pub mod device_authorization;
 pub mod discovery;
 pub mod introspect;
 pub mod login;

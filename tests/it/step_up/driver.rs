@@ -261,7 +261,8 @@ pub(crate) async fn drive(srv: &TestServer, url: &str, b: Behaviour) -> Run {
         } else {
             next.clone()
         };
-        if !full.starts_with(&srv.base) {
+        // Off to the client, or (a device request) its end on the verification page.
+        if !full.starts_with(&srv.base) || full.contains("/device?result=") {
             run.callback = full;
             return run;
         }
