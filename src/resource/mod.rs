@@ -12,7 +12,11 @@
 //!   one its parent or a sibling owns;
 //! - **usage limits** ([`metering`]): metered calls count per account and month and
 //!   roll up to every ancestor; past a limit anywhere up the line the call is refused.
+//!
+//! Scoped API keys and the Basic credentials (account auth token, key secret) are
+//! [`keys`].
 
+pub mod keys;
 pub mod metering;
 pub mod permissions;
 pub mod service;
@@ -58,7 +62,7 @@ pub enum ResourceError {
     #[error("invalid {field}: {message}")]
     Invalid {
         field: &'static str,
-        message: &'static str,
+        message: std::borrow::Cow<'static, str>,
     },
     /// The phone number is already owned.
     #[error("number not available")]

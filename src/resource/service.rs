@@ -101,7 +101,7 @@ fn check_status(line: &[AccountNode], write: bool) -> Result<()> {
 fn phone(field: &'static str, s: &str) -> Result<PhoneNumber> {
     PhoneNumber::parse(s).ok_or(ResourceError::Invalid {
         field,
-        message: "an E.164 phone number, e.g. +15005550006",
+        message: "an E.164 phone number, e.g. +15005550006".into(),
     })
 }
 
@@ -109,12 +109,12 @@ fn phone(field: &'static str, s: &str) -> Result<PhoneNumber> {
 fn cursor_of(token: &str) -> Result<Cursor> {
     let bad = ResourceError::Invalid {
         field: "page_token",
-        message: "not a page token from a previous page",
+        message: "not a page token from a previous page".into(),
     };
     let (t, sid) = token.split_once('.').ok_or(bad)?;
     let created_at = t.parse().map_err(|_| ResourceError::Invalid {
         field: "page_token",
-        message: "not a page token from a previous page",
+        message: "not a page token from a previous page".into(),
     })?;
     Ok(Cursor {
         created_at,
@@ -228,7 +228,7 @@ async fn record(
             let b = MessageBody::parse(req.body.as_deref().unwrap_or_default()).ok_or(
                 ResourceError::Invalid {
                     field: "body",
-                    message: "1 to 1600 characters",
+                    message: "1 to 1600 characters".into(),
                 },
             )?;
             Some(b.into_inner())

@@ -15,7 +15,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, GrantClaims, IdTokenContext, TokenResponse};
-use crate::store::{Rotation, StoreError};
+use crate::store::{ClientRecord, GrantRecord, RefreshRecord, Rotation, StoreError};
 use crate::util::secret_hash;
 
 /// Where a governed client's grant stands at a refresh.
@@ -78,75 +78,25 @@ impl Grant for RefreshToken {
         client: Option<&AuthenticatedClient>,
         req: TokenRequest<'_>,
     ) -> Result<TokenResponse, OAuthError> {
-        let params = req.params;
         let client = &client
             .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
             .client;
-        let presented = params
-            .get("refresh_token")
-            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-        let invalid =
-            || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-        let old = match p.stores.grants.find_refresh(&secret_hash(presented)).await {
-            Ok(r) => r,
-            Err(StoreError::NotFound) => return Err(invalid()),
-            Err(e) => return Err(e.into()),
-        };
-        if client.client_id != old.client_id {
-            return Err(invalid());
-        }
+        let old = presented(p, client, req.params).await?;
         // RFC 9449 §5: checked before rotation, so a wrong key does not spend the token.
         binding::check_refresh(old.jkt.as_deref(), req.cnf)?;
         let held = Scope::stored(&old.scope, "refresh token")?;
         let Some((held, claims)) = standing(p, &client.client_id, &old.sub, held).await? else {
             return Err(invalid());
         };
-        let scope = match params.get("scope") {
-            Some(s) => {
-                Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?
-            }
-            None => held.clone(),
-        };
-        if !scope.is_subset(&held) {
-            return Err(OAuthError::invalid_scope(
-                "a refreshed scope can only narrow",
-            ));
-        }
+        let scope = narrowed_scope(req.params, &held)?;
         let grant = match p.stores.grants.get_grant(&old.grant_id).await {
             Ok(g) => g,
             Err(StoreError::NotFound) => return Err(invalid()),
             Err(e) => return Err(e.into()),
         };
         // RFC 8707 §2.2: a refresh may narrow to some of the grant's resources.
-        let audience = crate::oauth::resource::narrowed(&grant.resources, params)?;
-        // The successor keeps the grant's full scope, so a later refresh may ask again
-        // for what this one narrowed away.
-        let (token, successor) = p.new_refresh(
-            &old.grant_id,
-            &client.client_id,
-            &old.sub,
-            &held,
-            old.jkt.clone(),
-        );
-        match p
-            .stores
-            .grants
-            .rotate_refresh(
-                &old.token_hash,
-                &successor,
-                p.now(),
-                p.settings.refresh_grace,
-            )
-            .await?
-        {
-            Rotation::Rotated(_) => {}
-            Rotation::Reused(_) => {
-                tracing::warn!(client_id = %client.client_id, "refresh token reuse; revoking its grant");
-                p.stores.grants.revoke_grant(&grant, p.now()).await?;
-                return Err(invalid());
-            }
-            Rotation::Invalid | Rotation::Refused => return Err(invalid()),
-        }
+        let audience = crate::oauth::resource::narrowed(&grant.resources, req.params)?;
+        let refresh_token = rotate(p, client, &old, &held, &grant).await?;
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
             sub: old.sub.clone(),
             client_id: client.client_id.to_string(),
@@ -159,41 +109,118 @@ impl Grant for RefreshToken {
             cnf: req.cnf(),
             ..AccessGrant::default()
         })?;
-        let id_token = if scope.contains("openid") {
-            let user = p
-                .stores
-                .users
-                .get_user(&old.sub)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => invalid(),
-                    e => e.into(),
-                })?;
-            Some(p.mint_id_token(
-                client,
-                &user,
-                IdTokenContext {
-                    scope: &scope,
-                    nonce: None,
-                    auth_time: grant.auth_time,
-                    acr: grant.acr.as_deref(),
-                    amr: &grant.amr,
-                    access_token: Some(&access_token),
-                    verified_claims: None,
-                    requested: &[],
-                },
-            )?)
-        } else {
-            None
+        let id_token = match scope.contains("openid") {
+            true => Some(id_token(p, client, &old.sub, &grant, &scope, &access_token).await?),
+            false => None,
         };
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
             expires_in,
-            refresh_token: Some(token),
+            refresh_token: Some(refresh_token),
             id_token,
             scope: scope.to_string(),
             extra: claims,
         })
     }
+}
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+}
+
+/// The live refresh token presented, if it is the client's.
+async fn presented(
+    p: &Provider,
+    client: &ClientRecord,
+    params: &super::Params,
+) -> Result<RefreshRecord, OAuthError> {
+    let presented = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let old = match p.stores.grants.find_refresh(&secret_hash(presented)).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => return Err(invalid()),
+        Err(e) => return Err(e.into()),
+    };
+    if client.client_id != old.client_id {
+        return Err(invalid());
+    }
+    Ok(old)
+}
+
+/// The scope asked for (the grant's by default), which may only narrow what it holds.
+fn narrowed_scope(params: &super::Params, held: &Scope) -> Result<Scope, OAuthError> {
+    let scope = match params.get("scope") {
+        Some(s) => Scope::parse(s).ok_or_else(|| OAuthError::invalid_scope("malformed scope"))?,
+        None => held.clone(),
+    };
+    if !scope.is_subset(held) {
+        return Err(OAuthError::invalid_scope(
+            "a refreshed scope can only narrow",
+        ));
+    }
+    Ok(scope)
+}
+
+/// Rotates `old` to a new token of the family (returned). The successor keeps the
+/// grant's full scope, so a later refresh may ask again for what this one narrowed
+/// away. A rotated token presented again is reuse: the whole grant is revoked.
+async fn rotate(
+    p: &Provider,
+    client: &ClientRecord,
+    old: &RefreshRecord,
+    held: &Scope,
+    grant: &GrantRecord,
+) -> Result<String, OAuthError> {
+    let (token, successor) = p.new_refresh(
+        &old.grant_id,
+        &client.client_id,
+        &old.sub,
+        held,
+        old.jkt.clone(),
+    );
+    let grace = p.settings.refresh_grace;
+    let rotation = p
+        .stores
+        .grants
+        .rotate_refresh(&old.token_hash, &successor, p.now(), grace);
+    match rotation.await? {
+        Rotation::Rotated(_) => Ok(token),
+        Rotation::Reused(_) => {
+            tracing::warn!(client_id = %client.client_id, "refresh token reuse; revoking its grant");
+            p.stores.grants.revoke_grant(grant, p.now()).await?;
+            Err(invalid())
+        }
+        Rotation::Invalid | Rotation::Refused => Err(invalid()),
+    }
+}
+
+/// A fresh ID token for the grant's user (OpenID Connect Core §12.2): no nonce.
+async fn id_token(
+    p: &Provider,
+    client: &ClientRecord,
+    sub: &str,
+    grant: &GrantRecord,
+    scope: &Scope,
+    access_token: &str,
+) -> Result<String, OAuthError> {
+    let user = p.stores.users.get_user(sub).await.map_err(|e| match e {
+        StoreError::NotFound => invalid(),
+        e => e.into(),
+    })?;
+    p.mint_id_token(
+        client,
+        &user,
+        IdTokenContext {
+            scope,
+            nonce: None,
+            auth_time: grant.auth_time,
+            acr: grant.acr.as_deref(),
+            amr: &grant.amr,
+            access_token: Some(access_token),
+            verified_claims: None,
+            requested: &[],
+        },
+    )
 }

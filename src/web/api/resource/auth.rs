@@ -12,13 +12,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::http::{HeaderMap, header};
 
-use super::keys::is_key_sid;
 use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
 use crate::partners::is_account_sid;
-use crate::store::{AccountStatus, GrantStatus, StoreError, StoreResult};
-use crate::util::{ct_eq, secret_hash};
+use crate::resource::keys::{self, BasicCredential, CredentialError};
+use crate::store::StoreError;
 use crate::web::extract::credentials;
 use crate::web::guard::dpop::principal;
 use crate::web::guard::{
@@ -26,18 +24,18 @@ use crate::web::guard::{
     SuretyTokens,
 };
 
-/// A credential lookup's failure: an unknown credential, or an unreachable store.
-fn found<T>(r: StoreResult<T>) -> Result<T, GuardError> {
-    match r {
-        Ok(v) => Ok(v),
-        Err(StoreError::NotFound) => Err(GuardError::InvalidCredentials),
-        Err(StoreError::Backend(e)) => {
+/// A Basic credential's refusal: an unknown or wrong credential, or an unreachable
+/// store.
+fn refused(e: CredentialError) -> GuardError {
+    match e {
+        CredentialError::Invalid => GuardError::InvalidCredentials,
+        CredentialError::Store(StoreError::Backend(e)) => {
             tracing::warn!(error = %e, "credential lookup failed");
-            Err(GuardError::Unavailable)
+            GuardError::Unavailable
         }
-        Err(e) => {
+        CredentialError::Store(e) => {
             tracing::error!(error = %e, "credential lookup failed");
-            Err(GuardError::Internal)
+            GuardError::Internal
         }
     }
 }
@@ -74,44 +72,23 @@ impl AccountAuth {
     async fn basic(&self, headers: &HeaderMap) -> Result<Principal, GuardError> {
         let creds =
             credentials(headers, &Params::new()).map_err(|_| GuardError::InvalidCredentials)?;
-        let (sid, secret) = creds.basic.ok_or(GuardError::InvalidCredentials)?;
-        if is_key_sid(&sid) {
-            return self.key(&sid, &secret).await;
-        }
-        if !is_account_sid(&sid) {
-            return Err(GuardError::InvalidCredentials);
-        }
-        let account = found(self.provider.stores.accounts.get_account(&sid).await)?;
-        let presented = secret_hash(&secret);
-        if !ct_eq(presented.as_bytes(), account.auth_token_hash.as_bytes())
-            || account.status == AccountStatus::Closed
-        {
-            return Err(GuardError::InvalidCredentials);
-        }
+        let (user, secret) = creds.basic.ok_or(GuardError::InvalidCredentials)?;
+        let credential = keys::authenticate(&self.provider.stores, &user, &secret)
+            .await
+            .map_err(refused)?;
+        let (subject, account_sid, grants) = match credential {
+            BasicCredential::Account(sid) => (sid.to_string(), sid.into(), Grants::All),
+            BasicCredential::Key {
+                sid,
+                account_sid,
+                permissions,
+            } => (sid, account_sid, Grants::Scope(permissions)),
+        };
         Ok(Principal {
             scheme: Scheme::Basic,
-            subject: Some(sid.clone()),
-            account_sid: Some(sid),
-            grants: Grants::All,
-            claims: Default::default(),
-        })
-    }
-
-    /// A scoped API key: its account, its permissions. The account's status is checked
-    /// by the domain on every operation, as for the account's own credentials.
-    async fn key(&self, sid: &str, secret: &str) -> Result<Principal, GuardError> {
-        let key = found(self.provider.stores.api_keys.get_api_key(sid).await)?;
-        let presented = secret_hash(secret);
-        if !ct_eq(presented.as_bytes(), key.secret_hash.as_bytes())
-            || key.status != GrantStatus::Active
-        {
-            return Err(GuardError::InvalidCredentials);
-        }
-        Ok(Principal {
-            scheme: Scheme::Basic,
-            subject: Some(key.sid),
-            account_sid: Some(key.account_sid),
-            grants: Grants::Scope(Scope::parse(&key.permissions).unwrap_or_default()),
+            subject: Some(subject),
+            account_sid: Some(account_sid),
+            grants,
             claims: Default::default(),
         })
     }
