@@ -8,6 +8,7 @@
 //! ([`policy`]: connect as the engine's consent and refresh policy).
 
 pub mod apps;
+pub mod listing;
 pub mod policy;
 pub mod revoke;
 

@@ -20,7 +20,8 @@ use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
 use crate::oauth::scope::Scope;
 use crate::store::{
-    AccountChange, AccountRecord, AuditEvent, PartnerId, StoreError, StoreResult, Stores,
+    AccountChange, AccountRecord, AuditEvent, PartnerId, PartnerRecord, PartnerStatus, StoreError,
+    StoreResult, Stores,
 };
 use crate::util::{ct_eq, secret_hash};
 
@@ -172,6 +173,27 @@ pub async fn owned(stores: &Stores, by: &Actor<'_>, sid: &str) -> Result<Account
         return Err(AccountError::NotFound);
     }
     Ok(a)
+}
+
+/// Account `sid` and its partner, while both are active (what a partner-vouched
+/// portal session may act on); `None` otherwise.
+pub async fn active_with_partner(
+    stores: &Stores,
+    sid: &str,
+) -> StoreResult<Option<(AccountRecord, PartnerRecord)>> {
+    let account = match stores.accounts.get_account(sid).await {
+        Ok(a) if a.status == Status::Active => a,
+        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(id) = &account.partner_id else {
+        return Ok(None);
+    };
+    match stores.partners.get_partner(id).await {
+        Ok(pt) if pt.status == PartnerStatus::Active => Ok(Some((account, pt))),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// One page of the partner's accounts in SID order after `after` (`size`: 1 to 200,

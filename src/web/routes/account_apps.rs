@@ -13,7 +13,6 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::resource::permissions::Permission;
-use crate::store::GrantStatus;
 use crate::util::{ct_eq, secret_hash};
 use crate::web::AppState;
 use crate::web::error::{ProtocolError, error_page};
@@ -68,21 +67,12 @@ async fn render(
         ));
     };
     let csrf = csrf_for(p, &cookie).await?;
-    let mut apps = Vec::new();
-    if let Some(parent) = p.stores.apps.user_account(&sess.sub).await? {
-        for a in p
-            .stores
-            .apps
-            .list_authorizations(&parent)
-            .await?
-            .into_iter()
-            .filter(|a| a.status == GrantStatus::Active)
-        {
-            let name = connect::app_of(p, &a.client_id)
-                .await?
-                .map_or_else(|| a.client_id.to_string(), |x| x.display_name);
-            let permissions = Scope::parse(&a.permissions)
-                .unwrap_or_default()
+    let apps = connect::listing::user_apps(&p.stores, &sess.sub)
+        .await?
+        .into_iter()
+        .map(|a| AppLine {
+            permissions: a
+                .permissions
                 .iter()
                 .map(|n| {
                     (
@@ -90,15 +80,12 @@ async fn render(
                         Permission::parse(n).map_or("", |x| x.description()),
                     )
                 })
-                .collect();
-            apps.push(AppLine {
-                client_id: a.client_id.into(),
-                name,
-                subaccount_sid: a.subaccount_sid.into(),
-                permissions,
-            });
-        }
-    }
+                .collect(),
+            client_id: a.client_id.into(),
+            name: a.name,
+            subaccount_sid: a.subaccount_sid.into(),
+        })
+        .collect();
     Ok(Html(
         AccountAppsPage {
             csrf: &csrf,

@@ -20,10 +20,8 @@ use crate::accounts::session;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::partners::accounts::{self, AccountError, Actor, Channel};
-use crate::partners::is_account_sid;
-use crate::store::{
-    AccountRecord, AccountStatus, GrantStatus, PartnerRecord, PartnerStatus, StoreError,
-};
+use crate::partners::{is_account_sid, manage};
+use crate::store::{AccountRecord, PartnerRecord, StoreError};
 use crate::util::{b64, ct_eq};
 use crate::web::AppState;
 use crate::web::error::{ProtocolError, error_page, no_store};
@@ -141,12 +139,8 @@ async fn open(p: &Provider, cookies: &Cookies) -> Result<Option<Portal>, OAuthEr
     if sess.acr != ACR_PARTNER || !is_account_sid(&sess.sub) {
         return Ok(None);
     }
-    let account = match p.stores.accounts.get_account(&sess.sub).await {
-        Ok(a) if a.status == AccountStatus::Active => a,
-        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let Some(partner) = partner(p, account.partner_id.as_deref()).await? else {
+    let Some((account, partner)) = accounts::active_with_partner(&p.stores, &sess.sub).await?
+    else {
         return Ok(None);
     };
     Ok(Some(Portal {
@@ -154,18 +148,6 @@ async fn open(p: &Provider, cookies: &Cookies) -> Result<Option<Portal>, OAuthEr
         account,
         partner,
     }))
-}
-
-/// An active partner by id.
-async fn partner(p: &Provider, id: Option<&str>) -> Result<Option<PartnerRecord>, OAuthError> {
-    let Some(id) = id.filter(|i| i.len() <= 64) else {
-        return Ok(None);
-    };
-    match p.stores.partners.get_partner(id).await {
-        Ok(pt) if pt.status == PartnerStatus::Active => Ok(Some(pt)),
-        Ok(_) | Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// The rotate form's CSRF token: HMAC-SHA256 keyed by the session cookie. Only the
@@ -219,24 +201,14 @@ async fn active_apps(
     p: &Provider,
     sid: &str,
 ) -> Result<Vec<crate::web::pages::PortalApp>, StoreError> {
-    let auths = p.stores.apps.list_authorizations(sid).await?;
-    let mut out = Vec::new();
-    for a in auths
+    let apps = crate::connect::listing::authorized_apps(&p.stores, sid).await?;
+    Ok(apps
         .into_iter()
-        .filter(|a| a.status == GrantStatus::Active)
-    {
-        let name = match p.stores.apps.get_app(&a.client_id).await {
-            Ok(app) => app.display_name,
-            // The app was deleted since: its id is all there is to show.
-            Err(StoreError::NotFound) => a.client_id.to_string(),
-            Err(e) => return Err(e),
-        };
-        out.push(crate::web::pages::PortalApp {
-            name,
-            scope: a.permissions,
-        });
-    }
-    Ok(out)
+        .map(|a| crate::web::pages::PortalApp {
+            name: a.name,
+            scope: a.permissions.to_string(),
+        })
+        .collect())
 }
 
 /// Successful partner sign-ins (jwt-bearer grants and login links) among the account's
@@ -259,10 +231,10 @@ async fn sign_ins(p: &Provider, sid: &str) -> Option<usize> {
 /// The "session ended" page (401), framed and branded for the partner the browser last
 /// opened the portal for, so the embedding page gets `surety:session-ended`.
 async fn ended(p: &Provider, cookies: &Cookies) -> Response {
-    let hinted = partner(p, cookies.get(PORTAL_PARTNER_COOKIE))
-        .await
-        .ok()
-        .flatten();
+    let hinted = match cookies.get(PORTAL_PARTNER_COOKIE) {
+        Some(id) if id.len() <= 64 => manage::active(&p.stores, id).await.ok().flatten(),
+        _ => None,
+    };
     let b = match &hinted {
         Some(pt) => Branding::of(&pt.name, &pt.branding),
         None => Branding::of("Surety", &serde_json::Value::Null),
