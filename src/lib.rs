@@ -25,6 +25,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod partners;
 pub mod resource;
+pub mod scope;
 pub mod store;
 pub mod synth;
 pub mod uri;

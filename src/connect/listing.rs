@@ -2,7 +2,7 @@
 //! active ones, each with its app's name, its subaccount and its permissions. A value
 //! that cannot be read is an error the page reports, never "no apps".
 
-use crate::oauth::scope::Scope;
+use crate::scope::Scope;
 use crate::store::{AccountSid, ClientId, GrantStatus, StoreError, Stores};
 
 /// One active authorization, as shown.
@@ -32,7 +32,7 @@ pub async fn authorized_apps(
             Err(e) => return Err(e),
         };
         out.push(AuthorizedApp {
-            permissions: Scope::stored(&a.permissions, "app authorization")?,
+            permissions: a.permissions,
             client_id: a.client_id,
             name,
             subaccount_sid: a.subaccount_sid,

@@ -38,9 +38,7 @@ pub fn optional_of(app: &AppRecord) -> Scope {
 
 /// The optional permissions of `app` the user declined, as `a` remembers them.
 pub fn declined_of(app: &AppRecord, a: &AuthorizationRecord) -> Scope {
-    Scope::parse(&a.declined)
-        .unwrap_or_default()
-        .intersection(&optional_of(app))
+    a.declined.intersection(&optional_of(app))
 }
 
 /// What the user has declined after answering a consent page that asked for `asked`
@@ -157,9 +155,7 @@ pub async fn approve(
         .get_authorization(&parent.sid, &app.client_id)
         .await?;
     let active = prior.as_ref().filter(|a| a.status == GrantStatus::Active);
-    let before = active
-        .and_then(|a| Scope::parse(&a.permissions))
-        .unwrap_or_default();
+    let before = active.map(|a| a.permissions.clone()).unwrap_or_default();
     let declined_before = active.map(|a| declined_of(app, a)).unwrap_or_default();
     let declined = declined_after(app, &declined_before, &before, asked, granted);
     let effective = before
@@ -186,8 +182,8 @@ pub async fn approve(
         client_id: app.client_id.clone(),
         sub: sub.to_owned(),
         subaccount_sid: sub_sid,
-        permissions: effective.to_string(),
-        declined: declined.to_string(),
+        permissions: effective,
+        declined,
         usage_limits: app.usage_limits.clone(),
         status: GrantStatus::Active,
         created_at: prior.as_ref().map_or(now, |a| a.created_at),

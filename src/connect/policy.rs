@@ -50,12 +50,12 @@ impl ConsentPolicy for Apps {
         let Some(app) = app_of(p, client_id).await? else {
             return Ok(None);
         };
-        let requested = Scope::parse(&req.scope).unwrap_or_default();
+        let requested = req.scope.clone();
         let asked = permissions_in(&requested);
         let Some(auth) = current(p, sub, client_id).await? else {
             return Ok(Some(Prior::Ask));
         };
-        let held = Scope::stored(&auth.permissions, "app authorization")?;
+        let held = auth.permissions.clone();
         // What the user declined before was answered: only a permission never asked asks.
         if !asked.is_subset(&held.union(&declined_of(&app, &auth))) {
             return Ok(Some(Prior::Ask));
@@ -73,14 +73,14 @@ impl ConsentPolicy for Apps {
         req: &AuthRequest,
         sub: &str,
     ) -> Result<Option<Screen>, OAuthError> {
-        let requested = Scope::parse(&req.scope).unwrap_or_default();
+        let requested = req.scope.clone();
         let Some(app) = app_of(p, &req.client_id).await? else {
             return Ok(None);
         };
         let current = current(p, sub, &req.client_id).await?;
         let held = current
             .as_ref()
-            .and_then(|a| Scope::parse(&a.permissions))
+            .map(|a| a.permissions.clone())
             .unwrap_or_default();
         let declined = current
             .as_ref()
@@ -120,11 +120,11 @@ impl ConsentPolicy for Apps {
         let Some(app) = app_of(p, &req.client_id).await? else {
             return Ok(None);
         };
-        let requested = Scope::parse(&req.scope).unwrap_or_default();
+        let requested = req.scope.clone();
         let granted = chosen(&app, &requested, ticked);
         let asked = permissions_in(&requested);
         let auth = approve(p, sub, &app, &asked, &granted).await?;
-        let effective = Scope::stored(&auth.permissions, "app authorization")?;
+        let effective = auth.permissions.clone();
         Ok(Some(Granted {
             scope: without_permissions(&requested).union(&asked.intersection(&effective)),
             claims: account_claims(auth.subaccount_sid.into()),
@@ -148,7 +148,7 @@ impl RefreshPolicy for Apps {
         let Some(auth) = current(p, sub, client_id).await? else {
             return Ok(Standing::Ended);
         };
-        let now_held = Scope::stored(&auth.permissions, "app authorization")?;
+        let now_held = auth.permissions.clone();
         Ok(Standing::Holds {
             scope: without_permissions(held).union(&permissions_in(held).intersection(&now_held)),
             claims: account_claims(auth.subaccount_sid.into()),

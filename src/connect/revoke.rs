@@ -36,11 +36,15 @@ pub async fn narrow(
     keep: &Scope,
 ) -> Result<AuthorizationRecord, OAuthError> {
     let mut a = load(p, parent_sid, client_id).await?;
-    let held = Scope::stored(&a.permissions, "app authorization")?;
     let now = p.now();
-    let kept = held.intersection(keep).to_string();
+    let kept = a.permissions.intersection(keep);
     // The narrowed permissions and the revoked grants are one transaction.
-    if !p.stores.apps.narrow_authorization(&a, &kept, now).await? {
+    if !p
+        .stores
+        .apps
+        .narrow_authorization(&a, &kept.to_string(), now)
+        .await?
+    {
         return Err(OAuthError::invalid_request("no such authorization"));
     }
     a.permissions = kept;

@@ -1,82 +1,13 @@
 //! Scopes (RFC 6749 §3.3): a set of space-delimited tokens of printable ASCII without `"`
-//! or `\`. Parsed once at the edge; the rest of the engine works on [`Scope`].
+//! or `\`. Parsed once at the edge; the rest of the engine works on [`Scope`] (a value
+//! of the lower layer `crate::scope`, so records hold it too).
 //! [`ScopeRegistry`] is what may be issued at all: OpenID Connect's scopes (Core §5.4,
 //! §11) plus what the products register at start-up; internal scopes belong to one
 //! grant and client and are never issued by the code flow, an assertion or an exchange.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
-/// Longest scope string accepted.
-const MAX_SCOPE_LEN: usize = 2048;
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Scope(BTreeSet<String>);
-
-impl Scope {
-    /// A scope read back from storage (`what` names the row): one that no longer parses is
-    /// a corrupt row — an error the caller answers and logs — never an empty scope.
-    pub fn stored(s: &str, what: &str) -> Result<Scope, crate::store::StoreError> {
-        Scope::parse(s).ok_or_else(|| {
-            crate::store::StoreError::Corrupt(format!("{what}: the stored scope does not parse"))
-        })
-    }
-
-    /// Parses a scope parameter; `None` for an invalid token.
-    pub fn parse(s: &str) -> Option<Scope> {
-        if s.len() > MAX_SCOPE_LEN {
-            return None;
-        }
-        let mut set = BTreeSet::new();
-        for tok in s.split(' ').filter(|t| !t.is_empty()) {
-            let ok = tok
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-            if !ok {
-                return None;
-            }
-            set.insert(tok.to_owned());
-        }
-        Some(Scope(set))
-    }
-
-    pub fn contains(&self, s: &str) -> bool {
-        self.0.contains(s)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    pub fn is_subset(&self, other: &Scope) -> bool {
-        self.0.is_subset(&other.0)
-    }
-    pub fn union(&self, other: &Scope) -> Scope {
-        Scope(self.0.union(&other.0).cloned().collect())
-    }
-    pub fn intersection(&self, other: &Scope) -> Scope {
-        Scope(self.0.intersection(&other.0).cloned().collect())
-    }
-    /// Tokens in `self` not in `other`.
-    pub fn difference(&self, other: &Scope) -> Scope {
-        Scope(self.0.difference(&other.0).cloned().collect())
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for t in &self.0 {
-            if !first {
-                f.write_str(" ")?;
-            }
-            f.write_str(t)?;
-            first = false;
-        }
-        Ok(())
-    }
-}
+pub use crate::scope::Scope;
 
 /// Scopes OpenID Connect defines (Core §5.4, §11).
 pub const OIDC_SCOPES: [&str; 6] = [
@@ -117,7 +48,7 @@ impl ScopeRegistry {
     /// The registered delegable scopes that are not OIDC's: what a token acting on an
     /// account may carry at most.
     pub fn resource_scopes(&self) -> Scope {
-        Scope(self.resource.clone())
+        Scope::of_valid(self.resource.clone())
     }
     /// What discovery lists (`scopes_supported`): OpenID Connect's and the registered
     /// delegable scopes, never internal ones.

@@ -179,7 +179,7 @@ impl Provider {
             grant_id: grant_id.to_owned(),
             client_id: client_id.to_owned(),
             sub: sub.to_owned(),
-            scope: scope.to_string(),
+            scope: scope.clone(),
             created_at: now,
             expires_at: now + self.settings.refresh_token_ttl,
             rotated_at: None,

@@ -132,13 +132,17 @@ pub async fn create(
     service::resolve(stores, by.caller, sid, true).await?;
     let new = NewKey::parse(input)?;
     let secret = rng.token(32);
-    let permissions: Vec<&str> = new.permissions.iter().map(|p| p.as_str()).collect();
+    let names: Vec<&str> = new.permissions.iter().map(|p| p.as_str()).collect();
+    let permissions = Scope::parse(&names.join(" ")).ok_or(ResourceError::Invalid {
+        field: "permissions",
+        message: "permissions of the registry".into(),
+    })?;
     let rec = ApiKeyRecord {
         sid: format!("{PREFIX}{}", rng.hex16()),
         account_sid: sid.to_owned(),
         friendly_name: new.friendly_name,
         secret_hash: secret_hash(&secret),
-        permissions: permissions.join(" "),
+        permissions,
         status: GrantStatus::Active,
         created_at: now,
         revoked_at: None,
@@ -220,11 +224,10 @@ pub async fn authenticate(
         {
             return Err(CredentialError::Invalid);
         }
-        let permissions = Scope::stored(&key.permissions, "API key")?;
         return Ok(BasicCredential::Key {
             sid: key.sid,
             account_sid: key.account_sid,
-            permissions,
+            permissions: key.permissions,
         });
     }
     let sid = AccountSid::parse(user).ok_or(CredentialError::Invalid)?;

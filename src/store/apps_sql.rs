@@ -36,8 +36,8 @@ fn auth_from(r: &AnyRow) -> StoreResult<AuthorizationRecord> {
         client_id: text_col(r, "client_id")?,
         sub: col(r, "sub")?,
         subaccount_sid: text_col(r, "subaccount_sid")?,
-        permissions: col(r, "permissions")?,
-        declined: col(r, "declined")?,
+        permissions: text_col(r, "permissions")?,
+        declined: text_col(r, "declined")?,
         usage_limits: json_col(r, "usage_limits")?,
         status: text_col(r, "status")?,
         created_at: col(r, "created_at")?,
@@ -120,12 +120,12 @@ impl AppStore for SqlStore {
             .bind(a.client_id.as_str())
             .bind(&a.sub)
             .bind(a.subaccount_sid.as_str())
-            .bind(&a.permissions)
+            .bind(a.permissions.to_string())
             .bind(to_json(&a.usage_limits)?)
             .bind(a.status.as_str())
             .bind(a.created_at)
             .bind(a.updated_at)
-            .bind(&a.declined)
+            .bind(a.declined.to_string())
             .execute(self.pool())
             .await
             .map_err(map_err)?;

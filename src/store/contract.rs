@@ -280,16 +280,27 @@ async fn consent_upsert(s: &SqlStore) {
     s.put_consent("u1", "c1", "openid", 10).await.unwrap();
     s.put_consent("u1", "c2", "openid email", 10).await.unwrap();
     assert_eq!(
-        s.get_consent("u1", "c1").await.unwrap().as_deref(),
+        s.get_consent("u1", "c1")
+            .await
+            .unwrap()
+            .map(|s| s.to_string())
+            .as_deref(),
         Some("openid")
     );
     s.put_consent("u1", "c1", "openid profile", 20)
         .await
         .unwrap();
     let got = s.get_consent("u1", "c1").await.unwrap();
-    assert_eq!(got.as_deref(), Some("openid profile"));
+    assert_eq!(
+        got.map(|s| s.to_string()).as_deref(),
+        Some("openid profile")
+    );
     let other = s.get_consent("u1", "c2").await.unwrap();
-    assert_eq!(other.as_deref(), Some("openid email"));
+    assert_eq!(
+        other.map(|s| s.to_string()).as_deref(),
+        Some("email openid"),
+        "read back as a scope: a set, in order"
+    );
     assert_eq!(s.get_consent("u2", "c1").await.unwrap(), None);
 }
 

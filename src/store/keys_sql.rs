@@ -19,8 +19,8 @@ pub struct ApiKeyRecord {
     pub friendly_name: String,
     /// SHA-256 hex of the secret (`crate::util::secret_hash`).
     pub secret_hash: String,
-    /// Registry permission names, space separated.
-    pub permissions: String,
+    /// Registry permission names.
+    pub permissions: crate::scope::Scope,
     pub status: super::GrantStatus,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
@@ -48,7 +48,7 @@ fn key_from(r: &AnyRow) -> StoreResult<ApiKeyRecord> {
         account_sid: col(r, "account_sid")?,
         friendly_name: col(r, "friendly_name")?,
         secret_hash: col(r, "secret_hash")?,
-        permissions: col(r, "permissions")?,
+        permissions: super::sql::text_col(r, "permissions")?,
         status: super::sql::text_col(r, "status")?,
         created_at: col(r, "created_at")?,
         revoked_at: col(r, "revoked_at")?,
@@ -65,7 +65,7 @@ impl ApiKeyStore for SqlStore {
             .bind(&k.account_sid)
             .bind(&k.friendly_name)
             .bind(&k.secret_hash)
-            .bind(&k.permissions)
+            .bind(k.permissions.to_string())
             .bind(k.status.as_str())
             .bind(k.created_at)
             .bind(k.revoked_at)

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::clock::Timestamp;
+use crate::scope::Scope;
 
 pub use agents_sql::{AgentLink, AgentLinkStore, agent_status};
 pub use bindings_sql::{EntityBinding, EntityBindingStore};
@@ -151,7 +152,7 @@ pub struct GrantRecord {
     pub id: String,
     pub client_id: String,
     pub sub: String,
-    pub scope: String,
+    pub scope: Scope,
     pub auth_time: Option<Timestamp>,
     pub acr: Option<String>,
     pub amr: Vec<String>,
@@ -168,7 +169,8 @@ pub struct RefreshRecord {
     pub grant_id: String,
     pub client_id: String,
     pub sub: String,
-    pub scope: String,
+    /// What the grant holds (a refresh may narrow only its access token).
+    pub scope: Scope,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub rotated_at: Option<Timestamp>,
@@ -227,7 +229,7 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
     /// The scopes `sub` has granted `client_id` (space separated), if any.
-    async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<String>>;
+    async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Scope>>;
     async fn put_consent(
         &self,
         sub: &str,
@@ -417,11 +419,11 @@ pub struct AuthorizationRecord {
     pub client_id: ClientId,
     pub sub: String,
     pub subaccount_sid: AccountSid,
-    /// The effective permissions, space separated.
-    pub permissions: String,
-    /// Optional permissions the user declined on the consent page, space separated: a
-    /// request asking only for held and declined ones is not asked again.
-    pub declined: String,
+    /// The effective permissions.
+    pub permissions: Scope,
+    /// Optional permissions the user declined on the consent page: a request asking
+    /// only for held and declined ones is not asked again.
+    pub declined: Scope,
     pub usage_limits: UsageLimits,
     pub status: GrantStatus,
     pub created_at: Timestamp,

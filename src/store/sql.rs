@@ -18,6 +18,7 @@ use super::{
     UserRecord, UserStore,
 };
 use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::scope::Scope;
 
 pub(crate) mod grants;
 mod resource_servers;
@@ -443,11 +444,11 @@ impl UserStore for SqlStore {
 
 #[async_trait]
 impl ConsentStore for SqlStore {
-    async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<String>> {
+    async fn get_consent(&self, sub: &str, client_id: &str) -> StoreResult<Option<Scope>> {
         let q = sqlx::query("SELECT scope FROM consents WHERE sub = $1 AND client_id = $2");
         let q = q.bind(sub).bind(client_id);
         let row = q.fetch_optional(&self.pool).await.map_err(map_err)?;
-        row.map(|r| col(&r, "scope")).transpose()
+        row.map(|r| text_col(&r, "scope")).transpose()
     }
 
     async fn put_consent(

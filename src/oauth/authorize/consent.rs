@@ -93,7 +93,7 @@ fn ordinary(p: &Provider, scope: &Scope) -> Scope {
 
 async fn consented(p: &Provider, sub: &str, client_id: &str) -> Result<Scope, OAuthError> {
     let prior = p.stores.consents.get_consent(sub, client_id).await?;
-    Ok(prior.as_deref().and_then(Scope::parse).unwrap_or_default())
+    Ok(prior.unwrap_or_default())
 }
 
 /// The grant a request gets without asking, if what the user already agreed covers it
@@ -125,7 +125,7 @@ async fn covered_scope(
     req: &AuthRequest,
     sub: &str,
 ) -> Result<Option<Granted>, AuthorizeError> {
-    let requested = Scope::parse(&req.scope).unwrap_or_default();
+    let requested = req.scope.clone();
     let agreed = consented(p, sub, client_id).await?;
     if !ordinary(p, &req.consent_scope()).is_subset(&agreed) {
         return Ok(None);
@@ -242,7 +242,7 @@ pub async fn answer(
         let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
         return refuse(p, req, e).await;
     }
-    let requested = Scope::parse(&req.scope).unwrap_or_default();
+    let requested = req.scope.clone();
     let vc = verified_claims::releasable(p, req, &session.sub).await?;
     let share = !vc.is_empty() && ticked.iter().any(|t| t == CONSENT_ITEM);
     let vc_tokens = Scope::parse(

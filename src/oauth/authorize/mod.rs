@@ -18,6 +18,7 @@ use crate::oauth::grants::Params;
 use crate::oauth::provider::Provider;
 use crate::oauth::session::Session;
 use crate::oauth::tokens::GrantClaims;
+use crate::scope::Scope;
 use crate::store::ClientRecord;
 use crate::util::{ct_eq, secret_hash};
 pub use request::AuthRequest;
@@ -96,7 +97,7 @@ pub struct CodeRecord {
     pub client_id: String,
     pub redirect_uri: String,
     pub sub: String,
-    pub scope: String,
+    pub scope: Scope,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub auth_time: Timestamp,
@@ -338,7 +339,7 @@ pub(crate) async fn issue_code(
         client_id: req.client_id.clone(),
         redirect_uri: req.redirect_uri.clone(),
         sub: s.sub.clone(),
-        scope: grant.scope.to_string(),
+        scope: grant.scope.clone(),
         claims: grant.claims.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),

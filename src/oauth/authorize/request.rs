@@ -23,7 +23,7 @@ const MAX_OPAQUE_LEN: usize = 512;
 pub struct AuthRequest {
     pub client_id: String,
     pub redirect_uri: String,
-    pub scope: String,
+    pub scope: Scope,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -59,7 +59,7 @@ impl AuthRequest {
     /// What the user consents to: the requested scope plus the scopes that release the
     /// standard claims the `claims` parameter asks for (the token's scope stays `scope`).
     pub fn consent_scope(&self) -> Scope {
-        let requested = Scope::parse(&self.scope).unwrap_or_default();
+        let requested = self.scope.clone();
         match &self.claims {
             Some(c) => {
                 requested.union(&Scope::parse(&c.implied_scopes().join(" ")).unwrap_or_default())
@@ -129,7 +129,7 @@ pub async fn validate(
     let req = AuthRequest {
         client_id: client.client_id.to_string(),
         redirect_uri: redirect_uri.clone(),
-        scope: scope.to_string(),
+        scope,
         state: params.get("state").cloned(),
         nonce: params.get("nonce").cloned(),
         code_challenge: code_challenge.map(|c| c.as_str().to_owned()),

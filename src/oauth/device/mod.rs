@@ -64,7 +64,7 @@ pub async fn authorize(
         device_code_hash,
         user_code_hash: String::new(),
         client_id: client.client_id.to_string(),
-        scope: req.scope.clone(),
+        scope: req.scope.to_string(),
         request: serde_json::to_string(&req).map_err(OAuthError::server_error)?,
         poll_interval: p.settings.device_poll_interval.max(1),
         status: DeviceStatus::Pending,
@@ -130,7 +130,7 @@ async fn device_request(
         client_id: client.client_id.to_string(),
         // Never a client's: a refusal the pipeline did not foresee ends on our own page.
         redirect_uri: p.url(paths::DEVICE),
-        scope: scope.to_string(),
+        scope,
         state: None,
         nonce: None,
         code_challenge: None,

@@ -136,7 +136,7 @@ pub async fn approved(
         serde_json::to_string(rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     let approval = DeviceApproval {
         sub: rec.sub.clone(),
-        scope: rec.scope.clone(),
+        scope: rec.scope.to_string(),
         auth_time: rec.auth_time,
         acr: rec.acr.clone(),
         grant,

@@ -11,7 +11,6 @@ use crate::oauth::dpop::binding;
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
-use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, IdTokenContext, TokenResponse};
 use crate::oauth::verified_claims;
 use crate::store::{GrantRecord, StoreError};
@@ -121,7 +120,7 @@ pub(super) async fn issue(
     audience: Vec<String>,
     cnf: Option<&Confirmation>,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = Scope::stored(&rec.scope, "authorization code")?;
+    let scope = rec.scope.clone();
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
         sub: rec.sub.clone(),
         client_id: client.client_id.to_string(),

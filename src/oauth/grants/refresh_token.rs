@@ -84,7 +84,7 @@ impl Grant for RefreshToken {
         let old = presented(p, client, req.params).await?;
         // RFC 9449 §5: checked before rotation, so a wrong key does not spend the token.
         binding::check_refresh(old.jkt.as_deref(), req.cnf)?;
-        let held = Scope::stored(&old.scope, "refresh token")?;
+        let held = old.scope.clone();
         let Some((held, claims)) = standing(p, &client.client_id, &old.sub, held).await? else {
             return Err(invalid());
         };

@@ -7,6 +7,7 @@
 use super::super::sql::SqlStore;
 use super::super::*;
 use super::{grant, postgres_db, refresh, sqlite_db};
+use crate::scope::Scope;
 
 contract!(
     revocation_changes_everything_and_queues_once,
@@ -44,7 +45,7 @@ async fn setup(s: &SqlStore) {
         sub: "u1".into(),
         subaccount_sid: sid(SUBACCOUNT),
         permissions: "read".into(),
-        declined: String::new(),
+        declined: Scope::default(),
         usage_limits: Default::default(),
         status: GrantStatus::Active,
         created_at: 1000,
@@ -168,7 +169,10 @@ async fn narrowing_keeps_the_authorization_and_stops_the_tokens(s: &SqlStore) {
     assert!(s.narrow_authorization(&a, "", 2000).await.unwrap());
     let narrowed = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
     assert_eq!(
-        (narrowed.permissions.as_str(), narrowed.updated_at),
+        (
+            narrowed.permissions.to_string().as_str(),
+            narrowed.updated_at
+        ),
         ("", 2000)
     );
     // Still authorized, subaccount untouched, no callback; the old tokens are dead.
@@ -180,7 +184,10 @@ async fn narrowing_keeps_the_authorization_and_stops_the_tokens(s: &SqlStore) {
     assert!(!s.narrow_authorization(&a, "read", 3000).await.unwrap());
     let after = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
     assert_eq!(
-        (after.status.as_str(), after.permissions.as_str()),
+        (
+            after.status.as_str(),
+            after.permissions.to_string().as_str()
+        ),
         ("revoked", "")
     );
 }
@@ -188,7 +195,7 @@ async fn narrowing_keeps_the_authorization_and_stops_the_tokens(s: &SqlStore) {
 async fn declined_permissions_are_kept_with_the_authorization(s: &SqlStore) {
     setup(s).await;
     let a = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
-    assert_eq!(a.declined, "", "none unless recorded");
+    assert!(a.declined.is_empty(), "none unless recorded");
     let declined = AuthorizationRecord {
         declined: "calls:write callerids:all".into(),
         updated_at: 1500,
@@ -201,14 +208,14 @@ async fn declined_permissions_are_kept_with_the_authorization(s: &SqlStore) {
     // Narrowing changes the permissions only.
     assert!(s.narrow_authorization(&got, "", 2000).await.unwrap());
     let narrowed = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
-    assert_eq!(narrowed.declined, "calls:write callerids:all");
+    assert_eq!(narrowed.declined, "calls:write callerids:all".into());
     // A later answer replaces them.
     let again = AuthorizationRecord {
-        declined: String::new(),
+        declined: Scope::default(),
         updated_at: 3000,
         ..narrowed
     };
     s.put_authorization(&again).await.unwrap();
     let got = s.get_authorization(PARENT, "c1").await.unwrap().unwrap();
-    assert_eq!(got.declined, "");
+    assert!(got.declined.is_empty());
 }

@@ -20,7 +20,7 @@ fn grant_from(row: &AnyRow) -> StoreResult<GrantRecord> {
         id: col(row, "id")?,
         client_id: col(row, "client_id")?,
         sub: col(row, "sub")?,
-        scope: col(row, "scope")?,
+        scope: super::text_col(row, "scope")?,
         auth_time: col(row, "auth_time")?,
         acr: col(row, "acr")?,
         amr: json_col(row, "amr")?,
@@ -40,7 +40,7 @@ fn refresh_from(row: &AnyRow) -> StoreResult<RefreshRecord> {
         grant_id: col(row, "grant_id")?,
         client_id: col(row, "client_id")?,
         sub: col(row, "sub")?,
-        scope: col(row, "scope")?,
+        scope: super::text_col(row, "scope")?,
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
         rotated_at: col(row, "rotated_at")?,
@@ -95,7 +95,11 @@ fn bind_grant<'q>(
     g: &'q GrantRecord,
     revoked_at: Option<Timestamp>,
 ) -> StoreResult<AnyQuery<'q>> {
-    let q = q.bind(&g.id).bind(&g.client_id).bind(&g.sub).bind(&g.scope);
+    let q = q
+        .bind(&g.id)
+        .bind(&g.client_id)
+        .bind(&g.sub)
+        .bind(g.scope.to_string());
     let q = q
         .bind(g.auth_time)
         .bind(g.acr.as_deref())
@@ -112,7 +116,7 @@ where
     let q = sqlx::query(REFRESH_INSERT)
         .bind(&r.token_hash)
         .bind(&r.grant_id);
-    let q = q.bind(&r.client_id).bind(&r.sub).bind(&r.scope);
+    let q = q.bind(&r.client_id).bind(&r.sub).bind(r.scope.to_string());
     let q = q.bind(r.created_at).bind(r.expires_at).bind(r.rotated_at);
     let q = q.bind(r.jkt.as_deref());
     q.execute(e).await.map_err(map_err)?;

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::{caller, created};
 use crate::resource::keys;
 pub use crate::resource::keys::KeyIn;
+use crate::resource::permissions::Permission;
 use crate::resource::{Caller, ResourceError};
 use crate::store::{ApiKeyRecord, GrantStatus};
 use crate::web::AppState;
@@ -77,11 +78,13 @@ impl From<ApiKeyRecord> for KeyOut {
             sid: k.sid,
             account_sid: k.account_sid,
             friendly_name: k.friendly_name,
-            permissions: k
-                .permissions
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            // In the registry's order, as created.
+            permissions: {
+                let mut held: Vec<Permission> =
+                    k.permissions.iter().filter_map(Permission::parse).collect();
+                held.sort();
+                held.into_iter().map(|p| p.as_str().to_owned()).collect()
+            },
             status: k.status,
             created_at: k.created_at,
             revoked_at: k.revoked_at,
