@@ -21,6 +21,7 @@ mod partners_sql;
 mod promotions_sql;
 pub mod resource_servers;
 mod resource_sql;
+mod sessions_sql;
 pub mod sql;
 mod types;
 mod verify_sql;
@@ -43,6 +44,7 @@ pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
 pub use outbox_sql::{OutboxEvent, OutboxFilter, OutboxStore};
 pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
+pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
@@ -517,6 +519,8 @@ pub struct Stores {
     pub resource_servers: Arc<dyn resource_servers::ResourceServerStore>,
     /// Device authorizations (RFC 8628).
     pub devices: Arc<dyn DeviceStore>,
+    /// Browser sessions and the clients they signed in to (Back-Channel Logout).
+    pub sessions: Arc<dyn SessionStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -552,6 +556,7 @@ impl Stores {
             agents: s.clone(),
             resource_servers: s.clone(),
             devices: s.clone(),
+            sessions: s.clone(),
             health: s,
         }
     }
