@@ -105,6 +105,12 @@ pub struct ClientMetadata {
     /// refused.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// §2.2: the client needs `sid` in logout tokens (Surety always sends it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A client's token-exchange rights over end users' access tokens (RFC 8693 §1.1):

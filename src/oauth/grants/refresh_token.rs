@@ -169,6 +169,7 @@ impl Grant for RefreshToken {
                     StoreError::NotFound => invalid(),
                     e => e.into(),
                 })?;
+            let sid = p.stores.sessions.sid_of_grant(&grant.id).await?;
             Some(p.mint_id_token(
                 client,
                 &user,
@@ -181,6 +182,7 @@ impl Grant for RefreshToken {
                     access_token: Some(&access_token),
                     verified_claims: None,
                     requested: &[],
+                    sid: sid.as_deref(),
                 },
             )?)
         } else {
