@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_outbox;
+pub mod admin_sessions;
 pub mod admin_partners;
 pub mod admin_resources;
 pub mod contract;

@@ -295,7 +295,7 @@ impl View {
 }
 
 /// `YYYY-MM-DD hh:mm UTC`, rounded up to the minute.
-fn utc_minute(t: i64) -> String {
+pub(crate) fn utc_minute(t: i64) -> String {
     let t = t + (60 - t.rem_euclid(60)) % 60;
     let s = t.rem_euclid(86_400);
     format!(
