@@ -108,7 +108,9 @@ pub async fn replace(
     if let Some(c) = old {
         let _ = end(p.cache.as_ref(), c).await;
     }
-    let replaced = previous.and_then(|o| o.sid).filter(|sid| s.sid.as_ref() != Some(sid));
+    let replaced = previous
+        .and_then(|o| o.sid)
+        .filter(|sid| s.sid.as_ref() != Some(sid));
     if let Some(sid) = replaced
         && let Err(e) = end_session(p, &sid, Ending::Session).await
     {

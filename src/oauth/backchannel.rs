@@ -267,7 +267,10 @@ mod tests {
     fn logout_claims_name_the_event_and_never_a_nonce() {
         let m = logout_claims("https://op", "rp", "u1", "SE1");
         assert_eq!(m["events"], json!({ EVENT: {} }));
-        assert_eq!((m["aud"].as_str(), m["sid"].as_str()), (Some("rp"), Some("SE1")));
+        assert_eq!(
+            (m["aud"].as_str(), m["sid"].as_str()),
+            (Some("rp"), Some("SE1"))
+        );
         assert!(!m.contains_key("nonce"));
     }
 

@@ -44,10 +44,10 @@ pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
 pub use outbox_sql::{OutboxEvent, OutboxFilter, OutboxStore};
 pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
-pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
+pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
 pub use types::{
     AccountStatus, AppPermission, GrantStatus, OutboxStatus, PartnerLimits, PartnerStatus,
     UsageLimits,

@@ -42,10 +42,7 @@ async fn receive(
     headers: axum::http::HeaderMap,
     body: String,
 ) -> AxStatus {
-    assert_eq!(
-        headers["content-type"],
-        "application/x-www-form-urlencoded"
-    );
+    assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
     let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
     for (k, v) in form {
         if k == "logout_token" {
@@ -95,7 +92,10 @@ async fn verified(srv: &TestServer, jwt: &str) -> (Value, Value) {
         .unwrap();
     let keys = jws::VerifyKey::from_jwks(&jwks);
     let (header, claims) = jws::verify(jwt, &keys).expect("signature");
-    (json!({"typ": header.typ, "alg": header.alg}), Value::Object(claims))
+    (
+        json!({"typ": header.typ, "alg": header.alg}),
+        Value::Object(claims),
+    )
 }
 
 async fn logout_tokens(seen: &Seen, n: usize) -> Vec<String> {
@@ -123,7 +123,10 @@ fn check_claims(srv: &TestServer, claims: &Value, client_id: &str, sid: &str, su
     );
     assert!(claims.get("nonce").is_none());
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert!(exp > iat && exp - iat <= 120);
 }
 
@@ -258,7 +261,13 @@ async fn the_admin_lists_and_ends_a_users_sessions() {
         let list = |path: String| {
             let srv = &srv;
             async move {
-                let r = srv.api.get(srv.url(&path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+                let r = srv
+                    .api
+                    .get(srv.url(&path))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .send()
+                    .await
+                    .unwrap();
                 (r.status(), r.json::<Value>().await.unwrap())
             }
         };
@@ -271,12 +280,21 @@ async fn the_admin_lists_and_ends_a_users_sessions() {
         let del = |path: String| {
             let srv = &srv;
             async move {
-                srv.api.delete(srv.url(&path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap().status()
+                srv.api
+                    .delete(srv.url(&path))
+                    .bearer_auth(ADMIN_TOKEN)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
             }
         };
         let missing = format!("{path}/SE0123456789abcdef0123456789abcdef");
         assert_eq!(del(missing).await, StatusCode::NOT_FOUND);
-        assert_eq!(del(format!("/admin/users/nobody/sessions")).await, StatusCode::NOT_FOUND);
+        assert_eq!(
+            del("/admin/users/nobody/sessions".to_owned()).await,
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(del(format!("{path}/{sid}")).await, StatusCode::NO_CONTENT);
         assert_eq!(del(format!("{path}/{sid}")).await, StatusCode::NOT_FOUND);
         let (_, v) = list(path.clone()).await;
@@ -285,7 +303,13 @@ async fn the_admin_lists_and_ends_a_users_sessions() {
         assert_eq!(verified(&srv, &got[0]).await.1["sid"], sid.as_str());
         assert!(!refresh_works(&srv, &c, &t).await);
         // Ending all of them when none is left ends none.
-        let r = srv.api.delete(srv.url(&path)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        let r = srv
+            .api
+            .delete(srv.url(&path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.json::<Value>().await.unwrap(), json!({"ended": 0}));
         srv.shutdown().await;
     }
@@ -322,7 +346,12 @@ async fn a_failing_receiver_shows_retries_in_the_admin_outbox() {
         let jtis: std::collections::HashSet<String> = {
             let mut s = std::collections::HashSet::new();
             for t in &got {
-                s.insert(verified(&srv, t).await.1["jti"].as_str().unwrap().to_owned());
+                s.insert(
+                    verified(&srv, t).await.1["jti"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
             }
             s
         };
@@ -345,12 +374,18 @@ async fn backchannel_logout_metadata_is_validated_and_advertised() {
         .unwrap();
     assert_eq!(d["backchannel_logout_supported"], true);
     assert_eq!(d["backchannel_logout_session_supported"], true);
-    for bad in ["http://rp.example/bcl", "https://rp.example/bcl#x", "not a url"] {
+    for bad in [
+        "http://rp.example/bcl",
+        "https://rp.example/bcl#x",
+        "not a url",
+    ] {
         let r = srv
             .api
             .post(srv.url("/admin/clients"))
             .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({"redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": bad}))
+            .json(
+                &json!({"redirect_uris": ["https://rp.example/cb"], "backchannel_logout_uri": bad}),
+            )
             .send()
             .await
             .unwrap();

@@ -56,15 +56,34 @@ async fn sessions_insert_rekey_list_and_clients(s: &SqlStore) {
         .collect();
     assert_eq!(live, ["S2", "S1"], "newest first, only u1's");
     assert_eq!(s.live_sessions("u1", 2000, 10).await.unwrap().len(), 1);
-    assert!(s.rekey_session("S1", "sess:new", "urn:x", 5000).await.unwrap());
+    assert!(
+        s.rekey_session("S1", "sess:new", "urn:x", 5000)
+            .await
+            .unwrap()
+    );
     let r = s.get_session("S1").await.unwrap();
-    assert_eq!((r.cache_key.as_str(), r.acr.as_str(), r.expires_at), ("sess:new", "urn:x", 5000));
+    assert_eq!(
+        (r.cache_key.as_str(), r.acr.as_str(), r.expires_at),
+        ("sess:new", "urn:x", 5000)
+    );
     assert!(!s.rekey_session("nope", "k", "a", 1).await.unwrap());
-    s.record_client(&client("S1", "g1", "c1", false)).await.unwrap();
-    s.record_client(&client("S1", "g1", "c1", false)).await.unwrap();
-    s.record_client(&client("S1", "g2", "c2", true)).await.unwrap();
+    s.record_client(&client("S1", "g1", "c1", false))
+        .await
+        .unwrap();
+    s.record_client(&client("S1", "g1", "c1", false))
+        .await
+        .unwrap();
+    s.record_client(&client("S1", "g2", "c2", true))
+        .await
+        .unwrap();
     let got = s.session_clients("S1").await.unwrap();
-    assert_eq!(got, [client("S1", "g1", "c1", false), client("S1", "g2", "c2", true)]);
+    assert_eq!(
+        got,
+        [
+            client("S1", "g1", "c1", false),
+            client("S1", "g2", "c2", true)
+        ]
+    );
     assert_eq!(s.sid_of_grant("g2").await.unwrap().as_deref(), Some("S1"));
     assert_eq!(s.sid_of_grant("g9").await.unwrap(), None);
 }
@@ -96,18 +115,31 @@ async fn sessions_end_once_revokes_and_queues_atomically(s: &SqlStore) {
         events: vec![event.clone()],
     };
     let (a, b) = tokio::join!(
-        { let (s, e) = (s.clone(), end.clone()); async move { s.end_session(&e).await } },
-        { let (s, e) = (s.clone(), end.clone()); async move { s.end_session(&e).await } },
+        {
+            let (s, e) = (s.clone(), end.clone());
+            async move { s.end_session(&e).await }
+        },
+        {
+            let (s, e) = (s.clone(), end.clone());
+            async move { s.end_session(&e).await }
+        },
     );
     assert!(a.unwrap() ^ b.unwrap(), "exactly one winner");
     assert_eq!(s.get_session("S1").await.unwrap().ended_at, Some(1200));
     assert!(s.live_sessions("u1", 1300, 10).await.unwrap().is_empty());
     assert_eq!(s.get_grant("g1").await.unwrap().revoked_at, Some(1200));
-    assert_eq!(s.get_grant("g2").await.unwrap().revoked_at, Some(1200), "tombstone");
+    assert_eq!(
+        s.get_grant("g2").await.unwrap().revoked_at,
+        Some(1200),
+        "tombstone"
+    );
     assert!(s.find_refresh("r1").await.unwrap().rotated_at.is_some());
     let queued = s.get_event(&event.id).await.unwrap();
     assert_eq!(queued.kind, "backchannel_logout");
-    assert!(!s.rekey_session("S1", "k", "a", 9000).await.unwrap(), "ended stays ended");
+    assert!(
+        !s.rekey_session("S1", "k", "a", 9000).await.unwrap(),
+        "ended stays ended"
+    );
 }
 
 async fn sessions_of_an_account_and_purge(s: &SqlStore) {
@@ -125,8 +157,12 @@ async fn sessions_of_an_account_and_purge(s: &SqlStore) {
         .collect();
     got.sort();
     assert_eq!(got, ["S1", "S2"], "the account's own and its user's");
-    s.record_client(&client("S1", "g1", "c1", false)).await.unwrap();
-    super::super::sessions_sql::purge_expired(s, 2050).await.unwrap();
+    s.record_client(&client("S1", "g1", "c1", false))
+        .await
+        .unwrap();
+    super::super::sessions_sql::purge_expired(s, 2050)
+        .await
+        .unwrap();
     assert!(is_not_found(s.get_session("S1").await));
     assert!(s.session_clients("S1").await.unwrap().is_empty());
     assert!(s.get_session("S2").await.is_ok(), "not expired yet");
