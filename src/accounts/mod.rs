@@ -6,4 +6,5 @@
 pub mod login_step;
 pub mod password;
 pub mod session;
+pub mod sessions;
 pub mod users;

@@ -121,6 +121,13 @@ pub struct ClientInput {
     /// proof is refused (`invalid_dpop_proof`) and, by default, proofs need a server
     /// nonce. Default `false`.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2: where Surety POSTs a logout token
+    /// when a session this client took part in ends. An https URL (http only on
+    /// localhost), without a fragment.
+    #[schema(value_type = Option<crate::uri::WebUrl>)]
+    pub backchannel_logout_uri: Option<String>,
+    /// §2.2: the client needs `sid` in logout tokens (always sent). Default `false`.
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// The RFC 7591 §3.2.1 registration response.
@@ -229,6 +236,9 @@ pub fn validate(
     if let Some(te) = &input.token_exchange {
         check_token_exchange(te, &grant_types)?;
     }
+    if let Some(u) = &input.backchannel_logout_uri {
+        crate::uri::check_web_url(u).map_err(|m| FieldError::new("backchannel_logout_uri", m))?;
+    }
     Ok(ClientMetadata {
         client_name: input.client_name,
         redirect_uris: input.redirect_uris,
@@ -242,6 +252,10 @@ pub fn validate(
         jwks_uri: input.jwks_uri,
         id_token_signed_response_alg: input.id_token_signed_response_alg,
         dpop_bound_access_tokens: input.dpop_bound_access_tokens.unwrap_or(false),
+        backchannel_logout_uri: input.backchannel_logout_uri,
+        backchannel_logout_session_required: input
+            .backchannel_logout_session_required
+            .unwrap_or(false),
     })
 }
 

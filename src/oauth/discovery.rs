@@ -39,7 +39,7 @@ pub fn metadata(p: &Provider) -> Value {
         "revocation_endpoint_auth_methods_supported": AuthMethod::ALL,
         "revocation_endpoint_auth_signing_alg_values_supported": algs,
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "name", "preferred_username", "email", "email_verified", "verified_claims"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid", "name", "preferred_username", "email", "email_verified", "verified_claims"],
         "acr_values_supported": acrs,
         "prompt_values_supported": ["none", "login", "consent", "select_account", "create"],
         "claims_parameter_supported": true,
@@ -54,13 +54,17 @@ pub fn metadata(p: &Provider) -> Value {
         "require_pushed_authorization_requests": false,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
         // RFC 8707 defines no metadata; this extension says `resource` is honoured
         // (registered resource servers; `invalid_target` otherwise).
         "resource_indicators_supported": true,
         // RFC 9449 §5.1.
         "dpop_signing_alg_values_supported": super::dpop::ALGS.map(|a| a.as_str()),
     });
+    if let Some(obj) = m.as_object_mut() {
+        // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`.
+        obj.insert("backchannel_logout_supported".into(), json!(true));
+        obj.insert("backchannel_logout_session_supported".into(), json!(true));
+    }
     // RFC 8628 §4: only while the device grant is registered.
     if device && let Some(obj) = m.as_object_mut() {
         obj.insert(

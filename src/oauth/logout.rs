@@ -1,6 +1,7 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): end the session, then
 //! redirect to a `post_logout_redirect_uri` registered by the client named by the
-//! `id_token_hint` (or `client_id`), with `state`.
+//! `id_token_hint` (or `client_id`), with `state`. Ending the session sends the
+//! back-channel logout tokens of the clients it signed in to ([`super::backchannel`]).
 
 use serde_json::Value;
 
@@ -8,7 +9,17 @@ use super::authorize::with_query;
 use super::error::OAuthError;
 use super::grants::Params;
 use super::provider::Provider;
+use super::session::Session;
 use crate::store::StoreError;
+
+/// Ends the browser's session `s` (Back-Channel Logout 1.0 §2.7 for an RP-initiated
+/// logout: `offline_access` grants are kept).
+pub async fn end(p: &Provider, s: &Session) -> Result<(), OAuthError> {
+    if let Some(sid) = &s.sid {
+        super::backchannel::end_session(p, sid, super::backchannel::Ending::Session).await?;
+    }
+    Ok(())
+}
 
 /// Where to send the browser after the session ends (`None`: show a page).
 pub async fn target(p: &Provider, params: &Params) -> Result<Option<String>, OAuthError> {

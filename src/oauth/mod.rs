@@ -3,6 +3,7 @@
 //! stores, cache, keys and clock: no axum, no sqlx, no redis.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod customize;
 pub mod device;

@@ -2,7 +2,8 @@
 //! `auth_time`, `acr`, `amr`): what the login and any later authentication step
 //! produced. Where a session is kept (a cookie naming a cache entry) is
 //! `accounts::session`'s business; the engine only reads one and, after a step, is
-//! handed the raised one.
+//! handed the raised one. Sessions also have a durable record (`store::SessionStore`)
+//! naming their cache entry, which [`super::backchannel`] ends.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,4 +19,14 @@ pub struct Session {
     /// [`AuthnStep`]: super::authorize::steps::AuthnStep
     pub acr: String,
     pub amr: Vec<String>,
+    /// The session id (Back-Channel Logout 1.0 §2.1 `sid`): the same for the whole
+    /// browser session, across re-authentications and step-ups; `None` for sessions
+    /// opened before sessions were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// The ephemeral cache's key of the session whose cookie hashes to `cookie_hash`.
+pub fn cache_key(cookie_hash: &str) -> String {
+    format!("sess:{cookie_hash}")
 }

@@ -149,6 +149,9 @@ impl Provider {
         if !c.amr.is_empty() {
             obj.insert("amr".into(), json!(c.amr));
         }
+        if let Some(sid) = c.sid {
+            obj.insert("sid".into(), json!(sid));
+        }
         if let Some(at) = c.access_token {
             obj.insert("at_hash".into(), json!(at_hash(alg, at)));
         }
@@ -239,6 +242,8 @@ pub struct IdTokenContext<'a> {
     pub verified_claims: Option<&'a Value>,
     /// Standard claims the `claims` parameter asked for in the ID token (Core §5.5).
     pub requested: &'a [StandardClaim],
+    /// The browser session the grant was issued under (Back-Channel Logout 1.0 §2.1).
+    pub sid: Option<&'a str>,
 }
 
 /// The standard claims asked for by name (Core §5.5) that `user` has values for.

@@ -6,11 +6,13 @@
 //! deliver it concurrently), retried with exponential backoff until it succeeds or runs
 //! out of attempts, and survives restarts. Webhooks are signed with HMAC-SHA256 over the
 //! timestamp and body and carry the event id for deduplication ([`signing`],
-//! `docs/webhooks.md`); e-mail goes through the configured SMTP server ([`email`]). Each
+//! `docs/webhooks.md`); e-mail goes through the configured SMTP server ([`email`]). Logout tokens
+//! (OpenID Connect Back-Channel Logout) are JWTs signed at each attempt ([`jwt_post`]). Each
 //! row names its transport (`kind`), and a worker only claims the kinds it can send. Delivery state per event is visible through the admin API
 //! (`/admin/outbox`).
 
 pub mod email;
+pub mod jwt_post;
 pub mod signing;
 pub mod webhook;
 pub mod worker;

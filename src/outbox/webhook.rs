@@ -113,7 +113,7 @@ impl Transport for WebhookTransport {
 }
 
 /// A transport error in a few words, without the URL (it may carry a token in its query).
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

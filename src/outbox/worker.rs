@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::email::EmailTransport;
+use super::jwt_post::JwtPostTransport;
 use super::webhook::WebhookTransport;
 use super::{OutboxError, SealedInRow};
 use crate::clock::{SharedClock, SharedEntropy, Timestamp};
@@ -143,9 +144,11 @@ impl Worker {
         clock: SharedClock,
         entropy: SharedEntropy,
     ) -> Result<Self, OutboxError> {
-        let secrets = Arc::new(SealedInRow(keys));
+        let secrets = Arc::new(SealedInRow(keys.clone()));
         let webhook: Arc<dyn Transport> = Arc::new(WebhookTransport::new(secrets, clock.clone()));
-        let mut transports = vec![webhook];
+        let logout: Arc<dyn Transport> =
+            Arc::new(JwtPostTransport::new(keys, clock.clone(), entropy.clone()));
+        let mut transports = vec![webhook, logout];
         let hello = url::Url::parse(issuer)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))

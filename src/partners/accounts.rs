@@ -18,6 +18,8 @@
 use super::{AccountInput, PartnerLimits, build_account, is_account_sid};
 use crate::admin::FieldError;
 use crate::clock::{Entropy, Timestamp};
+use crate::oauth::backchannel::{self, Ending};
+use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::store::{
     AccountChange, AccountRecord, AuditEvent, PartnerId, PartnerRecord, PartnerStatus, StoreError,
@@ -247,6 +249,27 @@ pub async fn set_status(
 ) -> Result<AccountRecord> {
     let c = AccountChange::Status { from: None, to };
     change(stores, by, sid, c, Op::Status(to), now).await
+}
+
+/// [`set_status`], and on a suspension or closure ends the account's browser sessions
+/// (OpenID Connect Back-Channel Logout 1.0): its own portal sessions and those of a user
+/// whose own account it is, each client they signed in to getting a logout token and
+/// losing the grants issued under them, `offline_access` ones included. The status
+/// change stands even if ending a session fails (logged; the sessions then end at their
+/// expiry).
+pub async fn set_status_and_sign_out(
+    p: &Provider,
+    by: &Actor<'_>,
+    sid: &str,
+    to: Status,
+) -> Result<AccountRecord> {
+    let a = set_status(&p.stores, by, sid, to, p.now()).await?;
+    if to != Status::Active
+        && let Err(e) = backchannel::end_account_sessions(p, sid, Ending::Account).await
+    {
+        tracing::warn!(error = ?e, account = %sid, "ending the account's sessions failed");
+    }
+    Ok(a)
 }
 
 /// Renames the account.

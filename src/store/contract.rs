@@ -150,6 +150,7 @@ mod entities;
 mod promotions;
 mod refresh;
 mod revocations;
+mod sessions;
 mod verifications;
 
 fn client(id: &str) -> ClientRecord {

@@ -128,6 +128,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_device_authorizations.sql"),
         postgres: include_str!("../../migrations/postgres/0018_device_authorizations.sql"),
     },
+    Migration {
+        version: 19,
+        name: "browser_sessions",
+        sqlite: include_str!("../../migrations/sqlite/0019_browser_sessions.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

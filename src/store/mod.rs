@@ -21,6 +21,7 @@ mod partners_sql;
 mod promotions_sql;
 pub mod resource_servers;
 mod resource_sql;
+mod sessions_sql;
 pub mod sql;
 mod types;
 mod verify_sql;
@@ -47,6 +48,7 @@ pub use promotions_sql::{PromotionRecord, PromotionStore};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
+pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
 pub use types::{
     AccountStatus, AppPermission, GrantStatus, OutboxStatus, PartnerLimits, PartnerStatus,
     UsageLimits,
@@ -104,6 +106,12 @@ pub struct ClientMetadata {
     /// refused.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// §2.2: the client needs `sid` in logout tokens (Surety always sends it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A client's token-exchange rights over end users' access tokens (RFC 8693 §1.1):
@@ -519,6 +527,8 @@ pub struct Stores {
     pub resource_servers: Arc<dyn resource_servers::ResourceServerStore>,
     /// Device authorizations (RFC 8628).
     pub devices: Arc<dyn DeviceStore>,
+    /// Browser sessions and the clients they signed in to (Back-Channel Logout).
+    pub sessions: Arc<dyn SessionStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -554,6 +564,7 @@ impl Stores {
             agents: s.clone(),
             resource_servers: s.clone(),
             devices: s.clone(),
+            sessions: s.clone(),
             health: s,
         }
     }

@@ -148,7 +148,7 @@ fn touched(rows: u64) -> StoreResult<()> {
 
 /// The statement that stores a new `pending` event, bound; run on the pool or inside a
 /// caller's transaction (a revocation queues its callback in the same one).
-pub(super) fn insert(e: &OutboxEvent) -> Query<'_, Any, AnyArguments> {
+pub(crate) fn insert(e: &OutboxEvent) -> Query<'_, Any, AnyArguments> {
     sqlx::query(INSERT)
         .bind(&e.id)
         .bind(&e.kind)

@@ -138,10 +138,12 @@ impl SqlStore {
         let horizons = self.exec(horizons.bind(now)).await?;
         let devices = sqlx::query("DELETE FROM device_authorizations WHERE expires_at <= $1");
         let devices = self.exec(devices.bind(now)).await?;
+        let sessions = super::sessions_sql::purge_expired(self, now).await?;
         Ok(jtis.rows_affected()
             + refresh.rows_affected()
             + horizons.rows_affected()
-            + devices.rows_affected())
+            + devices.rows_affected()
+            + sessions)
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front

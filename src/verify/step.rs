@@ -111,6 +111,7 @@ fn raised(session: &Session, now: i64, method: &str) -> Session {
         auth_time: now,
         acr: ACR_VERIFIED.to_owned(),
         amr,
+        sid: session.sid.clone(),
     }
 }
 
@@ -125,8 +126,10 @@ mod tests {
             auth_time: 100,
             acr: ACR_PASSWORD.into(),
             amr: vec!["pwd".into()],
+            sid: Some("SE1".into()),
         };
         let r = raised(&s, 500, "kba");
+        assert_eq!(r.sid.as_deref(), Some("SE1"));
         assert_eq!(r.acr, ACR_VERIFIED);
         assert_eq!(r.amr, vec!["pwd", "kba"]);
         assert_eq!(r.auth_time, 500);

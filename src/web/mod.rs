@@ -107,6 +107,15 @@ pub fn router(state: AppState) -> Router {
         .route(routes::passport::PATH, get(routes::passport::page))
         .route("/account/apps/narrow", post(routes::account_apps::narrow))
         .route("/account/apps/revoke", post(routes::account_apps::revoke))
+        .route("/account/sessions", get(routes::account_sessions::page))
+        .route(
+            "/account/sessions/end",
+            post(routes::account_sessions::end_one),
+        )
+        .route(
+            "/account/sessions/end-all",
+            post(routes::account_sessions::end_all),
+        )
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics));

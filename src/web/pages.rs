@@ -126,6 +126,24 @@ pub struct AppLine {
     pub permissions: Vec<(String, &'static str)>,
 }
 
+/// One live session on the account's sessions page.
+pub struct SessionLine {
+    pub sid: String,
+    /// When it started (`YYYY-MM-DD HH:MM UTC`).
+    pub started: String,
+    /// The clients it signed in to (their names).
+    pub clients: Vec<String>,
+    /// The browser showing the page holds this session.
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account_sessions.html")]
+pub struct AccountSessionsPage<'a> {
+    pub csrf: &'a str,
+    pub sessions: Vec<SessionLine>,
+}
+
 #[derive(Template)]
 #[template(path = "account_apps.html")]
 pub struct AccountAppsPage<'a> {

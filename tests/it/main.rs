@@ -15,6 +15,7 @@ mod apps;
 mod apps_consent;
 mod apps_revoke;
 mod authorize;
+mod backchannel;
 mod claims;
 mod connections;
 mod device;

@@ -456,17 +456,16 @@ async fn without_a_session_the_portal_says_it_ended() {
     assert!(page.contains(r#"data-parent-origin="https://app.acme.example""#));
     assert!(page.contains("Acme &#60;Mobile&#62;"));
     // An OIDC (password) session is no portal session, even for an account SID.
-    let cache = srv.provider().cache.clone();
     let oidc = surety::accounts::session::Session {
         sub: p.account.clone(),
         auth_time: now(),
         acr: surety::accounts::session::ACR_PASSWORD.into(),
         amr: vec!["pwd".into()],
+        sid: None,
     };
-    let v =
-        surety::accounts::session::create(cache.as_ref(), &surety::clock::SystemEntropy, &oidc, 60)
-            .await
-            .unwrap();
+    let v = surety::accounts::session::create(&srv.provider(), &oidc, 60)
+        .await
+        .unwrap();
     let r = get_portal(&srv, &format!("surety_portal={v}")).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // A suspended account's session ends.

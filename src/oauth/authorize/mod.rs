@@ -121,6 +121,9 @@ pub struct CodeRecord {
     /// The DPoP key the code is bound to (RFC 9449 §10 `dpop_jkt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// The browser session the code was issued in (Back-Channel Logout 1.0 §2.1 `sid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -355,6 +358,7 @@ pub(crate) async fn issue_code(
             .unwrap_or_default(),
         resources: req.resources.clone(),
         dpop_jkt: req.dpop_jkt.clone(),
+        sid: s.sid.clone().filter(|_| req.device.is_none()),
     };
     // What UserInfo answers for this grant beyond the scope: the consented
     // `verified_claims` and the standard claims asked for there.
@@ -372,6 +376,7 @@ pub(crate) async fn issue_code(
     if let Some(device) = &req.device {
         return crate::oauth::device::verification::approved(p, device, &rec).await;
     }
+    crate::oauth::backchannel::record(p, &rec).await?;
     let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache
         .put(&code_key(&code), &v, p.settings.code_ttl)

@@ -157,6 +157,7 @@ pub(super) async fn issue(
                 access_token: Some(&access_token),
                 verified_claims: verified.as_ref(),
                 requested: &rec.id_token_claims,
+                sid: rec.sid.as_deref(),
             },
         )?)
     } else {

@@ -209,6 +209,8 @@ async fn id_token(
         StoreError::NotFound => invalid(),
         e => e.into(),
     })?;
+    // The session the grant was signed in under (back-channel logout's `sid`).
+    let sid = p.stores.sessions.sid_of_grant(&grant.id).await?;
     p.mint_id_token(
         client,
         &user,
@@ -221,6 +223,7 @@ async fn id_token(
             access_token: Some(access_token),
             verified_claims: None,
             requested: &[],
+            sid: sid.as_deref(),
         },
     )
 }

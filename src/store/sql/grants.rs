@@ -319,3 +319,18 @@ pub(crate) async fn revoke_client_tokens(
     kill.execute(&mut **tx).await.map_err(map_err)?;
     Ok(n)
 }
+
+/// Inside the caller's transaction: revokes grant `g` (a revoked tombstone if it was never
+/// redeemed, so a later redemption of its code yields dead tokens) and its refresh tokens.
+pub(crate) async fn revoke_grant_in(
+    tx: &mut Transaction<'static, Any>,
+    g: &GrantRecord,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let sql = format!("{GRANT_INSERT} {GRANT_REVOKE}");
+    let upsert = bind_grant(sqlx::query(AssertSqlSafe(sql)), g, Some(now))?;
+    upsert.execute(&mut **tx).await.map_err(map_err)?;
+    let kill = sqlx::query(REFRESH_KILL).bind(&g.id).bind(now);
+    kill.execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
+}

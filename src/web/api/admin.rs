@@ -30,12 +30,16 @@ use crate::web::json::JsonBody;
         super::admin_partners::add_key, super::admin_partners::retire_key,
         super::admin_outbox::list_outbox, super::admin_outbox::get_outbox_event,
         super::admin_outbox::retry_outbox_event,
+        super::admin_sessions::list_sessions, super::admin_sessions::end_sessions,
+        super::admin_sessions::end_session,
         super::admin_resources::create_resource_server, super::admin_resources::list_resource_servers,
         super::admin_resources::get_resource_server, super::admin_resources::delete_resource_server),
     components(schemas(ClientInput, crate::admin::clients::GrantTypeName, ClientOutput, UserInput, UserOutput, ErrorBody,
         crate::partners::PartnerInput, super::admin_partners::NewPartnerInput, super::admin_partners::PublicJwk, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
         crate::partners::AccountInput, crate::partners::AccountOutput,
         crate::store::TokenExchangePolicy,
+        super::admin_sessions::SessionOutput, super::admin_sessions::SessionList,
+        super::admin_sessions::SessionsEnded,
         crate::admin::resource_servers::ResourceServerInput, crate::admin::resource_servers::ScopeToken,
         crate::admin::resource_servers::ResourceServerOutput)),
     modifiers(&BearerAuth)
@@ -70,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{sub}", get(get_user).delete(delete_user))
         .merge(super::admin_partners::router())
         .merge(super::admin_outbox::router())
+        .merge(super::admin_sessions::router())
         .merge(super::admin_resources::router())
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod admin_outbox;
 pub mod admin_partners;
 pub mod admin_resources;
+pub mod admin_sessions;
 pub mod contract;
 pub mod developer;
 pub mod error;

@@ -236,7 +236,7 @@ async fn set_status(
     to: Status,
 ) -> Result<Json<AccountOutput>, ApiError> {
     let p = &s.provider;
-    let a = accounts::set_status(&p.stores, &pt.actor(), sid, to, p.now()).await?;
+    let a = accounts::set_status_and_sign_out(p, &pt.actor(), sid, to).await?;
     Ok(Json(AccountOutput::of(&a, None)))
 }
 

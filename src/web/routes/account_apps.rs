@@ -19,7 +19,7 @@ use crate::web::error::{ProtocolError, error_page};
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{AccountAppsPage, AppLine, RenderHtml};
 
-async fn signed_in(
+pub(crate) async fn signed_in(
     p: &Provider,
     cookies: &Cookies,
 ) -> Result<Option<(Session, String)>, OAuthError> {
@@ -32,7 +32,7 @@ async fn signed_in(
 }
 
 /// The session's CSRF token, made on first use.
-async fn csrf_for(p: &Provider, cookie: &str) -> Result<String, OAuthError> {
+pub(crate) async fn csrf_for(p: &Provider, cookie: &str) -> Result<String, OAuthError> {
     let key = format!("acsrf:{}", secret_hash(cookie));
     if let Some(v) = p
         .cache

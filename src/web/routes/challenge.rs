@@ -295,7 +295,7 @@ impl View {
 }
 
 /// `YYYY-MM-DD hh:mm UTC`, rounded up to the minute.
-fn utc_minute(t: i64) -> String {
+pub(crate) fn utc_minute(t: i64) -> String {
     let t = t + (60 - t.rem_euclid(60)) % 60;
     let s = t.rem_euclid(86_400);
     format!(
@@ -478,20 +478,11 @@ async fn decided(s: &AppState, cookies: &Cookies, ctx: Ctx, verdict: Verdict) ->
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
     tracing::info!(client_id = %ctx.who.client_id, method = %verdict.method, "step-up challenge passed");
-    let cookie = match session::create(
-        p.cache.as_ref(),
-        p.entropy.as_ref(),
-        &raised,
-        p.settings.session_ttl,
-    )
-    .await
-    {
+    let old = cookies.get(SESSION_COOKIE);
+    let cookie = match session::replace(p, old, &raised, p.settings.session_ttl).await {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    if let Some(old) = cookies.get(SESSION_COOKIE) {
-        let _ = session::end(p.cache.as_ref(), old).await;
-    }
     let mut tx = ctx.tx;
     tx.verification = None;
     if let Err(e) = authorize::save_tx(p, &ctx.tx_id, &tx).await {

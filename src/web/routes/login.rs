@@ -155,21 +155,13 @@ pub(super) async fn password_session(
         auth_time: p.now(),
         acr: ACR_PASSWORD.to_owned(),
         amr: vec!["pwd".to_owned()],
+        sid: None,
     };
-    let cookie = match session::create(
-        p.cache.as_ref(),
-        p.entropy.as_ref(),
-        &sess,
-        p.settings.session_ttl,
-    )
-    .await
-    {
+    let old = cookies.get(SESSION_COOKIE);
+    let cookie = match session::replace(p, old, &sess, p.settings.session_ttl).await {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    if let Some(old) = cookies.get(SESSION_COOKIE) {
-        let _ = session::end(p.cache.as_ref(), old).await;
-    }
     if let Err(e) = authorize::mark_logged_in(p, tx_id, tx).await {
         return e.into_response();
     }

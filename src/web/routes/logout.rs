@@ -29,10 +29,18 @@ pub async fn logout(
             );
         }
     };
-    if let Some(c) = cookies.get(SESSION_COOKIE)
-        && let Err(e) = session::end(p.cache.as_ref(), c).await
-    {
-        return ProtocolError(e).into_response();
+    if let Some(c) = cookies.get(SESSION_COOKIE) {
+        let ended = match session::load_oidc(p.cache.as_ref(), Some(c)).await {
+            Ok(Some(s)) => crate::oauth::logout::end(p, &s).await,
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ended {
+            return ProtocolError(e).into_response();
+        }
+        if let Err(e) = session::end(p.cache.as_ref(), c).await {
+            return ProtocolError(e).into_response();
+        }
     }
     let mut resp = match target {
         Some(url) => Redirect::to(&url).into_response(),

@@ -1,6 +1,7 @@
 //! One file per endpoint (house rule 4): extract, call the engine, map the result.
 
 pub mod account_apps;
+pub mod account_sessions;
 pub mod authorize;
 pub mod challenge;
 pub mod consent;

@@ -92,15 +92,14 @@ pub async fn login_link(
         auth_time: p.now(),
         acr: ACR_PARTNER.to_owned(),
         amr: vec!["partner".to_owned()],
+        sid: None,
     };
     let ttl = p.settings.session_ttl;
-    let cookie = match session::create(p.cache.as_ref(), p.entropy.as_ref(), &sess, ttl).await {
+    let old = cookies.get(PORTAL_COOKIE);
+    let cookie = match session::replace(p, old, &sess, ttl).await {
         Ok(c) => c,
         Err(e) => return refused(&e),
     };
-    if let Some(old) = cookies.get(PORTAL_COOKIE) {
-        let _ = session::end(p.cache.as_ref(), old).await;
-    }
     let target = safe_return_to(params.get("return_to").map(String::as_str));
     tracing::info!(partner = %vouched.partner.id, account = %vouched.account.sid, "portal session opened by login link");
     let mut resp = StatusCode::SEE_OTHER.into_response();

@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 
 use super::{ApiError, RulePosition};
+use crate::accounts::sessions::SessionError;
 use crate::accounts::users::NewUserError;
 use crate::admin::FieldError;
 use crate::admin::clients::ClientError;
@@ -267,6 +268,22 @@ impl From<OutboxError> for ApiError {
                 Self::conflict("only a failed event can be retried").field("status")
             }
             OutboxError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::NotFound => Self::not_found("no such session"),
+            SessionError::Failed(e) => {
+                tracing::warn!(error = ?e, "ending sessions failed");
+                if e.code == crate::oauth::error::ErrorCode::TemporarilyUnavailable {
+                    Self::unavailable()
+                } else {
+                    Self::internal()
+                }
+            }
         }
     }
 }
