@@ -121,7 +121,11 @@ impl Signer {
         match self {
             Signer::Rsa(k) | Signer::RsaPss(k) => {
                 let pk = k.public_key();
-                let alg = if matches!(self, Signer::Rsa(_)) { "RS256" } else { "PS256" };
+                let alg = if matches!(self, Signer::Rsa(_)) {
+                    "RS256"
+                } else {
+                    "PS256"
+                };
                 json!({"kty": "RSA", "alg": alg, "use": "sig",
                     "n": b64(pk.modulus().big_endian_without_leading_zero()),
                     "e": b64(pk.exponent().big_endian_without_leading_zero())})
@@ -569,7 +573,10 @@ mod tests {
         let parts: Vec<&str> = t.split('.').collect();
         let rs_header = b64(br#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#);
         let relabelled = format!("{rs_header}.{}.{}", parts[1], parts[2]);
-        assert_eq!(verify(&relabelled, &keys).unwrap_err(), JwsError::BadSignature);
+        assert_eq!(
+            verify(&relabelled, &keys).unwrap_err(),
+            JwsError::BadSignature
+        );
         // A key registered as RS256 does not verify PS256.
         jwk["alg"] = json!("RS256");
         let rs_only = VerifyKey::from_jwks(&json!({"keys": [jwk]}));

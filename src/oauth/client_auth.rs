@@ -129,11 +129,9 @@ pub async fn authenticate(
 
 /// A client held to the FAPI 2.0 profile authenticates with `private_key_jwt` only
 /// (FAPI 2.0 §5.3.2.1; mTLS is not built).
-fn check_profile(
-    p: &Provider,
-    c: AuthenticatedClient,
-) -> Result<AuthenticatedClient, OAuthError> {
-    if c.method != AuthMethod::PrivateKeyJwt && super::fapi::applies(&p.settings, &c.client.metadata)
+fn check_profile(p: &Provider, c: AuthenticatedClient) -> Result<AuthenticatedClient, OAuthError> {
+    if c.method != AuthMethod::PrivateKeyJwt
+        && super::fapi::applies(&p.settings, &c.client.metadata)
     {
         return Err(OAuthError::invalid_client(
             "the client's security profile requires private_key_jwt",

@@ -62,7 +62,11 @@ pub fn code_ttl(s: &Settings, c: &ClientMetadata) -> u64 {
 /// The ID-token signing alg of a client that registered none: ES256 under the profile
 /// (RS256 is not among its algorithms), else RS256.
 pub fn default_id_token_alg(s: &Settings, c: &ClientMetadata) -> Alg {
-    if applies(s, c) { Alg::ES256 } else { Alg::RS256 }
+    if applies(s, c) {
+        Alg::ES256
+    } else {
+        Alg::RS256
+    }
 }
 
 #[cfg(test)]

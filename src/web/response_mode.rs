@@ -57,7 +57,8 @@ fn form_post(r: &ClientResponse) -> Response {
     );
     let mut resp = (StatusCode::OK, Html(page.render_html())).into_response();
     if let Ok(v) = HeaderValue::from_str(&csp) {
-        resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
     }
     no_store(resp)
 }

@@ -240,8 +240,9 @@ pub(crate) async fn proceed(
 ) -> Result<Outcome, AuthorizeError> {
     let now = p.now();
     let login_done = progress.login_done;
-    let fail =
-        |code: ErrorCode, d: &str| Outcome::Client(error_response(p, &req, &OAuthError::new(code, d)));
+    let fail = |code: ErrorCode, d: &str| {
+        Outcome::Client(error_response(p, &req, &OAuthError::new(code, d)))
+    };
     // max_age=0 demands a fresh login, like prompt=login (Core §3.1.2.1); a login made
     // for this very request satisfies both.
     let too_old = |s: &Session| req.max_age.is_some_and(|m| m == 0 || now - s.auth_time > m);

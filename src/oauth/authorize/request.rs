@@ -104,7 +104,13 @@ pub async fn validate(
 ) -> Result<Validated, AuthorizeError> {
     let client = check_client(p, params).await?;
     let (params, origin) = match super::request_object::resolve(p, &client, params).await {
-        Ok(Some(inner)) => (inner, Origin { signed: true, ..origin }),
+        Ok(Some(inner)) => (
+            inner,
+            Origin {
+                signed: true,
+                ..origin
+            },
+        ),
         Ok(None) => (params.clone(), origin),
         Err(e) => return Err(object_refused(p, &client, params, e)),
     };
@@ -119,7 +125,12 @@ pub async fn validate(
 
 /// A refused request object: told at the outer redirect URI when that one is the
 /// client's (RFC 9101 §6.2), else on a page.
-fn object_refused(p: &Provider, client: &ClientRecord, outer: &Params, e: OAuthError) -> AuthorizeError {
+fn object_refused(
+    p: &Provider,
+    client: &ClientRecord,
+    outer: &Params,
+    e: OAuthError,
+) -> AuthorizeError {
     if e.code == ErrorCode::TemporarilyUnavailable {
         return AuthorizeError::Unavailable(e.to_string());
     }
@@ -162,7 +173,8 @@ async fn validate_resolved(
     check_response_type(get("response_type"))
         .map_err(|d| fail(ErrorCode::UnsupportedResponseType, d))?;
     let response_mode = mode.map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
-    check_client_rules(&p.settings, client, params, origin).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    check_client_rules(&p.settings, client, params, origin)
+        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     if params.contains_key("request_uri") {
         // Only PAR references are accepted, and those were resolved before validation.
         return Err(fail(

@@ -163,7 +163,9 @@ fn to_params(c: &Map<String, Value>) -> Result<Params, OAuthError> {
             continue;
         }
         if k == "request" || k == "request_uri" {
-            return Err(refuse("a request object may not nest request or request_uri"));
+            return Err(refuse(
+                "a request object may not nest request or request_uri",
+            ));
         }
         let text = match v {
             Value::String(s) => s.clone(),

@@ -45,7 +45,12 @@ pub struct ClientResponse {
 
 impl ClientResponse {
     /// A response with `pairs`, and `iss` (RFC 9207 §2).
-    pub fn new(p: &Provider, redirect_uri: &str, mode: ResponseMode, pairs: &[(&str, &str)]) -> Self {
+    pub fn new(
+        p: &Provider,
+        redirect_uri: &str,
+        mode: ResponseMode,
+        pairs: &[(&str, &str)],
+    ) -> Self {
         let mut params: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -128,7 +133,9 @@ mod tests {
     #[test]
     fn form_action_is_the_redirect_origin() {
         assert_eq!(
-            at("https://app.example:8443/cb?x=1").form_action_source().unwrap(),
+            at("https://app.example:8443/cb?x=1")
+                .form_action_source()
+                .unwrap(),
             "https://app.example:8443"
         );
         assert_eq!(
