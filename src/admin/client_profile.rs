@@ -74,10 +74,10 @@ pub fn schema_rule() -> Value {
             "required": ["token_endpoint_auth_method"],
             "properties": {
                 "token_endpoint_auth_method": {"const": "private_key_jwt"},
-                "require_pushed_authorization_requests": {"not": {"const": false}},
-                "dpop_bound_access_tokens": {"not": {"const": false}},
-                "request_object_signing_alg": {"not": {"const": "RS256"}},
-                "id_token_signed_response_alg": {"not": {"const": "RS256"}}
+                "require_pushed_authorization_requests": {"enum": [true, null]},
+                "dpop_bound_access_tokens": {"enum": [true, null]},
+                "request_object_signing_alg": {"enum": ["PS256", "ES256", "EdDSA", null]},
+                "id_token_signed_response_alg": {"enum": ["ES256", "EdDSA", null]}
             }
         }
     })

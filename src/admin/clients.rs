@@ -133,6 +133,7 @@ pub struct ClientInput {
     /// The security profile the client is held to: `fapi2-security` (FAPI 2.0 Security
     /// Profile: needs `private_key_jwt`; PAR, PKCE S256 and DPoP are then required) or
     /// `none`; unset: the server's default (`SURETY_DEFAULT_PROFILE`).
+    #[schema(inline)]
     pub surety_profile: Option<crate::store::SecurityProfile>,
 }
 
