@@ -165,6 +165,12 @@ pub struct Settings {
     /// Seconds a DPoP proof's `iat` may lie ahead of the server's clock
     /// (`SURETY_DPOP_PROOF_LEEWAY`, default 5).
     pub dpop_proof_leeway: i64,
+    /// Every authorization request must be pushed (RFC 9126 §6; `SURETY_REQUIRE_PAR`,
+    /// default `false`); discovery then says `require_pushed_authorization_requests`.
+    pub require_par: bool,
+    /// The security profile of clients registered without `surety_profile`
+    /// (`SURETY_DEFAULT_PROFILE`: `none`, the default, or `fapi2-security`).
+    pub default_profile: crate::store::SecurityProfile,
 }
 
 /// When a DPoP proof must carry a server nonce (`SURETY_DPOP_NONCE`).
@@ -238,6 +244,8 @@ impl Default for Settings {
             dpop_nonce_period: 120,
             dpop_proof_max_age: 60,
             dpop_proof_leeway: 5,
+            require_par: false,
+            default_profile: crate::store::SecurityProfile::None,
         }
     }
 }

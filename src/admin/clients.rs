@@ -77,6 +77,7 @@ pub fn schema_rules() -> Value {
         {"if": method_is("none"),
          "then": {"properties": {"grant_types": {"items": {"not": {"const": "client_credentials"}}}}}},
         {"if": given("token_exchange", "object"), "then": grants_hold(te)},
+        super::client_profile::schema_rule(),
     ])
 }
 
@@ -128,6 +129,19 @@ pub struct ClientInput {
     pub backchannel_logout_uri: Option<String>,
     /// §2.2: the client needs `sid` in logout tokens (always sent). Default `false`.
     pub backchannel_logout_session_required: Option<bool>,
+    /// RFC 9101 §10.5: the alg of the client's request objects (`RS256`, `PS256`,
+    /// `ES256` or `EdDSA`); unset: any of them.
+    #[schema(pattern = "^(RS256|PS256|ES256|EdDSA)$")]
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5: every authorization request must carry a signed request object.
+    pub require_signed_request_object: Option<bool>,
+    /// RFC 9126 §6: every authorization request must be pushed (PAR).
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// The security profile the client is held to: `fapi2-security` (FAPI 2.0 Security
+    /// Profile: needs `private_key_jwt`; PAR, PKCE S256 and DPoP are then required) or
+    /// `none`; unset: the server's default (`SURETY_DEFAULT_PROFILE`).
+    #[schema(inline)]
+    pub surety_profile: Option<crate::store::SecurityProfile>,
 }
 
 /// The RFC 7591 §3.2.1 registration response.
@@ -164,6 +178,7 @@ pub fn validate(
 ) -> Result<ClientMetadata, FieldError> {
     let method = input
         .token_endpoint_auth_method
+        .clone()
         .unwrap_or_else(|| "client_secret_basic".into());
     if !AuthMethod::ALL.contains(&method.as_str()) {
         return Err(FieldError::new(
@@ -171,6 +186,7 @@ pub fn validate(
             "unsupported method",
         ));
     }
+    super::client_profile::check(&input, &method)?;
     let grant_types = input
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".into()]);
@@ -256,6 +272,12 @@ pub fn validate(
         backchannel_logout_session_required: input
             .backchannel_logout_session_required
             .unwrap_or(false),
+        request_object_signing_alg: input.request_object_signing_alg,
+        require_signed_request_object: input.require_signed_request_object.unwrap_or(false),
+        require_pushed_authorization_requests: input
+            .require_pushed_authorization_requests
+            .unwrap_or(false),
+        surety_profile: input.surety_profile,
     })
 }
 

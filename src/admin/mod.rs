@@ -3,6 +3,7 @@
 //! a failure names the field, so nothing is ever half-created.
 
 pub mod auth;
+pub mod client_profile;
 pub mod clients;
 pub mod outbox;
 pub mod resource_servers;

@@ -1,5 +1,6 @@
 //! JSON Web Signatures in compact form (RFC 7515) over aws-lc, for the algorithms Surety
-//! signs and accepts: RS256, ES256, EdDSA (Ed25519) and, for partners that cannot do public
+//! signs and accepts (RFC 7518 §3): RS256, PS256 (RSASSA-PSS, §3.5; the FAPI 2.0 profile's
+//! RSA algorithm), ES256, EdDSA (Ed25519, RFC 8037) and, for partners that cannot do public
 //! keys, HS256. Verification takes the algorithm from the key, never from the token alone:
 //! a token whose `alg` differs from the key's is refused, and `none` never verifies.
 
@@ -17,6 +18,7 @@ pub const MAX_JWS_LEN: usize = 16 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Alg {
     RS256,
+    PS256,
     ES256,
     EdDSA,
     HS256,
@@ -26,6 +28,7 @@ impl Alg {
     pub fn parse(s: &str) -> Option<Alg> {
         match s {
             "RS256" => Some(Alg::RS256),
+            "PS256" => Some(Alg::PS256),
             "ES256" => Some(Alg::ES256),
             "EdDSA" => Some(Alg::EdDSA),
             "HS256" => Some(Alg::HS256),
@@ -35,6 +38,7 @@ impl Alg {
     pub fn as_str(self) -> &'static str {
         match self {
             Alg::RS256 => "RS256",
+            Alg::PS256 => "PS256",
             Alg::ES256 => "ES256",
             Alg::EdDSA => "EdDSA",
             Alg::HS256 => "HS256",
@@ -59,6 +63,8 @@ pub enum JwsError {
 /// A private signing key.
 pub enum Signer {
     Rsa(signature::RsaKeyPair),
+    /// An RSA key signing with RSASSA-PSS (PS256).
+    RsaPss(signature::RsaKeyPair),
     Ec(signature::EcdsaKeyPair),
     Ed(signature::Ed25519KeyPair),
 }
@@ -69,6 +75,7 @@ impl Signer {
         let bad = |_| JwsError::BadKey("pkcs8");
         Ok(match alg {
             Alg::RS256 => Signer::Rsa(signature::RsaKeyPair::from_pkcs8(der).map_err(bad)?),
+            Alg::PS256 => Signer::RsaPss(signature::RsaKeyPair::from_pkcs8(der).map_err(bad)?),
             Alg::ES256 => Signer::Ec(
                 signature::EcdsaKeyPair::from_pkcs8(
                     &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
@@ -87,7 +94,7 @@ impl Signer {
         let rng = SystemRandom::new();
         let fail = |_| JwsError::BadKey("generate");
         let der = match alg {
-            Alg::RS256 => {
+            Alg::RS256 | Alg::PS256 => {
                 let kp = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .map_err(fail)?;
                 kp.as_der().map_err(fail)?.as_ref().to_vec()
@@ -112,9 +119,14 @@ impl Signer {
     pub fn public_jwk(&self) -> Value {
         use signature::KeyPair;
         match self {
-            Signer::Rsa(k) => {
+            Signer::Rsa(k) | Signer::RsaPss(k) => {
                 let pk = k.public_key();
-                json!({"kty": "RSA", "alg": "RS256", "use": "sig",
+                let alg = if matches!(self, Signer::Rsa(_)) {
+                    "RS256"
+                } else {
+                    "PS256"
+                };
+                json!({"kty": "RSA", "alg": alg, "use": "sig",
                     "n": b64(pk.modulus().big_endian_without_leading_zero()),
                     "e": b64(pk.exponent().big_endian_without_leading_zero())})
             }
@@ -137,6 +149,12 @@ impl Signer {
             Signer::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
                 k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+                    .map_err(fail)?;
+                Ok(sig)
+            }
+            Signer::RsaPss(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&signature::RSA_PSS_SHA256, &rng, msg, &mut sig)
                     .map_err(fail)?;
                 Ok(sig)
             }
@@ -251,10 +269,16 @@ impl VerifyKey {
                     return Err(JwsError::BadKey("RSA modulus under 2048 bits"));
                 }
                 let e = bytes("e")?;
+                // An RSA key serves RS256 unless its `alg` says PS256 ([`Self::from_jwks`]
+                // adds the PS256 use of an RSA key that names no `alg`).
+                let (alg, padding): (Alg, &'static signature::RsaParameters) = match s("alg") {
+                    Some("PS256") => (Alg::PS256, &signature::RSA_PSS_2048_8192_SHA256),
+                    _ => (Alg::RS256, &signature::RSA_PKCS1_2048_8192_SHA256),
+                };
                 let parsed = signature::RsaPublicKeyComponents { n: &n, e: &e }
-                    .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+                    .to_parsed_public_key(padding)
                     .map_err(|_| JwsError::BadKey("RSA key rejected"))?;
-                (Alg::RS256, Material::Public(Arc::new(parsed)))
+                (alg, Material::Public(Arc::new(parsed)))
             }
             (Some("EC"), Some("P-256")) => {
                 let (x, y) = (bytes("x")?, bytes("y")?);
@@ -299,12 +323,25 @@ impl VerifyKey {
         })
     }
 
-    /// Parses every usable key of a JWK Set, skipping keys it cannot use.
+    /// Parses every usable key of a JWK Set, skipping keys it cannot use. An RSA key
+    /// that names no `alg` is usable for RS256 and PS256 (RFC 7518 §3.3, §3.5): it is
+    /// listed once for each.
     pub fn from_jwks(jwks: &Value) -> Vec<Self> {
-        jwks.get("keys")
-            .and_then(Value::as_array)
-            .map(|ks| ks.iter().filter_map(|k| Self::from_jwk(k).ok()).collect())
-            .unwrap_or_default()
+        let Some(ks) = jwks.get("keys").and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(ks.len());
+        for k in ks {
+            let Ok(key) = Self::from_jwk(k) else { continue };
+            let pss_too = key.alg == Alg::RS256 && k.get("alg").is_none();
+            out.push(key);
+            if pss_too && let Some(obj) = k.as_object() {
+                let mut with_alg = obj.clone();
+                with_alg.insert("alg".into(), json!("PS256"));
+                out.extend(Self::from_jwk(&Value::Object(with_alg)).ok());
+            }
+        }
+        out
     }
 
     fn verify_bytes(&self, msg: &[u8], sig: &[u8]) -> bool {
@@ -427,7 +464,7 @@ mod tests {
 
     #[test]
     fn sign_and_verify_each_alg() {
-        for alg in [Alg::RS256, Alg::ES256, Alg::EdDSA] {
+        for alg in [Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA] {
             let (s, v) = key(alg);
             let t = sign(&s, alg, "k1", "JWT", &json!({"sub": "a"})).unwrap();
             let (h, c) = verify(&t, std::slice::from_ref(&v)).unwrap();
@@ -503,5 +540,46 @@ mod tests {
     fn oversized_token_is_malformed() {
         let big = "a".repeat(MAX_JWS_LEN + 1);
         assert_eq!(peek(&big).unwrap_err(), JwsError::Malformed);
+    }
+
+    #[test]
+    fn ps256_round_trip_and_tampering() {
+        let (s, v) = key(Alg::PS256);
+        assert_eq!(v.alg, Alg::PS256);
+        let t = sign(&s, Alg::PS256, "k1", "JWT", &json!({"sub": "a"})).unwrap();
+        assert!(verify(&t, std::slice::from_ref(&v)).is_ok());
+        let parts: Vec<&str> = t.split('.').collect();
+        let mut sig = b64_decode(parts[2]).unwrap();
+        sig[10] ^= 1;
+        let forged = format!("{}.{}.{}", parts[0], parts[1], b64(&sig));
+        assert_eq!(
+            verify(&forged, std::slice::from_ref(&v)).unwrap_err(),
+            JwsError::BadSignature
+        );
+        let other = format!("{}.{}.{}", parts[0], b64(br#"{"sub":"b"}"#), parts[2]);
+        assert_eq!(verify(&other, &[v]).unwrap_err(), JwsError::BadSignature);
+    }
+
+    #[test]
+    fn rsa_key_without_alg_serves_rs256_and_ps256_but_pkcs1_is_not_pss() {
+        let (s, _) = Signer::generate(Alg::PS256).unwrap();
+        let mut jwk = s.public_jwk();
+        jwk.as_object_mut().unwrap().remove("alg");
+        let keys = VerifyKey::from_jwks(&json!({"keys": [jwk.clone()]}));
+        assert_eq!(keys.len(), 2);
+        let t = sign(&s, Alg::PS256, "k1", "JWT", &json!({"sub": "a"})).unwrap();
+        assert!(verify(&t, &keys).is_ok());
+        // A PS256 signature relabelled RS256 does not verify with the RS256 key.
+        let parts: Vec<&str> = t.split('.').collect();
+        let rs_header = b64(br#"{"alg":"RS256","kid":"k1","typ":"JWT"}"#);
+        let relabelled = format!("{rs_header}.{}.{}", parts[1], parts[2]);
+        assert_eq!(
+            verify(&relabelled, &keys).unwrap_err(),
+            JwsError::BadSignature
+        );
+        // A key registered as RS256 does not verify PS256.
+        jwk["alg"] = json!("RS256");
+        let rs_only = VerifyKey::from_jwks(&json!({"keys": [jwk]}));
+        assert_eq!(verify(&t, &rs_only).unwrap_err(), JwsError::NoKey);
     }
 }

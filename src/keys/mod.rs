@@ -25,6 +25,9 @@ use seal::Kek;
 
 /// The algorithms Surety signs with.
 pub const SIGNING_ALGS: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+/// The algorithms Surety verifies on what clients sign (client assertions, request
+/// objects): its own and PS256 (RFC 7518 §3.5).
+pub const VERIFY_ALGS: [Alg; 4] = [Alg::RS256, Alg::PS256, Alg::ES256, Alg::EdDSA];
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

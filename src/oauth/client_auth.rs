@@ -123,7 +123,21 @@ pub async fn authenticate(
             "client authentication is required",
         ))
     };
-    r.map_err(|e| e.with_auth_header(header))
+    r.and_then(|c| check_profile(p, c))
+        .map_err(|e| e.with_auth_header(header))
+}
+
+/// A client held to the FAPI 2.0 profile authenticates with `private_key_jwt` only
+/// (FAPI 2.0 §5.3.2.1; mTLS is not built).
+fn check_profile(p: &Provider, c: AuthenticatedClient) -> Result<AuthenticatedClient, OAuthError> {
+    if c.method != AuthMethod::PrivateKeyJwt
+        && super::fapi::applies(&p.settings, &c.client.metadata)
+    {
+        return Err(OAuthError::invalid_client(
+            "the client's security profile requires private_key_jwt",
+        ));
+    }
+    Ok(c)
 }
 
 async fn load(p: &Provider, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
@@ -251,6 +265,13 @@ async fn by_assertion(
     if !allows(p, &client, AuthMethod::PrivateKeyJwt) {
         return Err(failed());
     }
+    if !jws::Alg::parse(&header.alg)
+        .is_some_and(|a| super::fapi::alg_allowed(&p.settings, &client.metadata, a))
+    {
+        return Err(OAuthError::invalid_client(
+            "the client's security profile does not allow this assertion's alg",
+        ));
+    }
     let keys = client_keys(p, &client, header.kid.as_deref()).await?;
     let (_, claims) = jws::verify(assertion, &keys).map_err(|_| failed())?;
     check_assertion_claims(p, &client.client_id, &claims, endpoint)?;
@@ -287,7 +308,9 @@ async fn by_assertion(
     })
 }
 
-async fn client_keys(
+/// The client's registered public keys (`jwks`, or its `jwks_uri` fetched and cached,
+/// refetched for an unknown `kid`): client assertions and request objects (RFC 9101).
+pub(crate) async fn client_keys(
     p: &Provider,
     client: &ClientRecord,
     kid: Option<&str>,

@@ -7,12 +7,13 @@ use super::authorize::claims::{TRUST_FRAMEWORK, VerifiedClaim};
 use super::client_auth::AuthMethod;
 use super::grants::device_code;
 use super::provider::{Provider, paths};
-use crate::keys::SIGNING_ALGS;
+use crate::keys::{SIGNING_ALGS, VERIFY_ALGS};
 
 pub fn metadata(p: &Provider) -> Value {
     let acrs: Vec<&str> = p.ext.authn.levels().all().collect();
     let verified: Vec<&str> = VerifiedClaim::ALL.iter().map(|c| c.as_str()).collect();
     let algs: Vec<&str> = SIGNING_ALGS.iter().map(|a| a.as_str()).collect();
+    let client_algs: Vec<&str> = VERIFY_ALGS.iter().map(|a| a.as_str()).collect();
     let grant_types: Vec<&str> = p.grants.grant_types().collect();
     let device = grant_types.contains(&device_code::GRANT_TYPE);
     let mut m = json!({
@@ -27,17 +28,17 @@ pub fn metadata(p: &Provider) -> Value {
         "end_session_endpoint": p.url(paths::END_SESSION),
         "scopes_supported": p.scopes.supported(),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": super::authorize::ResponseMode::SUPPORTED,
         "grant_types_supported": grant_types,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": AuthMethod::ALL,
-        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "token_endpoint_auth_signing_alg_values_supported": client_algs,
         "introspection_endpoint_auth_methods_supported": &AuthMethod::ALL[..3],
-        "introspection_endpoint_auth_signing_alg_values_supported": algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": client_algs,
         "revocation_endpoint_auth_methods_supported": AuthMethod::ALL,
-        "revocation_endpoint_auth_signing_alg_values_supported": algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": client_algs,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid", "name", "preferred_username", "email", "email_verified", "verified_claims"],
         "acr_values_supported": acrs,
@@ -48,10 +49,11 @@ pub fn metadata(p: &Provider) -> Value {
         "evidence_supported": ["electronic_record"],
         "electronic_records_supported": ["surety_entity_record"],
         "claims_in_verified_claims_supported": verified,
-        "request_parameter_supported": false,
+        // RFC 9101: request objects by value; `request_uri` only as PAR's reference.
+        "request_parameter_supported": true,
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
-        "require_pushed_authorization_requests": false,
+        "require_pushed_authorization_requests": p.settings.require_par,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         // RFC 8707 defines no metadata; this extension says `resource` is honoured
@@ -64,6 +66,10 @@ pub fn metadata(p: &Provider) -> Value {
         // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`.
         obj.insert("backchannel_logout_supported".into(), json!(true));
         obj.insert("backchannel_logout_session_supported".into(), json!(true));
+        obj.insert(
+            "request_object_signing_alg_values_supported".into(),
+            json!(client_algs),
+        );
     }
     // RFC 8628 §4: only while the device grant is registered.
     if device && let Some(obj) = m.as_object_mut() {

@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod dpop;
 pub mod error;
 pub mod extensions;
+pub mod fapi;
 pub mod grants;
 pub mod introspect;
 pub mod logout;

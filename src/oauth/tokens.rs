@@ -129,7 +129,7 @@ impl Provider {
             .id_token_signed_response_alg
             .as_deref()
             .and_then(Alg::parse)
-            .unwrap_or(Alg::RS256);
+            .unwrap_or_else(|| super::fapi::default_id_token_alg(&self.settings, &client.metadata));
         let mut claims = json!({
             "iss": self.issuer, "sub": user.sub, "aud": client.client_id, "azp": client.client_id,
             "iat": now, "exp": now + self.settings.id_token_ttl,

@@ -96,6 +96,19 @@ pub struct ClientMetadata {
     pub jwks: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// RFC 9101 §10.5 `request_object_signing_alg`: the one alg the client's request
+    /// objects use; unset: any asymmetric alg Surety verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9101 §10.5: every authorization request carries a signed request object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_signed_request_object: bool,
+    /// RFC 9126 §6: authorization requests must be pushed (PAR).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
+    /// The security profile enforced for the client (unset: the server's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surety_profile: Option<SecurityProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<String>,
     /// What the client may do with the token-exchange grant on end users' tokens
@@ -112,6 +125,17 @@ pub struct ClientMetadata {
     /// §2.2: the client needs `sid` in logout tokens (Surety always sends it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+}
+
+/// A security profile a client is held to (client metadata `surety_profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum SecurityProfile {
+    /// No profile beyond the server's own rules (overrides a server-wide default).
+    #[serde(rename = "none")]
+    None,
+    /// FAPI 2.0 Security Profile (`oauth::fapi`).
+    #[serde(rename = "fapi2-security")]
+    Fapi2Security,
 }
 
 /// A client's token-exchange rights over end users' access tokens (RFC 8693 §1.1):

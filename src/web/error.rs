@@ -5,7 +5,7 @@
 //! internal text. Browser-facing failures render an HTML error page instead.
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use crate::oauth::authorize::AuthorizeError;
@@ -89,9 +89,9 @@ impl IntoResponse for AuthorizeError {
     fn into_response(self) -> Response {
         match self {
             AuthorizeError::Page(m) => error_page(StatusCode::BAD_REQUEST, m),
-            AuthorizeError::Redirect { url, error } => {
+            AuthorizeError::Redirect { response, error } => {
                 tracing::info!(error = %error.code, "authorization request refused");
-                Redirect::to(&url).into_response()
+                crate::web::response_mode::to_client(&response)
             }
             AuthorizeError::Unavailable(d) => {
                 tracing::warn!(error = %d, "authorization endpoint unavailable");

@@ -11,6 +11,7 @@ pub mod hostile;
 pub mod json;
 pub mod middleware;
 pub mod pages;
+pub mod response_mode;
 pub mod routes;
 pub mod serve;
 

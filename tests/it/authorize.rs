@@ -44,8 +44,9 @@ async fn invalid_requests_redirect_with_error_state_and_iss() {
         (vec![("max_age", "-5")], "invalid_request"),
         (
             vec![("request", "eyJhbGciOiJub25lIn0.e30.")],
-            "request_not_supported",
+            "invalid_request_object",
         ),
+        (vec![("response_mode", "fragment")], "invalid_request"),
         (
             vec![("request_uri", "https://rp.example/request.jwt")],
             "request_uri_not_supported",

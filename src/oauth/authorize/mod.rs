@@ -7,6 +7,8 @@ pub mod claims;
 pub mod consent;
 pub mod par;
 pub mod request;
+pub mod request_object;
+pub mod response;
 pub mod step_up;
 pub mod steps;
 
@@ -22,6 +24,7 @@ use crate::scope::Scope;
 use crate::store::ClientRecord;
 use crate::util::{ct_eq, secret_hash};
 pub use request::AuthRequest;
+pub use response::{ClientResponse, ResponseMode};
 
 /// How long a login/consent transaction lives (seconds).
 const TX_TTL: u64 = 900;
@@ -31,8 +34,11 @@ const TX_TTL: u64 = 900;
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
     Page(&'static str),
-    /// Tell the client, at its verified redirect URI (`url` carries the error).
-    Redirect { url: String, error: OAuthError },
+    /// Tell the client, at its verified redirect URI (`response` carries the error).
+    Redirect {
+        response: ClientResponse,
+        error: OAuthError,
+    },
     /// A backend is down.
     Unavailable(String),
 }
@@ -46,7 +52,9 @@ impl From<OAuthError> for AuthorizeError {
 /// Where the browser goes next.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Back to the client with a code or an error.
+    /// Back to the client with a code or an error, in the request's response mode.
+    Client(ClientResponse),
+    /// To one of Surety's own pages (the device verification page's ending).
     Redirect(String),
     Login {
         tx: String,
@@ -124,6 +132,10 @@ pub struct CodeRecord {
     /// The browser session the code was issued in (Back-Channel Logout 1.0 §2.1 `sid`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// When the code expires, by the provider's clock (the cache's TTL is only an upper
+    /// bound; FAPI 2.0 clients get at most 60 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
 }
 
 pub fn code_key(code: &str) -> String {
@@ -141,14 +153,14 @@ pub async fn start(
     session: Option<Session>,
     binding: &str,
 ) -> Result<Outcome, AuthorizeError> {
-    let params = match params.get("request_uri") {
+    let (params, origin) = match params.get("request_uri") {
         Some(uri) if uri.starts_with(par::REQUEST_URI_PREFIX) => {
             par::redeem(p, uri, params.get("client_id")).await?
         }
-        _ => params.clone(),
+        _ => (params.clone(), request::Origin::default()),
     };
-    let (client, req) = request::validate(p, &params).await?;
-    proceed(p, &client, req, session, Progress::default(), binding).await
+    let v = request::validate(p, &params, origin).await?;
+    proceed(p, &v.client, v.req, session, Progress::default(), binding).await
 }
 
 /// Continues a transaction after login.
@@ -165,7 +177,7 @@ pub async fn resume(
         step_up_failed: tx.step_up_failed,
     };
     let out = proceed(p, &client, tx.req.clone(), session, progress, binding).await?;
-    if matches!(out, Outcome::Redirect(_)) {
+    if matches!(out, Outcome::Client(_) | Outcome::Redirect(_)) {
         p.cache
             .delete(&tx_key(tx_id))
             .await
@@ -233,12 +245,7 @@ pub(crate) async fn proceed(
     let now = p.now();
     let login_done = progress.login_done;
     let fail = |code: ErrorCode, d: &str| {
-        Outcome::Redirect(error_redirect(
-            p,
-            &req.redirect_uri,
-            req.state.as_deref(),
-            &OAuthError::new(code, d),
-        ))
+        Outcome::Client(error_response(p, &req, &OAuthError::new(code, d)))
     };
     // max_age=0 demands a fresh login, like prompt=login (Core §3.1.2.1); a login made
     // for this very request satisfies both.
@@ -359,6 +366,7 @@ pub(crate) async fn issue_code(
         resources: req.resources.clone(),
         dpop_jkt: req.dpop_jkt.clone(),
         sid: s.sid.clone().filter(|_| req.device.is_none()),
+        expires_at: None,
     };
     // What UserInfo answers for this grant beyond the scope: the consented
     // `verified_claims` and the standard claims asked for there.
@@ -377,11 +385,7 @@ pub(crate) async fn issue_code(
         return crate::oauth::device::verification::approved(p, device, &rec).await;
     }
     crate::oauth::backchannel::record(p, &rec).await?;
-    let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
-    p.cache
-        .put(&code_key(&code), &v, p.settings.code_ttl)
-        .await
-        .map_err(OAuthError::from)?;
+    store_code(p, &code, rec).await?;
     let mut pairs = vec![("code", code.as_str())];
     if let Some(st) = &req.state {
         pairs.push(("state", st));
@@ -392,8 +396,27 @@ pub(crate) async fn issue_code(
             pairs.push((k.as_str(), v));
         }
     }
-    pairs.push(("iss", &p.issuer));
-    Ok(Outcome::Redirect(with_query(&req.redirect_uri, &pairs)))
+    Ok(Outcome::Client(ClientResponse::new(
+        p,
+        &req.redirect_uri,
+        req.response_mode,
+        &pairs,
+    )))
+}
+
+/// Stores a code under its hash for the client's code lifetime (`fapi::code_ttl`).
+async fn store_code(p: &Provider, code: &str, mut rec: CodeRecord) -> Result<(), AuthorizeError> {
+    let ttl = match p.stores.clients.get_client(&rec.client_id).await {
+        Ok(c) => crate::oauth::fapi::code_ttl(&p.settings, &c.metadata),
+        Err(e) => return Err(AuthorizeError::Unavailable(e.to_string())),
+    };
+    rec.expires_at = Some(p.now() + i64::try_from(ttl).unwrap_or(i64::MAX));
+    let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
+    p.cache
+        .put(&code_key(code), &v, ttl)
+        .await
+        .map_err(OAuthError::from)?;
+    Ok(())
 }
 
 /// Ends a request with `e`: at the client's redirect URI — or, for a device
@@ -407,30 +430,18 @@ pub(crate) async fn refuse(
     if let Some(device) = &req.device {
         return crate::oauth::device::verification::refused(p, device).await;
     }
-    Ok(Outcome::Redirect(error_redirect(
-        p,
-        &req.redirect_uri,
-        req.state.as_deref(),
-        &e,
-    )))
+    Ok(Outcome::Client(error_response(p, req, &e)))
 }
 
-/// An error response at the client's redirect URI, with `iss` (RFC 9207).
-pub fn error_redirect(
-    p: &Provider,
-    redirect_uri: &str,
-    state: Option<&str>,
-    e: &OAuthError,
-) -> String {
-    let mut pairs = vec![("error", e.code.as_str())];
-    if let Some(d) = &e.description {
-        pairs.push(("error_description", d));
-    }
-    if let Some(s) = state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", &p.issuer));
-    with_query(redirect_uri, &pairs)
+/// An error response to `req`'s client, in its response mode, with `iss` (RFC 9207).
+pub fn error_response(p: &Provider, req: &AuthRequest, e: &OAuthError) -> ClientResponse {
+    ClientResponse::error(
+        p,
+        &req.redirect_uri,
+        req.response_mode,
+        req.state.as_deref(),
+        e,
+    )
 }
 
 /// Appends query parameters to a URI that may already carry a query.

@@ -1,9 +1,12 @@
 //! Pushed authorization requests (RFC 9126): the client posts its authorization request
 //! to the PAR endpoint, authenticated, and gets a `request_uri` that the authorization
-//! endpoint accepts exactly once.
+//! endpoint accepts exactly once. A pushed request object (`request`, RFC 9126 §3) is
+//! verified once, here; what is kept are its parameters and that they were signed.
+
+use serde::{Deserialize, Serialize};
 
 use super::AuthorizeError;
-use super::request;
+use super::request::{self, Origin};
 use crate::oauth::client_auth::{self, Credentials};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::Params;
@@ -13,6 +16,13 @@ use crate::util::secret_hash;
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// Lifetime of a pushed request (seconds).
 pub const PAR_TTL: u64 = 90;
+
+/// A pushed request as kept until its `request_uri` is used.
+#[derive(Serialize, Deserialize)]
+struct Pushed {
+    params: Params,
+    signed: bool,
+}
 
 fn key(reference: &str) -> String {
     format!("par:{}", secret_hash(reference))
@@ -35,14 +45,21 @@ pub async fn push(
         params.remove(k);
     }
     params.insert("client_id".into(), client.client.client_id.to_string());
-    match request::validate(p, &params).await {
-        Ok(_) => {}
+    let pushing = Origin {
+        pushed: true,
+        signed: false,
+    };
+    let pushed = match request::validate(p, &params, pushing).await {
+        Ok(v) => Pushed {
+            params: v.params,
+            signed: v.origin.signed,
+        },
         Err(AuthorizeError::Page(d)) => return Err(OAuthError::invalid_request(d)),
         Err(AuthorizeError::Redirect { error, .. }) => return Err(error),
         Err(AuthorizeError::Unavailable(d)) => return Err(OAuthError::unavailable(d)),
-    }
+    };
     let reference = p.entropy.token(32);
-    let v = serde_json::to_vec(&params).map_err(OAuthError::server_error)?;
+    let v = serde_json::to_vec(&pushed).map_err(OAuthError::server_error)?;
     p.cache.put(&key(&reference), &v, PAR_TTL).await?;
     Ok(format!("{REQUEST_URI_PREFIX}{reference}"))
 }
@@ -52,7 +69,7 @@ pub async fn redeem(
     p: &Provider,
     uri: &str,
     client_id: Option<&String>,
-) -> Result<Params, AuthorizeError> {
+) -> Result<(Params, Origin), AuthorizeError> {
     let bad = AuthorizeError::Page("request_uri is invalid, expired or already used");
     let reference = uri
         .strip_prefix(REQUEST_URI_PREFIX)
@@ -66,12 +83,16 @@ pub async fn redeem(
         .await
         .map_err(OAuthError::from)?
         .ok_or(bad)?;
-    let params: Params =
+    let pushed: Pushed =
         serde_json::from_slice(&raw).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
-    if client_id != params.get("client_id") {
+    if client_id != pushed.params.get("client_id") {
         return Err(AuthorizeError::Page(
             "client_id does not match the pushed request",
         ));
     }
-    Ok(params)
+    let origin = Origin {
+        pushed: true,
+        signed: pushed.signed,
+    };
+    Ok((pushed.params, origin))
 }

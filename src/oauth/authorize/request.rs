@@ -1,13 +1,17 @@
 //! Validating an authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1,
-//! RFC 7636, RFC 9126) as a pipeline of small named checks. The client and redirect URI
-//! are checked first: until both hold, errors are shown on a page and never redirected.
+//! RFC 7636, RFC 9126, RFC 9101) as a pipeline of small named checks. The client, its
+//! request object (`request_object`) and the redirect URI are checked first: until the
+//! redirect URI holds, errors are shown on a page and never redirected. Then the client's
+//! rules (`oauth::fapi`: PAR, signed request objects, the FAPI 2.0 profile).
 
 use serde::{Deserialize, Serialize};
 
 use super::AuthorizeError;
 use super::acr::{AcrRequest, Levels};
 use super::claims::ClaimsRequest;
+use super::response::{ClientResponse, ResponseMode};
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::fapi;
 use crate::oauth::grants::{Params, allowed_scope};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
@@ -44,6 +48,9 @@ pub struct AuthRequest {
     /// The DPoP key the code will be bound to (RFC 9449 §10).
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// How the response reaches the client (`query` or `form_post`).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     /// The device authorization (RFC 8628) this request answers, by its device code's
     /// hash: it ends on the verification page (`oauth::device::verification`), never at
     /// a redirect URI.
@@ -69,33 +76,105 @@ impl AuthRequest {
     }
 }
 
-/// Runs every check; `client` and `redirect_uri` first.
+/// Where an authorization request came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Pushed to the PAR endpoint (RFC 9126).
+    pub pushed: bool,
+    /// Its parameters came from a verified request object (RFC 9101).
+    pub signed: bool,
+}
+
+/// A request that passed every check.
+#[derive(Debug)]
+pub struct Validated {
+    pub client: ClientRecord,
+    pub req: AuthRequest,
+    /// The parameters in effect: a request object's in place of the query's (what PAR
+    /// keeps).
+    pub params: Params,
+    pub origin: Origin,
+}
+
+/// Runs every check; `client`, its request object and `redirect_uri` first.
 pub async fn validate(
     p: &Provider,
     params: &Params,
-) -> Result<(ClientRecord, AuthRequest), AuthorizeError> {
+    origin: Origin,
+) -> Result<Validated, AuthorizeError> {
     let client = check_client(p, params).await?;
-    let redirect_uri = check_redirect_uri(&client, params)?;
+    let (params, origin) = match super::request_object::resolve(p, &client, params).await {
+        Ok(Some(inner)) => (
+            inner,
+            Origin {
+                signed: true,
+                ..origin
+            },
+        ),
+        Ok(None) => (params.clone(), origin),
+        Err(e) => return Err(object_refused(p, &client, params, e)),
+    };
+    let req = validate_resolved(p, &client, &params, origin).await?;
+    Ok(Validated {
+        client,
+        req,
+        params,
+        origin,
+    })
+}
+
+/// A refused request object: told at the outer redirect URI when that one is the
+/// client's (RFC 9101 §6.2), else on a page.
+fn object_refused(
+    p: &Provider,
+    client: &ClientRecord,
+    outer: &Params,
+    e: OAuthError,
+) -> AuthorizeError {
+    if e.code == ErrorCode::TemporarilyUnavailable {
+        return AuthorizeError::Unavailable(e.to_string());
+    }
+    match check_redirect_uri(client, outer) {
+        Ok(uri) => AuthorizeError::Redirect {
+            response: ClientResponse::error(
+                p,
+                &uri,
+                ResponseMode::parse(outer.get("response_mode").map(String::as_str))
+                    .unwrap_or_default(),
+                outer.get("state").map(String::as_str),
+                &e,
+            ),
+            error: e,
+        },
+        Err(page) => page,
+    }
+}
+
+async fn validate_resolved(
+    p: &Provider,
+    client: &ClientRecord,
+    params: &Params,
+    origin: Origin,
+) -> Result<AuthRequest, AuthorizeError> {
+    let redirect_uri = check_redirect_uri(client, params)?;
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let mode = ResponseMode::parse(get("response_mode"));
     let fail = |code: ErrorCode, d: &str| {
         let error = OAuthError::new(code, d);
-        let url = super::error_redirect(
+        let response = ClientResponse::error(
             p,
             &redirect_uri,
-            params.get("state").map(String::as_str),
+            mode.unwrap_or_default(),
+            get("state"),
             &error,
         );
-        AuthorizeError::Redirect { url, error }
+        AuthorizeError::Redirect { response, error }
     };
-    let get = |k: &str| params.get(k).map(String::as_str);
     check_response_type(get("response_type"))
         .map_err(|d| fail(ErrorCode::UnsupportedResponseType, d))?;
-    check_response_mode(get("response_mode")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
-    if params.contains_key("request") {
-        return Err(fail(
-            ErrorCode::RequestNotSupported,
-            "request objects are not supported; use PAR",
-        ));
-    }
+    let response_mode = mode.map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    check_client_rules(&p.settings, client, params, origin)
+        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     if params.contains_key("request_uri") {
         // Only PAR references are accepted, and those were resolved before validation.
         return Err(fail(
@@ -107,15 +186,19 @@ pub async fn validate(
         .await
         .map_err(|e| fail(e.code, e.description.as_deref().unwrap_or("")))?;
     let scope =
-        check_scope(&p.scopes, &client, get("scope"), &resources).map_err(|(c, d)| fail(c, d))?;
-    let code_challenge = check_pkce(&client, get("code_challenge"), get("code_challenge_method"))
-        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+        check_scope(&p.scopes, client, get("scope"), &resources).map_err(|(c, d)| fail(c, d))?;
+    let code_challenge = check_pkce(
+        pkce_required(&p.settings, client),
+        get("code_challenge"),
+        get("code_challenge_method"),
+    )
+    .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let prompt = check_prompt(get("prompt")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let max_age = check_max_age(get("max_age")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let dpop_jkt = crate::oauth::dpop::binding::parse_dpop_jkt(get("dpop_jkt"))
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let mut claims = check_claims(get("claims")).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
-    if let (Some(c), Some(allowed)) = (claims.as_mut(), allowed_scope(&client)) {
+    if let (Some(c), Some(allowed)) = (claims.as_mut(), allowed_scope(client)) {
         // Claims the client may not hold the scope of are not released (voluntary).
         c.retain_standard(|s| allowed.contains(s));
     }
@@ -141,9 +224,37 @@ pub async fn validate(
         claims,
         resources: resources.uris,
         dpop_jkt,
+        response_mode,
         device: None,
     };
-    Ok((client, req))
+    Ok(req)
+}
+
+/// The client's own rules: pushed requests (RFC 9126 §6), signed request objects
+/// (RFC 9101 §10.5), and under FAPI 2.0 a pushed request names its `redirect_uri`
+/// (§5.3.2.2 item 4).
+fn check_client_rules(
+    s: &crate::config::Settings,
+    client: &ClientRecord,
+    params: &Params,
+    origin: Origin,
+) -> Result<(), &'static str> {
+    let m = &client.metadata;
+    if !origin.pushed && fapi::par_required(s, m) {
+        return Err("this client must push its authorization requests (PAR)");
+    }
+    if !origin.signed && m.require_signed_request_object {
+        return Err("this client must send a signed request object");
+    }
+    if fapi::applies(s, m) && !params.contains_key("redirect_uri") {
+        return Err("redirect_uri is required under the client's security profile");
+    }
+    Ok(())
+}
+
+/// PKCE is required of public clients and of FAPI 2.0 clients (§5.3.2.2 item 5).
+fn pkce_required(s: &crate::config::Settings, client: &ClientRecord) -> bool {
+    client.metadata.token_endpoint_auth_method == "none" || fapi::applies(s, &client.metadata)
 }
 
 async fn check_client(p: &Provider, params: &Params) -> Result<ClientRecord, AuthorizeError> {
@@ -182,13 +293,6 @@ fn check_response_type(rt: Option<&str>) -> Result<(), &'static str> {
         Some("code") => Ok(()),
         None => Err("response_type is missing"),
         Some(_) => Err("only response_type=code is supported"),
-    }
-}
-
-fn check_response_mode(rm: Option<&str>) -> Result<(), &'static str> {
-    match rm {
-        None | Some("query") => Ok(()),
-        Some(_) => Err("only response_mode=query is supported"),
     }
 }
 
@@ -236,18 +340,16 @@ pub(crate) fn check_scope(
     })
 }
 
-/// PKCE: S256 only, required for public clients (RFC 9700 §2.1.1).
+/// PKCE: S256 only; required for public clients (RFC 9700 §2.1.1) and FAPI 2.0 ones.
 fn check_pkce(
-    client: &ClientRecord,
+    required: bool,
     challenge: Option<&str>,
     method: Option<&str>,
 ) -> Result<Option<CodeChallenge>, &'static str> {
     match challenge {
         Some(c) => CodeChallenge::parse(c, method).map(Some),
         None if method.is_some() => Err("code_challenge_method without code_challenge"),
-        None if client.metadata.token_endpoint_auth_method == "none" => {
-            Err("PKCE (code_challenge with S256) is required for public clients")
-        }
+        None if required => Err("PKCE (code_challenge with S256) is required for this client"),
         None => Ok(None),
     }
 }
@@ -364,6 +466,5 @@ mod tests {
         assert!(check_response_type(Some("code")).is_ok());
         assert!(check_response_type(Some("token")).is_err());
         assert!(check_response_type(Some("code id_token")).is_err());
-        assert!(check_response_mode(Some("fragment")).is_err());
     }
 }

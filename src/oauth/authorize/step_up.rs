@@ -9,7 +9,7 @@
 
 use super::acr::Level;
 use super::{
-    AuthRequest, AuthorizeError, Outcome, Progress, Tx, error_redirect, new_tx_value, refuse,
+    AuthRequest, AuthorizeError, Outcome, Progress, Tx, error_response, new_tx_value, refuse,
     save_tx, store_tx, tx_key,
 };
 use crate::oauth::error::{ErrorCode, OAuthError};
@@ -82,12 +82,7 @@ pub async fn check(
                 ErrorCode::InteractionRequired,
                 "the user must pass a verification challenge",
             );
-            return Ok(Some(Outcome::Redirect(error_redirect(
-                p,
-                &req.redirect_uri,
-                req.state.as_deref(),
-                &e,
-            ))));
+            return Ok(Some(Outcome::Client(error_response(p, req, &e))));
         }
     }
     if met {

@@ -144,6 +144,7 @@ async fn device_request(
         // RFC 9449 defines no `dpop_jkt` for the device flow: the token request's proof
         // binds the tokens.
         dpop_jkt: None,
+        response_mode: Default::default(),
         device: None,
     })
 }

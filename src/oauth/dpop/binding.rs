@@ -24,7 +24,8 @@ pub async fn token_request(
     client: Option<&ClientRecord>,
     proof: Option<&str>,
 ) -> Result<Option<Confirmation>, OAuthError> {
-    let required = client.is_some_and(|c| c.metadata.dpop_bound_access_tokens);
+    let required =
+        client.is_some_and(|c| crate::oauth::fapi::dpop_required(&p.settings, &c.metadata));
     let Some(proof) = proof else {
         return match required {
             true => Err(invalid_proof("this client must send a DPoP proof")),

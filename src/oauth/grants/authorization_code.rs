@@ -54,6 +54,9 @@ impl Grant for AuthorizationCode {
                 .await?;
             return Err(invalid());
         }
+        if rec.expires_at.is_some_and(|at| p.now() >= at) {
+            return Err(invalid());
+        }
         check_binding(&rec, &client.client_id, params)?;
         binding::check_code(rec.dpop_jkt.as_deref(), req.cnf)?;
         // RFC 8707 §2.2: a token for one or more of the resources authorized.

@@ -65,6 +65,7 @@ pub async fn resume(
 /// Maps the engine's decision to a redirect (303, so a POST becomes a GET).
 pub fn respond(out: Result<Outcome, AuthorizeError>) -> Response {
     match out {
+        Ok(Outcome::Client(r)) => crate::web::response_mode::to_client(&r),
         Ok(Outcome::Redirect(url)) => Redirect::to(&url).into_response(),
         Ok(Outcome::Login { tx }) => {
             Redirect::to(&format!("{}?tx={tx}", paths::LOGIN)).into_response()

@@ -442,7 +442,7 @@ async fn give_up(p: &Provider, ctx: Ctx) -> Response {
 /// [`give_up`] does.
 async fn finish(p: &Provider, ctx: Ctx) -> Response {
     match step_up::end_locked(p, &ctx.tx_id, &ctx.tx, &ctx.session).await {
-        Ok(Some(authorize::Outcome::Redirect(url))) => Redirect::to(&url).into_response(),
+        Ok(Some(out)) => crate::web::routes::authorize::respond(Ok(out)),
         Ok(_) => give_up(p, ctx).await,
         Err(e) => e.into_response(),
     }
