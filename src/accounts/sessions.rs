@@ -30,6 +30,20 @@ impl From<StoreError> for SessionError {
 
 type Result<T> = std::result::Result<T, SessionError>;
 
+/// A client's registered name for the sessions page, else its id (also for a client
+/// deleted since).
+pub async fn client_name(p: &Provider, client_id: &str) -> std::result::Result<String, OAuthError> {
+    match p.stores.clients.get_client(client_id).await {
+        Ok(c) => Ok(c
+            .metadata
+            .client_name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| client_id.to_owned())),
+        Err(StoreError::NotFound) => Ok(client_id.to_owned()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The live sessions of user `sub`, newest first; `NotFound` if there is no such user.
 pub async fn list(p: &Provider, sub: &str) -> Result<Vec<SessionView>> {
     p.stores.users.get_user(sub).await?;

@@ -103,21 +103,29 @@ async fn authorized_form(
     cookies: &Cookies,
     f: &crate::oauth::grants::Params,
 ) -> Result<Option<String>, OAuthError> {
-    let Some((sess, cookie)) = signed_in(p, cookies).await? else {
+    let Some(sess) = checked_form(p, cookies, f).await? else {
         return Ok(None);
     };
-    let expected = csrf_for(p, &cookie).await?;
-    if !ct_eq(
-        f.get("csrf").map(String::as_str).unwrap_or("").as_bytes(),
-        expected.as_bytes(),
-    ) {
-        return Ok(None);
-    }
     p.stores
         .apps
         .user_account(&sess.sub)
         .await
         .map_err(Into::into)
+}
+
+/// The session behind an account-page form whose CSRF token matches, if any (the
+/// token is the one `csrf_for` derives for the session's cookie).
+pub(super) async fn checked_form(
+    p: &Provider,
+    cookies: &Cookies,
+    f: &crate::oauth::grants::Params,
+) -> Result<Option<Session>, OAuthError> {
+    let Some((sess, cookie)) = signed_in(p, cookies).await? else {
+        return Ok(None);
+    };
+    let expected = csrf_for(p, &cookie).await?;
+    let sent = f.get("csrf").map(String::as_str).unwrap_or("");
+    Ok(ct_eq(sent.as_bytes(), expected.as_bytes()).then_some(sess))
 }
 
 pub async fn narrow(

@@ -8,14 +8,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::account_apps::{csrf_for, signed_in};
+use super::account_apps::{checked_form, csrf_for, signed_in};
 use super::challenge::utc_minute;
-use crate::accounts::session::{self, SESSION_COOKIE, Session};
+use crate::accounts::session::{self, SESSION_COOKIE};
 use crate::accounts::sessions::{self, SessionError};
 use crate::oauth::backchannel::Ending;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
-use crate::util::ct_eq;
 use crate::web::AppState;
 use crate::web::error::{ProtocolError, error_page};
 use crate::web::extract::{Cookies, Form, set_cookie};
@@ -41,7 +40,7 @@ async fn render(p: &Provider, cookies: &Cookies) -> Result<Response, OAuthError>
     for v in live {
         let mut names = Vec::with_capacity(v.clients.len());
         for c in &v.clients {
-            names.push(client_name(p, c).await?);
+            names.push(sessions::client_name(p, c).await?);
         }
         lines.push(SessionLine {
             current: sess.sid.as_deref() == Some(v.session.sid.as_str()),
@@ -57,38 +56,11 @@ async fn render(p: &Provider, cookies: &Cookies) -> Result<Response, OAuthError>
     Ok(Html(page.render_html()).into_response())
 }
 
-/// The client's registered name, else its id.
-async fn client_name(p: &Provider, client_id: &str) -> Result<String, OAuthError> {
-    match p.stores.clients.get_client(client_id).await {
-        Ok(c) => Ok(c
-            .metadata
-            .client_name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| client_id.to_owned())),
-        Err(crate::store::StoreError::NotFound) => Ok(client_id.to_owned()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn not_signed_in() -> Response {
     error_page(
         StatusCode::UNAUTHORIZED,
         "Sign in through an application first, then come back to this page.",
     )
-}
-
-/// The session behind a form whose CSRF token matches, if any.
-async fn checked(
-    p: &Provider,
-    cookies: &Cookies,
-    f: &crate::oauth::grants::Params,
-) -> Result<Option<Session>, OAuthError> {
-    let Some((sess, cookie)) = signed_in(p, cookies).await? else {
-        return Ok(None);
-    };
-    let expected = csrf_for(p, &cookie).await?;
-    let sent = f.get("csrf").map(String::as_str).unwrap_or("");
-    Ok(ct_eq(sent.as_bytes(), expected.as_bytes()).then_some(sess))
 }
 
 pub async fn end_one(
@@ -100,7 +72,7 @@ pub async fn end_one(
     let Ok(Form(f)) = form else {
         return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
     };
-    let sess = match checked(p, &cookies, &f).await {
+    let sess = match checked_form(p, &cookies, &f).await {
         Ok(Some(sess)) => sess,
         Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
         Err(e) => return ProtocolError(e).into_response(),
@@ -123,7 +95,7 @@ pub async fn end_all(
     let Ok(Form(f)) = form else {
         return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
     };
-    let sess = match checked(p, &cookies, &f).await {
+    let sess = match checked_form(p, &cookies, &f).await {
         Ok(Some(sess)) => sess,
         Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
         Err(e) => return ProtocolError(e).into_response(),
