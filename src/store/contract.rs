@@ -149,6 +149,7 @@ mod devices;
 mod entities;
 mod promotions;
 mod refresh;
+mod registrations;
 mod revocations;
 mod sessions;
 mod verifications;
@@ -247,9 +248,9 @@ async fn clients_crud(s: &SqlStore) {
         st.clients.update_client(&client("nope")).await
     ));
 
-    st.clients.delete_client("c1").await.unwrap();
+    st.clients.delete_client("c1", 1).await.unwrap();
     assert!(is_not_found(st.clients.get_client("c1").await));
-    assert!(is_not_found(st.clients.delete_client("c1").await));
+    assert!(is_not_found(st.clients.delete_client("c1", 1).await));
 }
 
 async fn users_crud(s: &SqlStore) {

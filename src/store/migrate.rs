@@ -134,6 +134,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_browser_sessions.sql"),
         postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
     },
+    Migration {
+        version: 20,
+        name: "client_registrations",
+        sqlite: include_str!("../../migrations/sqlite/0020_client_registrations.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_client_registrations.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

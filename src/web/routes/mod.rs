@@ -16,6 +16,7 @@ pub mod par;
 pub mod partner_login;
 pub mod passport;
 pub mod portal;
+pub mod register;
 pub mod signup;
 pub mod token;
 pub mod userinfo;
