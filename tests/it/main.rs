@@ -42,6 +42,7 @@ mod partner_keys;
 mod portal;
 mod refresh;
 mod registration;
+mod registration_management;
 mod replay;
 mod request_object;
 mod resilience;
