@@ -96,13 +96,6 @@ pub struct ClientInput {
     /// At most 256 characters.
     #[schema(max_length = 256)]
     pub client_name: Option<String>,
-    /// RFC 7591 §2: the software's identifier, the same for every instance of it (at
-    /// most 256 characters; usually from a software statement).
-    #[schema(max_length = 256)]
-    pub software_id: Option<String>,
-    /// RFC 7591 §2: the software's version (at most 256 characters).
-    #[schema(max_length = 256)]
-    pub software_version: Option<String>,
     /// Needed (at least one) with the `authorization_code` grant, the default.
     #[serde(default)]
     #[schema(value_type = Vec<crate::uri::RedirectUri>)]
@@ -258,14 +251,12 @@ pub fn validate(
             "use RS256, ES256 or EdDSA",
         ));
     }
-    for (field, v) in [
-        ("client_name", &input.client_name),
-        ("software_id", &input.software_id),
-        ("software_version", &input.software_version),
-    ] {
-        if v.as_ref().is_some_and(|n| n.chars().count() > 256) {
-            return Err(FieldError::new(field, "at most 256 characters"));
-        }
+    if input
+        .client_name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 256)
+    {
+        return Err(FieldError::new("client_name", "at most 256 characters"));
     }
     if let Some(te) = &input.token_exchange {
         check_token_exchange(te, &grant_types)?;
@@ -275,8 +266,6 @@ pub fn validate(
     }
     Ok(ClientMetadata {
         client_name: input.client_name,
-        software_id: input.software_id,
-        software_version: input.software_version,
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         grant_types,

@@ -85,11 +85,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct ClientMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
-    /// RFC 7591 §2 `software_id` and `software_version`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub software_version: Option<String>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]

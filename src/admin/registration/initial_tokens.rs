@@ -26,15 +26,19 @@ pub struct InitialTokenInput {
     /// server has); default `["authorization_code", "refresh_token"]`.
     #[schema(value_type = Option<Vec<super::super::clients::GrantTypeName>>, min_items = 1)]
     pub grant_types: Option<Vec<String>>,
-    /// The scope values it may register (RFC 6749 §3.3, space separated); a client
-    /// registering without `scope` gets these. Unset: any.
-    #[schema(max_length = 2048, pattern = r"^[\x21\x23-\x5b\x5d-\x7e ]*$")]
+    /// The scope values it may register (RFC 6749 §3.3, space separated, at least
+    /// one); a client registering without `scope` gets these. Unset: any.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[\x21\x23-\x5b\x5d-\x7e ]*[\x21\x23-\x5b\x5d-\x7e][\x21\x23-\x5b\x5d-\x7e ]*$"
+    )]
     pub scope: Option<String>,
     /// Patterns every redirect URI must match: a redirect URI in which `*` stands for
-    /// one host label or a port (in the host), or for any run of characters (after the
-    /// host), e.g. `https://*.rp.example/callback/*`. Empty: any valid redirect URI.
+    /// letters, digits or hyphens in the host, or the whole port, and for any run of
+    /// characters after the host, e.g. `https://*.rp.example/callback/*` or
+    /// `http://127.0.0.1:*/callback`. Empty: any valid redirect URI.
     #[serde(default)]
-    #[schema(max_items = 32)]
+    #[schema(max_items = 32, value_type = Vec<crate::uri::RedirectPattern>)]
     pub redirect_uris: Vec<String>,
     /// Seconds the token may be used (60 to 31536000; default 86400).
     #[schema(minimum = 60, maximum = 31536000)]
