@@ -342,6 +342,19 @@ async fn redirect_uris_follow_rfc8252_and_the_security_bcp() {
         )
         .await;
     }
+    // What the server would contact must be public: no pointing it at its own network.
+    for (field, url) in [
+        ("jwks_uri", "https://127.0.0.1/jwks"),
+        ("jwks_uri", "http://localhost:8080/jwks"),
+        ("backchannel_logout_uri", "https://169.254.169.254/latest"),
+    ] {
+        let r = register(&srv, None, json!({"redirect_uris": [CB], field: url})).await;
+        assert_eq!(
+            refusal(r).await,
+            (StatusCode::BAD_REQUEST, "invalid_client_metadata".into()),
+            "{field} {url}"
+        );
+    }
     srv.shutdown().await;
 }
 

@@ -165,6 +165,26 @@ impl Resolve for PublicOnly {
     }
 }
 
+/// Whether `url` is https on a host that is not `localhost` nor a special-use address:
+/// what a client describing itself (a registration, a metadata document) may ask the
+/// server to contact (`jwks_uri`, `backchannel_logout_uri`). A name is judged as written;
+/// its addresses are not resolved here.
+pub fn is_public_https(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    u.scheme() == "https"
+        && match u.host() {
+            Some(url::Host::Domain(d)) => {
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                d != "localhost" && !d.ends_with(".localhost")
+            }
+            Some(url::Host::Ipv4(ip)) => public_v4(ip),
+            Some(url::Host::Ipv6(ip)) => public_v6(ip),
+            None => false,
+        }
+}
+
 /// Whether `ip` is an ordinary public unicast address: none of the special-use ranges of
 /// RFC 6890 and its successors.
 pub fn is_public(ip: IpAddr) -> bool {
@@ -242,6 +262,23 @@ mod tests {
         }
         for ok in ["93.184.216.34", "2606:4700::1111", "::ffff:93.184.216.34"] {
             assert!(is_public(ok.parse().unwrap()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn urls_a_client_may_point_the_server_at() {
+        assert!(is_public_https("https://rp.example/jwks"));
+        assert!(is_public_https("https://93.184.216.34/jwks"));
+        for bad in [
+            "http://rp.example/jwks",
+            "https://localhost/jwks",
+            "https://api.localhost/jwks",
+            "https://127.0.0.1/jwks",
+            "https://10.0.0.8/jwks",
+            "https://[::1]/jwks",
+            "https://169.254.169.254/latest",
+        ] {
+            assert!(!is_public_https(bad), "{bad}");
         }
     }
 

@@ -95,7 +95,7 @@ impl DocumentClients {
         let fetched = self.fetcher.get(&url).await?;
         let doc: Map<String, Value> = serde_json::from_slice(&fetched.body)
             .map_err(|_| Refused("the document is not a JSON object".into()))?;
-        Ok((client_of(p, id, doc)?, fetched.lifetime))
+        Ok((client_of(p, id, doc, self.allow_private)?, fetched.lifetime))
     }
 }
 
@@ -149,7 +149,12 @@ fn document_url(id: &str, allow_private: bool) -> Result<url::Url, Refused> {
 }
 
 /// The client the document `doc` at `id` describes.
-fn client_of(p: &Provider, id: &str, doc: Map<String, Value>) -> Result<ClientRecord, Refused> {
+fn client_of(
+    p: &Provider,
+    id: &str,
+    doc: Map<String, Value>,
+    allow_private: bool,
+) -> Result<ClientRecord, Refused> {
     let refuse = |m: &str| Err(Refused(m.to_owned()));
     if doc.get("client_id").and_then(Value::as_str) != Some(id) {
         return refuse("the document's client_id is not its URL");
@@ -172,6 +177,10 @@ fn client_of(p: &Provider, id: &str, doc: Map<String, Value>) -> Result<ClientRe
     let known: Vec<&str> = p.grants.grant_types().collect();
     let mut metadata =
         crate::admin::clients::validate(input, &known).map_err(|e| Refused(e.to_string()))?;
+    if !allow_private {
+        crate::admin::registration::policy::fetched_urls_public(&metadata)
+            .map_err(|e| Refused(e.to_string()))?;
+    }
     let policy = RegistrationPolicy {
         grant_types: GRANT_TYPES.map(str::to_owned).to_vec(),
         scope: None,

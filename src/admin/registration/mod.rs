@@ -242,6 +242,7 @@ async fn read(
     let input = super::metadata::read_ignoring_unknown(&body).map_err(metadata_error)?;
     let known: Vec<&str> = p.grants.grant_types().collect();
     let mut metadata = clients::validate(input, &known).map_err(metadata_error)?;
+    policy::fetched_urls_public(&metadata).map_err(metadata_error)?;
     policy::apply(policy, &mut metadata).map_err(metadata_error)?;
     Ok((metadata, statement))
 }

@@ -99,6 +99,26 @@ pub fn apply(policy: &RegistrationPolicy, m: &mut ClientMetadata) -> Result<(), 
     Ok(())
 }
 
+/// The URLs in `m` the server will contact (`jwks_uri`, `backchannel_logout_uri`) are
+/// public https URLs: a client describing itself may not point the server at its own
+/// network (`localhost`, private or other special-use addresses).
+pub fn fetched_urls_public(m: &ClientMetadata) -> Result<(), FieldError> {
+    for (field, u) in [
+        ("jwks_uri", &m.jwks_uri),
+        ("backchannel_logout_uri", &m.backchannel_logout_uri),
+    ] {
+        if u.as_deref()
+            .is_some_and(|u| !crate::admin::client_documents::fetch::is_public_https(u))
+        {
+            return Err(FieldError::new(
+                field,
+                "a public https URL (the server contacts it)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One piece of a pattern.
 #[derive(Clone, Copy, PartialEq)]
 enum Piece {
