@@ -13,6 +13,7 @@
 
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
+import { dpopChecks } from './dpop.mjs';
 
 const ISSUER = process.env.ISSUER;
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN;
@@ -150,17 +151,18 @@ async function admin(path, body) {
 }
 
 // A code flow driven by the library: build the URL, play the browser, exchange the code.
-async function codeFlow(config, browser, { scope = 'openid profile email offline_access', extra = {}, par = false } = {}) {
+async function codeFlow(config, browser, { scope = 'openid profile email offline_access', extra = {}, par = false, dpop } = {}) {
+  const dpopOpts = dpop ? { DPoP: dpop } : undefined;
   const verifier = client.randomPKCECodeVerifier();
   const challenge = await client.calculatePKCECodeChallenge(verifier);
   const state = client.randomState();
   const nonce = client.randomNonce();
   const params = { redirect_uri: REDIRECT, scope, code_challenge: challenge, code_challenge_method: 'S256', state, nonce, ...extra };
-  const url = par ? await client.buildAuthorizationUrlWithPAR(config, params) : client.buildAuthorizationUrl(config, params);
+  const url = par ? await client.buildAuthorizationUrlWithPAR(config, params, dpopOpts) : client.buildAuthorizationUrl(config, params);
   const { callback, seen } = await browser.authorize(url);
   const tokens = await client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: scope.split(' ').includes('openid'),
-  });
+  }, undefined, dpopOpts);
   return { tokens, callback, seen, verifier, url };
 }
 
@@ -603,6 +605,9 @@ async function main() {
     assert(callback.searchParams.get('iss') === ISSUER, 'iss on the error response');
     return expectReject(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }), 'access_denied');
   });
+
+  // ------------------------------------------------------------ DPoP (RFC 9449)
+  await dpopChecks({ check, assert, expectReject, server, admin, codeFlow, browser, REDIRECT, ISSUER, insecure });
 
   // ------------------------------------------------------------ logout
   await check('RP-initiated logout: end_session URL → post_logout_redirect_uri with state; session gone', async () => {

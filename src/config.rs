@@ -152,9 +152,9 @@ pub struct Settings {
     /// 128); trusted proxies count only toward the total.
     pub max_connections_per_ip: usize,
     /// When DPoP proofs must carry a server nonce (RFC 9449 §8, §9; `SURETY_DPOP_NONCE`):
-    /// `bound` (default: at the token endpoint for clients registered with
-    /// `dpop_bound_access_tokens`), `always` (every proof, at the token endpoint and at
-    /// Surety's resource endpoints) or `off`. A nonce a proof carries is always checked.
+    /// `bound` (default: for clients registered with `dpop_bound_access_tokens`, at the
+    /// token and PAR endpoints and, for their tokens, at UserInfo and the resource API),
+    /// `always` (every proof, at those endpoints) or `off`. A nonce a proof carries is always checked.
     pub dpop_nonce: DpopNonce,
     /// Seconds one DPoP nonce period lasts (`SURETY_DPOP_NONCE_PERIOD`, default 120): a
     /// nonce is accepted in its period and the next.
@@ -177,7 +177,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DpopNonce {
-    /// At the token endpoint, for clients registered with `dpop_bound_access_tokens`.
+    /// For clients registered with `dpop_bound_access_tokens` and their tokens.
     #[default]
     Bound,
     /// Every proof, at the token endpoint and the resource endpoints.

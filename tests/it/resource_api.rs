@@ -381,7 +381,7 @@ async fn missing_or_bad_credentials_get_401_and_a_challenge() {
         a.challenge,
         [
             "Bearer",
-            "DPoP algs=\"ES256 EdDSA RS256\"",
+            "DPoP algs=\"ES256 EdDSA PS256 RS256\"",
             "Basic realm=\"surety\""
         ]
     );
