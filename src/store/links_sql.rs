@@ -8,7 +8,8 @@
 //! voids the links still outstanding.
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, Transaction};
 
 use super::sql::{SqlStore, USER_SELECT, col, map_err, text_col, user_from};
@@ -149,19 +150,32 @@ async fn void_links(
     Ok(())
 }
 
-/// Commits when the user change touched a row (the user's address is still the link's);
-/// otherwise rolls back, the link unused (`NotFound`).
-async fn commit_if(
-    tx: Transaction<'static, Any>,
-    changed: u64,
-    link: LinkRecord,
-) -> StoreResult<LinkRecord> {
-    if changed == 0 {
+/// Runs `update` (a change of user `sub`) in `tx`; if it changed a row, voids the user's
+/// outstanding links (of `void`, or all) and commits, else rolls back. Whether it changed.
+async fn change_user(
+    mut tx: Transaction<'static, Any>,
+    update: Query<'_, Any, AnyArguments>,
+    sub: &str,
+    void: Option<LinkPurpose>,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let changed = update.execute(&mut *tx).await.map_err(map_err)?;
+    if changed.rows_affected() == 0 {
         tx.rollback().await.map_err(map_err)?;
-        return Err(StoreError::NotFound);
+        return Ok(false);
     }
+    void_links(&mut tx, sub, void, now).await?;
     tx.commit().await.map_err(map_err)?;
-    Ok(link)
+    Ok(true)
+}
+
+/// The used link, if the change it made happened; `NotFound` otherwise.
+fn used(changed: bool, link: LinkRecord) -> StoreResult<LinkRecord> {
+    if changed {
+        Ok(link)
+    } else {
+        Err(StoreError::NotFound)
+    }
 }
 
 #[async_trait]
@@ -215,19 +229,13 @@ impl LinkStore for SqlStore {
     ) -> StoreResult<LinkRecord> {
         let (_gate, mut tx) = self.begin_write().await?;
         let link = consume(&mut tx, token_hash, LinkPurpose::VerifyEmail, now).await?;
-        let changed =
+        let q =
             sqlx::query("UPDATE users SET email_verified_at = $3 WHERE sub = $1 AND email = $2")
                 .bind(&link.sub)
                 .bind(&link.email)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?
-                .rows_affected();
-        if changed > 0 {
-            void_links(&mut tx, &link.sub, Some(LinkPurpose::VerifyEmail), now).await?;
-        }
-        commit_if(tx, changed, link).await
+                .bind(now);
+        let changed = change_user(tx, q, &link.sub, Some(LinkPurpose::VerifyEmail), now).await?;
+        used(changed, link)
     }
 
     async fn redeem_reset(
@@ -238,22 +246,16 @@ impl LinkStore for SqlStore {
     ) -> StoreResult<LinkRecord> {
         let (_gate, mut tx) = self.begin_write().await?;
         let link = consume(&mut tx, token_hash, LinkPurpose::ResetPassword, now).await?;
-        let changed = sqlx::query(
+        let q = sqlx::query(
             "UPDATE users SET password_hash = $3, \
              email_verified_at = COALESCE(email_verified_at, $4) WHERE sub = $1 AND email = $2",
         )
         .bind(&link.sub)
         .bind(&link.email)
         .bind(password_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        if changed > 0 {
-            void_links(&mut tx, &link.sub, Some(LinkPurpose::ResetPassword), now).await?;
-        }
-        commit_if(tx, changed, link).await
+        .bind(now);
+        let changed = change_user(tx, q, &link.sub, Some(LinkPurpose::ResetPassword), now).await?;
+        used(changed, link)
     }
 
     async fn change_password(
@@ -263,42 +265,26 @@ impl LinkStore for SqlStore {
         new: &str,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let (_gate, mut tx) = self.begin_write().await?;
-        let changed = sqlx::query(
+        let (_gate, tx) = self.begin_write().await?;
+        let q = sqlx::query(
             "UPDATE users SET password_hash = $3 WHERE sub = $1 AND password_hash = $2",
         )
         .bind(sub)
         .bind(old)
-        .bind(new)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        if changed == 0 {
-            tx.rollback().await.map_err(map_err)?;
-            return Ok(false);
-        }
-        void_links(&mut tx, sub, Some(LinkPurpose::ResetPassword), now).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(true)
+        .bind(new);
+        change_user(tx, q, sub, Some(LinkPurpose::ResetPassword), now).await
     }
 
     async fn change_email(&self, sub: &str, email: &str, now: Timestamp) -> StoreResult<()> {
-        let (_gate, mut tx) = self.begin_write().await?;
-        let changed =
-            sqlx::query("UPDATE users SET email = $2, email_verified_at = NULL WHERE sub = $1")
-                .bind(sub)
-                .bind(email)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?
-                .rows_affected();
-        if changed == 0 {
-            tx.rollback().await.map_err(map_err)?;
-            return Err(StoreError::NotFound);
+        let (_gate, tx) = self.begin_write().await?;
+        let q = sqlx::query("UPDATE users SET email = $2, email_verified_at = NULL WHERE sub = $1")
+            .bind(sub)
+            .bind(email);
+        if change_user(tx, q, sub, None, now).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
         }
-        void_links(&mut tx, sub, None, now).await?;
-        tx.commit().await.map_err(map_err)
     }
 
     async fn reset_candidates(&self, login: &str) -> StoreResult<Vec<UserRecord>> {

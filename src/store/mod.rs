@@ -175,8 +175,7 @@ pub struct UserRecord {
     /// argon2id PHC string.
     pub password_hash: String,
     pub email: Option<String>,
-    /// When `email` was proven the user's (a link sent to it was used); `None`: not yet.
-    pub email_verified_at: Option<Timestamp>,
+    pub email_verified_at: Option<Timestamp>, // a link sent to `email` was used then
     pub name: Option<String>,
     pub created_at: Timestamp,
 }

@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::account_apps::{checked_form, csrf_for, signed_in};
+use super::account_apps::{csrf_for, not_signed_in, posted_form, signed_in};
 use super::challenge::utc_minute;
 use super::login::DEVICE_COOKIE;
 use crate::accounts::email::{self, ChangeRefused, Sent};
@@ -20,7 +20,7 @@ use crate::oauth::provider::Provider;
 use crate::store::UserRecord;
 use crate::web::AppState;
 use crate::web::client_ip::client_ip;
-use crate::web::error::{ProtocolError, error_page};
+use crate::web::error::ProtocolError;
 use crate::web::extract::{Cookies, Form};
 use crate::web::pages::{AccountEmailPage, RenderHtml};
 
@@ -86,13 +86,6 @@ async fn render(p: &Provider, sub: &str, cookie: &str, said: Said<'_>) -> Respon
         .unwrap_or_else(|e| ProtocolError(e).into_response())
 }
 
-pub(super) fn not_signed_in() -> Response {
-    error_page(
-        StatusCode::UNAUTHORIZED,
-        "Sign in through an application first, then come back to this page.",
-    )
-}
-
 /// An account-page form with a valid CSRF token: its session, the session's cookie,
 /// its user and its fields.
 pub(super) struct AccountForm {
@@ -114,19 +107,7 @@ pub(super) async fn account_form(
     cookies: &Cookies,
     form: Result<Form, ProtocolError>,
 ) -> Result<AccountForm, Response> {
-    let Ok(Form(fields)) = form else {
-        return Err(error_page(StatusCode::BAD_REQUEST, "the form is malformed"));
-    };
-    let sess = match checked_form(p, cookies, &fields).await {
-        Ok(Some(sess)) => sess,
-        Ok(None) => {
-            return Err(error_page(
-                StatusCode::FORBIDDEN,
-                "the form expired; reload the page",
-            ));
-        }
-        Err(e) => return Err(ProtocolError(e).into_response()),
-    };
+    let (sess, fields) = posted_form(p, cookies, form).await?;
     let cookie = cookies.get(SESSION_COOKIE).unwrap_or_default().to_owned();
     match users::find(p, &sess.sub).await {
         Ok(Some(user)) => Ok(AccountForm {

@@ -9,10 +9,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::account_apps::{csrf_for, signed_in};
-use super::account_email::{
-    Said, account_form, change_refused, not_signed_in, notice, origin, refused,
-};
+use super::account_apps::{csrf_for, not_signed_in, signed_in};
+use super::account_email::{Said, account_form, change_refused, notice, origin, refused};
 use crate::accounts::reset::{self, Changed};
 use crate::oauth::provider::Provider;
 use crate::web::AppState;
