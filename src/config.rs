@@ -111,6 +111,20 @@ pub struct Settings {
     pub smtp_password: Option<SecretString>,
     /// Sender address of e-mail (`SURETY_SMTP_FROM`).
     pub smtp_from: String,
+    /// Seconds an e-mail verification link works (`SURETY_EMAIL_VERIFY_TTL`, default 3600).
+    pub email_verify_ttl: i64,
+    /// Seconds a password-reset link works (`SURETY_PASSWORD_RESET_TTL`, default 1800).
+    pub password_reset_ttl: i64,
+    /// Links of one kind (reset, verification) sent per asked address or login name within
+    /// `mail_link_window` (`SURETY_MAIL_LINK_MAX_PER_ADDRESS`, default 3); one client
+    /// address may ask 10× as often. More are refused with 429, whether or not an account
+    /// matches.
+    pub mail_link_max_per_address: u64,
+    /// Links of one kind sent per account within `mail_link_window`, however asked
+    /// (`SURETY_MAIL_LINK_MAX_PER_ACCOUNT`, default 5); more are silently not sent.
+    pub mail_link_max_per_account: u64,
+    /// The window of those limits in seconds (`SURETY_MAIL_LINK_WINDOW`, default 3600).
+    pub mail_link_window: u64,
     /// Correct answers a verified-entity challenge needs (`SURETY_VERIFY_PASS_THRESHOLD`,
     /// default 3)…
     pub verify_pass_threshold: u32,
@@ -227,6 +241,11 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             smtp_from: "surety@localhost".into(),
+            email_verify_ttl: 3600,
+            password_reset_ttl: 1800,
+            mail_link_max_per_address: 3,
+            mail_link_max_per_account: 5,
+            mail_link_window: 3600,
             verify_pass_threshold: 3,
             verify_questions: 4,
             verify_max_attempts: 3,

@@ -141,6 +141,16 @@ impl KeyRing {
         Ok(self.kek.seal(aad, plain)?)
     }
 
+    /// HMAC-SHA256 of `data` under the subkey of the key-encryption key for `label`: the
+    /// same on every node sharing the KEK (signed links, `accounts::links`).
+    pub fn mac(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.kek.derive(label));
+        let tag = aws_lc_rs::hmac::sign(&key, data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     /// Opens a secret sealed by [`KeyRing::seal_secret`].
     pub fn open_secret(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
         Ok(self.kek.open(aad, sealed)?)

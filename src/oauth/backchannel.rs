@@ -46,6 +46,8 @@ pub enum Ending {
     Admin,
     /// The account was suspended or closed.
     Account,
+    /// The user's password was reset or changed.
+    Credentials,
 }
 
 impl Ending {
@@ -59,6 +61,7 @@ impl Ending {
             Ending::Everywhere => "everywhere",
             Ending::Admin => "admin",
             Ending::Account => "account",
+            Ending::Credentials => "credentials",
         }
     }
 }
@@ -155,6 +158,22 @@ pub async fn end_user_sessions(p: &Provider, sub: &str, why: Ending) -> Result<u
         .sessions
         .live_sessions(sub, p.now(), MAX_SESSIONS)
         .await?;
+    end_all(p, &live, why).await
+}
+
+/// Ends every live session of `sub` but `keep` (the browser's own); returns how many.
+pub async fn end_other_sessions(
+    p: &Provider,
+    sub: &str,
+    keep: &str,
+    why: Ending,
+) -> Result<u64, OAuthError> {
+    let mut live = p
+        .stores
+        .sessions
+        .live_sessions(sub, p.now(), MAX_SESSIONS)
+        .await?;
+    live.retain(|s| s.sid != keep);
     end_all(p, &live, why).await
 }
 
@@ -277,7 +296,12 @@ mod tests {
     #[test]
     fn only_the_session_ending_keeps_offline_grants() {
         assert!(!Ending::Session.revokes_offline());
-        for e in [Ending::Everywhere, Ending::Admin, Ending::Account] {
+        for e in [
+            Ending::Everywhere,
+            Ending::Admin,
+            Ending::Account,
+            Ending::Credentials,
+        ] {
             assert!(e.revokes_offline());
         }
     }

@@ -254,7 +254,9 @@ pub fn requested_claims(user: &UserRecord, asked: &[StandardClaim]) -> Map<Strin
             StandardClaim::Name => user.name.as_ref().map(|n| json!(n)),
             StandardClaim::PreferredUsername => Some(json!(user.username)),
             StandardClaim::Email => user.email.as_ref().map(|e| json!(e)),
-            StandardClaim::EmailVerified => user.email.as_ref().map(|_| json!(false)),
+            StandardClaim::EmailVerified => {
+                user.email.as_ref().map(|_| json!(email_verified(user)))
+            }
         };
         if let Some(v) = v {
             m.insert(c.as_str().to_owned(), v);
@@ -276,9 +278,15 @@ pub fn user_claims(user: &UserRecord, scope: &Scope) -> Map<String, Value> {
         && let Some(e) = &user.email
     {
         m.insert("email".into(), json!(e));
-        m.insert("email_verified".into(), json!(false));
+        m.insert("email_verified".into(), json!(email_verified(user)));
     }
     m
+}
+
+/// `email_verified` (Core §5.1): the present address was proven the user's (a
+/// verification or password-reset link sent to it was used, `accounts::email`).
+pub fn email_verified(user: &UserRecord) -> bool {
+    user.email.is_some() && user.email_verified_at.is_some()
 }
 
 /// `at_hash`: the left half of the hash of the access token (Core §3.1.3.6); Ed25519
@@ -313,6 +321,7 @@ mod tests {
             username: "alice".into(),
             password_hash: String::new(),
             email: Some("a@example.com".into()),
+            email_verified_at: None,
             name: Some("Alice".into()),
             created_at: 0,
         };
@@ -321,5 +330,14 @@ mod tests {
         let all = user_claims(&u, &Scope::parse("openid profile email").unwrap());
         assert_eq!(all["preferred_username"], "alice");
         assert_eq!(all["email"], "a@example.com");
+        assert_eq!(all["email_verified"], false);
+        let verified = UserRecord {
+            email_verified_at: Some(5),
+            ..u
+        };
+        let all = user_claims(&verified, &Scope::parse("openid email").unwrap());
+        assert_eq!(all["email_verified"], true);
+        let asked = requested_claims(&verified, &[StandardClaim::EmailVerified]);
+        assert_eq!(asked["email_verified"], true);
     }
 }

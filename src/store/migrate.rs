@@ -134,6 +134,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_browser_sessions.sql"),
         postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
     },
+    Migration {
+        version: 23,
+        name: "account_links",
+        sqlite: include_str!("../../migrations/sqlite/0023_account_links.sql"),
+        postgres: include_str!("../../migrations/postgres/0023_account_links.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).
@@ -145,6 +151,12 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Every schema version this binary knows, ascending (numbers may have gaps: each
+/// branch of work reserves its own).
+pub fn known_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
 }
 
 /// Applies every pending migration; `now` is recorded as the application time.

@@ -15,6 +15,7 @@ mod device_sql;
 mod entities_sql;
 mod ids;
 mod keys_sql;
+mod links_sql;
 pub mod migrate;
 mod outbox_sql;
 mod partners_sql;
@@ -42,6 +43,7 @@ pub use entities_sql::{
 };
 pub use ids::{AccountSid, ClientId, PartnerId};
 pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
+pub use links_sql::{LinkRecord, LinkStore};
 pub use outbox_sql::{OutboxEvent, OutboxFilter, OutboxStore};
 pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
@@ -50,8 +52,8 @@ pub use resource_sql::{
 };
 pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
 pub use types::{
-    AccountStatus, AppPermission, GrantStatus, OutboxStatus, PartnerLimits, PartnerStatus,
-    UsageLimits,
+    AccountStatus, AppPermission, GrantStatus, LinkPurpose, OutboxStatus, PartnerLimits,
+    PartnerStatus, UsageLimits,
 };
 pub use verify_sql::{
     AttemptState, EntitySample, EntitySamples, SamplesQuery, VerificationHistoryRecord,
@@ -173,6 +175,7 @@ pub struct UserRecord {
     /// argon2id PHC string.
     pub password_hash: String,
     pub email: Option<String>,
+    pub email_verified_at: Option<Timestamp>, // a link sent to `email` was used then
     pub name: Option<String>,
     pub created_at: Timestamp,
 }
@@ -553,6 +556,7 @@ pub struct Stores {
     pub devices: Arc<dyn DeviceStore>,
     /// Browser sessions and the clients they signed in to (Back-Channel Logout).
     pub sessions: Arc<dyn SessionStore>,
+    pub links: Arc<dyn LinkStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -589,6 +593,7 @@ impl Stores {
             resource_servers: s.clone(),
             devices: s.clone(),
             sessions: s.clone(),
+            links: s.clone(),
             health: s,
         }
     }

@@ -213,6 +213,8 @@ pub struct UserOutput {
     username: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// The address was proven the user's (a link sent to it was used).
+    email_verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     created_at: i64,
@@ -221,6 +223,7 @@ pub struct UserOutput {
 impl From<UserRecord> for UserOutput {
     fn from(u: UserRecord) -> Self {
         Self {
+            email_verified: crate::oauth::tokens::email_verified(&u),
             sub: u.sub,
             username: u.username,
             email: u.email,
