@@ -134,6 +134,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_browser_sessions.sql"),
         postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
     },
+    Migration {
+        version: 21,
+        name: "server_secrets",
+        sqlite: include_str!("../../migrations/sqlite/0021_server_secrets.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_server_secrets.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).
@@ -141,6 +147,12 @@ const PG_LOCK_KEY: i64 = 0x7375_7265_7479_i64; // "surety"
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+/// Every schema version this binary knows, ascending (numbers may skip: a version is a
+/// name, reserved by the branch that adds it).
+pub fn known_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
