@@ -64,6 +64,22 @@ pub struct Settings {
     pub user_code_max_total: u64,
     /// The window of those two limits in seconds (`SURETY_USER_CODE_WINDOW`, default 900).
     pub user_code_window: u64,
+    /// Device authorization requests (RFC 8628 §3.1) one client address may make per
+    /// minute, across every node sharing the cache (`SURETY_DEVICE_AUTHORIZATION_RATE`,
+    /// default 30; 0: no limit). More get 429 with `Retry-After`.
+    pub device_authorization_rate: u64,
+    /// The secret pairwise subject identifiers are derived from (OpenID Connect Core
+    /// §8.1; `SURETY_PAIRWISE_SECRET`, at least 32 characters). Unset: one is generated
+    /// on first start and kept in the database, sealed under the key-encryption key, so
+    /// every node sharing the database derives the same identifiers. Changing it changes
+    /// every pairwise `sub`; rotating signing keys changes none.
+    #[serde(skip_serializing)]
+    pub pairwise_secret: Option<SecretString>,
+    /// Lets documents fetched at client registration (`sector_identifier_uri`) come from
+    /// loopback addresses (`SURETY_FETCH_ALLOW_LOOPBACK`, default `false`): for tests and
+    /// local development only. Private, link-local and other special addresses are
+    /// always refused.
+    pub fetch_allow_loopback: bool,
     /// Seconds between reloads of the signing-key ring (`SURETY_KEY_RELOAD_INTERVAL`).
     pub key_reload_interval: u64,
     /// Failed logins per username before a lockout (`SURETY_LOGIN_MAX_FAILURES`).
@@ -224,6 +240,9 @@ impl Default for Settings {
             user_code_max_attempts: 10,
             user_code_max_total: 1000,
             user_code_window: 900,
+            device_authorization_rate: 30,
+            pairwise_secret: None,
+            fetch_allow_loopback: false,
             key_reload_interval: 60,
             login_max_failures: 5,
             login_lockout: 900,
@@ -338,6 +357,7 @@ mod tests {
     fn secrets_do_not_print() {
         let s = Settings {
             admin_token: Some(SecretString::from("hunter2-admin")),
+            pairwise_secret: Some(SecretString::from("hunter2-pairwise-0123456789abcdef")),
             ..Settings::default()
         };
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -284,7 +284,15 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
         ClientsAction::Create { metadata } => {
             let input: ClientInput =
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
-            clients::create(&p.stores, p.entropy.as_ref(), input, &known, p.now()).await?
+            clients::create(
+                &p.stores,
+                p.entropy.as_ref(),
+                &p.fetch,
+                input,
+                &known,
+                p.now(),
+            )
+            .await?
         }
         ClientsAction::Update {
             client_id,
@@ -292,7 +300,8 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
         } => {
             let input: ClientInput =
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
-            clients::update(&p.stores, p.entropy.as_ref(), &client_id, input, &known).await?
+            let (rng, fetch) = (p.entropy.as_ref(), &p.fetch);
+            clients::update(&p.stores, rng, fetch, &client_id, input, &known).await?
         }
         ClientsAction::Get { client_id } => clients::get(&p.stores, &client_id).await?,
         ClientsAction::Delete { client_id } => {

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client_profile;
+pub mod client_subject;
 pub mod clients;
 pub mod outbox;
 pub mod resource_servers;

@@ -156,6 +156,22 @@ impl KeyRing {
         Ok(self.kek.open(aad, sealed)?)
     }
 
+    /// The 32-byte server secret `name` (e.g. the pairwise subject secret): generated on
+    /// the first start of the first node, stored sealed under the key-encryption key (the
+    /// name as associated data), the same for every node on the database. Independent of
+    /// the signing keys, so rotating them changes nothing derived from it.
+    pub async fn server_secret(&self, name: &str, now: Timestamp) -> Result<Vec<u8>, KeyError> {
+        let mut fresh = [0u8; 32];
+        self.entropy.fill(&mut fresh);
+        let aad = format!("server-secret:{name}");
+        let sealed = self.kek.seal(aad.as_bytes(), &fresh)?;
+        let stored = self
+            .store
+            .server_secret_or_insert(name, &sealed, now)
+            .await?;
+        Ok(self.kek.open(aad.as_bytes(), &stored)?)
+    }
+
     pub fn snapshot(&self) -> Arc<Ring> {
         match self.current.read() {
             Ok(g) => g.clone(),

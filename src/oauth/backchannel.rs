@@ -237,7 +237,7 @@ async fn logout_events(
         let Some(uri) = client.metadata.backchannel_logout_uri.as_deref() else {
             continue;
         };
-        let post = logout_post(&p.issuer, &client, rec);
+        let post = logout_post(p, &client, rec);
         match jwt_post_event(p.entropy.as_ref(), now, uri, &post) {
             Ok(e) => events.push(e),
             Err(e) => {
@@ -249,8 +249,9 @@ async fn logout_events(
 }
 
 /// The logout token for `client` about session `rec`, less `iat`, `exp` and `jti` (set
-/// when it is signed), signed with the client's ID token algorithm.
-pub fn logout_post(issuer: &str, client: &ClientRecord, rec: &SessionRecord) -> JwtPost {
+/// when it is signed), signed with the client's ID token algorithm; its `sub` is the
+/// session's user as the client sees them (Core §8), as in the client's ID tokens.
+pub fn logout_post(p: &Provider, client: &ClientRecord, rec: &SessionRecord) -> JwtPost {
     let alg = client
         .metadata
         .id_token_signed_response_alg
@@ -262,7 +263,12 @@ pub fn logout_post(issuer: &str, client: &ClientRecord, rec: &SessionRecord) -> 
         typ: TYP.into(),
         alg: alg.as_str().into(),
         ttl: LOGOUT_TOKEN_TTL,
-        claims: logout_claims(issuer, client.client_id.as_str(), &rec.sub, &rec.sid),
+        claims: logout_claims(
+            &p.issuer,
+            client.client_id.as_str(),
+            p.subject(client, &rec.sub).as_str(),
+            &rec.sid,
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ pub use super::customize::Confirmation;
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::scope::Scope;
+use super::subject::Subject;
 use crate::clock::Timestamp;
 use crate::keys::jws::Alg;
 use crate::store::{ClientRecord, RefreshRecord, UserRecord};
@@ -23,7 +24,9 @@ pub type GrantClaims = Map<String, Value>;
 /// Who and what an access token is for.
 #[derive(Debug, Clone, Default)]
 pub struct AccessGrant {
-    pub sub: String,
+    /// The token's `sub`: a user as the client sees them (OpenID Connect Core §8), a
+    /// client, or an account — made by `oauth::subject` only.
+    pub sub: Subject,
     pub client_id: String,
     pub scope: Scope,
     pub grant_id: Option<String>,
@@ -116,7 +119,8 @@ impl Provider {
         Ok((token, ttl))
     }
 
-    /// Signs an ID token for `client` with the client's registered alg (RS256 default).
+    /// Signs an ID token for `client` with the client's registered alg (RS256 default);
+    /// its `sub` is `user` as the client sees them (Core §8).
     pub fn mint_id_token(
         &self,
         client: &ClientRecord,
@@ -130,8 +134,9 @@ impl Provider {
             .as_deref()
             .and_then(Alg::parse)
             .unwrap_or_else(|| super::fapi::default_id_token_alg(&self.settings, &client.metadata));
+        let sub = self.subject(client, &user.sub);
         let mut claims = json!({
-            "iss": self.issuer, "sub": user.sub, "aud": client.client_id, "azp": client.client_id,
+            "iss": self.issuer, "sub": sub.as_str(), "aud": client.client_id, "azp": client.client_id,
             "iat": now, "exp": now + self.settings.id_token_ttl,
         });
         let obj = claims

@@ -137,6 +137,7 @@ contract!(
     replay_horizons,
     resource_servers_crud,
     keys_insert_list_delete,
+    server_secret_first_writer_wins,
     migrate_twice_is_noop,
     ping_and_purge,
 );
@@ -431,6 +432,27 @@ async fn keys_insert_list_delete(s: &SqlStore) {
     assert_eq!(s.list_keys().await.unwrap(), vec![k1]);
 }
 
+async fn server_secret_first_writer_wins(s: &SqlStore) {
+    let first: Vec<u8> = vec![0, 1, 2, 0xfe, 0xff, 0];
+    assert_eq!(
+        s.server_secret_or_insert("pairwise", &first, 100)
+            .await
+            .unwrap(),
+        first
+    );
+    // A second writer (another node starting) gets the first one's secret.
+    assert_eq!(
+        s.server_secret_or_insert("pairwise", b"other", 200)
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(
+        s.server_secret_or_insert("other", b"x", 200).await.unwrap(),
+        b"x".to_vec()
+    );
+}
+
 async fn migrate_twice_is_noop(s: &SqlStore) {
     s.insert_user(&user("u1", "alice")).await.unwrap();
     let before = applied_versions(s.pool()).await.unwrap();
@@ -469,8 +491,10 @@ async fn concurrent_first_migration(db: TestDb) {
     for r in runs {
         r.await.unwrap().unwrap();
     }
-    let expected = known_versions();
-    assert_eq!(applied_versions(db.store.pool()).await.unwrap(), expected);
+    assert_eq!(
+        applied_versions(db.store.pool()).await.unwrap(),
+        known_versions()
+    );
     db.store.insert_user(&user("u1", "alice")).await.unwrap();
     for n in nodes {
         assert_eq!(n.get_user("u1").await.unwrap().sub, "u1");

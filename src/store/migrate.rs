@@ -135,6 +135,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
     },
     Migration {
+        version: 21,
+        name: "server_secrets",
+        sqlite: include_str!("../../migrations/sqlite/0021_server_secrets.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_server_secrets.sql"),
+    },
+    Migration {
         version: 23,
         name: "account_links",
         sqlite: include_str!("../../migrations/sqlite/0023_account_links.sql"),
@@ -148,16 +154,17 @@ const PG_LOCK_KEY: i64 = 0x7375_7265_7479_i64; // "surety"
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
 
+/// Every schema version this binary knows, ascending (numbers may skip: a version is a
+/// name, reserved by the branch that adds it).
+pub fn known_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// Every schema version this binary knows, ascending (numbers may have gaps: each
-/// branch of work reserves its own).
-pub fn known_versions() -> Vec<i64> {
-    MIGRATIONS.iter().map(|m| m.version).collect()
-}
 
 /// Applies every pending migration; `now` is recorded as the application time.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend, now: Timestamp) -> StoreResult<()> {

@@ -127,6 +127,30 @@ pub struct ClientMetadata {
     /// §2.2: the client needs `sid` in logout tokens (Surety always sends it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    /// OpenID Connect Core §8: the `sub` the client sees (public unless registered).
+    #[serde(default, skip_serializing_if = "SubjectType::is_public")]
+    pub subject_type: SubjectType,
+    /// Core §8.1, Registration §2: the https URL of a JSON array holding every redirect
+    /// URI of the client; its host is the client's sector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
+}
+
+/// The subject identifier type of a client (OpenID Connect Core §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectType {
+    /// Every client sees the same `sub`: the user's id (§8).
+    #[default]
+    Public,
+    /// Each sector sees its own `sub` for a user, which no other sector can link (§8.1).
+    Pairwise,
+}
+
+impl SubjectType {
+    pub fn is_public(&self) -> bool {
+        *self == SubjectType::Public
+    }
 }
 
 /// A security profile a client is held to (client metadata `surety_profile`).
@@ -319,6 +343,14 @@ pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, k: &StoredKey) -> StoreResult<()>;
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn delete_key(&self, kid: &str) -> StoreResult<()>;
+    /// The sealed server secret `name`: the stored one, or else `sealed`, stored now. Of
+    /// nodes racing to store theirs, one wins and every node gets the winner's.
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>>;
 }
 
 /// A partner: a company that owns accounts and vouches for them with signed assertions.

@@ -499,6 +499,24 @@ impl KeyStore for SqlStore {
         let q = sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid);
         expect_row(self.exec(q).await?)
     }
+
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        let q = sqlx::query(
+            "INSERT INTO server_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(sealed)
+        .bind(now);
+        self.exec(q).await?;
+        let q = sqlx::query("SELECT sealed FROM server_secrets WHERE name = $1").bind(name);
+        col(&self.one(q).await?, "sealed")
+    }
 }
 
 #[async_trait]

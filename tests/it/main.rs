@@ -36,6 +36,8 @@ mod logout;
 mod multinode;
 mod ops;
 mod outbox;
+mod pairwise;
+mod pairwise_sector;
 mod par;
 mod partner_api;
 mod partner_keys;

@@ -142,7 +142,15 @@ async fn create_client(
 ) -> Result<Response, ApiError> {
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
-    let out = clients::create(&p.stores, p.entropy.as_ref(), input, &known, p.now()).await?;
+    let out = clients::create(
+        &p.stores,
+        p.entropy.as_ref(),
+        &p.fetch,
+        input,
+        &known,
+        p.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -167,7 +175,7 @@ async fn put_client(
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
     Ok(Json(
-        clients::update(&p.stores, p.entropy.as_ref(), &id, input, &known).await?,
+        clients::update(&p.stores, p.entropy.as_ref(), &p.fetch, &id, input, &known).await?,
     ))
 }
 
