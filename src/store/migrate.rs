@@ -165,7 +165,6 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-
 /// Applies every pending migration; `now` is recorded as the application time.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend, now: Timestamp) -> StoreResult<()> {
     let mut tx = begin_locked(pool, backend).await?;
