@@ -86,14 +86,17 @@ enum ClientsAction {
         metadata: String,
     },
     Get {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Replace a client's metadata (RFC 7591 JSON), as `PUT /admin/clients/{id}` does.
     Update {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         metadata: String,
     },
     Delete {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }
@@ -125,8 +128,11 @@ enum AppsAction {
     },
     /// List a developer's apps.
     List { developer_sid: String },
-    /// Delete an app and its client.
-    Delete { client_id: String },
+    /// Delete an app and its client (ids are base64url: one may begin with `-`).
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -397,4 +403,23 @@ async fn app_cmd(settings: Settings, action: AppsAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Client ids are base64url: about one in 64 begins with `-`, which clap would
+    /// otherwise take for an option.
+    #[test]
+    fn a_client_id_beginning_with_a_dash_is_a_value() {
+        for args in [
+            &["surety", "apps", "delete", "-Ab3"][..],
+            &["surety", "clients", "get", "-Ab3"],
+            &["surety", "clients", "delete", "-Ab3"],
+            &["surety", "clients", "update", "-Ab3", "{}"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+    }
 }
