@@ -9,6 +9,10 @@
 //        writes N token-request form bodies, one a line, each a fresh assertion with its own jti:
 //        grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=...[&scope=..][&resource=..]
 //        exp = now + exp-offset (Surety accepts at most 300 s ahead; generate just before the run)
+//        With --dpop-htu=URL each line is instead `PROOF<TAB>BODY`: a fresh DPoP proof (RFC 9449)
+//        of one ES256 key for a POST to URL goes with each body (bench/dpop-lines.lua sends it).
+//   node assertions.mjs proofs N OUT --dpop-htu=URL --body=FORM
+//        writes N lines `PROOF<TAB>FORM`, each a fresh DPoP proof (own jti, iat = now) of one key
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import * as fs from 'node:fs';
 
@@ -19,6 +23,31 @@ const opts = Object.fromEntries(rest.filter((a) => a.startsWith('--')).map((a) =
 }));
 const positional = rest.filter((a) => !a.startsWith('--'));
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
+
+// One ES256 DPoP key per run; proof(htu) is a fresh proof of a POST to htu.
+function dpopProver(htu) {
+  if (!htu) return null;
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
+  const header = b64u(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty, crv, x, y } }));
+  const iat = Math.floor(Date.now() / 1000);
+  return () => {
+    const input = `${header}.${b64u(JSON.stringify({ jti: randomUUID(), htm: 'POST', htu, iat }))}`;
+    return `${input}.${b64u(sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }))}`;
+  };
+}
+
+// Writes n lines made by line() to out, in batches.
+function writeLines(out, n, line) {
+  const fd = fs.openSync(out, 'w');
+  const BATCH = 2000;
+  for (let i = 0; i < n; i += BATCH) {
+    const lines = [];
+    for (let j = 0; j < Math.min(BATCH, n - i); j += 1) lines.push(`${line()}\n`);
+    fs.writeSync(fd, lines.join(''));
+  }
+  fs.closeSync(fd);
+}
 
 switch (cmd) {
   case 'keygen': {
@@ -45,22 +74,27 @@ switch (cmd) {
     const gt = encodeURIComponent('urn:ietf:params:oauth:grant-type:jwt-bearer');
     const extra = `${opts.scope ? `&scope=${encodeURIComponent(opts.scope)}` : ''}`
       + `${opts.resource ? `&resource=${encodeURIComponent(opts.resource)}` : ''}`;
-    const fd = fs.openSync(out, 'w');
-    const BATCH = 2000;
-    for (let i = 0; i < n; i += BATCH) {
-      const lines = [];
-      for (let j = 0; j < Math.min(BATCH, n - i); j += 1) {
-        const payload = b64u(JSON.stringify({ iss: opts.iss, sub: opts.sub, aud: opts.aud, iat: now, exp, jti: randomUUID() }));
-        const input = `${header}.${payload}`;
-        const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-        lines.push(`grant_type=${gt}&assertion=${input}.${b64u(sig)}${extra}\n`);
-      }
-      fs.writeSync(fd, lines.join(''));
+    const prove = dpopProver(opts['dpop-htu']);
+    writeLines(out, n, () => {
+      const payload = b64u(JSON.stringify({ iss: opts.iss, sub: opts.sub, aud: opts.aud, iat: now, exp, jti: randomUUID() }));
+      const input = `${header}.${payload}`;
+      const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+      const body = `grant_type=${gt}&assertion=${input}.${b64u(sig)}${extra}`;
+      return prove ? `${prove()}\t${body}` : body;
+    });
+    break;
+  }
+  case 'proofs': {
+    const n = Number(positional[0]);
+    const out = positional[1];
+    if (!(n > 0) || !out || !opts['dpop-htu'] || typeof opts.body !== 'string') {
+      throw new Error('usage: proofs N OUT --dpop-htu=URL --body=FORM');
     }
-    fs.closeSync(fd);
+    const prove = dpopProver(opts['dpop-htu']);
+    writeLines(out, n, () => `${prove()}\t${opts.body}`);
     break;
   }
   default:
-    console.error('usage: node assertions.mjs keygen PRIV PUB | bodies N OUT --key=.. --iss=.. --sub=.. --aud=..');
+    console.error('usage: node assertions.mjs keygen PRIV PUB | bodies N OUT --key=.. --iss=.. --sub=.. --aud=.. | proofs N OUT --dpop-htu=.. --body=..');
     process.exit(2);
 }

@@ -4,7 +4,8 @@
 -- of the shared cores per request. Same arguments and the same RESULT line:
 --   wrk -s lines.lua URL -- METHOD FILE lines NTHREADS
 -- Line i of FILE goes to thread i % NTHREADS; a thread that runs out starts over and counts
--- it in "wrapped" (the run then reports reused bodies).
+-- it in "wrapped" (the run then reports reused bodies). A line `PROOF<TAB>BODY` sends PROOF
+-- as the request's DPoP header (RFC 9449) with BODY (the *_dpop scenarios).
 local threads = {}
 local counter = 0
 
@@ -12,6 +13,15 @@ function setup(thread)
   thread:set("id", counter)
   counter = counter + 1
   table.insert(threads, thread)
+end
+
+local function format(method, line)
+  local proof, body = line:match("^([^\t]*)\t(.*)$")
+  if not proof then return wrk.format(method, nil, nil, line) end
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h["DPoP"] = proof
+  return wrk.format(method, nil, h, body)
 end
 
 function init(args)
@@ -22,7 +32,7 @@ function init(args)
   reqs = {}
   local i = 0
   for line in io.lines(file) do
-    if i % nthreads == id then reqs[#reqs + 1] = wrk.format(method, nil, nil, line) end
+    if i % nthreads == id then reqs[#reqs + 1] = format(method, line) end
     i = i + 1
   end
   idx = 0

@@ -9,7 +9,9 @@ SCENARIOS = [
     ("jwks", "JWKS `GET /jwks`"),
     ("client_credentials", "client_credentials, Basic auth, ES256 JWT access token"),
     ("introspection", "introspection of an access token"),
+    ("client_credentials_dpop", "client_credentials with a fresh DPoP proof per request (RFC 9449)"),
     ("jwt_bearer", "jwt-bearer (RFC 7523), a fresh assertion per request"),
+    ("jwt_bearer_dpop", "jwt-bearer with a fresh assertion and DPoP proof per request"),
     ("code_flow", "code flow with a session: `GET /authorize` → code → `POST /token`"),
     ("refresh", "refresh (rotation; each token used once)"),
 ]

@@ -12,7 +12,8 @@
 #   BENCH_CONNECTIONS   wrk connections (32)       BENCH_THREADS  wrk threads (1)
 #   BENCH_TARGETS       which servers, in order ("embedded pg peer")
 #   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection jwt_bearer
-#                       code_flow refresh")
+#                       code_flow refresh"); also client_credentials_dpop and jwt_bearer_dpop (each request
+#                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on)
 #   BENCH_ASSERTION_RATE  jwt_bearer: assertions generated per second of warm-up and of measured run
 #                       (15000); each is sent once, and running out is reported as reuse
 #   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
@@ -170,17 +171,13 @@ jwt_bearer_run() {
   local -a gen=()
   while [[ $# -gt 0 && "$1" != -- ]]; do gen+=("$1"); shift; done
   [[ $# -gt 0 ]] && shift
-  local d="$WORK/jb-$target" code t0
+  local scenario=jwt_bearer
+  [[ " ${gen[*]} " == *" --dpop-htu="* ]] && scenario=jwt_bearer_dpop
+  local d="$WORK/jb-$target-$scenario" t0
   mkdir -p "$d"
   local -a common=(--key="$key" --iss="$iss" --sub="$sub" --aud="$aud" --exp-offset=240 "${gen[@]}")
   node "$here/assertions.mjs" bodies 1 "$d/one" "${common[@]}"
-  code="$(curl -sS -o "$d/one.out" -w '%{http_code}' "$@" --data-binary "$(<"$d/one")" "$url")"
-  if [[ "$code" != 200 || -z "$(jget access_token <"$d/one.out")" ]]; then
-    log "$target/jwt_bearer: single request answered $code: $(head -c 400 "$d/one.out")"; exit 1
-  fi
-  log "$target/jwt_bearer: single request 200 ($(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"="*(-len(t)%4))); print(", ".join("%s=%s" % (k, json.dumps(c[k])) for k in ("sub","scope","act","account_sid","aud") if k in c))' <"$d/one.out"))"
-  code="$(curl -sS -o "$d/replay.out" -w '%{http_code}' "$@" --data-binary "$(<"$d/one")" "$url")"
-  [[ "$code" == 400 ]] || { log "$target/jwt_bearer: a replayed assertion answered $code: $(head -c 400 "$d/replay.out")"; exit 1; }
+  single_checks "$target" "$scenario" "$url" "$d" "$@"
   t0=$SECONDS
   [[ "$WARMUP" != 0 ]] && node "$here/assertions.mjs" bodies $((ASSERTION_RATE * WARMUP)) "$d/warm" "${common[@]}"
   node "$here/assertions.mjs" bodies $((ASSERTION_RATE * DURATION)) "$d/measured" "${common[@]}"
@@ -190,7 +187,51 @@ jwt_bearer_run() {
       -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/warm" lines "$THREADS" >/dev/null 2>&1 || true
   fi
   local save="$WARMUP"; WARMUP=0
-  wrk_run "$target" jwt_bearer "$url" -s "$here/lines.lua" "$@" \
+  wrk_run "$target" "$scenario" "$url" -s "$here/lines.lua" "$@" \
+    -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
+  WARMUP="$save"
+  rm -f "$d/warm" "$d/measured"
+}
+
+# single_checks TARGET SCENARIO URL DIR [curl args...]: the one request in DIR/one (a body, or
+# `PROOF<TAB>BODY`) answers 200 with an access token (token_type DPoP with a proof), and sent
+# again (the same assertion or proof) it is refused.
+single_checks() {
+  local target="$1" scenario="$2" url="$3" d="$4"; shift 4
+  local line proof body code
+  line="$(<"$d/one")"
+  local -a h=()
+  if [[ "$line" == *$'\t'* ]]; then proof="${line%%$'\t'*}"; body="${line#*$'\t'}"; h=(-H "DPoP: $proof"); else body="$line"; fi
+  code="$(curl -sS -o "$d/one.out" -w '%{http_code}' "$@" "${h[@]}" --data-binary "$body" "$url")"
+  if [[ "$code" != 200 || -z "$(jget access_token <"$d/one.out")" ]]; then
+    log "$target/$scenario: single request answered $code: $(head -c 400 "$d/one.out")"; exit 1
+  fi
+  if [[ -n "${proof:-}" && "$(jget token_type <"$d/one.out" | tr A-Z a-z)" != dpop ]]; then
+    log "$target/$scenario: a request with a proof got no DPoP-bound token: $(head -c 400 "$d/one.out")"; exit 1
+  fi
+  log "$target/$scenario: single request 200 ($(python3 -c 'import json,sys,base64; t=json.load(sys.stdin)["access_token"].split(".")[1]; c=json.loads(base64.urlsafe_b64decode(t+"="*(-len(t)%4))); print(", ".join("%s=%s" % (k, json.dumps(c[k])) for k in ("sub","scope","act","account_sid","aud","cnf") if k in c))' <"$d/one.out"))"
+  code="$(curl -sS -o "$d/replay.out" -w '%{http_code}' "$@" "${h[@]}" --data-binary "$body" "$url")"
+  [[ "$code" == 400 ]] || { log "$target/$scenario: the same request again answered $code: $(head -c 400 "$d/replay.out")"; exit 1; }
+}
+
+# dpop_cc_run TARGET TOKEN_URL BODY [curl/wrk -H args...]: client_credentials with a fresh DPoP
+# proof (own jti) per request, generated before the run like jwt_bearer's assertions.
+dpop_cc_run() {
+  local target="$1" url="$2" body="$3"; shift 3
+  local d="$WORK/cc-dpop-$target" t0
+  mkdir -p "$d"
+  node "$here/assertions.mjs" proofs 1 "$d/one" --dpop-htu="$url" --body="$body"
+  single_checks "$target" client_credentials_dpop "$url" "$d" "$@"
+  t0=$SECONDS
+  [[ "$WARMUP" != 0 ]] && node "$here/assertions.mjs" proofs $((ASSERTION_RATE * WARMUP)) "$d/warm" --dpop-htu="$url" --body="$body"
+  node "$here/assertions.mjs" proofs $((ASSERTION_RATE * DURATION)) "$d/measured" --dpop-htu="$url" --body="$body"
+  log "$target/client_credentials_dpop: $((ASSERTION_RATE * (WARMUP + DURATION))) proofs generated in $((SECONDS - t0)) s"
+  if [[ "$WARMUP" != 0 ]]; then
+    wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" -s "$here/lines.lua" "$@" \
+      -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/warm" lines "$THREADS" >/dev/null 2>&1 || true
+  fi
+  local save="$WARMUP"; WARMUP=0
+  wrk_run "$target" client_credentials_dpop "$url" -s "$here/lines.lua" "$@" \
     -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
   WARMUP="$save"
   rm -f "$d/warm" "$d/measured"
@@ -294,10 +335,13 @@ bench_surety() { # target
   [[ "$(curl -fsS -H "Authorization: $BASIC" -d "$ib" "$ISS/introspect" | jget active)" == True ]] || { log "introspection not active"; exit 1; }
   want introspection && wrk_run "$target" introspection "$ISS/introspect" -s "$PEER/wrk-bench.lua" \
     -H "Authorization: $BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$ib" static "$THREADS"
-  if want jwt_bearer; then
+  want client_credentials_dpop && dpop_cc_run "$target" "$ISS/token" "$cc_body" -H "Authorization: $BASIC"
+  if want jwt_bearer || want jwt_bearer_dpop; then
     # No client authentication: the grant's is optional on Surety, and the assertion is the credential.
     surety_partner "$target"
-    jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" --scope=read --
+    want jwt_bearer && jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" --scope=read --
+    want jwt_bearer_dpop && jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" \
+      --scope=read --dpop-htu="$ISS/token" --
   fi
   if want code_flow || want refresh; then
     surety_login
@@ -340,6 +384,14 @@ bench_peer() {
   if curl -fsS -o /dev/null "$P/.well-known/openid-configuration" 2>/dev/null; then
     log "something already answers on $P; not starting the peer"; return
   fi
+  if want client_credentials_dpop || want jwt_bearer_dpop; then
+    # The peer with DPoP on (features.dPoP), its jwt-bearer grant binding tokens as its own
+    # grants do: a copy of its folder, patched by bench/peer-dpop.py.
+    local copy="$WORK/bench-peer-dpop"
+    cp -r "$PEER" "$copy"
+    python3 "$here/peer-dpop.py" "$copy/oidc-provider.mjs"
+    PEER="$copy"
+  fi
   pid="$(bash "$PEER/start.sh" | tail -n1)"
   PEER_STARTED=1
   MEASURED_PID="$pid"
@@ -356,10 +408,16 @@ bench_peer() {
     wrk_run peer introspection "$P/token/introspection" -s "$PEER/wrk-bench.lua" \
       -H "Authorization: $basic_rs" -H "Content-Type: application/x-www-form-urlencoded" -- POST "token=$op&token_type_hint=access_token" static "$THREADS"
   fi
+  want client_credentials_dpop && dpop_cc_run peer "$P/token" \
+    "grant_type=client_credentials&scope=api%3Aread&resource=https%3A%2F%2Fapi.bench.example%2Fes256" -H "Authorization: $basic_c"
   if want jwt_bearer; then
     # The peer's partner key (made by its start.sh) and issuer; the peer authenticates bench-client.
     jwt_bearer_run peer "$P/token" "$PEER_STATE_DIR/partner-private.jwk.json" https://partner.bench.example user-0 "$P" \
       --scope=api:read --resource=https://api.bench.example/es256 -- -H "Authorization: $basic_c"
+  fi
+  if want jwt_bearer_dpop; then
+    jwt_bearer_run peer "$P/token" "$PEER_STATE_DIR/partner-private.jwk.json" https://partner.bench.example user-0 "$P" \
+      --scope=api:read --resource=https://api.bench.example/es256 --dpop-htu="$P/token" -- -H "Authorization: $basic_c"
   fi
   record_rss peer "$pid"
   MEASURED_PID=""

@@ -5,14 +5,20 @@
 // state, nonce), validating the authorization response (state, RFC 9207 `iss`), the code
 // exchange, ID-token validation (claims, and — with enableNonRepudiationChecks — the JWS
 // signature against the served JWKS), refresh, UserInfo (sub check), introspection,
-// revocation, client_credentials, PAR and the end-session URL. This script only plays the
-// browser: it follows redirects with a cookie jar and fills in the login and consent forms.
+// revocation, client_credentials, PAR, the end-session URL and the device authorization
+// grant (RFC 8628: initiation and polling). This script only plays the browser: it
+// follows redirects with a cookie jar and fills in the login, consent and device-code
+// forms. It also plays a client's back-channel logout endpoint (a small HTTP receiver)
+// and verifies the logout token it gets with `jose`, the JOSE library openid-client uses.
 //
 // Env: ISSUER (e.g. http://127.0.0.1:18080), ADMIN_TOKEN. Prints a results table; exits 1
 // if any check failed.
 
+import * as http from 'node:http';
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
+import { dpopChecks } from './dpop.mjs';
+import * as jose from 'jose';
 
 const ISSUER = process.env.ISSUER;
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN;
@@ -131,6 +137,10 @@ class Browser {
     throw new Error('too many redirects');
   }
 }
+function hiddenField(html, n) {
+  const m = html.match(new RegExp(`name="${n}"\\s+value="([^"]*)"`));
+  return m ? decodeEntities(m[1]) : undefined;
+}
 function decodeEntities(s) {
   return s.replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCharCode(parseInt(h, 16)))
     .replace(/&#(\d+);/g, (_, d) => String.fromCharCode(Number(d)))
@@ -150,29 +160,82 @@ async function admin(path, body) {
 }
 
 // A code flow driven by the library: build the URL, play the browser, exchange the code.
-async function codeFlow(config, browser, { scope = 'openid profile email offline_access', extra = {}, par = false } = {}) {
+async function codeFlow(config, browser, { scope = 'openid profile email offline_access', extra = {}, par = false, dpop } = {}) {
+  const dpopOpts = dpop ? { DPoP: dpop } : undefined;
   const verifier = client.randomPKCECodeVerifier();
   const challenge = await client.calculatePKCECodeChallenge(verifier);
   const state = client.randomState();
   const nonce = client.randomNonce();
   const params = { redirect_uri: REDIRECT, scope, code_challenge: challenge, code_challenge_method: 'S256', state, nonce, ...extra };
-  const url = par ? await client.buildAuthorizationUrlWithPAR(config, params) : client.buildAuthorizationUrl(config, params);
+  const url = par ? await client.buildAuthorizationUrlWithPAR(config, params, dpopOpts) : client.buildAuthorizationUrl(config, params);
   const { callback, seen } = await browser.authorize(url);
   const tokens = await client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: scope.split(' ').includes('openid'),
-  });
+  }, undefined, dpopOpts);
   return { tokens, callback, seen, verifier, url };
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const RESOURCE = 'https://api.conformance.example/';
 const jwtClaims = (t) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
 
+// ---------------------------------------------------------------- a back-channel logout receiver
+// Plays a client's backchannel_logout_uri: records every `logout_token` POSTed to it.
+async function logoutReceiver() {
+  const tokens = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const form = new URLSearchParams(body);
+      if (req.method === 'POST' && req.headers['content-type']?.startsWith('application/x-www-form-urlencoded') && form.get('logout_token')) {
+        tokens.push(form.get('logout_token'));
+        res.writeHead(200).end();
+      } else {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/backchannel-logout`;
+  // Waits up to `ms` for the next token beyond the `seen` first ones.
+  const next = async (seen, ms = 15000) => {
+    for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 50))) {
+      if (tokens.length > seen) return tokens[seen];
+    }
+    throw new Error(`no logout token within ${ms} ms`);
+  };
+  return { url, tokens, next, close: () => server.close() };
+}
+
+// The user approves (or denies) a device's request on the verification page: the
+// verification_uri_complete link (the page asks to confirm the code), then login and
+// consent like any authorization request, ending on /device?result=….
+async function answerDevice(browser, da, decision = 'approve') {
+  const res = await browser.request(da.verification_uri_complete);
+  const html = await res.text();
+  assert(res.status === 200 && html.includes(`value="${da.user_code}"`), 'the page shows the code to confirm');
+  const posted = await browser.request(new URL('/device', ISSUER), { method: 'POST', form: { csrf: hiddenField(html, 'csrf'), user_code: da.user_code } });
+  const loc = posted.headers.get('location');
+  assert(posted.status === 303 || posted.status === 302, `code accepted: ${posted.status}`);
+  const { callback, seen } = await browser.authorize(new URL(loc, ISSUER).href, { consent: decision, stopAt: `${ISSUER}/device?result=` });
+  return { result: callback.searchParams.get('result'), seen };
+}
+
+// One raw poll of the token endpoint by a public device client: its status and body.
+async function rawPoll(as, clientId, deviceCode) {
+  const res = await fetch(as.token_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: DEVICE_CODE, device_code: deviceCode, client_id: clientId }) });
+  return { status: res.status, body: await res.json() };
+}
+
 async function main() {
   const server = new URL(ISSUER);
-  let config, as, confidential, pkjClient, pkjKey, publicClient, ccClient, dynamic;
+  let config, as, confidential, pkjClient, pkjKey, publicClient, ccClient, deviceClient, bclClient, pairwiseClient, dynamic;
   const browser = new Browser();
+  const receiver = await logoutReceiver();
 
   // ------------------------------------------------------------ setup
   const setupOk = await check('setup: register clients and a user (admin API)', async () => {
@@ -210,9 +273,26 @@ async function main() {
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'api:read',
     });
+    deviceClient = await admin('/admin/clients', {
+      client_name: 'openid-client conformance (device, public)',
+      grant_types: [DEVICE_CODE, 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    });
+    bclClient = await admin('/admin/clients', {
+      client_name: 'openid-client conformance (back-channel logout)',
+      redirect_uris: [REDIRECT], post_logout_redirect_uris: [POST_LOGOUT],
+      grant_types: ['authorization_code'],
+      backchannel_logout_uri: receiver.url, backchannel_logout_session_required: true,
+    });
+    pairwiseClient = await admin('/admin/clients', {
+      client_name: 'openid-client conformance (pairwise)',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      subject_type: 'pairwise',
+    });
     await admin('/admin/users', USER);
     assert(confidential.client_secret && !pkjClient.client_secret && !publicClient.client_secret, 'secrets only for secret-based methods');
-    return `clients ${confidential.client_id}, ${pkjClient.client_id}, ${publicClient.client_id}, ${ccClient.client_id}`;
+    return `clients ${[confidential, pkjClient, publicClient, ccClient, deviceClient, bclClient, pairwiseClient].map((c) => c.client_id).join(', ')}`;
   });
   if (!setupOk) return;
 
@@ -603,6 +683,88 @@ async function main() {
     assert(callback.searchParams.get('iss') === ISSUER, 'iss on the error response');
     return expectReject(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }), 'access_denied');
   });
+
+  // ------------------------------------------------------------ DPoP (RFC 9449)
+  await dpopChecks({ check, assert, expectReject, server, admin, codeFlow, browser, REDIRECT, ISSUER, insecure });
+
+  // ------------------------------------------------------------ device authorization grant
+  await check('device flow (RFC 8628): initiation, authorization_pending, approval on /device (code confirmed, login, consent), polling → tokens', async () => {
+    const dev = await client.discovery(server, deviceClient.client_id, undefined, client.None(), insecure);
+    client.enableNonRepudiationChecks(dev);
+    assert(dev.serverMetadata().device_authorization_endpoint === `${ISSUER}/device_authorization`, 'device_authorization_endpoint advertised');
+    assert(dev.serverMetadata().grant_types_supported?.includes(DEVICE_CODE), 'device grant advertised');
+    const da = await client.initiateDeviceAuthorization(dev, { scope: 'openid profile offline_access' });
+    assert(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/.test(da.user_code), `user_code ${da.user_code}`);
+    assert(da.verification_uri === `${ISSUER}/device` && da.verification_uri_complete.startsWith(`${da.verification_uri}?user_code=`), da.verification_uri_complete);
+    assert(da.expires_in > 0 && da.interval > 0, `expires_in ${da.expires_in}, interval ${da.interval}`);
+    const early = await rawPoll(as, deviceClient.client_id, da.device_code);
+    assert(early.status === 400 && early.body.error === 'authorization_pending', JSON.stringify(early));
+    // The library polls at the interval from now on, while the user answers elsewhere.
+    const polled = client.pollDeviceAuthorizationGrant(dev, da);
+    const { result, seen } = await answerDevice(new Browser(), da);
+    assert(result === 'approved' && seen.includes('login-form') && seen.includes('consent-form'), `${result}: ${seen.join(' ')}`);
+    const tokens = await polled;
+    const sub = tokens.claims()?.sub;
+    assert(sub && sub === first?.tokens.claims().sub, `the user's (public) sub in the ID token: ${sub}`);
+    const ui = await client.fetchUserInfo(dev, tokens.access_token, sub);
+    assert(ui.preferred_username === USER.username, 'userinfo');
+    const again = await rawPoll(as, deviceClient.client_id, da.device_code);
+    assert(again.status === 400 && again.body.error === 'invalid_grant', `a redeemed code: ${JSON.stringify(again)}`);
+    const rt = await client.refreshTokenGrant(dev, tokens.refresh_token);
+    assert(rt.claims()?.sub === sub, 'refresh');
+    return `${seen.join(' ')}; sub ${sub}; second poll invalid_grant; refreshed`;
+  });
+
+  await check('device flow: a denial → access_denied; a client not registered for the grant → unauthorized_client', async () => {
+    const dev = await client.discovery(server, deviceClient.client_id, undefined, client.None(), insecure);
+    const da = await client.initiateDeviceAuthorization(dev, { scope: 'openid' });
+    const polled = client.pollDeviceAuthorizationGrant(dev, da);
+    const { result } = await answerDevice(new Browser(), da, 'deny');
+    assert(result === 'denied', `result ${result}`);
+    const denied = await expectReject(polled, 'access_denied');
+    const notDevice = await expectReject(client.initiateDeviceAuthorization(config, { scope: 'openid' }), 'unauthorized_client');
+    return `${denied}; ${notDevice}`;
+  });
+
+  // ------------------------------------------------------------ pairwise subjects
+  await check('pairwise subject (OpenID Connect Core §8.1): differs from the public sub; the same in ID token, UserInfo, access token and introspection', async () => {
+    const pw = await client.discovery(server, pairwiseClient.client_id, { redirect_uris: [REDIRECT] }, client.ClientSecretBasic(pairwiseClient.client_secret), insecure);
+    client.enableNonRepudiationChecks(pw);
+    assert(pw.serverMetadata().subject_types_supported?.includes('pairwise'), 'pairwise advertised');
+    const { tokens } = await codeFlow(pw, browser);
+    const sub = tokens.claims().sub;
+    const publicSub = first?.tokens.claims().sub;
+    assert(sub && publicSub && sub !== publicSub && /^[A-Za-z0-9_-]{43}$/.test(sub), `pairwise ${sub} vs public ${publicSub}`);
+    await client.fetchUserInfo(pw, tokens.access_token, sub); // the library checks the sub
+    assert(jwtClaims(tokens.access_token).sub === sub, 'access token sub');
+    const r = await client.tokenIntrospection(pw, tokens.access_token);
+    assert(r.active && r.sub === sub, `introspection ${JSON.stringify(r)}`);
+    const rt = await client.refreshTokenGrant(pw, tokens.refresh_token);
+    assert(rt.claims()?.sub === sub, 'refreshed ID token');
+    return `pairwise sub ${sub}`;
+  });
+
+  // ------------------------------------------------------------ back-channel logout
+  await check('back-channel logout: a logout token POSTed to the client, verified against the JWKS (jose): typ logout+jwt, iss, aud, iat, exp, jti, events, sub, sid, no nonce', async () => {
+    const bcl = await client.discovery(server, bclClient.client_id, { redirect_uris: [REDIRECT] }, client.ClientSecretBasic(bclClient.client_secret), insecure);
+    const meta = bcl.serverMetadata();
+    assert(meta.backchannel_logout_supported === true && meta.backchannel_logout_session_supported === true, 'advertised');
+    const other = new Browser();
+    const { tokens } = await codeFlow(bcl, other, { scope: 'openid' });
+    const id = tokens.claims();
+    assert(id.sid, 'sid in the ID token');
+    const seen = receiver.tokens.length;
+    const res = await other.request(client.buildEndSessionUrl(bcl, { id_token_hint: tokens.id_token }));
+    assert(res.status === 200, `logout page ${res.status}`);
+    const lt = await receiver.next(seen);
+    const jwks = jose.createRemoteJWKSet(new URL(meta.jwks_uri));
+    const { payload, protectedHeader } = await jose.jwtVerify(lt, jwks, { issuer: ISSUER, audience: bclClient.client_id, typ: 'logout+jwt', maxTokenAge: '2m' });
+    assert(JSON.stringify(payload.events) === JSON.stringify({ [BACKCHANNEL_EVENT]: {} }), `events ${JSON.stringify(payload.events)}`);
+    assert(payload.sid === id.sid && payload.sub === id.sub, `sid ${payload.sid}, sub ${payload.sub}`);
+    assert(!('nonce' in payload) && payload.jti && payload.iat && payload.exp > payload.iat, JSON.stringify(payload));
+    return `${protectedHeader.alg} kid ${protectedHeader.kid}; sid ${payload.sid}`;
+  });
+  receiver.close();
 
   // ------------------------------------------------------------ dynamic registration
   let iat;

@@ -153,6 +153,8 @@ async fn build_provider_with(
         .to_owned();
     let remote_jwks = crate::keys::remote::RemoteJwks::new(s.jwks_min_refetch);
     let ext = extensions(&s);
+    let pairwise = pairwise_key(&s, &keys, clock.now()).await?;
+    let fetch = crate::fetch::Fetcher::new(s.fetch_allow_loopback);
     Ok(Provider {
         remote_jwks,
         issuer,
@@ -167,7 +169,34 @@ async fn build_provider_with(
         scopes: scope_registry(),
         replay_horizon: Default::default(),
         dpop_nonces,
+        pairwise,
+        fetch,
     })
+}
+
+/// The pairwise subject key (OpenID Connect Core §8.1): from `SURETY_PAIRWISE_SECRET`,
+/// else the server secret generated once and kept in the database (the same on every
+/// node sharing it, untouched by signing-key rotation).
+async fn pairwise_key(
+    s: &Settings,
+    keys: &KeyRing,
+    now: crate::clock::Timestamp,
+) -> anyhow::Result<crate::oauth::subject::PairwiseKey> {
+    use crate::oauth::subject::PairwiseKey;
+    if let Some(secret) = &s.pairwise_secret {
+        let bytes = secret.expose_secret().as_bytes();
+        anyhow::ensure!(
+            bytes.len() >= PairwiseKey::MIN_SECRET,
+            "SURETY_PAIRWISE_SECRET must be at least {} characters",
+            PairwiseKey::MIN_SECRET
+        );
+        return Ok(PairwiseKey::new(bytes));
+    }
+    let generated = keys
+        .server_secret("pairwise", now)
+        .await
+        .context("loading the pairwise subject secret")?;
+    Ok(PairwiseKey::new(&generated))
 }
 
 /// The engine's grants and the products' (partners' jwt-bearer).

@@ -64,6 +64,22 @@ pub struct Settings {
     pub user_code_max_total: u64,
     /// The window of those two limits in seconds (`SURETY_USER_CODE_WINDOW`, default 900).
     pub user_code_window: u64,
+    /// Device authorization requests (RFC 8628 §3.1) one client address may make per
+    /// minute, across every node sharing the cache (`SURETY_DEVICE_AUTHORIZATION_RATE`,
+    /// default 30; 0: no limit). More get 429 with `Retry-After`.
+    pub device_authorization_rate: u64,
+    /// The secret pairwise subject identifiers are derived from (OpenID Connect Core
+    /// §8.1; `SURETY_PAIRWISE_SECRET`, at least 32 characters). Unset: one is generated
+    /// on first start and kept in the database, sealed under the key-encryption key, so
+    /// every node sharing the database derives the same identifiers. Changing it changes
+    /// every pairwise `sub`; rotating signing keys changes none.
+    #[serde(skip_serializing)]
+    pub pairwise_secret: Option<SecretString>,
+    /// Lets documents fetched at client registration (`sector_identifier_uri`) come from
+    /// loopback addresses (`SURETY_FETCH_ALLOW_LOOPBACK`, default `false`): for tests and
+    /// local development only. Private, link-local and other special addresses are
+    /// always refused.
+    pub fetch_allow_loopback: bool,
     /// Seconds between reloads of the signing-key ring (`SURETY_KEY_RELOAD_INTERVAL`).
     pub key_reload_interval: u64,
     /// Failed logins per username before a lockout (`SURETY_LOGIN_MAX_FAILURES`).
@@ -111,6 +127,20 @@ pub struct Settings {
     pub smtp_password: Option<SecretString>,
     /// Sender address of e-mail (`SURETY_SMTP_FROM`).
     pub smtp_from: String,
+    /// Seconds an e-mail verification link works (`SURETY_EMAIL_VERIFY_TTL`, default 3600).
+    pub email_verify_ttl: i64,
+    /// Seconds a password-reset link works (`SURETY_PASSWORD_RESET_TTL`, default 1800).
+    pub password_reset_ttl: i64,
+    /// Links of one kind (reset, verification) sent per asked address or login name within
+    /// `mail_link_window` (`SURETY_MAIL_LINK_MAX_PER_ADDRESS`, default 3); one client
+    /// address may ask 10× as often. More are refused with 429, whether or not an account
+    /// matches.
+    pub mail_link_max_per_address: u64,
+    /// Links of one kind sent per account within `mail_link_window`, however asked
+    /// (`SURETY_MAIL_LINK_MAX_PER_ACCOUNT`, default 5); more are silently not sent.
+    pub mail_link_max_per_account: u64,
+    /// The window of those limits in seconds (`SURETY_MAIL_LINK_WINDOW`, default 3600).
+    pub mail_link_window: u64,
     /// Correct answers a verified-entity challenge needs (`SURETY_VERIFY_PASS_THRESHOLD`,
     /// default 3)…
     pub verify_pass_threshold: u32,
@@ -152,9 +182,9 @@ pub struct Settings {
     /// 128); trusted proxies count only toward the total.
     pub max_connections_per_ip: usize,
     /// When DPoP proofs must carry a server nonce (RFC 9449 §8, §9; `SURETY_DPOP_NONCE`):
-    /// `bound` (default: at the token endpoint for clients registered with
-    /// `dpop_bound_access_tokens`), `always` (every proof, at the token endpoint and at
-    /// Surety's resource endpoints) or `off`. A nonce a proof carries is always checked.
+    /// `bound` (default: for clients registered with `dpop_bound_access_tokens`, at the
+    /// token and PAR endpoints and, for their tokens, at UserInfo and the resource API),
+    /// `always` (every proof, at those endpoints) or `off`. A nonce a proof carries is always checked.
     pub dpop_nonce: DpopNonce,
     /// Seconds one DPoP nonce period lasts (`SURETY_DPOP_NONCE_PERIOD`, default 120): a
     /// nonce is accepted in its period and the next.
@@ -237,7 +267,7 @@ pub struct TrustedIssuer {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DpopNonce {
-    /// At the token endpoint, for clients registered with `dpop_bound_access_tokens`.
+    /// For clients registered with `dpop_bound_access_tokens` and their tokens.
     #[default]
     Bound,
     /// Every proof, at the token endpoint and the resource endpoints.
@@ -270,6 +300,9 @@ impl Default for Settings {
             user_code_max_attempts: 10,
             user_code_max_total: 1000,
             user_code_window: 900,
+            device_authorization_rate: 30,
+            pairwise_secret: None,
+            fetch_allow_loopback: false,
             key_reload_interval: 60,
             login_max_failures: 5,
             login_lockout: 900,
@@ -287,6 +320,11 @@ impl Default for Settings {
             smtp_username: None,
             smtp_password: None,
             smtp_from: "surety@localhost".into(),
+            email_verify_ttl: 3600,
+            password_reset_ttl: 1800,
+            mail_link_max_per_address: 3,
+            mail_link_max_per_account: 5,
+            mail_link_window: 3600,
             verify_pass_threshold: 3,
             verify_questions: 4,
             verify_max_attempts: 3,
@@ -385,6 +423,7 @@ mod tests {
     fn secrets_do_not_print() {
         let s = Settings {
             admin_token: Some(SecretString::from("hunter2-admin")),
+            pairwise_secret: Some(SecretString::from("hunter2-pairwise-0123456789abcdef")),
             ..Settings::default()
         };
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -105,6 +105,7 @@ async fn upsert_user(p: &Provider, pw: &str, now: Timestamp) -> anyhow::Result<(
             username: DEMO_USER.into(),
             password_hash: hash,
             email: Some("demo@example.com".into()),
+            email_verified_at: None,
             name: Some("Demo User".into()),
             created_at: now,
         })

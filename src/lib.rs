@@ -5,9 +5,9 @@
 //! `connect`, `partners`, `resource`, `verify`) → `oauth`, the protocol engine, which
 //! products plug into through its extension points (`oauth::extensions`) → the lower
 //! layers: `store` (durable state, SQLite or PostgreSQL), `cache` (ephemeral, single-use
-//! state, in-process or Redis), `keys`, `outbox`, `clock`, `config`, `util`. Only `web`
-//! knows HTTP (axum); only `store` and `cache` know sqlx and redis. `layering` checks
-//! the arrows.
+//! state, in-process or Redis), `keys`, `outbox`, `fetch` (registration documents),
+//! `clock`, `config`, `util`. Only `web` knows HTTP (axum); only `store` and `cache` know
+//! sqlx and redis. `layering` checks the arrows.
 
 pub mod accounts;
 pub mod admin;
@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod connect;
 pub mod demo;
+pub mod fetch;
 pub mod keys;
 #[cfg(test)]
 mod layering;

@@ -86,14 +86,17 @@ enum ClientsAction {
         metadata: String,
     },
     Get {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Replace a client's metadata (RFC 7591 JSON), as `PUT /admin/clients/{id}` does.
     Update {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         metadata: String,
     },
     Delete {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }
@@ -125,8 +128,11 @@ enum AppsAction {
     },
     /// List a developer's apps.
     List { developer_sid: String },
-    /// Delete an app and its client.
-    Delete { client_id: String },
+    /// Delete an app and its client (ids are base64url: one may begin with `-`).
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -284,7 +290,15 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
         ClientsAction::Create { metadata } => {
             let input: ClientInput =
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
-            clients::create(&p.stores, p.entropy.as_ref(), input, &known, p.now()).await?
+            clients::create(
+                &p.stores,
+                p.entropy.as_ref(),
+                &p.fetch,
+                input,
+                &known,
+                p.now(),
+            )
+            .await?
         }
         ClientsAction::Update {
             client_id,
@@ -292,7 +306,8 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
         } => {
             let input: ClientInput =
                 serde_json::from_str(&metadata).context("client metadata JSON")?;
-            clients::update(&p.stores, p.entropy.as_ref(), &client_id, input, &known).await?
+            let (rng, fetch) = (p.entropy.as_ref(), &p.fetch);
+            clients::update(&p.stores, rng, fetch, &client_id, input, &known).await?
         }
         ClientsAction::Get { client_id } => clients::get(&p.stores, &client_id).await?,
         ClientsAction::Delete { client_id } => {
@@ -388,4 +403,23 @@ async fn app_cmd(settings: Settings, action: AppsAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Client ids are base64url: about one in 64 begins with `-`, which clap would
+    /// otherwise take for an option.
+    #[test]
+    fn a_client_id_beginning_with_a_dash_is_a_value() {
+        for args in [
+            &["surety", "apps", "delete", "-Ab3"][..],
+            &["surety", "clients", "get", "-Ab3"],
+            &["surety", "clients", "delete", "-Ab3"],
+            &["surety", "clients", "update", "-Ab3", "{}"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+    }
 }

@@ -69,3 +69,9 @@ pub async fn end_all(p: &Provider, sub: &str, why: Ending) -> Result<u64> {
     p.stores.users.get_user(sub).await?;
     Ok(backchannel::end_user_sessions(p, sub, why).await?)
 }
+
+/// Ends every live session of user `sub` but `keep` (the session of the browser asking);
+/// returns how many ended.
+pub async fn end_others(p: &Provider, sub: &str, keep: &str, why: Ending) -> Result<u64> {
+    Ok(backchannel::end_other_sessions(p, sub, keep, why).await?)
+}

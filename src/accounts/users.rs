@@ -41,7 +41,7 @@ pub async fn create(
         ));
     }
     if let Some(e) = &email
-        && (e.len() > 254 || !e.contains('@') || e.starts_with('@') || e.ends_with('@'))
+        && !is_email(e)
     {
         return Err(NewUserError::Invalid("email", "not an email address"));
     }
@@ -56,6 +56,7 @@ pub async fn create(
         username: uname.to_owned(),
         password_hash: hash,
         email,
+        email_verified_at: None,
         name,
         created_at: now,
     };
@@ -64,6 +65,12 @@ pub async fn create(
         Err(StoreError::Conflict(_)) => Err(NewUserError::Taken),
         Err(e) => Err(NewUserError::Store(e)),
     }
+}
+
+/// Whether `e` has the shape of an e-mail address (at most 254 bytes, an `@` neither
+/// first nor last), as users' addresses are checked.
+pub fn is_email(e: &str) -> bool {
+    e.len() <= 254 && e.contains('@') && !e.starts_with('@') && !e.ends_with('@')
 }
 
 /// Why a login failed (the page says only "invalid username or password" or "locked").
@@ -97,6 +104,18 @@ fn device_key(token: &str) -> String {
 /// The user `sub` (the admin API's and the CLI's lookup).
 pub async fn get(store: &dyn UserStore, sub: &str) -> Result<UserRecord, StoreError> {
     store.get_user(sub).await
+}
+
+/// The user `sub`, if there is one (the account pages' lookup).
+pub async fn find(
+    p: &crate::oauth::provider::Provider,
+    sub: &str,
+) -> Result<Option<UserRecord>, OAuthError> {
+    match p.stores.users.get_user(sub).await {
+        Ok(u) => Ok(Some(u)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Deletes the user `sub` (the admin API's and the CLI's removal).

@@ -141,9 +141,35 @@ impl KeyRing {
         Ok(self.kek.seal(aad, plain)?)
     }
 
+    /// HMAC-SHA256 of `data` under the subkey of the key-encryption key for `label`: the
+    /// same on every node sharing the KEK (signed links, `accounts::links`).
+    pub fn mac(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.kek.derive(label));
+        let tag = aws_lc_rs::hmac::sign(&key, data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     /// Opens a secret sealed by [`KeyRing::seal_secret`].
     pub fn open_secret(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
         Ok(self.kek.open(aad, sealed)?)
+    }
+
+    /// The 32-byte server secret `name` (e.g. the pairwise subject secret): generated on
+    /// the first start of the first node, stored sealed under the key-encryption key (the
+    /// name as associated data), the same for every node on the database. Independent of
+    /// the signing keys, so rotating them changes nothing derived from it.
+    pub async fn server_secret(&self, name: &str, now: Timestamp) -> Result<Vec<u8>, KeyError> {
+        let mut fresh = [0u8; 32];
+        self.entropy.fill(&mut fresh);
+        let aad = format!("server-secret:{name}");
+        let sealed = self.kek.seal(aad.as_bytes(), &fresh)?;
+        let stored = self
+            .store
+            .server_secret_or_insert(name, &sealed, now)
+            .await?;
+        Ok(self.kek.open(aad.as_bytes(), &stored)?)
     }
 
     pub fn snapshot(&self) -> Arc<Ring> {

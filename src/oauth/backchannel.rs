@@ -46,6 +46,8 @@ pub enum Ending {
     Admin,
     /// The account was suspended or closed.
     Account,
+    /// The user's password was reset or changed.
+    Credentials,
 }
 
 impl Ending {
@@ -59,6 +61,7 @@ impl Ending {
             Ending::Everywhere => "everywhere",
             Ending::Admin => "admin",
             Ending::Account => "account",
+            Ending::Credentials => "credentials",
         }
     }
 }
@@ -158,6 +161,22 @@ pub async fn end_user_sessions(p: &Provider, sub: &str, why: Ending) -> Result<u
     end_all(p, &live, why).await
 }
 
+/// Ends every live session of `sub` but `keep` (the browser's own); returns how many.
+pub async fn end_other_sessions(
+    p: &Provider,
+    sub: &str,
+    keep: &str,
+    why: Ending,
+) -> Result<u64, OAuthError> {
+    let mut live = p
+        .stores
+        .sessions
+        .live_sessions(sub, p.now(), MAX_SESSIONS)
+        .await?;
+    live.retain(|s| s.sid != keep);
+    end_all(p, &live, why).await
+}
+
 /// Ends every live session of an account: the account's own (portal) sessions and those
 /// of the user whose account it is (at most [`MAX_SESSIONS`]); returns how many.
 pub async fn end_account_sessions(
@@ -218,7 +237,7 @@ async fn logout_events(
         let Some(uri) = client.metadata.backchannel_logout_uri.as_deref() else {
             continue;
         };
-        let post = logout_post(&p.issuer, &client, rec);
+        let post = logout_post(p, &client, rec);
         match jwt_post_event(p.entropy.as_ref(), now, uri, &post) {
             Ok(e) => events.push(e),
             Err(e) => {
@@ -230,8 +249,9 @@ async fn logout_events(
 }
 
 /// The logout token for `client` about session `rec`, less `iat`, `exp` and `jti` (set
-/// when it is signed), signed with the client's ID token algorithm.
-pub fn logout_post(issuer: &str, client: &ClientRecord, rec: &SessionRecord) -> JwtPost {
+/// when it is signed), signed with the client's ID token algorithm; its `sub` is the
+/// session's user as the client sees them (Core §8), as in the client's ID tokens.
+pub fn logout_post(p: &Provider, client: &ClientRecord, rec: &SessionRecord) -> JwtPost {
     let alg = client
         .metadata
         .id_token_signed_response_alg
@@ -243,7 +263,12 @@ pub fn logout_post(issuer: &str, client: &ClientRecord, rec: &SessionRecord) -> 
         typ: TYP.into(),
         alg: alg.as_str().into(),
         ttl: LOGOUT_TOKEN_TTL,
-        claims: logout_claims(issuer, client.client_id.as_str(), &rec.sub, &rec.sid),
+        claims: logout_claims(
+            &p.issuer,
+            client.client_id.as_str(),
+            p.subject(client, &rec.sub).as_str(),
+            &rec.sid,
+        ),
     }
 }
 
@@ -277,7 +302,12 @@ mod tests {
     #[test]
     fn only_the_session_ending_keeps_offline_grants() {
         assert!(!Ending::Session.revokes_offline());
-        for e in [Ending::Everywhere, Ending::Admin, Ending::Account] {
+        for e in [
+            Ending::Everywhere,
+            Ending::Admin,
+            Ending::Account,
+            Ending::Credentials,
+        ] {
             assert!(e.revokes_offline());
         }
     }

@@ -31,7 +31,8 @@ pub fn metadata(p: &Provider) -> Value {
         "response_types_supported": ["code"],
         "response_modes_supported": super::authorize::ResponseMode::SUPPORTED,
         "grant_types_supported": grant_types,
-        "subject_types_supported": ["public"],
+        // OpenID Connect Core §8: per client (`subject_type`), see `oauth::subject`.
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": algs,
         "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": AuthMethod::ALL,

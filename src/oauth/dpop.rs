@@ -31,7 +31,7 @@ use crate::util::{b64, ct_eq, sha256};
 
 /// The signature algorithms a proof may use (discovery's
 /// `dpop_signing_alg_values_supported`).
-pub const ALGS: [Alg; 3] = [Alg::ES256, Alg::EdDSA, Alg::RS256];
+pub const ALGS: [Alg; 4] = [Alg::ES256, Alg::EdDSA, Alg::PS256, Alg::RS256];
 /// The largest `DPoP` header accepted (bytes): room for an RSA-4096 key.
 pub const MAX_PROOF_LEN: usize = 8 * 1024;
 /// The longest `jti` accepted.
@@ -89,8 +89,7 @@ pub fn check(
         return Err(ProofError("the DPoP proof is too large"));
     }
     let (jwt, jwk) = parse(raw)?;
-    let key =
-        VerifyKey::from_jwk(&jwk).map_err(|_| ProofError("the DPoP proof's jwk is unusable"))?;
+    let key = proof_key(&jwk, &jwt.header.alg)?;
     jwt.verify(std::slice::from_ref(&key))
         .map_err(|_| ProofError("the DPoP proof's signature does not verify with its jwk"))?;
     let c = &jwt.claims;
@@ -123,6 +122,22 @@ pub fn check(
         iat,
         nonce: s("nonce").map(str::to_owned),
     })
+}
+
+/// The proof's key for its `alg`: an RSA key that names no `alg` of its own serves RS256
+/// or PS256, whichever the proof's header says (RFC 7518 §3.3, §3.5).
+fn proof_key(jwk: &Value, alg: &str) -> Result<VerifyKey, ProofError> {
+    let unusable = |_| ProofError("the DPoP proof's jwk is unusable");
+    let rsa_without_alg =
+        jwk.get("kty").and_then(Value::as_str) == Some("RSA") && jwk.get("alg").is_none();
+    match (alg, rsa_without_alg, jwk) {
+        ("PS256", true, Value::Object(o)) => {
+            let mut o = o.clone();
+            o.insert("alg".into(), Value::from("PS256"));
+            VerifyKey::from_jwk(&Value::Object(o)).map_err(unusable)
+        }
+        _ => VerifyKey::from_jwk(jwk).map_err(unusable),
+    }
 }
 
 /// The JWS with the `typ` and `alg` a proof may have, and its public `jwk`.

@@ -2,7 +2,8 @@
 //! authentication. An unknown, expired or revoked token introspects as `{"active":false}`
 //! and nothing else; a DPoP-bound access token shows its `cnf` and `token_type: DPoP`
 //! (RFC 9449 §6.2); revoking a refresh token revokes its grant and so every access token
-//! issued under it.
+//! issued under it. `sub` is the user as the token's client sees them (OpenID Connect Core
+//! §8): an access token's own, a refresh token's mapped for its client.
 
 use serde_json::{Map, Value, json};
 
@@ -68,8 +69,13 @@ async fn refresh_claims(p: &Provider, token: &str) -> Result<Option<Value>, OAut
         Ok(_) | Err(StoreError::NotFound) => return Ok(None),
         Err(e) => return Err(e.into()),
     }
+    let sub = match p.stores.clients.get_client(&r.client_id).await {
+        Ok(c) => p.subject(&c, &r.sub).as_str().to_owned(),
+        Err(StoreError::NotFound) => r.sub.clone(),
+        Err(e) => return Err(e.into()),
+    };
     Ok(Some(json!({
-        "active": true, "token_type": "refresh_token", "client_id": r.client_id, "sub": r.sub,
+        "active": true, "token_type": "refresh_token", "client_id": r.client_id, "sub": sub,
         "scope": r.scope, "exp": r.expires_at, "iat": r.created_at, "iss": p.issuer,
     })))
 }

@@ -21,6 +21,7 @@ pub mod replay;
 pub mod resource;
 pub mod scope;
 pub mod session;
+pub mod subject;
 pub mod tokens;
 pub mod userinfo;
 pub mod verified_claims;

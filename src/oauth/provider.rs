@@ -55,6 +55,11 @@ pub struct Provider {
     pub remote_jwks: crate::keys::remote::RemoteJwks,
     /// Server-provided DPoP nonces (RFC 9449 §8), the same on every node.
     pub dpop_nonces: super::dpop::nonce::Nonces,
+    /// What pairwise subject identifiers are derived with (Core §8.1), the same on every
+    /// node.
+    pub pairwise: super::subject::PairwiseKey,
+    /// Fetches the documents client registrations point at (`sector_identifier_uri`).
+    pub fetch: crate::fetch::Fetcher,
 }
 
 impl Provider {

@@ -10,6 +10,7 @@ pub use super::customize::Confirmation;
 use super::error::OAuthError;
 use super::provider::Provider;
 use super::scope::Scope;
+use super::subject::Subject;
 use crate::clock::Timestamp;
 use crate::keys::jws::Alg;
 use crate::store::{ClientRecord, RefreshRecord, UserRecord};
@@ -23,7 +24,9 @@ pub type GrantClaims = Map<String, Value>;
 /// Who and what an access token is for.
 #[derive(Debug, Clone, Default)]
 pub struct AccessGrant {
-    pub sub: String,
+    /// The token's `sub`: a user as the client sees them (OpenID Connect Core §8), a
+    /// client, or an account — made by `oauth::subject` only.
+    pub sub: Subject,
     pub client_id: String,
     pub scope: Scope,
     pub grant_id: Option<String>,
@@ -116,7 +119,8 @@ impl Provider {
         Ok((token, ttl))
     }
 
-    /// Signs an ID token for `client` with the client's registered alg (RS256 default).
+    /// Signs an ID token for `client` with the client's registered alg (RS256 default);
+    /// its `sub` is `user` as the client sees them (Core §8).
     pub fn mint_id_token(
         &self,
         client: &ClientRecord,
@@ -130,8 +134,9 @@ impl Provider {
             .as_deref()
             .and_then(Alg::parse)
             .unwrap_or_else(|| super::fapi::default_id_token_alg(&self.settings, &client.metadata));
+        let sub = self.subject(client, &user.sub);
         let mut claims = json!({
-            "iss": self.issuer, "sub": user.sub, "aud": client.client_id, "azp": client.client_id,
+            "iss": self.issuer, "sub": sub.as_str(), "aud": client.client_id, "azp": client.client_id,
             "iat": now, "exp": now + self.settings.id_token_ttl,
         });
         let obj = claims
@@ -254,7 +259,9 @@ pub fn requested_claims(user: &UserRecord, asked: &[StandardClaim]) -> Map<Strin
             StandardClaim::Name => user.name.as_ref().map(|n| json!(n)),
             StandardClaim::PreferredUsername => Some(json!(user.username)),
             StandardClaim::Email => user.email.as_ref().map(|e| json!(e)),
-            StandardClaim::EmailVerified => user.email.as_ref().map(|_| json!(false)),
+            StandardClaim::EmailVerified => {
+                user.email.as_ref().map(|_| json!(email_verified(user)))
+            }
         };
         if let Some(v) = v {
             m.insert(c.as_str().to_owned(), v);
@@ -276,9 +283,15 @@ pub fn user_claims(user: &UserRecord, scope: &Scope) -> Map<String, Value> {
         && let Some(e) = &user.email
     {
         m.insert("email".into(), json!(e));
-        m.insert("email_verified".into(), json!(false));
+        m.insert("email_verified".into(), json!(email_verified(user)));
     }
     m
+}
+
+/// `email_verified` (Core §5.1): the present address was proven the user's (a
+/// verification or password-reset link sent to it was used, `accounts::email`).
+pub fn email_verified(user: &UserRecord) -> bool {
+    user.email.is_some() && user.email_verified_at.is_some()
 }
 
 /// `at_hash`: the left half of the hash of the access token (Core §3.1.3.6); Ed25519
@@ -313,6 +326,7 @@ mod tests {
             username: "alice".into(),
             password_hash: String::new(),
             email: Some("a@example.com".into()),
+            email_verified_at: None,
             name: Some("Alice".into()),
             created_at: 0,
         };
@@ -321,5 +335,14 @@ mod tests {
         let all = user_claims(&u, &Scope::parse("openid profile email").unwrap());
         assert_eq!(all["preferred_username"], "alice");
         assert_eq!(all["email"], "a@example.com");
+        assert_eq!(all["email_verified"], false);
+        let verified = UserRecord {
+            email_verified_at: Some(5),
+            ..u
+        };
+        let all = user_claims(&verified, &Scope::parse("openid email").unwrap());
+        assert_eq!(all["email_verified"], true);
+        let asked = requested_claims(&verified, &[StandardClaim::EmailVerified]);
+        assert_eq!(asked["email_verified"], true);
     }
 }

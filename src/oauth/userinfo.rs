@@ -2,13 +2,16 @@
 //! claims of the token's scope, the standard claims the `claims` parameter asked for in
 //! `userinfo` (§5.5), and the `verified_claims` the grant's user agreed to share (OIDC4IDA).
 //! A DPoP-bound token is accepted only with a proof of its key (RFC 9449 §7), and every
-//! refusal of such a token is a DPoP challenge.
+//! refusal of such a token is a DPoP challenge. `sub` is the token's: the user as the
+//! token's client sees them (Core §8; a pairwise `sub` is resolved to its user through
+//! the token's grant, `oauth::subject`).
 
 use serde_json::{Value, json};
 
 use super::dpop::resource::{self, Presented, Refusal};
 use super::error::{ErrorCode, OAuthError};
 use super::provider::{Provider, paths};
+use super::subject::TokenSubject;
 use super::tokens::{requested_claims, user_claims};
 use super::verified_claims;
 use crate::store::StoreError;
@@ -40,16 +43,19 @@ async fn released(p: &Provider, claims: &super::tokens::AccessClaims) -> Result<
             "the token lacks the openid scope",
         ));
     }
-    let sub = claims.str("sub").unwrap_or_default();
-    let user = match p.stores.users.get_user(sub).await {
+    let gone = || OAuthError::invalid_token("the user no longer exists");
+    let local = match p.token_subject(claims).await? {
+        Some(TokenSubject::User(local)) => local,
+        Some(TokenSubject::Other(_)) | None => return Err(gone()),
+    };
+    let user = match p.stores.users.get_user(&local).await {
         Ok(u) => u,
-        Err(StoreError::NotFound) => {
-            return Err(OAuthError::invalid_token("the user no longer exists"));
-        }
+        Err(StoreError::NotFound) => return Err(gone()),
         Err(e) => return Err(e.into()),
     };
     let mut out = user_claims(&user, &scope);
-    out.insert("sub".into(), json!(user.sub));
+    // The token's own `sub`, which `token_subject` proved is this user for its client.
+    out.insert("sub".into(), json!(claims.str("sub")));
     if let Some(gid) = claims.str("grant_id")
         && let Some(member) = verified_claims::userinfo_request(p, gid).await?
     {

@@ -2,7 +2,8 @@
 //! already used for webhooks. An `email` event's destination is the recipient address
 //! and its payload an [`EmailMessage`] (subject and plain-text body); the sender, the
 //! server and its credentials come from the settings in effect when the event is
-//! delivered. Every message carries `Message-ID: <event id@surety>`, so a retry after a
+//! delivered; a text carrying a secret (a single-use link) is sealed into the row under
+//! the key-encryption key and opened only to send it. Every message carries `Message-ID: <event id@surety>`, so a retry after a
 //! lost answer shows as a duplicate to mail software.
 //!
 //! A permanent SMTP answer (5xx: unknown mailbox, refused sender) gives up at once;
@@ -19,13 +20,18 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretSlice};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use super::worker::{DeliveryError, Transport};
-use super::{EventId, KIND_EMAIL, MAX_PAYLOAD_BYTES, OutboxError, new_event};
+use super::{
+    EventId, KIND_EMAIL, MAX_PAYLOAD_BYTES, OutboxError, SecretSource, new_event, secret_aad,
+};
 use crate::clock::{Entropy, Timestamp};
 use crate::config::Settings;
+use crate::keys::KeyRing;
 use crate::store::{OutboxEvent, OutboxStore};
 
 /// Connection, greeting and each command time out after this long.
@@ -75,17 +81,46 @@ pub async fn enqueue_email_to(
     to: &str,
     message: &EmailMessage,
 ) -> Result<EventId, OutboxError> {
+    let event = email_event(None, rng, now, to, message)?;
+    outbox.enqueue(&event).await?;
+    tracing::info!(event_id = %event.id, kind = KIND_EMAIL, "outbox event queued");
+    Ok(EventId(event.id))
+}
+
+/// The event [`enqueue_email_to`] would store, for a caller that stores it in a
+/// transaction of its own. With `seal` (the key ring), the text — a message carrying a
+/// secret, such as a single-use link — is sealed into the row under the key-encryption
+/// key instead of stored as it is: the database never holds the secret in the clear, and
+/// the worker opens it at delivery.
+pub fn email_event(
+    seal: Option<&KeyRing>,
+    rng: &dyn Entropy,
+    now: Timestamp,
+    to: &str,
+    message: &EmailMessage,
+) -> Result<OutboxEvent, OutboxError> {
     let to = parse_address(to)?;
     message.check()?;
-    let body = serde_json::to_string(message).map_err(|_| OutboxError::Payload("not JSON"))?;
-    if body.len() > MAX_PAYLOAD_BYTES {
+    if message.text.len() > MAX_PAYLOAD_BYTES {
         return Err(OutboxError::Payload("larger than 64 KiB"));
     }
     let id = EventId::new(rng);
-    let event = new_event(&id, KIND_EMAIL, to.as_ref(), body, None, now);
-    outbox.enqueue(&event).await?;
-    tracing::info!(event_id = %id.as_str(), kind = KIND_EMAIL, "outbox event queued");
-    Ok(id)
+    let (stored, sealed) = match seal {
+        Some(keys) => {
+            let sealed = keys.seal_secret(&secret_aad(id.as_str()), message.text.as_bytes())?;
+            let subject_only = EmailMessage {
+                subject: message.subject.clone(),
+                text: String::new(),
+            };
+            (subject_only, Some(sealed))
+        }
+        None => (message.clone(), None),
+    };
+    let body = serde_json::to_string(&stored).map_err(|_| OutboxError::Payload("not JSON"))?;
+    if body.len() > MAX_PAYLOAD_BYTES {
+        return Err(OutboxError::Payload("larger than 64 KiB"));
+    }
+    Ok(new_event(&id, KIND_EMAIL, to.as_ref(), body, sealed, now))
 }
 
 /// Checks the SMTP settings: `None` when no server is configured (no e-mail is sent),
@@ -115,12 +150,18 @@ pub fn check_settings(s: &Settings) -> Result<Option<()>, OutboxError> {
 pub struct EmailTransport {
     smtp: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// Opens the texts sealed into their rows ([`email_event`]).
+    secrets: Arc<dyn SecretSource>,
 }
 
 impl EmailTransport {
     /// The transport the settings describe, `None` without an SMTP host.
     /// `hello` is the name Surety gives in `EHLO` (the issuer's host).
-    pub fn from_settings(s: &Settings, hello: &str) -> Result<Option<Self>, OutboxError> {
+    pub fn from_settings(
+        s: &Settings,
+        hello: &str,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Result<Option<Self>, OutboxError> {
         if check_settings(s)?.is_none() {
             return Ok(None);
         }
@@ -153,15 +194,25 @@ impl EmailTransport {
         Ok(Some(Self {
             smtp: b.build(),
             from: Mailbox::new(Some("Surety".to_owned()), from),
+            secrets,
         }))
     }
 
-    fn message(&self, event: &OutboxEvent) -> Result<Message, DeliveryError> {
+    /// The message of `event`; `sealed` is its text when the row holds it sealed.
+    fn message(
+        &self,
+        event: &OutboxEvent,
+        sealed: Option<SecretSlice<u8>>,
+    ) -> Result<Message, DeliveryError> {
         let permanent = |what: &str| DeliveryError::Permanent(what.to_owned());
         let to = parse_address(&event.destination).map_err(|_| permanent("invalid recipient"))?;
-        let m: EmailMessage =
+        let mut m: EmailMessage =
             serde_json::from_str(&event.payload).map_err(|_| permanent("invalid payload"))?;
         m.check().map_err(|_| permanent("invalid subject"))?;
+        if let Some(text) = sealed {
+            m.text = String::from_utf8(text.expose_secret().to_vec())
+                .map_err(|_| permanent("sealed text is not UTF-8"))?;
+        }
         Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
@@ -194,7 +245,12 @@ impl Transport for EmailTransport {
     }
 
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), DeliveryError> {
-        let message = self.message(event)?;
+        let sealed = match self.secrets.sealed_secret(event).await {
+            Ok(s) => s,
+            // A KEK mismatch may be a misconfigured node: let a correct one try later.
+            Err(_) => return Err(DeliveryError::Retry("sealed text does not open".into())),
+        };
+        let message = self.message(event, sealed)?;
         match self.smtp.send(message).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(describe(&e))),
@@ -255,11 +311,48 @@ mod tests {
         assert_eq!(SmtpTls::Tls.default_port(), 465);
     }
 
+    /// Nothing is sealed in rows (these tests pass sealed texts to `message` directly).
+    struct NoSecrets;
+
+    #[async_trait]
+    impl SecretSource for NoSecrets {
+        async fn sealed_secret(
+            &self,
+            _: &OutboxEvent,
+        ) -> Result<Option<SecretSlice<u8>>, crate::keys::KeyError> {
+            Ok(None)
+        }
+    }
+
+    fn transport() -> EmailTransport {
+        EmailTransport::from_settings(&smtp("127.0.0.1"), "surety.example", Arc::new(NoSecrets))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn sealed_texts_replace_the_stored_one() {
+        let t = transport();
+        let m = EmailMessage {
+            subject: "Reset your password".into(),
+            text: String::new(),
+        };
+        let id = EventId::new(&crate::clock::SystemEntropy);
+        let payload = serde_json::to_string(&m).unwrap();
+        let e = new_event(&id, KIND_EMAIL, "jo@example.com", payload, Some(vec![1]), 0);
+        let text = SecretSlice::from(b"open https://op/password/reset?t=x".to_vec());
+        let raw = String::from_utf8(t.message(&e, Some(text)).unwrap().formatted()).unwrap();
+        assert!(raw.contains("open https://op/password/reset?t=x"), "{raw}");
+        let bad = SecretSlice::from(vec![0xff, 0xfe]);
+        assert!(matches!(
+            t.message(&e, Some(bad)),
+            Err(DeliveryError::Permanent(_))
+        ));
+    }
+
     #[test]
     fn messages_are_built_from_events() {
-        let t = EmailTransport::from_settings(&smtp("127.0.0.1"), "surety.example")
-            .unwrap()
-            .unwrap();
+        let t = transport();
         let m = EmailMessage {
             subject: "Verification failed".into(),
             text: "Someone tried.\n".into(),
@@ -274,17 +367,23 @@ mod tests {
             None,
             1_700_000_000,
         );
-        let raw = String::from_utf8(t.message(&e).unwrap().formatted()).unwrap();
+        let raw = String::from_utf8(t.message(&e, None).unwrap().formatted()).unwrap();
         assert!(raw.contains("Subject: Verification failed"), "{raw}");
         assert!(raw.contains("To: jo@example.com"), "{raw}");
         assert!(raw.contains(&format!("Message-ID: <{}@surety>", id.as_str())));
         assert!(raw.contains("Date: Tue, 14 Nov 2023"), "{raw}");
         let mut bad = e.clone();
         bad.destination = "nobody".into();
-        assert!(matches!(t.message(&bad), Err(DeliveryError::Permanent(_))));
+        assert!(matches!(
+            t.message(&bad, None),
+            Err(DeliveryError::Permanent(_))
+        ));
         bad = e.clone();
         bad.payload = r#"{"subject":"a\nBcc: x@y.z","text":""}"#.into();
-        assert!(matches!(t.message(&bad), Err(DeliveryError::Permanent(_))));
+        assert!(matches!(
+            t.message(&bad, None),
+            Err(DeliveryError::Permanent(_))
+        ));
     }
 
     #[test]

@@ -83,24 +83,23 @@ fn secret_aad(event_id: &str) -> Vec<u8> {
     format!("outbox:{event_id}").into_bytes()
 }
 
-/// Where the worker finds the secret that signs an event.
+/// Where the worker finds the secret an event carries: a webhook's signing secret, the
+/// text of an e-mail holding a single-use link.
 #[async_trait]
 pub trait SecretSource: Send + Sync {
-    /// The signing secret of `event`; `None` if the event carries none.
-    async fn signing_secret(
-        &self,
-        event: &OutboxEvent,
-    ) -> Result<Option<SecretSlice<u8>>, KeyError>;
+    /// The secret of `event`; `None` if the event carries none.
+    async fn sealed_secret(&self, event: &OutboxEvent)
+    -> Result<Option<SecretSlice<u8>>, KeyError>;
 }
 
 /// The secret sealed (under the key-encryption key) into the event row itself, so the
 /// worker needs nothing else and a later change of the app's secret does not alter an
-/// event already queued.
+/// event already queued; the database never holds it in the clear.
 pub struct SealedInRow(pub Arc<KeyRing>);
 
 #[async_trait]
 impl SecretSource for SealedInRow {
-    async fn signing_secret(
+    async fn sealed_secret(
         &self,
         event: &OutboxEvent,
     ) -> Result<Option<SecretSlice<u8>>, KeyError> {

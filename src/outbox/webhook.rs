@@ -83,7 +83,7 @@ impl Transport for WebhookTransport {
     async fn deliver(&self, event: &OutboxEvent) -> Result<(), DeliveryError> {
         let url = WebhookUrl::parse(&event.destination)
             .map_err(|e| DeliveryError::Permanent(e.to_string()))?;
-        let secret = match self.secrets.signing_secret(event).await {
+        let secret = match self.secrets.sealed_secret(event).await {
             Ok(Some(s)) => s,
             Ok(None) => return Err(DeliveryError::Permanent("no signing secret".into())),
             // A KEK mismatch may be a misconfigured node: let a correct one try later.

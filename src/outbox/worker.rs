@@ -144,8 +144,9 @@ impl Worker {
         clock: SharedClock,
         entropy: SharedEntropy,
     ) -> Result<Self, OutboxError> {
-        let secrets = Arc::new(SealedInRow(keys.clone()));
-        let webhook: Arc<dyn Transport> = Arc::new(WebhookTransport::new(secrets, clock.clone()));
+        let secrets: Arc<dyn super::SecretSource> = Arc::new(SealedInRow(keys.clone()));
+        let webhook: Arc<dyn Transport> =
+            Arc::new(WebhookTransport::new(secrets.clone(), clock.clone()));
         let logout: Arc<dyn Transport> =
             Arc::new(JwtPostTransport::new(keys, clock.clone(), entropy.clone()));
         let mut transports = vec![webhook, logout];
@@ -153,7 +154,7 @@ impl Worker {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
-        if let Some(email) = EmailTransport::from_settings(s, &hello)? {
+        if let Some(email) = EmailTransport::from_settings(s, &hello, secrets)? {
             transports.push(Arc::new(email));
         }
         let policy = RetryPolicy {

@@ -108,7 +108,7 @@ fn issue(
         extra.insert("partner_user".into(), u);
     }
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-        sub: account.sid.to_string(),
+        sub: crate::oauth::subject::Subject::account(&account.sid),
         client_id: client.client_id.to_string(),
         scope: scope.clone(),
         extra,

@@ -82,7 +82,7 @@ impl Grant for JwtBearer {
             |c| c.client.client_id.to_string(),
         );
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-            sub: v.account.sid.to_string(),
+            sub: crate::oauth::subject::Subject::account(&v.account.sid),
             client_id,
             scope: scope.clone(),
             extra,

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Once;
 
-use super::migrate::{applied_versions, latest_version};
+use super::migrate::{applied_versions, known_versions, latest_version};
 use super::sql::{Backend, SqlStore};
 use super::*;
 use crate::clock::{Entropy, SystemEntropy};
@@ -137,6 +137,7 @@ contract!(
     replay_horizons,
     resource_servers_crud,
     keys_insert_list_delete,
+    server_secret_first_writer_wins,
     migrate_twice_is_noop,
     ping_and_purge,
 );
@@ -147,6 +148,7 @@ mod audit;
 mod bindings;
 mod devices;
 mod entities;
+mod links;
 mod promotions;
 mod refresh;
 mod registrations;
@@ -178,6 +180,7 @@ fn user(sub: &str, username: &str) -> UserRecord {
         username: username.into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         email: Some(format!("{username}@example.com")),
+        email_verified_at: None,
         name: None,
         created_at: 1_700_000_001,
     }
@@ -430,6 +433,27 @@ async fn keys_insert_list_delete(s: &SqlStore) {
     assert_eq!(s.list_keys().await.unwrap(), vec![k1]);
 }
 
+async fn server_secret_first_writer_wins(s: &SqlStore) {
+    let first: Vec<u8> = vec![0, 1, 2, 0xfe, 0xff, 0];
+    assert_eq!(
+        s.server_secret_or_insert("pairwise", &first, 100)
+            .await
+            .unwrap(),
+        first
+    );
+    // A second writer (another node starting) gets the first one's secret.
+    assert_eq!(
+        s.server_secret_or_insert("pairwise", b"other", 200)
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(
+        s.server_secret_or_insert("other", b"x", 200).await.unwrap(),
+        b"x".to_vec()
+    );
+}
+
 async fn migrate_twice_is_noop(s: &SqlStore) {
     s.insert_user(&user("u1", "alice")).await.unwrap();
     let before = applied_versions(s.pool()).await.unwrap();
@@ -468,8 +492,10 @@ async fn concurrent_first_migration(db: TestDb) {
     for r in runs {
         r.await.unwrap().unwrap();
     }
-    let expected: Vec<i64> = (1..=latest_version()).collect();
-    assert_eq!(applied_versions(db.store.pool()).await.unwrap(), expected);
+    assert_eq!(
+        applied_versions(db.store.pool()).await.unwrap(),
+        known_versions()
+    );
     db.store.insert_user(&user("u1", "alice")).await.unwrap();
     for n in nodes {
         assert_eq!(n.get_user("u1").await.unwrap().sub, "u1");

@@ -140,6 +140,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0020_client_registrations.sql"),
         postgres: include_str!("../../migrations/postgres/0020_client_registrations.sql"),
     },
+    Migration {
+        version: 21,
+        name: "server_secrets",
+        sqlite: include_str!("../../migrations/sqlite/0021_server_secrets.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_server_secrets.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "account_links",
+        sqlite: include_str!("../../migrations/sqlite/0023_account_links.sql"),
+        postgres: include_str!("../../migrations/postgres/0023_account_links.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).
@@ -147,6 +159,12 @@ const PG_LOCK_KEY: i64 = 0x7375_7265_7479_i64; // "surety"
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
     (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)";
+
+/// Every schema version this binary knows, ascending (numbers may skip: a version is a
+/// name, reserved by the branch that adds it).
+pub fn known_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {

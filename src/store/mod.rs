@@ -15,6 +15,7 @@ mod device_sql;
 mod entities_sql;
 mod ids;
 mod keys_sql;
+mod links_sql;
 pub mod migrate;
 mod outbox_sql;
 mod partners_sql;
@@ -43,6 +44,7 @@ pub use entities_sql::{
 };
 pub use ids::{AccountSid, ClientId, PartnerId};
 pub use keys_sql::{ApiKeyRecord, ApiKeyStore};
+pub use links_sql::{LinkRecord, LinkStore};
 pub use outbox_sql::{OutboxEvent, OutboxFilter, OutboxStore};
 pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
@@ -54,8 +56,8 @@ pub use resource_sql::{
 };
 pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
 pub use types::{
-    AccountStatus, AppPermission, GrantStatus, OutboxStatus, PartnerLimits, PartnerStatus,
-    UsageLimits,
+    AccountStatus, AppPermission, GrantStatus, LinkPurpose, OutboxStatus, PartnerLimits,
+    PartnerStatus, UsageLimits,
 };
 pub use verify_sql::{
     AttemptState, EntitySample, EntitySamples, SamplesQuery, VerificationHistoryRecord,
@@ -129,6 +131,30 @@ pub struct ClientMetadata {
     /// §2.2: the client needs `sid` in logout tokens (Surety always sends it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    /// OpenID Connect Core §8: the `sub` the client sees (public unless registered).
+    #[serde(default, skip_serializing_if = "SubjectType::is_public")]
+    pub subject_type: SubjectType,
+    /// Core §8.1, Registration §2: the https URL of a JSON array holding every redirect
+    /// URI of the client; its host is the client's sector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
+}
+
+/// The subject identifier type of a client (OpenID Connect Core §8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectType {
+    /// Every client sees the same `sub`: the user's id (§8).
+    #[default]
+    Public,
+    /// Each sector sees its own `sub` for a user, which no other sector can link (§8.1).
+    Pairwise,
+}
+
+impl SubjectType {
+    pub fn is_public(&self) -> bool {
+        *self == SubjectType::Public
+    }
 }
 
 /// A security profile a client is held to (client metadata `surety_profile`).
@@ -177,6 +203,7 @@ pub struct UserRecord {
     /// argon2id PHC string.
     pub password_hash: String,
     pub email: Option<String>,
+    pub email_verified_at: Option<Timestamp>, // a link sent to `email` was used then
     pub name: Option<String>,
     pub created_at: Timestamp,
 }
@@ -323,6 +350,14 @@ pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, k: &StoredKey) -> StoreResult<()>;
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
     async fn delete_key(&self, kid: &str) -> StoreResult<()>;
+    /// The sealed server secret `name`: the stored one, or else `sealed`, stored now. Of
+    /// nodes racing to store theirs, one wins and every node gets the winner's.
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>>;
 }
 
 /// A partner: a company that owns accounts and vouches for them with signed assertions.
@@ -562,6 +597,7 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     /// Initial access tokens and clients' own registrations (RFC 7591, RFC 7592).
     pub registrations: Arc<dyn RegistrationStore>,
+    pub links: Arc<dyn LinkStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -599,6 +635,7 @@ impl Stores {
             devices: s.clone(),
             sessions: s.clone(),
             registrations: s.clone(),
+            links: s.clone(),
             health: s,
         }
     }

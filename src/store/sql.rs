@@ -126,9 +126,9 @@ impl SqlStore {
         super::migrate::run(&self.pool, self.backend, SystemClock.now()).await
     }
 
-    /// Deletes revoked `jti`s, refresh tokens and device authorizations whose expiry is at
-    /// or before `now` (housekeeping; none is needed once expired). Returns the number of
-    /// rows removed.
+    /// Deletes revoked `jti`s, refresh tokens, device authorizations and e-mailed links
+    /// whose expiry is at or before `now` (housekeeping; none is needed once expired).
+    /// Returns the number of rows removed.
     pub async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         let jtis = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at <= $1");
         let jtis = self.exec(jtis.bind(now)).await?;
@@ -139,11 +139,13 @@ impl SqlStore {
         let devices = sqlx::query("DELETE FROM device_authorizations WHERE expires_at <= $1");
         let devices = self.exec(devices.bind(now)).await?;
         let sessions = super::sessions_sql::purge_expired(self, now).await?;
+        let links = super::links_sql::purge_expired(self, now).await?;
         Ok(jtis.rows_affected()
             + refresh.rows_affected()
             + horizons.rows_affected()
             + devices.rows_affected()
-            + sessions)
+            + sessions
+            + links)
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front
@@ -296,12 +298,13 @@ fn client_from(row: &AnyRow) -> StoreResult<ClientRecord> {
     })
 }
 
-fn user_from(row: &AnyRow) -> StoreResult<UserRecord> {
+pub(crate) fn user_from(row: &AnyRow) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         sub: col(row, "sub")?,
         username: col(row, "username")?,
         password_hash: col(row, "password_hash")?,
         email: col(row, "email")?,
+        email_verified_at: col(row, "email_verified_at")?,
         name: col(row, "name")?,
         created_at: col(row, "created_at")?,
     })
@@ -343,8 +346,10 @@ pub(crate) fn client_update(c: &ClientRecord) -> StoreResult<AnyQuery<'_>> {
         .bind(to_json(&c.metadata)?))
 }
 const USER_INSERT: &str = "INSERT INTO users \
-    (sub, username, password_hash, email, name, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-const USER_SELECT: &str = "SELECT sub, username, password_hash, email, name, created_at FROM users";
+    (sub, username, password_hash, email, name, created_at, email_verified_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(crate) const USER_SELECT: &str = "SELECT sub, username, password_hash, email, \
+    email_verified_at, name, created_at FROM users";
 const CONSENT_UPSERT: &str = "INSERT INTO consents (sub, client_id, scope, updated_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (sub, client_id) \
     DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at";
@@ -452,7 +457,8 @@ impl UserStore for SqlStore {
         let q = q
             .bind(u.email.as_deref())
             .bind(u.name.as_deref())
-            .bind(u.created_at);
+            .bind(u.created_at)
+            .bind(u.email_verified_at);
         self.exec(q).await?;
         Ok(())
     }
@@ -525,6 +531,24 @@ impl KeyStore for SqlStore {
     async fn delete_key(&self, kid: &str) -> StoreResult<()> {
         let q = sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid);
         expect_row(self.exec(q).await?)
+    }
+
+    async fn server_secret_or_insert(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        let q = sqlx::query(
+            "INSERT INTO server_secrets (name, sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(sealed)
+        .bind(now);
+        self.exec(q).await?;
+        let q = sqlx::query("SELECT sealed FROM server_secrets WHERE name = $1").bind(name);
+        col(&self.one(q).await?, "sealed")
     }
 }
 

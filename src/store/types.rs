@@ -69,6 +69,16 @@ text_enum! {
 }
 
 text_enum! {
+    /// What a single-use link e-mailed to a user is for (`accounts::links`).
+    LinkPurpose {
+        /// Proves the address is the user's (`email_verified`).
+        VerifyEmail => "verify_email",
+        /// Lets the holder set a new password.
+        ResetPassword => "reset_password",
+    }
+}
+
+text_enum! {
     /// An outbox event: pending until delivered, or failed after its last attempt.
     OutboxStatus {
         Pending => "pending",

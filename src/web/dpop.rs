@@ -64,6 +64,29 @@ pub fn is_dpop_error(e: &OAuthError) -> bool {
     )
 }
 
+/// A token-endpoint-like answer (`/token`, `/par`): `ok` of the result, or its error,
+/// with a fresh `DPoP-Nonce` when the request sent a `DPoP` header or was refused for
+/// DPoP's sake (RFC 9449 §8).
+pub fn answer<T>(
+    p: &Provider,
+    dpop: &Result<Option<String>, OAuthError>,
+    result: Result<T, ProtocolError>,
+    ok: impl FnOnce(T) -> Response,
+) -> Response {
+    let due = match &result {
+        Err(ProtocolError(e)) => is_dpop_error(e) || !matches!(dpop, Ok(None)),
+        Ok(_) => !matches!(dpop, Ok(None)),
+    };
+    let r = match result {
+        Ok(v) => ok(v),
+        Err(e) => e.into_response(),
+    };
+    match due {
+        true => with_nonce(p, r),
+        false => r,
+    }
+}
+
 /// `r` with a fresh `DPoP-Nonce`.
 pub fn with_nonce(p: &Provider, mut r: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&p.dpop_nonces.issue(p.now())) {

@@ -118,6 +118,30 @@ pub fn router(state: AppState) -> Router {
             "/account/sessions/end-all",
             post(routes::account_sessions::end_all),
         )
+        .route(
+            routes::account_email::PATH,
+            get(routes::account_email::page).post(routes::account_email::change),
+        )
+        .route(
+            routes::account_email::SEND_PATH,
+            post(routes::account_email::send),
+        )
+        .route(
+            routes::account_password::PATH,
+            get(routes::account_password::page).post(routes::account_password::change),
+        )
+        .route(
+            crate::accounts::reset::FORGOT_PATH,
+            get(routes::password_reset::forgot_page).post(routes::password_reset::forgot),
+        )
+        .route(
+            crate::accounts::reset::RESET_PATH,
+            get(routes::password_reset::reset_page).post(routes::password_reset::reset),
+        )
+        .route(
+            crate::accounts::email::VERIFY_PATH,
+            get(routes::email_verify::page).post(routes::email_verify::confirm),
+        )
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics));

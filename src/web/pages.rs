@@ -163,3 +163,43 @@ pub struct SignupPage<'a> {
     pub client_name: Option<&'a str>,
     pub error: Option<&'a str>,
 }
+
+#[derive(Template)]
+#[template(path = "account_email.html")]
+pub struct AccountEmailPage<'a> {
+    pub csrf: &'a str,
+    pub email: Option<&'a str>,
+    /// When the address was confirmed (`YYYY-MM-DD HH:MM UTC`), if it was.
+    pub verified: Option<String>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "account_password.html")]
+pub struct AccountPasswordPage<'a> {
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "password_forgot.html")]
+pub struct PasswordForgotPage<'a> {
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "password_reset.html")]
+pub struct PasswordResetPage<'a> {
+    /// The link's token, carried to the form's POST.
+    pub token: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "email_verify.html")]
+pub struct EmailVerifyPage<'a> {
+    pub token: &'a str,
+    pub email: &'a str,
+}

@@ -6,6 +6,12 @@ this hook narrows, in the test's copy only, every key-set property (`jwks`) and 
 public-JWK body of the partner key endpoint (`PublicJwk`) to one real P-256 public key.
 Every other field is still generated, every phase (coverage included) sees the same
 narrowed schema, and negative tests still mutate these values into invalid ones.
+
+Pairwise subjects cannot be described either: a pairwise client's redirect URIs must
+share one host (a schema cannot compare hosts), and a `sector_identifier_uri` must serve,
+when registered, a JSON array listing them (a schema cannot fetch). So the client input's
+`subject_type` is narrowed to `public` (or null) and `sector_identifier_uri` to null;
+negative tests still send other values, which the server refuses.
 """
 
 import schemathesis
@@ -29,6 +35,9 @@ def _narrow(node):
         types = [types] if isinstance(types, str) else (types or [])
         if "object" in types:  # the key set itself, not a rule about its absence
             props["jwks"] = {"enum": [_JWKS, None] if "null" in types else [_JWKS]}
+        if isinstance(props, dict) and {"subject_type", "sector_identifier_uri"} <= props.keys():
+            props["subject_type"] = {"enum": ["public", None]}
+            props["sector_identifier_uri"] = {"enum": [None]}
         for v in node.values():
             _narrow(v)
     elif isinstance(node, list):

@@ -109,7 +109,9 @@ fn token(srv: &TestServer, account: &str) -> Cred {
     let mut extra = serde_json::Map::new();
     extra.insert("account_sid".into(), json!(account));
     let grant = surety::oauth::tokens::AccessGrant {
-        sub: "user-1".into(),
+        sub: srv
+            .provider()
+            .subject_of("app-1", &Default::default(), "user-1"),
         client_id: "app-1".into(),
         scope: surety::oauth::scope::Scope::parse("read calls:write messages:send numbers:manage")
             .unwrap(),

@@ -451,6 +451,9 @@ async fn a_new_user_signs_up_when_the_request_allows_it() {
             .is_some(),
         "an owner account was made"
     );
+    let queued = crate::email_verify::outbox_events(&srv).await;
+    let link = |e: &surety::store::OutboxEvent| e.destination == "newbie@example.com";
+    assert!(queued.iter().any(link), "a confirmation link is queued");
     srv.shutdown().await;
 }
 

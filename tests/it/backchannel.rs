@@ -17,13 +17,13 @@ use surety::keys::jws;
 use crate::helpers::*;
 
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     tokens: Mutex<Vec<String>>,
     fail: AtomicBool,
 }
 
 /// A receiver; returns its state and its URL.
-async fn receiver(fail: bool) -> (Arc<Seen>, String) {
+pub(crate) async fn receiver(fail: bool) -> (Arc<Seen>, String) {
     let seen = Arc::new(Seen::default());
     seen.fail.store(fail, Ordering::SeqCst);
     let app = axum::Router::new()
@@ -65,7 +65,7 @@ async fn server(backend: &Backend) -> TestServer {
 }
 
 /// A confidential web client with a back-channel logout URI.
-async fn rp(srv: &TestServer, bcl: &str) -> (String, String) {
+pub(crate) async fn rp(srv: &TestServer, bcl: &str) -> (String, String) {
     let (id, secret) = srv
         .client(json!({
             "client_name": "Logout RP",
@@ -80,7 +80,7 @@ async fn rp(srv: &TestServer, bcl: &str) -> (String, String) {
 }
 
 /// A JWT's header and claims, its signature checked against the published JWKS.
-async fn verified(srv: &TestServer, jwt: &str) -> (Value, Value) {
+pub(crate) async fn verified(srv: &TestServer, jwt: &str) -> (Value, Value) {
     let jwks: Value = srv
         .api
         .get(srv.url("/jwks"))
@@ -98,7 +98,7 @@ async fn verified(srv: &TestServer, jwt: &str) -> (Value, Value) {
     )
 }
 
-async fn logout_tokens(seen: &Seen, n: usize) -> Vec<String> {
+pub(crate) async fn logout_tokens(seen: &Seen, n: usize) -> Vec<String> {
     eventually(&format!("{n} logout tokens"), || async {
         let t = seen.tokens.lock().unwrap().clone();
         (t.len() >= n).then_some(t)
@@ -106,7 +106,7 @@ async fn logout_tokens(seen: &Seen, n: usize) -> Vec<String> {
     .await
 }
 
-async fn refresh_works(srv: &TestServer, c: &(String, String), t: &Value) -> bool {
+pub(crate) async fn refresh_works(srv: &TestServer, c: &(String, String), t: &Value) -> bool {
     let rt = t["refresh_token"].as_str().unwrap();
     let form = [("grant_type", "refresh_token"), ("refresh_token", rt)];
     token_request(srv, c, &form).await.status() == StatusCode::OK
@@ -177,7 +177,7 @@ async fn rp_initiated_logout_sends_a_verifiable_logout_token_and_revokes_refresh
 }
 
 /// Signs `browser` in as `username` through client `c`; returns the token response.
-async fn sign_in(
+pub(crate) async fn sign_in(
     srv: &TestServer,
     browser: &reqwest::Client,
     c: &(String, String),

@@ -1,7 +1,7 @@
 //! The Device Authorization Grant's rules beyond the happy path (RFC 8628): who may ask
 //! (a client registered for the grant, authenticated as at the token endpoint), what it
-//! may ask (scope, resources), how often codes may be guessed (per address and in
-//! total), discovery, and the verification page going through the same pipeline as an
+//! may ask (scope, resources), how often it may ask (per address) and codes may be
+//! guessed (per address and in total), discovery, and the verification page going through the same pipeline as an
 //! authorization request — a developer app's subaccount consent, and step-up.
 
 use reqwest::StatusCode;
@@ -65,6 +65,59 @@ async fn guessing_user_codes_is_limited_per_address_and_in_total() {
         assert_eq!(
             guess(&srv, right, "10.0.0.3").await,
             StatusCode::TOO_MANY_REQUESTS
+        );
+        srv.shutdown().await;
+    }
+}
+
+/// `POST /device_authorization` from `from` (behind a trusted proxy).
+async fn ask_from(srv: &TestServer, client_id: &str, from: &str) -> reqwest::Response {
+    srv.api
+        .post(srv.url("/device_authorization"))
+        .header("x-forwarded-for", from)
+        .form(&[("client_id", client_id), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn device_authorization_requests_are_limited_per_address() {
+    for backend in all_backends().await {
+        let clock = fixed_clock();
+        let mut s = settings_for(&backend);
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.device_authorization_rate = 3;
+        let srv = TestServer::start_with_clock(s, clock.clone()).await;
+        // The minute starts now, so the window cannot roll over during the test.
+        clock.advance(60 - srv.provider().now().rem_euclid(60));
+        let tv = tv_client(&srv).await;
+        // Every request counts, a refused one too (counted before it is looked at).
+        assert_eq!(
+            ask_from(&srv, "nobody", "10.0.0.1").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                ask_from(&srv, &tv, "10.0.0.1").await.status(),
+                StatusCode::OK
+            );
+        }
+        let r = ask_from(&srv, &tv, "10.0.0.1").await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()["retry-after"], "60");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "slow_down");
+        // Another address has its own budget; the next minute, a new one.
+        assert_eq!(
+            ask_from(&srv, &tv, "10.0.0.2").await.status(),
+            StatusCode::OK
+        );
+        clock.advance(60);
+        assert_eq!(
+            ask_from(&srv, &tv, "10.0.0.1").await.status(),
+            StatusCode::OK
         );
         srv.shutdown().await;
     }

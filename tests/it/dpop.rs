@@ -4,6 +4,7 @@
 //! partners' jwt-bearer grant, invalid proofs, and a proof replayed at another node.
 //! Resources (UserInfo, the reference API, step-up) are in `dpop::resources`.
 
+mod par;
 mod resources;
 
 use reqwest::StatusCode;
@@ -394,7 +395,7 @@ async fn invalid_proofs_are_refused_and_a_plain_client_may_still_use_bearer() {
         .unwrap();
     assert_eq!(
         d["dpop_signing_alg_values_supported"],
-        json!(["ES256", "EdDSA", "RS256"])
+        json!(["ES256", "EdDSA", "PS256", "RS256"])
     );
     srv.shutdown().await;
 }

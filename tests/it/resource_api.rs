@@ -381,7 +381,7 @@ async fn missing_or_bad_credentials_get_401_and_a_challenge() {
         a.challenge,
         [
             "Bearer",
-            "DPoP algs=\"ES256 EdDSA RS256\"",
+            "DPoP algs=\"ES256 EdDSA PS256 RS256\"",
             "Basic realm=\"surety\""
         ]
     );
@@ -423,7 +423,7 @@ async fn missing_or_bad_credentials_get_401_and_a_challenge() {
     let partner_token = srv
         .provider()
         .mint_access_token(&surety::oauth::tokens::AccessGrant {
-            sub: f.partner.id.clone(),
+            sub: surety::oauth::subject::Subject::client(&f.partner.id),
             client_id: f.partner.id.clone(),
             scope: surety::oauth::scope::Scope::parse(ALL).unwrap(),
             ..Default::default()

@@ -257,12 +257,13 @@ pub(crate) async fn proceed(
     // for this very request satisfies both.
     let too_old = |s: &Session| req.max_age.is_some_and(|m| m == 0 || now - s.auth_time > m);
     // A `claims` request naming a `sub` may only be answered for that user (Core
-    // §3.1.2.2): another user's session is no session for it.
+    // §3.1.2.2): another user's session is no session for it. The `sub` is the one the
+    // client knows (pairwise for a pairwise client, Core §8).
     let other_user = |s: &Session| {
         req.claims
             .as_ref()
             .and_then(|c| c.subject())
-            .is_some_and(|sub| !ct_eq(sub.as_bytes(), s.sub.as_bytes()))
+            .is_some_and(|sub| !p.is_subject_of(client, &s.sub, sub))
     };
     let session = match session {
         Some(s) if login_done && other_user(&s) => {

@@ -1,13 +1,15 @@
 //! Pushed authorization requests (RFC 9126): the client posts its authorization request
 //! to the PAR endpoint, authenticated, and gets a `request_uri` that the authorization
 //! endpoint accepts exactly once. A pushed request object (`request`, RFC 9126 §3) is
-//! verified once, here; what is kept are its parameters and that they were signed.
+//! verified once, here; what is kept are its parameters and that they were signed. A
+//! `DPoP` proof sent with the push binds the code to its key (RFC 9449 §10.1).
 
 use serde::{Deserialize, Serialize};
 
 use super::AuthorizeError;
 use super::request::{self, Origin};
 use crate::oauth::client_auth::{self, Credentials};
+use crate::oauth::dpop::binding;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::Params;
 use crate::oauth::provider::{Provider, paths};
@@ -33,8 +35,10 @@ pub async fn push(
     p: &Provider,
     creds: &Credentials,
     params: &Params,
+    proof: Option<&str>,
 ) -> Result<String, OAuthError> {
     let client = client_auth::authenticate(p, creds, &p.url(paths::PAR), true).await?;
+    let proof_jkt = binding::pushed_request(p, &client.client, proof).await?;
     if params.contains_key("request_uri") {
         return Err(OAuthError::invalid_request(
             "request_uri is not allowed in a pushed request",
@@ -50,10 +54,17 @@ pub async fn push(
         signed: false,
     };
     let pushed = match request::validate(p, &params, pushing).await {
-        Ok(v) => Pushed {
-            params: v.params,
-            signed: v.origin.signed,
-        },
+        Ok(mut v) => {
+            let jkt =
+                binding::pushed_binding(proof_jkt, v.params.get("dpop_jkt").map(|s| s.as_str()))?;
+            if let Some(jkt) = jkt {
+                v.params.insert("dpop_jkt".into(), jkt);
+            }
+            Pushed {
+                params: v.params,
+                signed: v.origin.signed,
+            }
+        }
         Err(AuthorizeError::Page(d)) => return Err(OAuthError::invalid_request(d)),
         Err(AuthorizeError::Redirect { error, .. }) => return Err(error),
         Err(AuthorizeError::Unavailable(d)) => return Err(OAuthError::unavailable(d)),

@@ -6,6 +6,8 @@
 //! ([`verification`], §3.3); meanwhile the device polls the token endpoint
 //! (`grants::device_code`, §3.4–§3.5). The device code is stored only as its hash; the
 //! state lives in the database (`store::DeviceStore`), the polling pace in the cache.
+//! Requests to the device authorization endpoint are counted per client address before
+//! anything else is done ([`admit`], §5.2), as typed user codes are (`verification`).
 
 pub mod user_code;
 pub mod verification;
@@ -35,6 +37,35 @@ pub struct DeviceResponse {
     pub verification_uri_complete: String,
     pub expires_in: i64,
     pub interval: i64,
+}
+
+/// Whether a device authorization request may proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// The address spent its budget for this minute: retry after so many seconds.
+    Limited {
+        retry_after: u64,
+    },
+}
+
+/// Counts one device authorization request from client address `addr` against its
+/// budget for the current minute (`SURETY_DEVICE_AUTHORIZATION_RATE`; RFC 8628 §5.2):
+/// an atomic increment in the shared cache, made before the request is looked at, so
+/// every node counts together and a refused request costs nothing more.
+pub async fn admit(p: &Provider, addr: &str) -> Result<Admission, OAuthError> {
+    let limit = p.settings.device_authorization_rate;
+    if limit == 0 {
+        return Ok(Admission::Allowed);
+    }
+    let now = p.now();
+    let key = format!("devauth:{addr}:{}", now.div_euclid(60));
+    if p.cache.incr(&key, 120).await? <= limit {
+        return Ok(Admission::Allowed);
+    }
+    metrics::counter!("surety_device_authorizations_limited_total").increment(1);
+    let retry_after = u64::try_from(60 - now.rem_euclid(60)).unwrap_or(60);
+    Ok(Admission::Limited { retry_after })
 }
 
 /// `POST /device_authorization` (RFC 8628 §3.1): authenticates the client as the token

@@ -9,7 +9,8 @@
 //! otherwise); those of confidential clients are bound by client authentication and not
 //! to a key, so each refresh binds its new access token to the key of its own proof
 //! (a confidential client may so move to a new key). An authorization code issued for a
-//! `dpop_jkt` (§10) is redeemed only with a proof of that key.
+//! `dpop_jkt` (§10) is redeemed only with a proof of that key; at the PAR endpoint a
+//! proof binds the code to its key (§10.1), as `dpop_jkt` does, and the two must agree.
 
 use super::{Expected, invalid_proof, verify};
 use crate::config::DpopNonce;
@@ -32,19 +33,58 @@ pub async fn token_request(
             false => Ok(None),
         };
     };
+    let jkt = checked(p, proof, paths::TOKEN, required).await?;
+    Ok(Some(Confirmation { jkt }))
+}
+
+/// The key of a pushed authorization request's proof (§10.1), if it sent one.
+pub async fn pushed_request(
+    p: &Provider,
+    client: &ClientRecord,
+    proof: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    let Some(proof) = proof else {
+        return Ok(None);
+    };
+    let required = crate::oauth::fapi::dpop_required(&p.settings, &client.metadata);
+    Ok(Some(checked(p, proof, paths::PAR, required).await?))
+}
+
+/// The key a pushed request's code is bound to: its proof's, which must be the one its
+/// `dpop_jkt` names when it has both (§10.1); else its `dpop_jkt`'s.
+pub fn pushed_binding(
+    proof_jkt: Option<String>,
+    dpop_jkt: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    match (proof_jkt, dpop_jkt) {
+        (Some(k), Some(named)) if !super::same_key(&k, named) => Err(OAuthError::invalid_request(
+            "dpop_jkt does not name the key of the DPoP proof",
+        )),
+        (Some(k), _) => Ok(Some(k)),
+        (None, named) => Ok(named.map(str::to_owned)),
+    }
+}
+
+/// Verifies a proof of a POST to the endpoint at `path`, with a nonce when the settings
+/// ask for one (always, or for clients bound to DPoP); returns its key's thumbprint.
+async fn checked(
+    p: &Provider,
+    proof: &str,
+    path: &str,
+    bound_client: bool,
+) -> Result<String, OAuthError> {
     let nonce_required = match p.settings.dpop_nonce {
         DpopNonce::Always => true,
-        DpopNonce::Bound => required,
+        DpopNonce::Bound => bound_client,
         DpopNonce::Off => false,
     };
-    let htu = p.url(paths::TOKEN);
+    let htu = p.url(path);
     let want = Expected {
         htm: "POST",
         htu: &htu,
         access_token: None,
     };
-    let proof = verify(p, proof, &want, nonce_required).await?;
-    Ok(Some(Confirmation { jkt: proof.jkt }))
+    Ok(verify(p, proof, &want, nonce_required).await?.jkt)
 }
 
 /// The `token_type` of a token response (RFC 9449 §5).

@@ -4,7 +4,8 @@
 //! refused under the DPoP scheme. Refusals name the scheme their `WWW-Authenticate`
 //! challenge uses ([`Refusal::dpop`]). Used by UserInfo and, through `web::guard`, by
 //! Surety's resource API; [`needed`] is the decision alone, for guards that verify
-//! proofs themselves.
+//! proofs themselves. Server nonces (§9) are required as the token endpoint requires
+//! them: always, or (the default) for tokens of clients that must use DPoP.
 
 use super::{Expected, invalid_proof, same_key, verify};
 use crate::config::DpopNonce;
@@ -97,7 +98,9 @@ pub async fn check(
         htu,
         access_token: Some(presented.token()),
     };
-    let nonce_required = p.settings.dpop_nonce == DpopNonce::Always;
+    let nonce_required = nonce_required(p, claims.str("client_id"))
+        .await
+        .map_err(|e| Refusal::new(e, true))?;
     let proof = verify(p, proof, &want, nonce_required)
         .await
         .map_err(|e| Refusal::new(e, true))?;
@@ -108,6 +111,27 @@ pub async fn check(
         ));
     }
     Ok(())
+}
+
+/// Whether a proof presenting a token of `client_id` must carry a server nonce (§9):
+/// always, or by default when the client is one that must use DPoP (as at the token
+/// endpoint). A token that names no client (a partner's delegated session) follows the
+/// `always` setting alone.
+pub async fn nonce_required(p: &Provider, client_id: Option<&str>) -> Result<bool, OAuthError> {
+    match p.settings.dpop_nonce {
+        DpopNonce::Always => Ok(true),
+        DpopNonce::Off => Ok(false),
+        DpopNonce::Bound => {
+            let Some(id) = client_id else {
+                return Ok(false);
+            };
+            match p.stores.clients.get_client(id).await {
+                Ok(c) => Ok(crate::oauth::fapi::dpop_required(&p.settings, &c.metadata)),
+                Err(crate::store::StoreError::NotFound) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
 }
 
 /// Validates the presented token (`Provider::validate_access_token`) and how it came.

@@ -125,7 +125,7 @@ pub(super) async fn issue(
 ) -> Result<TokenResponse, OAuthError> {
     let scope = rec.scope.clone();
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-        sub: rec.sub.clone(),
+        sub: p.subject(client, &rec.sub),
         client_id: client.client_id.to_string(),
         scope: scope.clone(),
         grant_id: Some(grant.id.clone()),

@@ -10,6 +10,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::resource;
 use crate::oauth::scope::Scope;
+use crate::oauth::subject::Subject;
 use crate::oauth::tokens::{AccessGrant, TokenResponse};
 
 pub struct ClientCredentials;
@@ -48,7 +49,7 @@ impl Grant for ClientCredentials {
         let resources = resource::requested(p, params).await?;
         resources.check_scope(&scope)?;
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-            sub: client.client_id.to_string(),
+            sub: Subject::client(&client.client_id),
             client_id: client.client_id.to_string(),
             scope: scope.clone(),
             audience: resources.uris,

@@ -98,7 +98,7 @@ impl Grant for RefreshToken {
         let audience = crate::oauth::resource::narrowed(&grant.resources, req.params)?;
         let refresh_token = rotate(p, client, &old, &held, &grant).await?;
         let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-            sub: old.sub.clone(),
+            sub: p.subject(client, &old.sub),
             client_id: client.client_id.to_string(),
             scope: scope.clone(),
             grant_id: Some(grant.id.clone()),

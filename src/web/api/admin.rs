@@ -148,7 +148,15 @@ async fn create_client(
 ) -> Result<Response, ApiError> {
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
-    let out = clients::create(&p.stores, p.entropy.as_ref(), input, &known, p.now()).await?;
+    let out = clients::create(
+        &p.stores,
+        p.entropy.as_ref(),
+        &p.fetch,
+        input,
+        &known,
+        p.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
@@ -173,7 +181,7 @@ async fn put_client(
     let p = &s.provider;
     let known: Vec<&str> = p.grants.grant_types().collect();
     Ok(Json(
-        clients::update(&p.stores, p.entropy.as_ref(), &id, input, &known).await?,
+        clients::update(&p.stores, p.entropy.as_ref(), &p.fetch, &id, input, &known).await?,
     ))
 }
 
@@ -219,6 +227,8 @@ pub struct UserOutput {
     username: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
+    /// The address was proven the user's (a link sent to it was used).
+    email_verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     created_at: i64,
@@ -227,6 +237,7 @@ pub struct UserOutput {
 impl From<UserRecord> for UserOutput {
     fn from(u: UserRecord) -> Self {
         Self {
+            email_verified: crate::oauth::tokens::email_verified(&u),
             sub: u.sub,
             username: u.username,
             email: u.email,

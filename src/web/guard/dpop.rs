@@ -29,7 +29,12 @@ use crate::web::dpop::{authorization, dpop_header};
 #[async_trait]
 pub trait VerifyProof: Send + Sync + 'static {
     /// Checks `proof` for a request (`want`) and returns its key's thumbprint.
-    async fn verify(&self, proof: &str, want: &Expected<'_>) -> Result<String, GuardError>;
+    async fn verify(
+        &self,
+        proof: &str,
+        want: &Expected<'_>,
+        client_id: Option<&str>,
+    ) -> Result<String, GuardError>;
 }
 
 /// A guard's DPoP support: its public origin (`https://api.example.com`, no path) and
@@ -123,7 +128,12 @@ pub async fn principal(
             htu: &htu,
             access_token: Some(token),
         };
-        let key = support.proofs.verify(proof, &want).await.map_err(wrap)?;
+        let client_id = claims.get("client_id").and_then(Value::as_str);
+        let key = support
+            .proofs
+            .verify(proof, &want, client_id)
+            .await
+            .map_err(wrap)?;
         if !same_key(&key, jkt) {
             return Err(GuardError::InvalidDpopProof(
                 "the DPoP proof's key is not the one the token is bound to".into(),
@@ -143,14 +153,22 @@ fn jkt_of(claims: &Map<String, Value>) -> Option<String> {
 }
 
 /// Surety's own proofs: the provider's checks, replay marks and nonce policy
-/// (`SURETY_DPOP_NONCE=always` requires nonces at resources).
+/// (nonces as at the token endpoint: by default for tokens of clients that must use
+/// DPoP, always with `SURETY_DPOP_NONCE=always`).
 pub struct SuretyProofs(pub Arc<Provider>);
 
 #[async_trait]
 impl VerifyProof for SuretyProofs {
-    async fn verify(&self, proof: &str, want: &Expected<'_>) -> Result<String, GuardError> {
+    async fn verify(
+        &self,
+        proof: &str,
+        want: &Expected<'_>,
+        client_id: Option<&str>,
+    ) -> Result<String, GuardError> {
         let p = &self.0;
-        let required = p.settings.dpop_nonce == crate::config::DpopNonce::Always;
+        let required = dpop::resource::nonce_required(p, client_id)
+            .await
+            .map_err(|e| from_oauth(e, Some(p)))?;
         match dpop::verify(p, proof, want, required).await {
             Ok(proof) => Ok(proof.jkt),
             Err(e) => Err(from_oauth(e, Some(p))),
@@ -160,6 +178,11 @@ impl VerifyProof for SuretyProofs {
 
 /// Proofs checked by another resource server: `jti`s marked once in its `cache` for the
 /// `iat` window; with [`LocalProofs::nonces`], every proof must carry one of its nonces.
+/// A cache has no durable memory of its lost marks, so while its present contents are
+/// younger than the window (it restarted, or was flushed, in the last minute), a proof
+/// is accepted only if it was made after they began (its `iat`, less the allowed skew):
+/// an older one is refused (`use_dpop_nonce` with nonces, else `invalid_dpop_proof`)
+/// and the client sends a new one. A replay never passes through the loss of the cache.
 pub struct LocalProofs {
     cache: Arc<dyn Ephemeral>,
     clock: SharedClock,
@@ -189,7 +212,12 @@ impl LocalProofs {
 
 #[async_trait]
 impl VerifyProof for LocalProofs {
-    async fn verify(&self, proof: &str, want: &Expected<'_>) -> Result<String, GuardError> {
+    async fn verify(
+        &self,
+        proof: &str,
+        want: &Expected<'_>,
+        _client_id: Option<&str>,
+    ) -> Result<String, GuardError> {
         let now = self.clock.now();
         let proof = dpop::check(proof, want, now, self.window)
             .map_err(|e| GuardError::InvalidDpopProof(e.0.into()))?;
@@ -206,16 +234,30 @@ impl VerifyProof for LocalProofs {
             crate::util::secret_hash(&proof.jti)
         );
         let ttl = u64::try_from(self.window.past + self.window.future).unwrap_or(65);
-        match self.cache.mark_once(&key, ttl).await {
-            Ok(true) => Ok(proof.jkt),
-            Ok(false) => Err(GuardError::InvalidDpopProof(
+        let marked = self.cache.mark_first(&key, ttl, now).await.map_err(|e| {
+            tracing::warn!(error = %e, "DPoP replay cache unavailable");
+            GuardError::Unavailable
+        })?;
+        if !marked.first {
+            return Err(GuardError::InvalidDpopProof(
                 "the DPoP proof was used before".into(),
-            )),
-            Err(e) => {
-                tracing::warn!(error = %e, "DPoP replay cache unavailable");
-                Err(GuardError::Unavailable)
-            }
+            ));
         }
+        // A proof that may have been used before the cache's present contents began (a
+        // restart, a flush, within the window) is not proven unused.
+        let earliest = proof.iat - self.window.future;
+        if !marked.proves_unused(earliest) {
+            tracing::warn!("DPoP proof older than the replay cache's contents refused");
+            return Err(match &self.nonces {
+                Some(n) => GuardError::UseDpopNonce {
+                    nonce: n.issue(now),
+                },
+                None => GuardError::InvalidDpopProof(
+                    "the DPoP proof cannot be proven unused; send a new one".into(),
+                ),
+            });
+        }
+        Ok(proof.jkt)
     }
 }
 
@@ -245,35 +287,73 @@ mod tests {
         .unwrap()
     }
 
-    #[tokio::test]
-    async fn local_proofs_mark_jtis_once_and_ask_for_their_nonces() {
-        let clock: SharedClock = Arc::new(FixedClock::at(1_000_000));
-        let cache: Arc<dyn Ephemeral> = Arc::new(MemoryCache::new(clock.clone()));
-        let (s, _) = Signer::generate(Alg::ES256).unwrap();
-        let jwk = s.public_jwk();
-        let want = Expected {
+    fn want() -> Expected<'static> {
+        Expected {
             htm: "GET",
             htu: HTU,
             access_token: Some("tok"),
-        };
+        }
+    }
+
+    /// A memory cache whose contents began at `t`.
+    async fn cache_begun_at(t: i64, clock: &SharedClock) -> Arc<dyn Ephemeral> {
+        let cache: Arc<dyn Ephemeral> = Arc::new(MemoryCache::new(clock.clone()));
+        cache.contents(t).await.unwrap();
+        cache
+    }
+
+    #[tokio::test]
+    async fn a_proof_used_before_the_cache_lost_its_marks_is_not_replayed() {
+        let clock: SharedClock = Arc::new(FixedClock::at(1_000_000));
+        let (s, _) = Signer::generate(Alg::ES256).unwrap();
+        let jwk = s.public_jwk();
+        let used = proof(&s, &jwk, 999_990, None);
+        let before = LocalProofs::new(cache_begun_at(990_000, &clock).await, clock.clone());
+        assert!(before.verify(&used, &want(), None).await.is_ok());
+        // The cache restarts empty at 1_000_000: its marks are gone.
+        let after = LocalProofs::new(cache_begun_at(1_000_000, &clock).await, clock.clone());
+        assert!(matches!(
+            after.verify(&used, &want(), None).await,
+            Err(GuardError::InvalidDpopProof(_))
+        ));
+        let strict = LocalProofs::new(cache_begun_at(1_000_000, &clock).await, clock.clone())
+            .nonces(Nonces::new(b"rs-key", 60));
+        assert!(matches!(
+            strict.verify(&used, &want(), None).await,
+            Err(GuardError::UseDpopNonce { .. })
+        ));
+        // A proof made after the loss (beyond the skew allowed) is proven unused.
+        let later: SharedClock = Arc::new(FixedClock::at(1_000_006));
+        let after = LocalProofs::new(cache_begun_at(1_000_000, &later).await, later);
+        let fresh = proof(&s, &jwk, 1_000_006, None);
+        assert!(after.verify(&fresh, &want(), None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn local_proofs_mark_jtis_once_and_ask_for_their_nonces() {
+        let clock: SharedClock = Arc::new(FixedClock::at(1_000_000));
+        let cache = cache_begun_at(999_000, &clock).await;
+        let (s, _) = Signer::generate(Alg::ES256).unwrap();
+        let jwk = s.public_jwk();
+        let want = want();
         let plain = LocalProofs::new(cache.clone(), clock.clone());
         let p = proof(&s, &jwk, 1_000_000, None);
         assert_eq!(
-            plain.verify(&p, &want).await.unwrap(),
+            plain.verify(&p, &want, None).await.unwrap(),
             dpop::thumbprint(&jwk).unwrap()
         );
         assert!(matches!(
-            plain.verify(&p, &want).await,
+            plain.verify(&p, &want, None).await,
             Err(GuardError::InvalidDpopProof(_))
         ));
         let nonces = Nonces::new(b"rs-key", 60);
         let strict = LocalProofs::new(cache, clock).nonces(nonces.clone());
         let p = proof(&s, &jwk, 999_999, None);
-        let Err(GuardError::UseDpopNonce { nonce }) = strict.verify(&p, &want).await else {
+        let Err(GuardError::UseDpopNonce { nonce }) = strict.verify(&p, &want, None).await else {
             panic!("a nonce is asked for");
         };
         let p = proof(&s, &jwk, 999_998, Some(&nonce));
-        assert!(strict.verify(&p, &want).await.is_ok());
+        assert!(strict.verify(&p, &want, None).await.is_ok());
         let r = GuardError::UseDpopNonce { nonce }.dpop().into_response();
         assert_eq!(r.status(), axum::http::StatusCode::UNAUTHORIZED);
         assert!(r.headers().contains_key("dpop-nonce"));

@@ -61,10 +61,7 @@ async fn render(
     notice: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let Some((sess, cookie)) = signed_in(p, cookies).await? else {
-        return Ok(error_page(
-            StatusCode::UNAUTHORIZED,
-            "Sign in through an application first, then come back to this page.",
-        ));
+        return Ok(not_signed_in());
     };
     let csrf = csrf_for(p, &cookie).await?;
     let apps = connect::listing::user_apps(&p.stores, &sess.sub)
@@ -97,20 +94,56 @@ async fn render(
     .into_response())
 }
 
-/// Checks the session and CSRF token of a form; returns the user's parent account SID.
-async fn authorized_form(
-    p: &Provider,
-    cookies: &Cookies,
-    f: &crate::oauth::grants::Params,
-) -> Result<Option<String>, OAuthError> {
-    let Some(sess) = checked_form(p, cookies, f).await? else {
-        return Ok(None);
-    };
+/// The user's parent account SID (`None`: none was made).
+async fn parent_account(p: &Provider, sess: &Session) -> Result<Option<String>, OAuthError> {
     p.stores
         .apps
         .user_account(&sess.sub)
         .await
         .map_err(Into::into)
+}
+
+/// The session and fields of a posted account-page form whose CSRF token matches;
+/// otherwise the page to answer (a malformed form, an expired one, a failure).
+pub(super) async fn posted_form(
+    p: &Provider,
+    cookies: &Cookies,
+    form: Result<Form, ProtocolError>,
+) -> Result<(Session, crate::oauth::grants::Params), Response> {
+    let Ok(Form(f)) = form else {
+        return Err(error_page(StatusCode::BAD_REQUEST, "the form is malformed"));
+    };
+    match checked_form(p, cookies, &f).await {
+        Ok(Some(sess)) => Ok((sess, f)),
+        Ok(None) => Err(form_expired()),
+        Err(e) => Err(ProtocolError(e).into_response()),
+    }
+}
+
+/// The answer to an account page asked for without a session.
+pub(super) fn not_signed_in() -> Response {
+    error_page(
+        StatusCode::UNAUTHORIZED,
+        "Sign in through an application first, then come back to this page.",
+    )
+}
+
+fn form_expired() -> Response {
+    error_page(StatusCode::FORBIDDEN, "the form expired; reload the page")
+}
+
+/// The parent account behind a posted form of the apps page; otherwise the answer.
+async fn apps_form(
+    p: &Provider,
+    cookies: &Cookies,
+    form: Result<Form, ProtocolError>,
+) -> Result<(String, crate::oauth::grants::Params), Response> {
+    let (sess, f) = posted_form(p, cookies, form).await?;
+    match parent_account(p, &sess).await {
+        Ok(Some(parent)) => Ok((parent, f)),
+        Ok(None) => Err(form_expired()),
+        Err(e) => Err(ProtocolError(e).into_response()),
+    }
 }
 
 /// The session behind an account-page form whose CSRF token matches, if any (the
@@ -134,13 +167,9 @@ pub async fn narrow(
     form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
-    let Ok(Form(f)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
-    };
-    let parent = match authorized_form(p, &cookies, &f).await {
-        Ok(Some(parent)) => parent,
-        Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
-        Err(e) => return ProtocolError(e).into_response(),
+    let (parent, f) = match apps_form(p, &cookies, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let keep: Vec<&str> = f
         .iter()
@@ -164,13 +193,9 @@ pub async fn revoke(
     form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
-    let Ok(Form(f)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
-    };
-    let parent = match authorized_form(p, &cookies, &f).await {
-        Ok(Some(parent)) => parent,
-        Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
-        Err(e) => return ProtocolError(e).into_response(),
+    let (parent, f) = match apps_form(p, &cookies, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let client_id = f.get("client_id").map(String::as_str).unwrap_or("");
     match connect::revoke::revoke(p, &parent, client_id).await {

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::account_apps::{checked_form, csrf_for, signed_in};
+use super::account_apps::{csrf_for, not_signed_in, posted_form, signed_in};
 use super::challenge::utc_minute;
 use crate::accounts::session::{self, SESSION_COOKIE};
 use crate::accounts::sessions::{self, SessionError};
@@ -56,26 +56,15 @@ async fn render(p: &Provider, cookies: &Cookies) -> Result<Response, OAuthError>
     Ok(Html(page.render_html()).into_response())
 }
 
-fn not_signed_in() -> Response {
-    error_page(
-        StatusCode::UNAUTHORIZED,
-        "Sign in through an application first, then come back to this page.",
-    )
-}
-
 pub async fn end_one(
     State(s): State<AppState>,
     cookies: Cookies,
     form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
-    let Ok(Form(f)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
-    };
-    let sess = match checked_form(p, &cookies, &f).await {
-        Ok(Some(sess)) => sess,
-        Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
-        Err(e) => return ProtocolError(e).into_response(),
+    let (sess, f) = match posted_form(p, &cookies, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     let sid = f.get("sid").map(String::as_str).unwrap_or("");
     match sessions::end_one(p, &sess.sub, sid, Ending::Session).await {
@@ -92,13 +81,9 @@ pub async fn end_all(
     form: Result<Form, ProtocolError>,
 ) -> Response {
     let p = &s.provider;
-    let Ok(Form(f)) = form else {
-        return error_page(StatusCode::BAD_REQUEST, "the form is malformed");
-    };
-    let sess = match checked_form(p, &cookies, &f).await {
-        Ok(Some(sess)) => sess,
-        Ok(None) => return error_page(StatusCode::FORBIDDEN, "the form expired; reload the page"),
-        Err(e) => return ProtocolError(e).into_response(),
+    let (sess, _) = match posted_form(p, &cookies, form).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
     match sessions::end_all(p, &sess.sub, Ending::Everywhere).await {
         Ok(_) => signed_out(p, &cookies).await,

@@ -30,10 +30,25 @@ pub async fn logout(
         }
     };
     if let Some(c) = cookies.get(SESSION_COOKIE) {
-        let ended = match session::load_oidc(p.cache.as_ref(), Some(c)).await {
-            Ok(Some(s)) => crate::oauth::logout::end(p, &s).await,
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
+        let live = match session::load_oidc(p.cache.as_ref(), Some(c)).await {
+            Ok(s) => s,
+            Err(e) => return ProtocolError(e).into_response(),
+        };
+        if let Some(s) = &live {
+            match target.names(p, s).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return error_page(
+                        StatusCode::BAD_REQUEST,
+                        "The logout request names another user than the one signed in; you are still signed in.",
+                    );
+                }
+                Err(e) => return ProtocolError(e).into_response(),
+            }
+        }
+        let ended = match &live {
+            Some(s) => crate::oauth::logout::end(p, s).await,
+            None => Ok(()),
         };
         if let Err(e) = ended {
             return ProtocolError(e).into_response();
@@ -42,7 +57,7 @@ pub async fn logout(
             return ProtocolError(e).into_response();
         }
     }
-    let mut resp = match target {
+    let mut resp = match target.redirect {
         Some(url) => Redirect::to(&url).into_response(),
         None => Html(
             MessagePage {

@@ -1,7 +1,7 @@
 //! `GET/POST /signup`: creating a user (and their own account) during an authorization
 //! request that allows it (`prompt=create`, OpenID Connect "Initiating User
 //! Registration"). Same CSRF and browser binding as the login page; sign-ups are rate
-//! limited per client address.
+//! limited per client address. A new user's address gets a confirmation link.
 
 use std::net::SocketAddr;
 
@@ -137,6 +137,9 @@ pub async fn submit(
     };
     if let Err(e) = crate::connect::owner_account(p, &user.sub, p.now()).await {
         return AuthorizeError::from(e).into_response();
+    }
+    if let Err(e) = crate::accounts::email::send_verification(p, &user).await {
+        tracing::warn!(error = %e, "confirmation link not sent at sign-up");
     }
     super::login::password_session(p, &cookies, user.sub, tx_id, tx).await
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::oauth::grants;
 use crate::web::AppState;
-use crate::web::dpop::{dpop_header, is_dpop_error, with_nonce};
+use crate::web::dpop::{self, dpop_header};
 use crate::web::error::{ProtocolError, no_store};
 use crate::web::extract::{Form, credentials};
 
@@ -27,16 +27,7 @@ pub async fn token(
         Ok::<_, ProtocolError>(grants::token(&s.provider, &creds, &params, proof.as_deref()).await?)
     }
     .await;
-    let nonce = match &result {
-        Err(ProtocolError(e)) => is_dpop_error(e) || !matches!(dpop, Ok(None)),
-        Ok(_) => !matches!(dpop, Ok(None)),
-    };
-    let r = match result {
-        Ok(r) => no_store(Json(r).into_response()),
-        Err(e) => e.into_response(),
-    };
-    match nonce {
-        true => with_nonce(&s.provider, r),
-        false => r,
-    }
+    dpop::answer(&s.provider, &dpop, result, |r| {
+        no_store(Json(r).into_response())
+    })
 }

@@ -2,7 +2,8 @@
 //! `Authorization: DPoP` with a proof of the token's key for the request and the token
 //! (`ath`), refuse a bound token presented as `Bearer` with a DPoP challenge, and keep
 //! RFC 9470 step-up challenges (under the DPoP scheme); with `SURETY_DPOP_NONCE=always`
-//! a resource asks for a nonce first.
+//! a resource asks every proof for a nonce first, and by default it asks those presenting
+//! tokens of clients registered with `dpop_bound_access_tokens`.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -62,7 +63,7 @@ async fn userinfo_takes_a_bound_token_only_with_a_proof_of_its_key() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         let ch = challenge(&r);
         assert!(ch.starts_with("DPoP error=\"invalid_token\""), "{ch}");
-        assert!(ch.contains("algs=\"ES256 EdDSA RS256\""), "{ch}");
+        assert!(ch.contains("algs=\"ES256 EdDSA PS256 RS256\""), "{ch}");
         // Without a proof, without ath, with another key's proof, for another URI.
         let other = DpopKey::new(Alg::ES256);
         for proof in [
@@ -95,7 +96,10 @@ async fn userinfo_takes_a_bound_token_only_with_a_proof_of_its_key() {
         assert!(challenge(&r).starts_with("DPoP error=\"invalid_token\""));
         // No token at all: both schemes are challenged.
         let r = srv.api.get(srv.url("/userinfo")).send().await.unwrap();
-        assert_eq!(challenge(&r), "Bearer | DPoP algs=\"ES256 EdDSA RS256\"");
+        assert_eq!(
+            challenge(&r),
+            "Bearer | DPoP algs=\"ES256 EdDSA PS256 RS256\""
+        );
         srv.shutdown().await;
     }
 }
@@ -208,6 +212,50 @@ async fn the_resource_api_takes_dpop_and_step_up_challenges_use_its_scheme() {
         ch.contains("acr_values=\"urn:surety:acr:verified\", max_age=3600"),
         "{ch}"
     );
-    assert!(ch.ends_with("algs=\"ES256 EdDSA RS256\""), "{ch}");
+    assert!(ch.ends_with("algs=\"ES256 EdDSA PS256 RS256\""), "{ch}");
     srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn by_default_tokens_of_clients_that_must_use_dpop_need_a_nonce_at_userinfo() {
+    for backend in all_backends().await {
+        let srv = TestServer::start_on(&backend).await;
+        srv.user("alice").await;
+        let (client, _) = srv
+            .client(json!({
+                "redirect_uris": ["http://127.0.0.1:9/cb"],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code"],
+                "dpop_bound_access_tokens": true,
+            }))
+            .await;
+        let key = DpopKey::new(Alg::ES256);
+        let (c, v) = code(&srv, &client, &[]).await;
+        let r = redeem(&srv, &client, &c, &v, Some(&key.token_proof(&srv, None))).await;
+        let nonce = r.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        assert_eq!(error_of(r).await.1, "use_dpop_nonce");
+        let proof = key.token_proof(&srv, Some(&nonce));
+        let r = redeem(&srv, &client, &c, &v, Some(&proof)).await;
+        let at = r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // UserInfo asks this client's token for a nonce too (RFC 9449 §9), then answers.
+        let htu = format!("{}/userinfo", srv.running.issuer);
+        let dpop = format!("DPoP {at}");
+        let r = get(
+            &srv,
+            "/userinfo",
+            &dpop,
+            Some(&key.proof("GET", &htu, Some(&at), None)),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(challenge(&r).starts_with("DPoP error=\"use_dpop_nonce\""));
+        let nonce = r.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+        let proof = key.proof("GET", &htu, Some(&at), Some(&nonce));
+        let r = get(&srv, "/userinfo", &dpop, Some(&proof)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        srv.shutdown().await;
+    }
 }

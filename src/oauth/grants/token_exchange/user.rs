@@ -6,7 +6,10 @@
 //! the new token acts as the user (impersonation); with one (an access token or a JWT
 //! Surety signed) the new token's `act` names the actor, earlier actors nested inside,
 //! and a `may_act` in the subject token must name that actor. The new token belongs to
-//! the subject token's grant, so revoking that grant revokes it too.
+//! the subject token's grant, so revoking that grant revokes it too. Users are named as
+//! the exchanging client sees them (OpenID Connect Core §8): a pairwise `sub` in a
+//! subject or actor token is resolved to its user first (`oauth::subject`), and refused
+//! when it cannot be.
 
 use serde_json::{Map, Value, json};
 
@@ -14,6 +17,7 @@ use super::{ACCESS_TOKEN_TYPE, ActorTokenType, Audit, Request, act_claim, prior_
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
+use crate::oauth::subject::TokenSubject;
 use crate::oauth::tokens::{AccessClaims, AccessGrant, TokenResponse};
 use crate::store::{ClientRecord, TokenExchangePolicy};
 
@@ -27,10 +31,15 @@ pub(super) async fn exchange(
     let policy = client.metadata.token_exchange.as_ref().ok_or_else(|| {
         OAuthError::unauthorized_client("the client may not exchange end users' tokens")
     })?;
-    let sub = subject
-        .str("sub")
-        .ok_or_else(|| OAuthError::invalid_request("the subject_token names no subject"))?;
-    audit.subject = sub.to_owned();
+    if subject.str("sub").is_none() {
+        return Err(OAuthError::invalid_request(
+            "the subject_token names no subject",
+        ));
+    }
+    let resolved = p.token_subject(subject).await?.ok_or_else(|| {
+        OAuthError::invalid_request("the subject_token's pairwise subject cannot be resolved")
+    })?;
+    audit.subject = resolved.id().to_owned();
     if subject.str("client_id") != Some(client.client_id.as_str())
         && !names(subject.0.get("aud"), &client.client_id)
     {
@@ -45,7 +54,7 @@ pub(super) async fn exchange(
         crate::oauth::resource::resolve(p, std::iter::once(uri)).await?;
     }
     let (access_token, expires_in) = p.mint_access_token(&AccessGrant {
-        sub: sub.to_owned(),
+        sub: p.subject_as(client, &resolved),
         client_id: client.client_id.to_string(),
         scope: scope.clone(),
         grant_id: subject.str("grant_id").map(str::to_owned),
@@ -94,14 +103,20 @@ async fn act_of(
             "the client may not exchange with an actor_token",
         ));
     }
-    let actor = actor_sub(p, token, ty).await?;
-    may_act(subject, &actor)?;
+    let actor = actor_of(p, token, ty).await?;
+    let actor = p.subject_as(client, &actor);
+    let actor = actor.as_str();
+    may_act(subject, actor)?;
     audit.detail.push_str(&format!("; delegation to {actor}"));
-    act_claim(&actor, prior).map(Some)
+    act_claim(actor, prior).map(Some)
 }
 
-/// The actor a valid `actor_token` names: its `sub`.
-async fn actor_sub(p: &Provider, token: &str, ty: ActorTokenType) -> Result<String, OAuthError> {
+/// The actor a valid `actor_token` names: its `sub`, resolved.
+async fn actor_of(
+    p: &Provider,
+    token: &str,
+    ty: ActorTokenType,
+) -> Result<TokenSubject, OAuthError> {
     let bad = || OAuthError::invalid_request("the actor_token is invalid, expired or revoked");
     let claims = match ty {
         ActorTokenType::AccessToken => p.validate_access_token(token).await.map_err(|e| {
@@ -122,11 +137,35 @@ async fn actor_sub(p: &Provider, token: &str, ty: ActorTokenType) -> Result<Stri
             c
         }
     };
-    claims
-        .str("sub")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(bad)
+    if claims.str("sub").is_none_or(str::is_empty) {
+        return Err(bad());
+    }
+    let resolved = match claims.str("client_id") {
+        Some(_) => p.token_subject(&claims).await?,
+        None => id_token_subject(p, &claims).await?,
+    };
+    resolved.ok_or_else(|| {
+        OAuthError::invalid_request("the actor_token's pairwise subject cannot be resolved")
+    })
+}
+
+/// The user an ID token names (`sub` as its `azp`/`aud` client sees them): a public
+/// client's `sub` is the user's id; a pairwise one cannot be resolved from an ID token.
+async fn id_token_subject(
+    p: &Provider,
+    claims: &AccessClaims,
+) -> Result<Option<TokenSubject>, OAuthError> {
+    let sub = claims.str("sub").unwrap_or_default();
+    let aud = claims.str("azp").or_else(|| claims.str("aud"));
+    let pairwise = match aud {
+        Some(id) => match p.stores.clients.get_client(id).await {
+            Ok(c) => !c.metadata.subject_type.is_public(),
+            Err(crate::store::StoreError::NotFound) => false,
+            Err(e) => return Err(e.into()),
+        },
+        None => false,
+    };
+    Ok((!pairwise).then(|| TokenSubject::User(sub.to_owned())))
 }
 
 /// §4.4: a `may_act` in the subject token names who may act for its subject.
