@@ -75,7 +75,8 @@ pub struct Settings {
     /// every pairwise `sub`; rotating signing keys changes none.
     #[serde(skip_serializing)]
     pub pairwise_secret: Option<SecretString>,
-    /// Lets documents fetched at client registration (`sector_identifier_uri`) come from
+    /// Lets documents fetched for client registrations (`sector_identifier_uri`, Client
+    /// ID Metadata Documents, which may then also use `http://` on loopback) come from
     /// loopback addresses (`SURETY_FETCH_ALLOW_LOOPBACK`, default `false`): for tests and
     /// local development only. Private, link-local and other special addresses are
     /// always refused.
@@ -222,18 +223,14 @@ pub struct Settings {
     pub software_statement_issuers: Vec<TrustedIssuer>,
     /// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document;
     /// `SURETY_CLIENT_METADATA_DOCUMENTS`, default `false`): a `client_id` that is an
-    /// https URL is fetched at `/authorize` and `/token` and its JSON document is the
+    /// https URL is fetched at `/authorize` and `/token` (never from the server's own
+    /// network; loopback only with `fetch_allow_loopback`) and its JSON document is the
     /// client's metadata (public clients and `private_key_jwt` with a `jwks_uri` only).
     /// Discovery then says `client_id_metadata_document_supported`.
     pub client_metadata_documents: bool,
     /// Milliseconds a metadata document fetch may take, connection included
     /// (`SURETY_CLIENT_METADATA_DOCUMENT_TIMEOUT_MS`, default 3000).
     pub client_metadata_document_timeout_ms: u64,
-    /// For tests and local development only: lets a metadata document URL name a
-    /// private, loopback or link-local address, and use `http://` on loopback
-    /// (`SURETY_CLIENT_METADATA_DOCUMENTS_ALLOW_PRIVATE`, default `false`). Never in
-    /// production: it opens the fetch to the server's own network.
-    pub client_metadata_documents_allow_private: bool,
 }
 
 /// How clients may register themselves (`SURETY_REGISTRATION`).
@@ -349,7 +346,6 @@ impl Default for Settings {
             software_statement_issuers: Vec::new(),
             client_metadata_documents: false,
             client_metadata_document_timeout_ms: 3000,
-            client_metadata_documents_allow_private: false,
         }
     }
 }

@@ -38,10 +38,9 @@ impl Target {
         let Some((client_id, sub)) = &self.hinted else {
             return Ok(true);
         };
-        Ok(match p.stores.clients.get_client(client_id).await {
-            Ok(c) => p.is_subject_of(&c, &s.sub, sub),
-            Err(StoreError::NotFound) => crate::util::ct_eq(s.sub.as_bytes(), sub.as_bytes()),
-            Err(e) => return Err(e.into()),
+        Ok(match super::client_auth::find_client(p, client_id).await? {
+            Some(c) => p.is_subject_of(&c, &s.sub, sub),
+            None => crate::util::ct_eq(s.sub.as_bytes(), sub.as_bytes()),
         })
     }
 }

@@ -103,7 +103,7 @@ impl Documents {
 fn documents_on(backend: &Backend) -> surety::config::Settings {
     let mut s = settings_for(backend);
     s.client_metadata_documents = true;
-    s.client_metadata_documents_allow_private = true;
+    s.fetch_allow_loopback = true;
     s.client_metadata_document_timeout_ms = 500;
     s
 }
@@ -282,7 +282,7 @@ async fn unusable_documents_make_unknown_clients() {
 
     // Without the test setting, a loopback (or any private) address is never fetched.
     let mut s = documents_on(&Backend::Embedded);
-    s.client_metadata_documents_allow_private = false;
+    s.fetch_allow_loopback = false;
     let srv = TestServer::start_with(s).await;
     let before = docs.hits();
     let https_loopback = docs.url("client.json").replace("http://", "https://");
@@ -307,7 +307,7 @@ async fn unusable_documents_make_unknown_clients() {
 async fn with_documents_off_a_url_is_an_unknown_client() {
     let docs = Documents::start().await;
     let mut s = settings_for(&Backend::Embedded);
-    s.client_metadata_documents_allow_private = true;
+    s.fetch_allow_loopback = true;
     let srv = TestServer::start_with(s).await;
     let d: Value = srv
         .api

@@ -3,31 +3,30 @@
 //! serving its metadata as JSON. Enabled by `SURETY_CLIENT_METADATA_DOCUMENTS`; then the
 //! engine's [`ClientSource`] for URL client ids, consulted at `/authorize`, `/token` and
 //! the pages between. The URL must have a path, no fragment, user info or dot segments;
-//! the document ([`fetch`]: no private addresses, timeout, size limit, JSON) must name
-//! the URL as its `client_id`, register `redirect_uris`, hold no secret, and
-//! authenticate with `none` or `private_key_jwt` and a `jwks_uri`; it goes through the
-//! admin API's rules (unknown members ignored) and may use the authorization code and
-//! refresh grants only. A usable document is kept per its `Cache-Control` in a cache of
-//! at most [`MAX_CACHED`] documents per node; a failure is never cached.
+//! the document (fetched by [`crate::fetch`]: never from the server's own network, no
+//! redirects; here within `SURETY_CLIENT_METADATA_DOCUMENT_TIMEOUT_MS` and
+//! [`MAX_DOCUMENT_BYTES`], with a JSON content type) must name the URL as its
+//! `client_id`, register `redirect_uris`, hold no secret, and authenticate with `none`
+//! or `private_key_jwt` and a public `jwks_uri`; it goes through the admin API's rules
+//! (unknown members ignored) and may use the authorization code and refresh grants only.
+//! A usable document is kept per its `Cache-Control` ([`cache::lifetime`]) in a cache of
+//! at most [`cache::MAX_CACHED`] documents per node; a failure is never cached.
 
-pub mod fetch;
+mod cache;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::clock::Timestamp;
 use crate::config::Settings;
 use crate::oauth::client_auth::ClientSource;
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::store::{ClientId, ClientRecord, RegistrationPolicy};
 
-/// Most documents a node keeps at once.
-pub const MAX_CACHED: usize = 1000;
+/// Largest document accepted (bytes).
+pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
 
 /// The grants a client known by its document may use.
 const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
@@ -37,65 +36,44 @@ const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
 #[error("{0}")]
 struct Refused(String);
 
-impl From<fetch::FetchError> for Refused {
-    fn from(e: fetch::FetchError) -> Self {
+impl From<crate::fetch::FetchError> for Refused {
+    fn from(e: crate::fetch::FetchError) -> Self {
         Self(e.to_string())
     }
 }
 
 /// Clients known by their metadata documents.
 pub struct DocumentClients {
-    fetcher: fetch::Fetcher,
-    allow_private: bool,
-    /// URL → (reusable until, the client).
-    cache: Mutex<HashMap<String, (Timestamp, ClientRecord)>>,
+    limits: crate::fetch::Limits,
+    allow_loopback: bool,
+    cache: cache::Documents,
 }
 
 impl DocumentClients {
     pub fn from_settings(s: &Settings) -> Self {
         let timeout = Duration::from_millis(s.client_metadata_document_timeout_ms.max(1));
-        let allow_private = s.client_metadata_documents_allow_private;
         Self {
-            fetcher: fetch::Fetcher::new(timeout, allow_private),
-            allow_private,
-            cache: Mutex::new(HashMap::new()),
+            limits: crate::fetch::Limits {
+                max_bytes: MAX_DOCUMENT_BYTES,
+                timeout,
+            },
+            allow_loopback: s.fetch_allow_loopback,
+            cache: cache::Documents::default(),
         }
     }
 
-    fn cached(&self, url: &str, now: Timestamp) -> Option<ClientRecord> {
-        let cache = self.cache.lock().ok()?;
-        cache
-            .get(url)
-            .filter(|(until, _)| now < *until)
-            .map(|(_, c)| c.clone())
-    }
-
-    /// Keeps `c` until `until`; a full cache first drops what expired, then the entry
-    /// expiring soonest.
-    fn remember(&self, url: &str, c: ClientRecord, until: Timestamp, now: Timestamp) {
-        let Ok(mut cache) = self.cache.lock() else {
-            return;
-        };
-        if cache.len() >= MAX_CACHED && !cache.contains_key(url) {
-            cache.retain(|_, (u, _)| now < *u);
-            if cache.len() >= MAX_CACHED
-                && let Some(k) = cache
-                    .iter()
-                    .min_by_key(|(_, (u, _))| *u)
-                    .map(|(k, _)| k.clone())
-            {
-                cache.remove(&k);
-            }
-        }
-        cache.insert(url.to_owned(), (until, c));
-    }
-
+    /// The client at `id` and for how many seconds it may be reused.
     async fn load(&self, p: &Provider, id: &str) -> Result<(ClientRecord, Option<u64>), Refused> {
-        let url = document_url(id, self.allow_private)?;
-        let fetched = self.fetcher.get(&url).await?;
-        let doc: Map<String, Value> = serde_json::from_slice(&fetched.body)
-            .map_err(|_| Refused("the document is not a JSON object".into()))?;
-        Ok((client_of(p, id, doc, self.allow_private)?, fetched.lifetime))
+        let url = document_url(id, self.allow_loopback)?;
+        let fetched = p.fetch.document(url.as_str(), self.limits).await?;
+        if !fetched.content_type.as_deref().is_some_and(cache::is_json) {
+            return Err(Refused("the content type is not JSON".into()));
+        }
+        let Value::Object(doc) = fetched.json else {
+            return Err(Refused("the document is not a JSON object".into()));
+        };
+        let lifetime = cache::lifetime(fetched.cache_control.as_deref(), fetched.age.as_deref());
+        Ok((client_of(p, id, doc, self.allow_loopback)?, lifetime))
     }
 }
 
@@ -103,19 +81,19 @@ impl DocumentClients {
 impl ClientSource for DocumentClients {
     fn owns(&self, client_id: &str) -> bool {
         client_id.starts_with("https://")
-            || (self.allow_private && client_id.starts_with("http://"))
+            || (self.allow_loopback && client_id.starts_with("http://"))
     }
 
     async fn client(&self, p: &Provider, id: &str) -> Result<Option<ClientRecord>, OAuthError> {
         let now = p.now();
-        if let Some(c) = self.cached(id, now) {
+        if let Some(c) = self.cache.get(id, now) {
             return Ok(Some(c));
         }
         match self.load(p, id).await {
             Ok((c, lifetime)) => {
                 if let Some(secs) = lifetime {
                     let until = now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX));
-                    self.remember(id, c.clone(), until, now);
+                    self.cache.put(id, c.clone(), until, now);
                 }
                 Ok(Some(c))
             }
@@ -127,16 +105,16 @@ impl ClientSource for DocumentClients {
     }
 }
 
-/// The draft's rules for a client id URL: https (http on loopback only when private
-/// addresses are allowed), a path beyond `/`, no fragment, no user info, no dot
+/// The draft's rules for a client id URL: https (http on loopback only when loopback
+/// is allowed), a path beyond `/`, no fragment, no user info, no dot
 /// segments, and written as it parses (so it names one document only).
-fn document_url(id: &str, allow_private: bool) -> Result<url::Url, Refused> {
+fn document_url(id: &str, allow_loopback: bool) -> Result<url::Url, Refused> {
     let refuse = |m: &str| Err(Refused(format!("client id URL: {m}")));
     let Ok(u) = url::Url::parse(id) else {
         return refuse("does not parse");
     };
     let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if !(u.scheme() == "https" || (u.scheme() == "http" && loopback && allow_private)) {
+    if !(u.scheme() == "https" || (u.scheme() == "http" && loopback && allow_loopback)) {
         return refuse("not https");
     }
     if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
@@ -153,7 +131,7 @@ fn client_of(
     p: &Provider,
     id: &str,
     doc: Map<String, Value>,
-    allow_private: bool,
+    allow_loopback: bool,
 ) -> Result<ClientRecord, Refused> {
     let refuse = |m: &str| Err(Refused(m.to_owned()));
     if doc.get("client_id").and_then(Value::as_str) != Some(id) {
@@ -177,7 +155,7 @@ fn client_of(
     let known: Vec<&str> = p.grants.grant_types().collect();
     let mut metadata =
         crate::admin::clients::validate(input, &known).map_err(|e| Refused(e.to_string()))?;
-    if !allow_private {
+    if !allow_loopback {
         crate::admin::registration::policy::fetched_urls_public(&metadata)
             .map_err(|e| Refused(e.to_string()))?;
     }

@@ -107,9 +107,7 @@ pub fn fetched_urls_public(m: &ClientMetadata) -> Result<(), FieldError> {
         ("jwks_uri", &m.jwks_uri),
         ("backchannel_logout_uri", &m.backchannel_logout_uri),
     ] {
-        if u.as_deref()
-            .is_some_and(|u| !crate::admin::client_documents::fetch::is_public_https(u))
-        {
+        if u.as_deref().is_some_and(|u| !crate::fetch::public_https(u)) {
             return Err(FieldError::new(
                 field,
                 "a public https URL (the server contacts it)",
