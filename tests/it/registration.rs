@@ -370,9 +370,21 @@ async fn unknown_metadata_is_ignored_at_registration_and_named_at_the_admin_api(
         "application_type": "web", "x_vendor_extension": {"a": [1, 2]},
         "software_id": "4NRB1-0XZABZI9E6-5SM3R", "software_version": "2.1",
         "backchannel_logout_uri": "https://rp.example/bc", "request_object_signing_alg": "ES256",
-        "require_pushed_authorization_requests": true
+        "require_pushed_authorization_requests": true, "subject_type": "pairwise"
     }))
     .await;
+    assert_eq!(c["subject_type"], "pairwise");
+    // The pairwise rule holds here too: redirect URIs on two hosts need a sector.
+    let r = register(
+        &srv,
+        None,
+        json!({"redirect_uris": [CB, "https://rp.example/cb"], "subject_type": "pairwise"}),
+    )
+    .await;
+    assert_eq!(
+        refusal(r).await,
+        (StatusCode::BAD_REQUEST, "invalid_client_metadata".into())
+    );
     for ignored in [
         "x_vendor_extension",
         "logo_uri",

@@ -73,7 +73,7 @@ impl DocumentClients {
             return Err(Refused("the document is not a JSON object".into()));
         };
         let lifetime = cache::lifetime(fetched.cache_control.as_deref(), fetched.age.as_deref());
-        Ok((client_of(p, id, doc, self.allow_loopback)?, lifetime))
+        Ok((client_of(p, id, doc, self.allow_loopback).await?, lifetime))
     }
 }
 
@@ -127,7 +127,7 @@ fn document_url(id: &str, allow_loopback: bool) -> Result<url::Url, Refused> {
 }
 
 /// The client the document `doc` at `id` describes.
-fn client_of(
+async fn client_of(
     p: &Provider,
     id: &str,
     doc: Map<String, Value>,
@@ -153,8 +153,9 @@ fn client_of(
     }
     input.token_endpoint_auth_method = Some(method.unwrap_or_else(|| "none".into()));
     let known: Vec<&str> = p.grants.grant_types().collect();
-    let mut metadata =
-        crate::admin::clients::validate(input, &known).map_err(|e| Refused(e.to_string()))?;
+    let mut metadata = crate::admin::clients::validate_fetching(&p.fetch, input, &known)
+        .await
+        .map_err(|e| Refused(e.to_string()))?;
     if !allow_loopback {
         crate::admin::registration::policy::fetched_urls_public(&metadata)
             .map_err(|e| Refused(e.to_string()))?;

@@ -3,7 +3,7 @@
 //! freely when `SURETY_REGISTRATION=open` — and then read, replace and delete their own
 //! registration at `/register/<client_id>` with the registration access token they were
 //! given (`registration_client_uri`). The metadata goes through the admin API's rules
-//! ([`super::clients::validate`]), read leniently ([`super::metadata`]: unknown members
+//! ([`super::clients::validate_fetching`]), read leniently ([`super::metadata`]: unknown members
 //! ignored), with a software statement's claims winning ([`statement`]), then held to
 //! the registration's policy ([`policy`]). Registration access tokens are stored as
 //! SHA-256, compared in constant time, and replaced by every update.
@@ -241,7 +241,9 @@ async fn read(
     };
     let input = super::metadata::read_ignoring_unknown(&body).map_err(metadata_error)?;
     let known: Vec<&str> = p.grants.grant_types().collect();
-    let mut metadata = clients::validate(input, &known).map_err(metadata_error)?;
+    let mut metadata = clients::validate_fetching(&p.fetch, input, &known)
+        .await
+        .map_err(metadata_error)?;
     policy::fetched_urls_public(&metadata).map_err(metadata_error)?;
     policy::apply(policy, &mut metadata).map_err(metadata_error)?;
     Ok((metadata, statement))
