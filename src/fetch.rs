@@ -59,8 +59,8 @@ pub enum FetchError {
     Unreachable,
     #[error("the document answered HTTP {0}")]
     Status(u16),
-    #[error("the document is too large")]
-    TooLarge,
+    #[error("the document is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("the document is not JSON")]
     NotJson,
 }
@@ -133,7 +133,7 @@ impl Fetcher {
             .content_length()
             .is_some_and(|n| n > limits.max_bytes as u64)
         {
-            return Err(FetchError::TooLarge);
+            return Err(FetchError::TooLarge(limits.max_bytes));
         }
         let header = |h| {
             let v = resp.headers().get(h)?;
@@ -146,7 +146,7 @@ impl Fetcher {
         while let Some(chunk) = resp.chunk().await.map_err(|_| FetchError::Unreachable)? {
             body.extend_from_slice(&chunk);
             if body.len() > limits.max_bytes {
-                return Err(FetchError::TooLarge);
+                return Err(FetchError::TooLarge(limits.max_bytes));
             }
         }
         Ok(Document {
