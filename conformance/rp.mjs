@@ -233,7 +233,7 @@ async function rawPoll(as, clientId, deviceCode) {
 
 async function main() {
   const server = new URL(ISSUER);
-  let config, as, confidential, pkjClient, pkjKey, publicClient, ccClient, deviceClient, bclClient, pairwiseClient;
+  let config, as, confidential, pkjClient, pkjKey, publicClient, ccClient, deviceClient, bclClient, pairwiseClient, dynamic;
   const browser = new Browser();
   const receiver = await logoutReceiver();
 
@@ -765,6 +765,72 @@ async function main() {
     return `${protectedHeader.alg} kid ${protectedHeader.kid}; sid ${payload.sid}`;
   });
   receiver.close();
+
+  // ------------------------------------------------------------ dynamic registration
+  let iat;
+  await check('dynamic registration (RFC 7591) with an initial access token, by the library: code flow with the new client', async () => {
+    assert(as.registration_endpoint === `${ISSUER}/register`, `registration_endpoint ${as.registration_endpoint}`);
+    iat = await admin('/admin/initial-access-tokens', {
+      grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['http://127.0.0.1:*/callback'], expires_in: 600,
+    });
+    const dyn = await client.dynamicClientRegistration(server, {
+      client_name: 'openid-client conformance (dynamically registered)', redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_post',
+      logo_uri: 'https://rp.conformance.example/logo.png', // not understood by Surety: ignored (RFC 7591 §2)
+    }, undefined, { ...insecure, initialAccessToken: iat.token });
+    const m = dyn.clientMetadata();
+    assert(m.client_secret && m.client_secret_expires_at === 0 && typeof m.client_id_issued_at === 'number', 'client_secret, client_secret_expires_at, client_id_issued_at');
+    assert(m.registration_access_token && m.registration_client_uri === `${ISSUER}/register/${m.client_id}`, 'registration_access_token and registration_client_uri');
+    client.enableNonRepudiationChecks(dyn);
+    const flow = await codeFlow(dyn, new Browser(), { scope: 'openid profile' });
+    const claims = flow.tokens.claims();
+    assert(claims.aud === m.client_id && claims.iss === ISSUER, `aud ${claims.aud}`);
+    const ui = await client.fetchUserInfo(dyn, flow.tokens.access_token, claims.sub);
+    assert(ui.preferred_username === USER.username, 'userinfo');
+    dynamic = { config: dyn, metadata: m, tokens: flow.tokens };
+    return `client ${m.client_id}: ${flow.seen.join(' ')}`;
+  });
+
+  await check('dynamic registration refusals: no or a wrong initial access token → 401 invalid_token; a fragment, or a redirect URI outside the token\'s policy → invalid_redirect_uri', async () => {
+    for (const token of [undefined, 'not-a-token']) {
+      const res = await fetch(as.registration_endpoint, {
+        method: 'POST', body: JSON.stringify({ redirect_uris: [REDIRECT] }),
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      const body = await res.json();
+      assert(res.status === 401 && body.error === 'invalid_token' && /^Bearer /.test(res.headers.get('www-authenticate') ?? ''), `token ${token}: ${res.status} ${JSON.stringify(body)}`);
+    }
+    const out = [];
+    for (const uri of ['http://127.0.0.1:9999/callback#frag', 'https://elsewhere.example/callback']) {
+      out.push(await expectReject(client.dynamicClientRegistration(server, { redirect_uris: [uri] }, undefined, { ...insecure, initialAccessToken: iat.token }), 'invalid_redirect_uri'));
+    }
+    return out.join('; ');
+  });
+
+  await check('RFC 7592: read with the registration access token; update rotates it (the old one refused); delete → 204, the client\'s tokens revoked', async () => {
+    assert(dynamic, 'a dynamically registered client');
+    const { metadata: m } = dynamic;
+    const call = (method, token, body) => fetch(m.registration_client_uri, {
+      method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    let res = await call('GET', m.registration_access_token);
+    const read = await res.json();
+    assert(res.status === 200 && read.client_id === m.client_id && !read.client_secret, `read ${res.status}`);
+    res = await call('PUT', m.registration_access_token, { ...read, client_id: m.client_id, client_name: 'renamed by RFC 7592' });
+    const updated = await res.json();
+    assert(res.status === 200 && updated.client_name === 'renamed by RFC 7592', `update ${res.status} ${JSON.stringify(updated)}`);
+    assert(updated.registration_access_token && updated.registration_access_token !== m.registration_access_token, 'a new registration access token');
+    res = await call('GET', m.registration_access_token);
+    assert(res.status === 401, `the old token: ${res.status}`);
+    res = await call('DELETE', updated.registration_access_token);
+    assert(res.status === 204, `delete ${res.status}`);
+    res = await call('GET', updated.registration_access_token);
+    assert(res.status === 401, `after delete: ${res.status}`);
+    const ui = await fetch(as.userinfo_endpoint, { headers: { authorization: `Bearer ${dynamic.tokens.access_token}` } });
+    assert(ui.status === 401, `its access token after delete: ${ui.status}`);
+    return 'read 200, update 200 (token rotated), old token 401, delete 204, access token 401';
+  });
 
   // ------------------------------------------------------------ logout
   await check('RP-initiated logout: end_session URL → post_logout_redirect_uri with state; session gone', async () => {

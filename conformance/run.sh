@@ -50,6 +50,7 @@ trap cleanup EXIT
 
 echo "starting $bin on 127.0.0.1:$port (data $data)" >&2
 SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$admin_token" \
+SURETY_REGISTRATION=token \
 RUST_LOG="${RUST_LOG:-warn}" \
   "$bin" serve >"$log" 2>&1 &
 pid=$!

@@ -152,6 +152,7 @@ async fn build_provider_with(
         .trim_end_matches('/')
         .to_owned();
     let remote_jwks = crate::keys::remote::RemoteJwks::new(s.jwks_min_refetch);
+    let ext = extensions(&s);
     let pairwise = pairwise_key(&s, &keys, clock.now()).await?;
     let fetch = crate::fetch::Fetcher::new(s.fetch_allow_loopback);
     Ok(Provider {
@@ -164,7 +165,7 @@ async fn build_provider_with(
         clock,
         entropy,
         grants: grants(products),
-        ext: extensions(),
+        ext,
         scopes: scope_registry(),
         replay_horizon: Default::default(),
         dpop_nonces,
@@ -208,7 +209,7 @@ fn grants(products: &ProductState) -> GrantRegistry {
 }
 
 /// What the products plug into the engine (see `oauth::extensions`).
-fn extensions() -> Extensions {
+fn extensions(s: &Settings) -> Extensions {
     let mut ext = Extensions::default();
     // Authentication steps, weakest first: the login, then the step-up challenge.
     ext.authn
@@ -222,6 +223,12 @@ fn extensions() -> Extensions {
     // Partners authenticate at the token endpoint under their own ids.
     ext.clients
         .push(Arc::new(crate::partners::client::PartnerClients));
+    // Clients known by their metadata documents (URL client ids), when enabled.
+    if s.client_metadata_documents {
+        ext.clients.push(Arc::new(
+            crate::admin::client_documents::DocumentClients::from_settings(s),
+        ));
+    }
     // Token exchange on accounts (operators' impersonation, partners' own accounts).
     ext.exchange_subjects
         .push(Arc::new(crate::partners::exchange::AccountExchange));

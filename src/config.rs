@@ -75,7 +75,8 @@ pub struct Settings {
     /// every pairwise `sub`; rotating signing keys changes none.
     #[serde(skip_serializing)]
     pub pairwise_secret: Option<SecretString>,
-    /// Lets documents fetched at client registration (`sector_identifier_uri`) come from
+    /// Lets documents fetched for client registrations (`sector_identifier_uri`, Client
+    /// ID Metadata Documents, which may then also use `http://` on loopback) come from
     /// loopback addresses (`SURETY_FETCH_ALLOW_LOOPBACK`, default `false`): for tests and
     /// local development only. Private, link-local and other special addresses are
     /// always refused.
@@ -201,6 +202,62 @@ pub struct Settings {
     /// The security profile of clients registered without `surety_profile`
     /// (`SURETY_DEFAULT_PROFILE`: `none`, the default, or `fapi2-security`).
     pub default_profile: crate::store::SecurityProfile,
+    /// Dynamic client registration (RFC 7591, RFC 7592) at `/register`
+    /// (`SURETY_REGISTRATION`): `off` (the default: no endpoint, nothing in discovery),
+    /// `token` (a client registers with an initial access token the admin API minted,
+    /// whose policy bounds what it may register) or `open` (anyone may register, held to
+    /// the open policy: the `authorization_code`, `refresh_token` and device grants; an
+    /// initial access token, if sent, still applies its own policy). Discovery says
+    /// `registration_endpoint` unless `off`.
+    pub registration: RegistrationMode,
+    /// Registration requests (`POST /register`) one client address may make per hour,
+    /// across every node sharing the cache (`SURETY_REGISTRATION_MAX_PER_ADDRESS`,
+    /// default 20); more get 429 with `Retry-After`.
+    pub registration_max_per_address: u64,
+    /// Issuers whose software statements (RFC 7591 §2.3) registration accepts
+    /// (`SURETY_SOFTWARE_STATEMENT_ISSUERS`, e.g.
+    /// `[{issuer = "https://ca.example", jwks_uri = "https://ca.example/jwks"}]`), each
+    /// with its public keys inline (`jwks`) or at a `jwks_uri`. A statement signed by
+    /// anyone else is `unapproved_software_statement`; empty, the default: every
+    /// statement is.
+    pub software_statement_issuers: Vec<TrustedIssuer>,
+    /// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document;
+    /// `SURETY_CLIENT_METADATA_DOCUMENTS`, default `false`): a `client_id` that is an
+    /// https URL is fetched at `/authorize` and `/token` (never from the server's own
+    /// network; loopback only with `fetch_allow_loopback`) and its JSON document is the
+    /// client's metadata (public clients and `private_key_jwt` with a `jwks_uri` only).
+    /// Discovery then says `client_id_metadata_document_supported`.
+    pub client_metadata_documents: bool,
+    /// Milliseconds a metadata document fetch may take, connection included
+    /// (`SURETY_CLIENT_METADATA_DOCUMENT_TIMEOUT_MS`, default 3000).
+    pub client_metadata_document_timeout_ms: u64,
+}
+
+/// How clients may register themselves (`SURETY_REGISTRATION`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// No registration endpoint.
+    #[default]
+    Off,
+    /// With an initial access token minted by the admin API.
+    Token,
+    /// By anyone, within the open policy.
+    Open,
+}
+
+/// An issuer of software statements registration trusts, with its public keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The statements' `iss`.
+    pub issuer: String,
+    /// Its JWK Set, inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Where its JWK Set is published (fetched and cached as clients' `jwks_uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// When a DPoP proof must carry a server nonce (`SURETY_DPOP_NONCE`).
@@ -284,6 +341,11 @@ impl Default for Settings {
             dpop_proof_leeway: 5,
             require_par: false,
             default_profile: crate::store::SecurityProfile::None,
+            registration: RegistrationMode::default(),
+            registration_max_per_address: 20,
+            software_statement_issuers: Vec::new(),
+            client_metadata_documents: false,
+            client_metadata_document_timeout_ms: 3000,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Fetching the documents a client registration points at (OpenID Connect Core §8.1's
-//! `sector_identifier_uri`), which anyone able to register a client chooses: so https
-//! only, no redirects, no proxy, a timeout and a size limit, and never an address inside
+//! `sector_identifier_uri`; a Client ID Metadata Document, which is the client), which
+//! anyone able to register a client chooses: so https only, no redirects, no proxy, a timeout and a size limit, and never an address inside
 //! the operator's network. Every address a host name resolves to is checked, and the
 //! connection is made only to the checked ones (the HTTP client's resolver drops the
 //! others), so a name that resolves to a private address — even on a second lookup, DNS
@@ -15,10 +15,38 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 
-/// Largest document read, in bytes.
+/// Largest document read by default, in bytes.
 pub const MAX_BYTES: usize = 64 * 1024;
-/// Seconds a whole fetch may take (connection included).
+/// Seconds a whole fetch may take by default (connection included).
 const TIMEOUT: u64 = 5;
+
+/// How much a fetch may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body read, in bytes.
+    pub max_bytes: usize,
+    /// Longest the whole fetch may take, connection included.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: MAX_BYTES,
+            timeout: Duration::from_secs(TIMEOUT),
+        }
+    }
+}
+
+/// A fetched JSON document, with the response headers that say what it is and how long
+/// it may be reused.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub json: Value,
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub age: Option<String>,
+}
 
 /// Why a document could not be fetched (safe to show the registering party).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,8 +59,8 @@ pub enum FetchError {
     Unreachable,
     #[error("the document answered HTTP {0}")]
     Status(u16),
-    #[error("the document is larger than {MAX_BYTES} bytes")]
-    TooLarge,
+    #[error("the document is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("the document is not JSON")]
     NotJson,
 }
@@ -67,8 +95,13 @@ impl Fetcher {
         }
     }
 
-    /// The JSON document at `url`.
+    /// The JSON document at `url`, within the default [`Limits`].
     pub async fn json(&self, url: &str) -> Result<Value, FetchError> {
+        Ok(self.document(url, Limits::default()).await?.json)
+    }
+
+    /// The JSON document at `url` and its headers, within `limits`.
+    pub async fn document(&self, url: &str, limits: Limits) -> Result<Document, FetchError> {
         let u = url::Url::parse(url).map_err(|_| FetchError::Unreachable)?;
         let loopback_host = match u.host() {
             Some(url::Host::Ipv4(a)) => {
@@ -87,24 +120,41 @@ impl Fetcher {
             "http" if self.allow_loopback && loopback_host => {}
             _ => return Err(FetchError::NotHttps),
         }
-        let mut resp = self.http.get(u).send().await.map_err(|e| {
+        let request = self.http.get(u).timeout(limits.timeout);
+        let request = request.header(reqwest::header::ACCEPT, "application/json");
+        let mut resp = request.send().await.map_err(|e| {
             tracing::info!(error = %e, "registration document fetch failed");
             FetchError::Unreachable
         })?;
         if !resp.status().is_success() {
             return Err(FetchError::Status(resp.status().as_u16()));
         }
-        if resp.content_length().is_some_and(|n| n > MAX_BYTES as u64) {
-            return Err(FetchError::TooLarge);
+        if resp
+            .content_length()
+            .is_some_and(|n| n > limits.max_bytes as u64)
+        {
+            return Err(FetchError::TooLarge(limits.max_bytes));
         }
+        let header = |h| {
+            let v = resp.headers().get(h)?;
+            v.to_str().ok().map(str::to_owned)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let cache_control = header(reqwest::header::CACHE_CONTROL);
+        let age = header(reqwest::header::AGE);
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|_| FetchError::Unreachable)? {
             body.extend_from_slice(&chunk);
-            if body.len() > MAX_BYTES {
-                return Err(FetchError::TooLarge);
+            if body.len() > limits.max_bytes {
+                return Err(FetchError::TooLarge(limits.max_bytes));
             }
         }
-        serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)
+        Ok(Document {
+            json: serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)?,
+            content_type,
+            cache_control,
+            age,
+        })
     }
 
     fn check(&self, ip: IpAddr) -> Result<(), FetchError> {
@@ -135,6 +185,26 @@ impl Resolve for Guarded {
             Ok(addrs)
         })
     }
+}
+
+/// Whether `url` is https on a host that is neither `localhost` nor an address
+/// [`allowed`] refuses (loopback included): what a client describing itself may ask
+/// the server to contact later (`jwks_uri`, `backchannel_logout_uri`). A name is judged
+/// as written; its addresses are not resolved here.
+pub fn public_https(url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    u.scheme() == "https"
+        && match u.host() {
+            Some(url::Host::Domain(d)) => {
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                d != "localhost" && !d.ends_with(".localhost")
+            }
+            Some(url::Host::Ipv4(ip)) => allowed(IpAddr::V4(ip), false),
+            Some(url::Host::Ipv6(ip)) => allowed(IpAddr::V6(ip), false),
+            None => false,
+        }
 }
 
 /// Whether Surety may connect to `ip` for a registration document: a public unicast
@@ -219,6 +289,23 @@ mod tests {
         }
         for lo in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
             assert!(!ok(lo, false) && ok(lo, true), "{lo}");
+        }
+    }
+
+    #[test]
+    fn urls_a_client_may_point_the_server_at() {
+        assert!(public_https("https://rp.example/jwks"));
+        assert!(public_https("https://93.184.216.34/jwks"));
+        for bad in [
+            "http://rp.example/jwks",
+            "https://localhost/jwks",
+            "https://api.localhost/jwks",
+            "https://127.0.0.1/jwks",
+            "https://10.0.0.8/jwks",
+            "https://[::1]/jwks",
+            "https://169.254.169.254/latest",
+        ] {
+            assert!(!public_https(bad), "{bad}");
         }
     }
 

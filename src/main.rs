@@ -311,7 +311,7 @@ async fn client_cmd(settings: Settings, action: ClientsAction) -> anyhow::Result
         }
         ClientsAction::Get { client_id } => clients::get(&p.stores, &client_id).await?,
         ClientsAction::Delete { client_id } => {
-            clients::delete(&p.stores, &client_id).await?;
+            clients::delete(&p.stores, &client_id, p.now()).await?;
             println!("deleted {client_id}");
             return Ok(());
         }

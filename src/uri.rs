@@ -14,17 +14,64 @@
 //! - redirect URI: a web URL, or a private-use scheme holding a dot (reverse domain
 //!   name) followed by `:/` and such a path.
 
+/// An IPv4 address in dotted decimal, no leading zeros.
+macro_rules! ipv4 {
+    () => {
+        r"((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    };
+}
+
+/// A port, 1–65535.
+macro_rules! port {
+    () => {
+        r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+    };
+}
+
 /// Scheme, host and port of a web URL (ECMAScript / Python regex syntax).
 macro_rules! origin {
     () => {
-        r"(https://(([A-Za-z0-9-]{1,63}\.)*[A-Za-z][A-Za-z0-9-]{0,62}|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))|http://(localhost|127\.0\.0\.1|\[::1\]))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+        concat!(
+            r"(https://(([A-Za-z0-9-]{1,63}\.)*[A-Za-z][A-Za-z0-9-]{0,62}|",
+            ipv4!(),
+            r")|http://(localhost|127\.0\.0\.1|\[::1\]))(:",
+            port!(),
+            ")?"
+        )
+    };
+}
+
+/// An origin in which `*` may stand for host characters, or for the whole port.
+macro_rules! wild_origin {
+    () => {
+        concat!(
+            r"(https://(([A-Za-z0-9*-]{1,63}\.)*[A-Za-z*][A-Za-z0-9*-]{0,62}|",
+            ipv4!(),
+            r")|http://(localhost|127\.0\.0\.1|\[::1\]))(:(",
+            port!(),
+            r"|\*))?"
+        )
+    };
+}
+
+/// A path (with its query), without whitespace, control characters or `#`.
+macro_rules! path {
+    () => {
+        r"(/[^\s#\u0000-\u001f\u007f-\u009f]*)?"
+    };
+}
+
+/// A private-use scheme URI (RFC 8252 §7.1): a reverse domain name, `:/` and a path.
+macro_rules! private_use {
+    () => {
+        r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:/[^\s#\u0000-\u001f\u007f-\u009f]*"
     };
 }
 
 /// A web URL: an origin and an optional path.
 macro_rules! web_url {
     () => {
-        concat!(origin!(), r"(/[^\s#\u0000-\u001f\u007f-\u009f]*)?")
+        concat!(origin!(), path!())
     };
 }
 
@@ -39,11 +86,10 @@ pub const AUDIENCE_PATTERN: &str =
 /// A web URL: see the module documentation.
 pub const WEB_URL_PATTERN: &str = concat!("^", web_url!(), "$");
 /// A redirect URI: see the module documentation.
-pub const REDIRECT_URI_PATTERN: &str = concat!(
-    "^(",
-    web_url!(),
-    r"|[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:/[^\s#\u0000-\u001f\u007f-\u009f]*)$"
-);
+pub const REDIRECT_URI_PATTERN: &str = concat!("^(", web_url!(), "|", private_use!(), ")$");
+/// A redirect URI pattern (a registration policy's): see [`check_redirect_pattern`].
+pub const REDIRECT_PATTERN_PATTERN: &str =
+    concat!("^(", wild_origin!(), path!(), "|", private_use!(), ")$");
 
 /// Whether `c` may appear in a path (after its leading `/`).
 fn path_char(c: char) -> bool {
@@ -182,6 +228,27 @@ pub fn check_redirect_uri(s: &str) -> Result<(), &'static str> {
     }
 }
 
+/// A redirect URI pattern: a redirect URI in which `*` may stand for characters of the
+/// host (not of `localhost` or an IP address) or for the whole port, and may appear
+/// anywhere in the path (where it is an ordinary path character). Checked as the
+/// redirect URI it becomes with each such `*` written as `x` (`1` for the port).
+pub fn check_redirect_pattern(s: &str) -> Result<(), &'static str> {
+    let concrete = match s.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, p) = authority_and_path(rest);
+            let authority = match authority.strip_suffix(":*") {
+                Some(host) => format!("{host}:1"),
+                None => authority.to_owned(),
+            };
+            format!("{scheme}://{}{p}", authority.replace('*', "x"))
+        }
+        None => s.to_owned(),
+    };
+    check_redirect_uri(&concrete).map_err(|_| {
+        "a redirect URI in which * stands for characters of the host, the whole port, or anything in the path"
+    })
+}
+
 /// A web URL in the OpenAPI documents: a string with [`WEB_URL_PATTERN`].
 pub struct WebUrl;
 /// A redirect URI in the OpenAPI documents: a string with [`REDIRECT_URI_PATTERN`].
@@ -218,6 +285,22 @@ impl utoipa::PartialSchema for RedirectUri {
     }
 }
 impl utoipa::ToSchema for RedirectUri {}
+
+/// A redirect URI pattern in the OpenAPI documents: a string of at most 512 characters
+/// with [`REDIRECT_PATTERN_PATTERN`].
+pub struct RedirectPattern;
+
+impl utoipa::PartialSchema for RedirectPattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(512))
+            .pattern(Some(REDIRECT_PATTERN_PATTERN))
+            .into()
+    }
+}
+impl utoipa::ToSchema for RedirectPattern {}
 
 /// An audience in the OpenAPI documents: see [`check_audience`].
 pub struct Audience;
@@ -338,9 +421,36 @@ mod tests {
     }
 
     #[test]
+    fn redirect_patterns() {
+        for ok in [
+            "https://*.rp.example/cb/*",
+            "https://app.example/*",
+            "http://127.0.0.1:*/cb",
+            "http://[::1]:*/cb",
+            "https://*:*/x",
+            "com.example.app:/*",
+        ] {
+            assert!(check_redirect_pattern(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "*://x/",
+            "https://*.rp.example/cb#*",
+            "http://*.example/cb",
+            "http://localhost*/cb",
+            "https://app.example:8*/cb",
+            "https://*@evil.example/",
+            "com.*.app:/cb",
+        ] {
+            assert!(check_redirect_pattern(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn patterns_hold_the_same_grammar() {
         assert!(WEB_URL_PATTERN.starts_with("^(https://"));
         assert!(REDIRECT_URI_PATTERN.contains(web_url!()));
         assert!(REDIRECT_URI_PATTERN.ends_with(r":/[^\s#\u0000-\u001f\u007f-\u009f]*)$"));
+        assert!(REDIRECT_PATTERN_PATTERN.ends_with(concat!(private_use!(), ")$")));
     }
 }

@@ -500,8 +500,10 @@ pub async fn update(
     Ok(ClientOutput::of(&rec, secret))
 }
 
-pub async fn delete(stores: &Stores, client_id: &str) -> Result<(), StoreError> {
-    stores.clients.delete_client(client_id).await
+/// Deletes a client and revokes every token it holds (see
+/// [`crate::store::ClientStore::delete_client`]).
+pub async fn delete(stores: &Stores, client_id: &str, now: Timestamp) -> Result<(), StoreError> {
+    stores.clients.delete_client(client_id, now).await
 }
 
 fn needs_secret(m: &ClientMetadata) -> bool {

@@ -1,12 +1,17 @@
 //! Administration shared by the admin API and the CLI: registering clients from RFC 7591
-//! metadata and creating users. Every field is validated before anything is stored, and
+//! metadata and creating users; and clients registering themselves (RFC 7591, RFC 7592:
+//! `registration`) or known by their metadata documents (`client_documents`), held to
+//! the same rules. Every field is validated before anything is stored, and
 //! a failure names the field, so nothing is ever half-created.
 
 pub mod auth;
+pub mod client_documents;
 pub mod client_profile;
 pub mod client_subject;
 pub mod clients;
+pub mod metadata;
 pub mod outbox;
+pub mod registration;
 pub mod resource_servers;
 
 /// A refused input, naming the field.

@@ -140,7 +140,12 @@ fn check_profile(p: &Provider, c: AuthenticatedClient) -> Result<AuthenticatedCl
     Ok(c)
 }
 
-async fn load(p: &Provider, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
+/// The client `client_id` names: a registered one, else one a [`ClientSource`] knows
+/// (a partner, a client metadata document); `None` if nobody does.
+pub async fn find_client(
+    p: &Provider,
+    client_id: &str,
+) -> Result<Option<ClientRecord>, OAuthError> {
     if client_id.is_empty() || client_id.len() > 256 {
         return Ok(None);
     }
@@ -206,7 +211,7 @@ async fn by_secret(
     secret: &str,
     method: AuthMethod,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let client = load(p, id).await?;
+    let client = find_client(p, id).await?;
     let presented = secret_hash(secret);
     // Compare even for unknown clients so that timing does not reveal which ids exist.
     let stored = client
@@ -227,7 +232,7 @@ async fn public(
     id: &str,
     allow_public: bool,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let client = load(p, id).await?.ok_or_else(failed)?;
+    let client = find_client(p, id).await?.ok_or_else(failed)?;
     if client.metadata.token_endpoint_auth_method != "none" {
         return Err(OAuthError::invalid_client("this client must authenticate"));
     }
@@ -261,7 +266,7 @@ async fn by_assertion(
     if c.client_id.as_deref().is_some_and(|id| id != iss) {
         return Err(failed());
     }
-    let client = load(p, iss).await?.ok_or_else(failed)?;
+    let client = find_client(p, iss).await?.ok_or_else(failed)?;
     if !allows(p, &client, AuthMethod::PrivateKeyJwt) {
         return Err(failed());
     }

@@ -7,6 +7,7 @@ use super::authorize::claims::{TRUST_FRAMEWORK, VerifiedClaim};
 use super::client_auth::AuthMethod;
 use super::grants::device_code;
 use super::provider::{Provider, paths};
+use crate::config::RegistrationMode;
 use crate::keys::{SIGNING_ALGS, VERIFY_ALGS};
 
 pub fn metadata(p: &Provider) -> Value {
@@ -71,6 +72,19 @@ pub fn metadata(p: &Provider) -> Value {
             "request_object_signing_alg_values_supported".into(),
             json!(client_algs),
         );
+    }
+    if let Some(obj) = m.as_object_mut() {
+        // RFC 8414 §2: only while clients may register themselves.
+        if p.settings.registration != RegistrationMode::Off {
+            obj.insert(
+                "registration_endpoint".into(),
+                json!(p.url(paths::REGISTER)),
+            );
+        }
+        // draft-ietf-oauth-client-id-metadata-document: URL client ids are fetched.
+        if p.settings.client_metadata_documents {
+            obj.insert("client_id_metadata_document_supported".into(), json!(true));
+        }
     }
     // RFC 8628 §4: only while the device grant is registered.
     if device && let Some(obj) = m.as_object_mut() {

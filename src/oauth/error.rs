@@ -1,6 +1,6 @@
 //! Protocol errors, spelled exactly as the RFCs spell them (house rule 1):
 //! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID Connect Core §3.1.2.6,
-//! RFC 9470, RFC 9126, RFC 8707, RFC 8693, RFC 9449 and RFC 8628 §3.5. The client sees `error_description`; detail goes to the log.
+//! RFC 9470, RFC 9126, RFC 8707, RFC 8693, RFC 9449, RFC 8628 §3.5 and RFC 7591 §3.2.2. The client sees `error_description`; detail goes to the log.
 
 use std::fmt;
 
@@ -31,6 +31,10 @@ pub enum ErrorCode {
     UnmetAuthenticationRequirements,
     InvalidClientMetadata,
     InvalidRedirectUri,
+    /// RFC 7591 §3.2.2: the software statement is malformed, expired or badly signed.
+    InvalidSoftwareStatement,
+    /// RFC 7591 §3.2.2: the software statement's issuer is not trusted.
+    UnapprovedSoftwareStatement,
     /// RFC 8707 §2, RFC 8693 §2.2.2: the requested resource or audience is unknown or not
     /// allowed.
     InvalidTarget,
@@ -74,6 +78,8 @@ impl ErrorCode {
             UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             InvalidClientMetadata => "invalid_client_metadata",
             InvalidRedirectUri => "invalid_redirect_uri",
+            InvalidSoftwareStatement => "invalid_software_statement",
+            UnapprovedSoftwareStatement => "unapproved_software_statement",
             InvalidTarget => "invalid_target",
             InvalidDpopProof => "invalid_dpop_proof",
             UseDpopNonce => "use_dpop_nonce",
@@ -204,6 +210,15 @@ mod tests {
             (ErrorCode::AuthorizationPending, "authorization_pending"),
             (ErrorCode::SlowDown, "slow_down"),
             (ErrorCode::ExpiredToken, "expired_token"),
+            (ErrorCode::InvalidClientMetadata, "invalid_client_metadata"),
+            (
+                ErrorCode::InvalidSoftwareStatement,
+                "invalid_software_statement",
+            ),
+            (
+                ErrorCode::UnapprovedSoftwareStatement,
+                "unapproved_software_statement",
+            ),
         ] {
             assert_eq!((c.as_str(), c.status()), (s, 400));
         }

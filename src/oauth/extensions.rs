@@ -8,7 +8,7 @@
 //! | authentication steps (Core §2 `acr`) | [`AuthnStep`](super::authorize::steps::AuthnStep) | `accounts` (password), `verify` (challenge) |
 //! | consent (Core §3.1.2.4) | [`ConsentPolicy`] | `connect` (developer apps) |
 //! | refresh (RFC 6749 §6) | [`RefreshPolicy`] | `connect` (developer apps) |
-//! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients) |
+//! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients), `admin` (client metadata documents) |
 //! | token exchange subjects (RFC 8693 §2.1) | [`SubjectExchange`] | `partners` (accounts, account SIDs) |
 //! | `verified_claims` (OIDC4IDA) | [`ClaimsSource`] | `verify` (the bound entity's record) |
 //! | access-token claims (RFC 9068 §2.2) | [`TokenCustomizer`](super::customize::TokenCustomizer) | engine: `act` (RFC 8693 §4.1), `cnf` (RFC 9449 §6); products may add more |

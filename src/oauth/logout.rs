@@ -13,7 +13,6 @@ use super::error::OAuthError;
 use super::grants::Params;
 use super::provider::Provider;
 use super::session::Session;
-use crate::store::StoreError;
 
 /// Ends the browser's session `s` (Back-Channel Logout 1.0 §2.7 for an RP-initiated
 /// logout: `offline_access` grants are kept).
@@ -39,10 +38,9 @@ impl Target {
         let Some((client_id, sub)) = &self.hinted else {
             return Ok(true);
         };
-        Ok(match p.stores.clients.get_client(client_id).await {
-            Ok(c) => p.is_subject_of(&c, &s.sub, sub),
-            Err(StoreError::NotFound) => crate::util::ct_eq(s.sub.as_bytes(), sub.as_bytes()),
-            Err(e) => return Err(e.into()),
+        Ok(match super::client_auth::find_client(p, client_id).await? {
+            Some(c) => p.is_subject_of(&c, &s.sub, sub),
+            None => crate::util::ct_eq(s.sub.as_bytes(), sub.as_bytes()),
         })
     }
 }
@@ -95,10 +93,8 @@ pub async fn target(p: &Provider, params: &Params) -> Result<Target, OAuthError>
             "post_logout_redirect_uri needs id_token_hint or client_id",
         ));
     };
-    let client = match p.stores.clients.get_client(&client_id).await {
-        Ok(c) => c,
-        Err(StoreError::NotFound) => return Err(OAuthError::invalid_request("unknown client")),
-        Err(e) => return Err(e.into()),
+    let Some(client) = super::client_auth::find_client(p, &client_id).await? else {
+        return Err(OAuthError::invalid_request("unknown client"));
     };
     if !client
         .metadata

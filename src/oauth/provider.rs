@@ -26,6 +26,9 @@ pub mod paths {
     pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
     pub const DEVICE: &str = "/device";
     pub const END_SESSION: &str = "/logout";
+    /// RFC 7591 §3 client registration endpoint; RFC 7592 §1 client configuration
+    /// endpoints are `REGISTER/<client_id>`.
+    pub const REGISTER: &str = "/register";
     pub const LOGIN: &str = "/login";
     pub const CONSENT: &str = "/consent";
     pub const CHALLENGE: &str = "/challenge";

@@ -141,9 +141,9 @@ impl ClientStore for CachedClients {
         self.entries.write(id, self.inner.update_client(c)).await
     }
 
-    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+    async fn delete_client(&self, client_id: &str, now: Timestamp) -> StoreResult<()> {
         self.entries
-            .write(client_id, self.inner.delete_client(client_id))
+            .write(client_id, self.inner.delete_client(client_id, now))
             .await
     }
 
@@ -182,7 +182,7 @@ mod tests {
         async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
             self.insert_client(c).await
         }
-        async fn delete_client(&self, _: &str) -> StoreResult<()> {
+        async fn delete_client(&self, _: &str, _: Timestamp) -> StoreResult<()> {
             *self.rec.lock().unwrap() = None;
             Ok(())
         }
@@ -221,7 +221,7 @@ mod tests {
         clock.advance(10);
         cache.get_client("c").await.unwrap();
         assert_eq!(reads(), 3, "expired after ttl");
-        cache.delete_client("c").await.unwrap();
+        cache.delete_client("c", 0).await.unwrap();
         assert!(
             matches!(cache.get_client("c").await, Err(StoreError::NotFound)),
             "deletion is seen at once"

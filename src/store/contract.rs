@@ -151,6 +151,7 @@ mod entities;
 mod links;
 mod promotions;
 mod refresh;
+mod registrations;
 mod revocations;
 mod sessions;
 mod verifications;
@@ -250,9 +251,9 @@ async fn clients_crud(s: &SqlStore) {
         st.clients.update_client(&client("nope")).await
     ));
 
-    st.clients.delete_client("c1").await.unwrap();
+    st.clients.delete_client("c1", 1).await.unwrap();
     assert!(is_not_found(st.clients.get_client("c1").await));
-    assert!(is_not_found(st.clients.delete_client("c1").await));
+    assert!(is_not_found(st.clients.delete_client("c1", 1).await));
 }
 
 async fn users_crud(s: &SqlStore) {

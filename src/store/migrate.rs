@@ -135,6 +135,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
     },
     Migration {
+        version: 20,
+        name: "client_registrations",
+        sqlite: include_str!("../../migrations/sqlite/0020_client_registrations.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_client_registrations.sql"),
+    },
+    Migration {
         version: 21,
         name: "server_secrets",
         sqlite: include_str!("../../migrations/sqlite/0021_server_secrets.sql"),

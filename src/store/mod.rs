@@ -20,6 +20,7 @@ pub mod migrate;
 mod outbox_sql;
 mod partners_sql;
 mod promotions_sql;
+mod registrations_sql;
 pub mod resource_servers;
 mod resource_sql;
 mod sessions_sql;
@@ -47,6 +48,9 @@ pub use links_sql::{LinkRecord, LinkStore};
 pub use outbox_sql::{OutboxEvent, OutboxFilter, OutboxStore};
 pub use partners_sql::AccountChange;
 pub use promotions_sql::{PromotionRecord, PromotionStore};
+pub use registrations_sql::{
+    InitialAccessToken, Registration, RegistrationPolicy, RegistrationStore,
+};
 pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
@@ -270,7 +274,10 @@ pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()>;
     async fn get_client(&self, client_id: &str) -> StoreResult<ClientRecord>;
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()>;
-    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
+    /// Deletes the client and its registration, and revokes every grant it holds (its
+    /// access tokens then fail validation) and kills its refresh tokens, in one
+    /// transaction.
+    async fn delete_client(&self, client_id: &str, now: Timestamp) -> StoreResult<()>;
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>>;
     /// Drops this node's cached copy of the client, after a write that went around this
     /// store (see [`AppStore::delete_app_and_client`]). Stores without a cache ignore it.
@@ -588,6 +595,8 @@ pub struct Stores {
     pub devices: Arc<dyn DeviceStore>,
     /// Browser sessions and the clients they signed in to (Back-Channel Logout).
     pub sessions: Arc<dyn SessionStore>,
+    /// Initial access tokens and clients' own registrations (RFC 7591, RFC 7592).
+    pub registrations: Arc<dyn RegistrationStore>,
     pub links: Arc<dyn LinkStore>,
     pub health: Arc<dyn Health>,
 }
@@ -625,6 +634,7 @@ impl Stores {
             resource_servers: s.clone(),
             devices: s.clone(),
             sessions: s.clone(),
+            registrations: s.clone(),
             links: s.clone(),
             health: s,
         }

@@ -23,7 +23,7 @@ use crate::scope::Scope;
 pub(crate) mod grants;
 mod resource_servers;
 
-type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
+pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments>;
 
 /// Which database a [`SqlStore`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +328,23 @@ const CLIENT_INSERT: &str = "INSERT INTO clients (client_id, secret_hash, metada
 const CLIENT_SELECT: &str = "SELECT client_id, secret_hash, metadata, created_at FROM clients";
 const CLIENT_UPDATE: &str =
     "UPDATE clients SET secret_hash = $2, metadata = $3 WHERE client_id = $1";
+
+/// The statement storing a new client (also run inside a registration's transaction).
+pub(crate) fn client_insert(c: &ClientRecord) -> StoreResult<AnyQuery<'_>> {
+    Ok(sqlx::query(CLIENT_INSERT)
+        .bind(c.client_id.as_str())
+        .bind(c.secret_hash.as_deref())
+        .bind(to_json(&c.metadata)?)
+        .bind(c.created_at))
+}
+
+/// The statement replacing a client's secret hash and metadata.
+pub(crate) fn client_update(c: &ClientRecord) -> StoreResult<AnyQuery<'_>> {
+    Ok(sqlx::query(CLIENT_UPDATE)
+        .bind(c.client_id.as_str())
+        .bind(c.secret_hash.as_deref())
+        .bind(to_json(&c.metadata)?))
+}
 const USER_INSERT: &str = "INSERT INTO users \
     (sub, username, password_hash, email, name, created_at, email_verified_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -343,7 +360,7 @@ const KEY_LIST: &str = "SELECT kid, alg, public_jwk, sealed_private, created_at,
     FROM signing_keys ORDER BY activates_at, created_at, kid";
 
 impl SqlStore {
-    async fn exec(&self, q: AnyQuery<'_>) -> StoreResult<AnyQueryResult> {
+    pub(crate) async fn exec(&self, q: AnyQuery<'_>) -> StoreResult<AnyQueryResult> {
         let _gate = self.write_gate().await;
         q.execute(&self.pool).await.map_err(map_err)
     }
@@ -357,11 +374,11 @@ impl SqlStore {
     }
 
     /// The one row `q` selects; `NotFound` if there is none.
-    async fn one(&self, q: AnyQuery<'_>) -> StoreResult<AnyRow> {
+    pub(crate) async fn one(&self, q: AnyQuery<'_>) -> StoreResult<AnyRow> {
         q.fetch_one(&self.pool).await.map_err(map_err)
     }
 
-    async fn all(&self, q: AnyQuery<'_>) -> StoreResult<Vec<AnyRow>> {
+    pub(crate) async fn all(&self, q: AnyQuery<'_>) -> StoreResult<Vec<AnyRow>> {
         q.fetch_all(&self.pool).await.map_err(map_err)
     }
 
@@ -375,11 +392,7 @@ impl SqlStore {
 #[async_trait]
 impl ClientStore for SqlStore {
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let q = sqlx::query(CLIENT_INSERT)
-            .bind(c.client_id.as_str())
-            .bind(c.secret_hash.as_deref());
-        self.exec(q.bind(to_json(&c.metadata)?).bind(c.created_at))
-            .await?;
+        self.exec(client_insert(c)?).await?;
         Ok(())
     }
 
@@ -393,15 +406,35 @@ impl ClientStore for SqlStore {
     }
 
     async fn update_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let q = sqlx::query(CLIENT_UPDATE)
-            .bind(c.client_id.as_str())
-            .bind(c.secret_hash.as_deref());
-        expect_row(self.exec(q.bind(to_json(&c.metadata)?)).await?)
+        expect_row(self.exec(client_update(c)?).await?)
     }
 
-    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
-        let q = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id);
-        expect_row(self.exec(q).await?)
+    async fn delete_client(&self, client_id: &str, now: Timestamp) -> StoreResult<()> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if deleted.rows_affected() == 0 {
+            // Dropping the transaction rolls it back; nothing was written.
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM client_registrations WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        // Every token the client holds dies with it: its grants (and so their access
+        // tokens) revoked, its refresh tokens killed.
+        for sql in [
+            "UPDATE grants SET revoked_at = $2 WHERE client_id = $1 AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET rotated_at = $2 WHERE client_id = $1 AND rotated_at IS NULL",
+        ] {
+            let q = sqlx::query(sql).bind(client_id).bind(now);
+            q.execute(&mut *tx).await.map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<ClientRecord>> {

@@ -25,6 +25,7 @@ use secrecy::SecretString;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::config::RegistrationMode;
 use crate::oauth::provider::{Provider, paths};
 
 /// Shared state of every handler.
@@ -144,6 +145,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics));
+    // RFC 7591 / 7592: only while clients may register themselves (as discovery says).
+    let protocol = if state.provider.settings.registration == RegistrationMode::Off {
+        protocol
+    } else {
+        protocol.merge(routes::register::router())
+    };
     protocol
         .merge(api::admin::router())
         .merge(api::partner::router())

@@ -25,6 +25,9 @@ pub struct ConsentPage<'a> {
     pub developer: Option<String>,
     pub logo_url: Option<String>,
     pub upgrade: bool,
+    /// For a client known by its metadata document: the host serving it (the one thing
+    /// about the client that is not self-asserted).
+    pub origin: Option<String>,
     /// What is asked, in plain words; optional lines get a checkbox.
     pub items: Vec<crate::oauth::authorize::consent::Item>,
 }

@@ -227,10 +227,16 @@ pub(crate) async fn save_tx(p: &Provider, tx_id: &str, tx: &Tx) -> Result<(), Au
 }
 
 async fn client_of(p: &Provider, req: &AuthRequest) -> Result<ClientRecord, AuthorizeError> {
-    match p.stores.clients.get_client(&req.client_id).await {
-        Ok(c) => Ok(c),
-        Err(crate::store::StoreError::NotFound) => Err(AuthorizeError::Page("unknown client")),
-        Err(e) => Err(AuthorizeError::Unavailable(e.to_string())),
+    client(p, &req.client_id).await
+}
+
+/// The client `client_id` names, registered or from a client source (a client metadata
+/// document); an unknown one is an error page.
+pub async fn client(p: &Provider, client_id: &str) -> Result<ClientRecord, AuthorizeError> {
+    match crate::oauth::client_auth::find_client(p, client_id).await {
+        Ok(Some(c)) => Ok(c),
+        Ok(None) => Err(AuthorizeError::Page("unknown client")),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -407,10 +413,8 @@ pub(crate) async fn issue_code(
 
 /// Stores a code under its hash for the client's code lifetime (`fapi::code_ttl`).
 async fn store_code(p: &Provider, code: &str, mut rec: CodeRecord) -> Result<(), AuthorizeError> {
-    let ttl = match p.stores.clients.get_client(&rec.client_id).await {
-        Ok(c) => crate::oauth::fapi::code_ttl(&p.settings, &c.metadata),
-        Err(e) => return Err(AuthorizeError::Unavailable(e.to_string())),
-    };
+    let c = client(p, &rec.client_id).await?;
+    let ttl = crate::oauth::fapi::code_ttl(&p.settings, &c.metadata);
     rec.expires_at = Some(p.now() + i64::try_from(ttl).unwrap_or(i64::MAX));
     let v = serde_json::to_vec(&rec).map_err(|e| AuthorizeError::Unavailable(e.to_string()))?;
     p.cache

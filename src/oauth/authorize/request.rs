@@ -17,7 +17,7 @@ use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::provider::Provider;
 use crate::oauth::resource::Resources;
 use crate::oauth::scope::{Scope, ScopeRegistry};
-use crate::store::{ClientRecord, StoreError};
+use crate::store::ClientRecord;
 
 /// Longest `state` / `nonce` accepted.
 const MAX_OPAQUE_LEN: usize = 512;
@@ -264,14 +264,13 @@ async fn check_client(p: &Provider, params: &Params) -> Result<ClientRecord, Aut
     if id.len() > 256 {
         return Err(AuthorizeError::Page("unknown client"));
     }
-    match p.stores.clients.get_client(id).await {
-        Ok(c) if c.metadata.response_types.iter().any(|r| r == "code") => Ok(c),
-        Ok(_) => Err(AuthorizeError::Page(
+    let c = super::client(p, id).await?;
+    if !c.metadata.response_types.iter().any(|r| r == "code") {
+        return Err(AuthorizeError::Page(
             "this client may not use the authorization endpoint",
-        )),
-        Err(StoreError::NotFound) => Err(AuthorizeError::Page("unknown client")),
-        Err(e) => Err(AuthorizeError::Unavailable(e.to_string())),
+        ));
     }
+    Ok(c)
 }
 
 /// Exact string match against the registered URIs (RFC 9700 §4.1.3). May be omitted only

@@ -23,7 +23,7 @@ use crate::web::json::JsonBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Surety admin API", description = "Manage OAuth clients and users. Authenticate with `Authorization: Bearer $SURETY_ADMIN_TOKEN`."),
+    info(title = "Surety admin API", description = "Manage OAuth clients, initial access tokens for dynamic registration, and users. Authenticate with `Authorization: Bearer $SURETY_ADMIN_TOKEN`."),
     paths(create_client, get_client, put_client, delete_client, create_user, get_user, delete_user,
         super::admin_partners::create_partner, super::admin_partners::get_partner, super::admin_partners::put_partner,
         super::admin_partners::delete_partner, super::admin_partners::create_account,
@@ -33,7 +33,9 @@ use crate::web::json::JsonBody;
         super::admin_sessions::list_sessions, super::admin_sessions::end_sessions,
         super::admin_sessions::end_session,
         super::admin_resources::create_resource_server, super::admin_resources::list_resource_servers,
-        super::admin_resources::get_resource_server, super::admin_resources::delete_resource_server),
+        super::admin_resources::get_resource_server, super::admin_resources::delete_resource_server,
+        super::admin_registration::create_initial_token, super::admin_registration::list_initial_tokens,
+        super::admin_registration::revoke_initial_token),
     components(schemas(ClientInput, crate::admin::clients::GrantTypeName, ClientOutput, UserInput, UserOutput, ErrorBody,
         crate::partners::PartnerInput, super::admin_partners::NewPartnerInput, super::admin_partners::PublicJwk, crate::partners::PartnerOutput, crate::partners::PartnerLimits,
         crate::partners::AccountInput, crate::partners::AccountOutput,
@@ -41,7 +43,10 @@ use crate::web::json::JsonBody;
         super::admin_sessions::SessionOutput, super::admin_sessions::SessionList,
         super::admin_sessions::SessionsEnded,
         crate::admin::resource_servers::ResourceServerInput, crate::admin::resource_servers::ScopeToken,
-        crate::admin::resource_servers::ResourceServerOutput)),
+        crate::admin::resource_servers::ResourceServerOutput,
+        crate::admin::registration::initial_tokens::InitialTokenInput,
+        crate::admin::registration::initial_tokens::InitialTokenOutput,
+        crate::admin::registration::initial_tokens::InitialTokenList)),
     modifiers(&BearerAuth)
 )]
 pub struct AdminApi;
@@ -76,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::admin_outbox::router())
         .merge(super::admin_sessions::router())
         .merge(super::admin_resources::router())
+        .merge(super::admin_registration::router())
 }
 
 /// What every admin operation can answer besides its own responses.
@@ -186,7 +192,7 @@ async fn delete_client(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    clients::delete(&s.provider.stores, &id).await?;
+    clients::delete(&s.provider.stores, &id, s.provider.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod admin_outbox;
 pub mod admin_partners;
+pub mod admin_registration;
 pub mod admin_resources;
 pub mod admin_sessions;
 pub mod contract;

@@ -113,12 +113,7 @@ async fn context(
             "you signed in as someone else; start again from the application",
         ));
     }
-    let client = p
-        .stores
-        .clients
-        .get_client(&tx.req.client_id)
-        .await
-        .map_err(OAuthError::from)?;
+    let client = authorize::client(p, &tx.req.client_id).await?;
     let client_name = client
         .metadata
         .client_name

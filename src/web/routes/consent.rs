@@ -30,7 +30,7 @@ pub async fn page(
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
     let (client, user) = match (
-        p.stores.clients.get_client(&tx.req.client_id).await,
+        authorize::client(p, &tx.req.client_id).await,
         p.stores.users.get_user(&sess.sub).await,
     ) {
         (Ok(c), Ok(u)) => (c, u),
@@ -64,6 +64,7 @@ pub async fn page(
         developer,
         logo_url: screen.app.as_ref().and_then(|a| a.logo_url.clone()),
         upgrade: screen.upgrade,
+        origin: crate::admin::client_documents::origin(&client.client_id),
         items: screen.items,
     };
     Html(page.render_html()).into_response()

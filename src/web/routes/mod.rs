@@ -20,6 +20,7 @@ pub mod partner_login;
 pub mod passport;
 pub mod password_reset;
 pub mod portal;
+pub mod register;
 pub mod signup;
 pub mod token;
 pub mod userinfo;

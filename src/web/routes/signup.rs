@@ -39,10 +39,7 @@ async fn render(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let client_name = p
-        .stores
-        .clients
-        .get_client(&tx.req.client_id)
+    let client_name = crate::oauth::authorize::client(p, &tx.req.client_id)
         .await
         .ok()
         .and_then(|c| c.metadata.client_name);
