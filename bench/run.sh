@@ -13,7 +13,8 @@
 #   BENCH_TARGETS       which servers, in order ("embedded pg peer")
 #   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection jwt_bearer
 #                       code_flow refresh"); also client_credentials_dpop and jwt_bearer_dpop (each request
-#                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on)
+#                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on), login
+#                       (POST /login with a password; Surety only) and refresh_seeded (bench/scale.sh)
 #   BENCH_ASSERTION_RATE  jwt_bearer: assertions generated per second of warm-up and of measured run
 #                       (15000); each is sent once, and running out is reported as reuse
 #   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
@@ -71,7 +72,9 @@ SERVER_PID=""
 MEASURED_PID=""   # the server under test; wrk_run records its CPU time over each measured run
 CLK_TCK="$(getconf CLK_TCK)"
 PG_DB=""
+PG_KEK=""
 REDIS_PREFIX=""
+SURETY_ENV=()
 PEER_STARTED=""
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
@@ -262,21 +265,33 @@ record_rss() { # target pid
 }
 
 # ---------------------------------------------------------------------------------- Surety
-start_surety() { # target
-  local target="$1" port data
-  port="$(free_port)"
-  data="$WORK/data-$target"
+# surety_env TARGET: sets SURETY_ENV, the server's environment for TARGET (data dir, store);
+# for pg, the first call creates a fresh database and Redis prefix, which later calls (a
+# restart, `surety` sub-commands) reuse until bench_surety drops them.
+surety_env() {
+  local target="$1" data="$WORK/data-$1"
   mkdir -p "$data"
-  ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  local -a env=(SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$ADMIN_TOKEN")
+  SURETY_ENV=(SURETY_DATA_DIR="$data")
   if [[ "$target" == pg ]]; then
-    PG_DB="surety_bench_$(date +%s)_$$"
-    psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
-    REDIS_PREFIX="surety-bench-$(date +%s)-$$:"
-    env+=(SURETY_DATABASE_URL="$PG_URL/$PG_DB" SURETY_REDIS_URL="$REDIS_URL" SURETY_REDIS_PREFIX="$REDIS_PREFIX"
-          SURETY_KEY_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')")
+    if [[ -z "$PG_DB" ]]; then
+      PG_DB="surety_bench_$(date +%s)_$$"
+      psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+      REDIS_PREFIX="surety-bench-$(date +%s)-$$:"
+      PG_KEK="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    fi
+    SURETY_ENV+=(SURETY_DATABASE_URL="$PG_URL/$PG_DB" SURETY_REDIS_URL="$REDIS_URL" SURETY_REDIS_PREFIX="$REDIS_PREFIX"
+                 SURETY_KEY_ENCRYPTION_KEY="$PG_KEK")
   fi
-  env "${env[@]}" "$BIN" serve --demo >"$OUT/server-$target.log" 2>&1 &
+}
+
+start_surety() { # target
+  local target="$1" port
+  port="$(free_port)"
+  ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  surety_env "$target"
+  # fd 9 (scale.sh's hold on the build lock, if any) is not the server's to keep.
+  env "${SURETY_ENV[@]}" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$ADMIN_TOKEN" \
+    "$BIN" serve --demo >"$OUT/server-$target.log" 2>&1 9>&- &
   SERVER_PID=$!
   ISS="http://127.0.0.1:$port"
   for _ in $(seq 200); do
@@ -318,11 +333,92 @@ surety_login() {
   [[ "$loc" == "303 $REDIRECT?code="* ]] || { log "session did not give a code directly: $loc"; exit 1; }
 }
 
-bench_surety() { # target
-  local target="$1" pid
+# login_run LABEL: the password login, `POST /login` (the form of a pending authorization
+# request) answered 303 to /authorize/resume. The users: LOGIN_USERS users named
+# LOGIN_PREFIX<n> with password LOGIN_PASSWORD when set (scale.sh: the seeded users), else
+# 64 users made here through the admin API. One transaction (tx + csrf + its binding cookie)
+# serves every request: a login marks it logged in and does not consume it. Consecutive
+# requests are different users, spread over all of them, so no user has two attempts in
+# flight (the lockout counts attempts before the password is checked).
+login_run() {
+  local target="$1" d="$WORK/login-$1" n prefix pw challenge loc html tx csrf bb code
+  mkdir -p "$d"
+  if [[ -n "${LOGIN_USERS:-}" ]]; then
+    n="$LOGIN_USERS" prefix="${LOGIN_PREFIX:-user}" pw="$LOGIN_PASSWORD"
+  else
+    n=64 prefix=bench-login- pw="bench-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    for i in $(seq 1 "$n"); do
+      code="$(curl -sS -o "$d/user.out" -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$prefix$i\",\"password\":\"$pw\"}" "$ISS/admin/users")"
+      [[ "$code" == 201 || "$code" == 200 ]] || { log "POST /admin/users: $code $(head -c 300 "$d/user.out")"; exit 1; }
+    done
+  fi
+  challenge="$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')"
+  loc="$(curl -sS -c "$d/jar" -o /dev/null -w '%{redirect_url}' "$ISS/authorize?response_type=code&client_id=demo-web&redirect_uri=$(urlenc "$REDIRECT")&scope=openid&state=login&code_challenge=$challenge&code_challenge_method=S256")"
+  html="$(curl -sS -b "$d/jar" "$loc")"
+  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  bb="$(awk '$6=="surety_bb"{print $7}' "$d/jar")"
+  [[ -n "$tx" && -n "$csrf" && -n "$bb" ]] || { log "$target/login: no login form at $loc"; exit 1; }
+  python3 - "$d/bodies" "$tx" "$csrf" "$prefix" "$n" "$pw" $(( ${LOGIN_RATE:-400} * DURATION )) <<'PY'
+import sys, urllib.parse
+out, tx, csrf, prefix, n, pw, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
+with open(out, "w") as f:
+    for i in range(count):
+        user = prefix + str(1 + (i * 7919) % n)  # 7919 is prime: distinct users until n
+        f.write(urllib.parse.urlencode({"tx": tx, "csrf": csrf, "username": user, "password": pw}) + "\n")
+PY
+  code="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H "Cookie: surety_bb=$bb" --data-binary "$(head -n1 "$d/bodies")" "$ISS/login")"
+  [[ "$code" == "303 $ISS/authorize/resume?tx=$tx" ]] || { log "$target/login: single login answered $code"; exit 1; }
+  log "$target/login: single login 303 to /authorize/resume ($n users)"
+  wrk_run "$target" login "$ISS/login" -s "$here/lines.lua" -H "Cookie: surety_bb=$bb" \
+    -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/bodies" lines "$THREADS"
+}
+
+# refresh_seeded_run LABEL: refresh with the refresh tokens scale.sh seeded (SEEDED_REFRESH
+# of them over SEEDED_CLIENTS clients and as many users as it made, see bench/scale-seed.sql):
+# each request a different token, spread over the whole table, each with its own client's
+# Basic credentials, so the rows read are as cold as a real load's. Each token is used once.
+refresh_seeded_run() {
+  local target="$1" d="$WORK/refresh-seeded-$1" code
+  mkdir -p "$d"
+  python3 - "$d/lines" "$SEEDED_REFRESH" "$SEEDED_CLIENTS" $(( ${REFRESH_SEEDED_RATE:-3000} * DURATION + 1 )) <<'PY'
+import base64, hashlib, sys
+out, refresh, clients, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+if count >= refresh:
+    sys.stderr.write("only %d seeded refresh tokens; using all but some\n" % refresh)
+    count = refresh - 1
+with open(out, "w") as f:
+    for i in range(count):
+        n = 1 + (i * 104729) % refresh  # 104729 is prime: each token once
+        k = 1 + (n - 1) % clients
+        cid = base64.urlsafe_b64encode(hashlib.md5(("scale-client-%d" % k).encode()).digest()).decode().rstrip("=")
+        basic = base64.b64encode(("%s:scale-secret-%d" % (cid, k)).encode()).decode()
+        f.write("Authorization: Basic %s\tgrant_type=refresh_token&refresh_token=scale-rt-%d\n" % (basic, n))
+PY
+  local first; first="$(head -n1 "$d/lines")"
+  code="$(curl -sS -o "$d/one.out" -w '%{http_code}' -H "${first%%$'\t'*}" --data-binary "${first#*$'\t'}" "$ISS/token")"
+  if [[ "$code" != 200 || -z "$(jget refresh_token <"$d/one.out")" || -z "$(jget id_token <"$d/one.out")" ]]; then
+    log "$target/refresh_seeded: a seeded token answered $code: $(head -c 400 "$d/one.out")"; exit 1
+  fi
+  tail -n +2 "$d/lines" >"$d/measured"
+  log "$target/refresh_seeded: a seeded token refreshed; $(wc -l <"$d/measured") more to send"
+  local save="$WARMUP"; WARMUP=0  # each token is good once
+  wrk_run "$target" refresh_seeded "$ISS/token" -s "$here/lines.lua" \
+    -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
+  WARMUP="$save"
+}
+
+# bench_surety TARGET [LABEL]: runs the chosen scenarios on TARGET (embedded or pg), recorded
+# under LABEL (default TARGET). Hooks a sourcing script may define: after_start TARGET (e.g.
+# fill the database and restart the server) and before_stop TARGET.
+bench_surety() { # target [label]
+  local target="$1" label="${2:-$1}" pid
   start_surety "$target"
+  if declare -F after_start >/dev/null; then after_start "$target"; fi
   pid="$SERVER_PID"
   MEASURED_PID="$pid"
+  local target="$label"
   want discovery && wrk_run "$target" discovery "$ISS/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   want jwks && wrk_run "$target" jwks "$ISS/jwks" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   local cc_body="grant_type=client_credentials&scope=api%3Aread"
@@ -368,10 +464,13 @@ bench_surety() { # target
     fi
     unset CF_AUTHORIZE CF_COOKIE CF_BASIC CF_TOKENS CF_TOKEN_BODY
   fi
+  want login && login_run "$target"
+  want refresh_seeded && refresh_seeded_run "$target"
   record_rss "$target" "$pid"
   MEASURED_PID=""
+  if declare -F before_stop >/dev/null; then before_stop "$1"; fi
   stop_surety
-  if [[ "$target" == pg ]]; then
+  if [[ -n "$PG_DB" ]]; then
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null 2>&1 || true; PG_DB=""
     redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true; REDIS_PREFIX=""
   fi
@@ -427,27 +526,37 @@ bench_peer() {
 
 # ------------------------------------------------------------------------------------- run
 busy() { pgrep -x 'cargo|rustc' 2>/dev/null | wc -l; }
-if [[ "$QUIET_WAIT" != 0 ]]; then
-  waited=0
-  while [[ "$(busy)" != 0 && $waited -lt $QUIET_WAIT ]]; do
-    [[ $waited == 0 ]] && log "waiting for other compilations to finish (up to ${QUIET_WAIT}s): $(pgrep -ax 'cargo|rustc' | cut -c1-100 | tr '\n' ';')"
-    sleep 30; waited=$((waited + 30))
+quiet_wait() {
+  if [[ "$QUIET_WAIT" != 0 ]]; then
+    waited=0
+    while [[ "$(busy)" != 0 && $waited -lt $QUIET_WAIT ]]; do
+      [[ $waited == 0 ]] && log "waiting for other compilations to finish (up to ${QUIET_WAIT}s): $(pgrep -ax 'cargo|rustc' | cut -c1-100 | tr '\n' ';')"
+      sleep 30; waited=$((waited + 30))
+    done
+    [[ "$(busy)" != 0 ]] && log "still $(busy) cargo/rustc processes after ${QUIET_WAIT}s; measuring anyway (noisy)"
+  fi
+}
+record_meta() {
+  log "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  log "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per scenario; targets: $TARGETS"
+  {
+    echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers_at_start\":$(busy),\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
+  } >>"$RAW"
+}
+main() {
+  quiet_wait
+  record_meta
+  for t in $TARGETS; do
+    echo "{\"target\":\"$t\",\"scenario\":\"_start\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers\":$(busy),\"at\":\"$(date -u +%T)\"}" >>"$RAW"
+    log "$t: load $(cut -d' ' -f1-3 /proc/loadavg), $(busy) cargo/rustc processes"
+    case "$t" in
+      embedded|pg) bench_surety "$t" ;;
+      peer) bench_peer ;;
+      *) log "unknown target $t" ;;
+    esac
   done
-  [[ "$(busy)" != 0 ]] && log "still $(busy) cargo/rustc processes after ${QUIET_WAIT}s; measuring anyway (noisy)"
-fi
-log "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg)"
-log "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per scenario; targets: $TARGETS"
-{
-  echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers_at_start\":$(busy),\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
-} >>"$RAW"
-for t in $TARGETS; do
-  echo "{\"target\":\"$t\",\"scenario\":\"_start\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers\":$(busy),\"at\":\"$(date -u +%T)\"}" >>"$RAW"
-  log "$t: load $(cut -d' ' -f1-3 /proc/loadavg), $(busy) cargo/rustc processes"
-  case "$t" in
-    embedded|pg) bench_surety "$t" ;;
-    peer) bench_peer ;;
-    *) log "unknown target $t" ;;
-  esac
-done
-python3 "$here/report.py" "$RAW" >"$OUT/results.md"
-cat "$OUT/results.md"
+  python3 "$here/report.py" "$RAW" >"$OUT/results.md"
+  cat "$OUT/results.md"
+}
+# bench/scale.sh sources this file for its functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main; fi
