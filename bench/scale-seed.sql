@@ -103,7 +103,7 @@ FROM seed_sessions ORDER BY sid;
 
 \echo revoked_jtis
 INSERT INTO revoked_jtis (jti, expires_at)
-SELECT pg_temp.b64id('scale-jti-' || j), :now - 3600 + j % 7200
+SELECT pg_temp.b64id('scale-jti-' || j), :now - 3600 + (j * 7919) % 7200
 FROM generate_series(1, :jtis) j ORDER BY 1;
 
 DELETE FROM users WHERE username = :'template_user';
