@@ -385,13 +385,17 @@ async fn upkeep(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
 }
 
 /// One upkeep pass (what every node runs each `purge_interval`, and `surety upkeep` runs
-/// once): deletes expired refresh tokens, revoked `jti`s, sessions, device
-/// authorizations and e-mailed links, closed verifications older than their retention
-/// (at least the attempt window) and delivered outbox events older than theirs. Returns
-/// the rows removed.
+/// once): deletes expired refresh tokens and the grants they ended, revoked `jti`s,
+/// sessions, device authorizations and e-mailed links, closed verifications older than
+/// their retention (at least the attempt window) and delivered outbox events older than
+/// theirs. Returns the rows removed.
 pub async fn upkeep_pass(p: &Provider) -> crate::store::StoreResult<u64> {
     let keep = (p.settings.verify_retention_days * 86_400).max(p.settings.verify_attempt_window);
     let sent = p.settings.outbox_retention_days * 86_400;
     let now = p.now();
-    p.stores.health.purge(now, now - keep, now - sent).await
+    let grants = now - p.settings.max_token_ttl();
+    p.stores
+        .health
+        .purge(now, now - keep, now - sent, grants)
+        .await
 }

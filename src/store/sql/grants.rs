@@ -83,6 +83,12 @@ const SUCCESSOR_KILL: &str =
 const HORIZON_RAISE: &str = "INSERT INTO replay_horizons (contents, until) VALUES ($1, $2) \
     ON CONFLICT (contents) DO UPDATE SET until = CASE \
     WHEN replay_horizons.until < excluded.until THEN excluded.until ELSE replay_horizons.until END";
+/// Grants every refresh token of which has expired at `$1`, none issued after `$2`, named
+/// by their expired tokens (so the work follows what expired, not the table's size).
+const GRANT_PURGE_ENDED: &str = "DELETE FROM grants WHERE created_at <= $2 \
+    AND id IN (SELECT grant_id FROM refresh_tokens WHERE expires_at <= $1) \
+    AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.id \
+    AND (r.expires_at > $1 OR r.created_at > $2))";
 /// Idempotent; keeps the later expiry.
 const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
     ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
@@ -293,6 +299,19 @@ impl GrantStore for SqlStore {
         let q = sqlx::query("SELECT jti FROM revoked_jtis WHERE jti = $1").bind(jti);
         self.exists(q).await
     }
+}
+
+/// Upkeep, before the expired refresh tokens are deleted: deletes the grants whose refresh
+/// tokens have all expired at `now`, none issued after `issued_before` (an access token
+/// minted with the last one has then expired too; nothing else refers to a grant). A grant
+/// that never had a refresh token is kept.
+pub(crate) async fn purge_ended(
+    s: &SqlStore,
+    now: Timestamp,
+    issued_before: Timestamp,
+) -> StoreResult<u64> {
+    let q = sqlx::query(GRANT_PURGE_ENDED).bind(now).bind(issued_before);
+    Ok(s.exec(q).await?.rows_affected())
 }
 
 /// Inside the caller's transaction: revokes the grants `client_id` holds for `sub` and
