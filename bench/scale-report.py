@@ -84,13 +84,13 @@ for key, label in SCENARIOS:
             notes.append(f"- {key}, {p}: " + "; ".join(bad))
 
 out.append("\nUpkeep (`surety upkeep`, one pass; the server idle):\n")
-out.append("| database | pass | rows deleted | ms | refresh tokens before → after | sessions before → after | revoked jtis before → after |")
-out.append("| --- | ---: | ---: | ---: | --- | --- | --- |")
+out.append("| database | pass | rows deleted | ms | grants before → after | refresh tokens before → after | sessions before → after | revoked jtis before → after |")
+out.append("| --- | ---: | ---: | ---: | --- | --- | --- | --- |")
 for p in phases:
     for u in res.get((p, "_upkeep"), []):
         b, a = u["before"], u["after"]
         out.append(f"| {p} | {u['pass']} | {u['result']['rows_deleted']:,} | {u['result']['ms']:,.0f} | "
-                   f"{b['refresh_tokens']:,} → {a['refresh_tokens']:,} | {b['browser_sessions']:,} → {a['browser_sessions']:,} | "
+                   f"{b['grants']:,} → {a['grants']:,} | {b['refresh_tokens']:,} → {a['refresh_tokens']:,} | {b['browser_sessions']:,} → {a['browser_sessions']:,} | "
                    f"{b['revoked_jtis']:,} → {a['revoked_jtis']:,} |")
 rss = [(p, one.get((p, "_rss"))) for p in phases]
 out.append("\nRSS after the load: " + "; ".join(f"{p} {r['rss_kb'] / 1024:.1f} MiB" for p, r in rss if r) + ".\n")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills a Surety PostgreSQL database with the scale benchmark's rows (issue 13): by default
 # 1,000,000 users, 10,000 clients, 1,000,000 live refresh tokens (one grant and one consent
-# each), 100,000 expired refresh tokens, 100,000 browser sessions and 100,000 revoked jtis.
+# each), 100,000 expired refresh tokens, 100,000 ended grants (their only token expired),
+# 100,000 browser sessions and 100,000 revoked jtis.
 # About two minutes on two cores: bulk INSERT … SELECT … FROM generate_series in SQL
 # (bench/scale-seed.sql, which says which rows it makes and how a benchmark can use them).
 #
@@ -17,7 +18,7 @@
 # deletes the two templates, runs VACUUM ANALYZE and a CHECKPOINT.
 #
 # Env: SCALE_USERS (1000000), SCALE_CLIENTS (10000), SCALE_REFRESH (1000000), SCALE_EXPIRED
-# (100000), SCALE_SESSIONS (100000, at most SCALE_REFRESH), SCALE_JTIS (100000),
+# (100000), SCALE_ENDED (100000), SCALE_SESSIONS (100000, at most SCALE_REFRESH), SCALE_JTIS (100000),
 # SCALE_PASSWORD (scale-password-1), SURETY_BIN (target/release/surety).
 # Needs psql; PostgreSQL 11 or later (sha256()).
 set -euo pipefail
@@ -39,7 +40,7 @@ log "schema and templates made in $((SECONDS - t0)) s; filling"
 
 psql "$DB" -q -v ON_ERROR_STOP=1 -v now="$(date +%s)" \
   -v users="${SCALE_USERS:-1000000}" -v clients="${SCALE_CLIENTS:-10000}" \
-  -v refresh="${SCALE_REFRESH:-1000000}" -v expired="${SCALE_EXPIRED:-100000}" \
+  -v refresh="${SCALE_REFRESH:-1000000}" -v expired="${SCALE_EXPIRED:-100000}" -v ended="${SCALE_ENDED:-100000}" \
   -v sessions="${SCALE_SESSIONS:-100000}" -v jtis="${SCALE_JTIS:-100000}" \
   -v template_user="$template_user" -v template_client="$template_client" \
   -f "$here/scale-seed.sql" 2>&1 | while IFS= read -r line; do log "$line"; done

@@ -4,7 +4,8 @@
 -- src/store/sql*.rs writes, with INSERT … SELECT … FROM generate_series (minutes, not hours).
 --
 -- psql variables (all required): now (unix seconds), users, clients, refresh (live refresh
--- tokens, one grant each), expired (expired rotated refresh tokens, for the upkeep pass),
+-- tokens, one grant each), expired (expired rotated refresh tokens of those grants), ended
+-- (grants whose only refresh token expired; these two are what the upkeep pass deletes),
 -- sessions (browser sessions, one in ten expired, each with the grant it issued), jtis
 -- (revoked access-token ids, half expired), template_user (username of a user created by
 -- `surety users create`: its argon2 PHC string is copied to every seeded user, so all share
@@ -80,6 +81,22 @@ SELECT pg_temp.secret_hash('scale-old-rt-' || e), g.id, g.client_id, g.sub,
        NULL, NULL
 FROM generate_series(1, :expired) e
 JOIN seed_grants g ON g.n = 1 + (e - 1) % :refresh
+ORDER BY 1;
+
+-- Ended families: grants whose only refresh token expired (a user who stopped using the
+-- app); the upkeep pass deletes both.
+\echo grants and refresh_tokens (ended)
+INSERT INTO grants (id, client_id, sub, scope, auth_time, acr, amr, created_at, revoked_at, resources)
+SELECT pg_temp.b64id('scale-ended-grant-' || e), pg_temp.b64id('scale-client-' || (1 + (e - 1) % :clients)),
+       md5('scale-user-' || (1 + (e - 1) % :users)), 'offline_access openid profile',
+       :now - 1209600 - 7200 - e % 86400, 'urn:surety:acr:password', '["pwd"]',
+       :now - 1209600 - 7200 - e % 86400, NULL, ''
+FROM generate_series(1, :ended) e ORDER BY 1;
+INSERT INTO refresh_tokens (token_hash, grant_id, client_id, sub, scope, created_at, expires_at,
+                            rotated_at, successor_hash, retried_at, jkt)
+SELECT pg_temp.secret_hash('scale-ended-rt-' || e), g.id, g.client_id, g.sub, g.scope,
+       g.created_at, g.created_at + 1209600, NULL, NULL, NULL, NULL
+FROM generate_series(1, :ended) e JOIN grants g ON g.id = pg_temp.b64id('scale-ended-grant-' || e)
 ORDER BY 1;
 
 \echo consents

@@ -22,11 +22,11 @@
 #                    restart after seeding to the end of the upkeep passes; the seeding is not
 #                    held. /tmp/surety-build.lock keeps compilations (the cargo wrapper's lock)
 #                    off the measurements.
-#   SMALL_USERS SMALL_CLIENTS SMALL_REFRESH SMALL_EXPIRED SMALL_SESSIONS SMALL_JTIS
-#                    the small database (1000 10 20000 2000 2000 2000: enough seeded tokens
-#                    for refresh_seeded, and users for login)
-#   SCALE_USERS SCALE_CLIENTS SCALE_REFRESH SCALE_EXPIRED SCALE_SESSIONS SCALE_JTIS
-#                    the large one (1000000 10000 1000000 100000 100000 100000)
+#   SMALL_USERS SMALL_CLIENTS SMALL_REFRESH SMALL_EXPIRED SMALL_ENDED SMALL_SESSIONS SMALL_JTIS
+#                    the small database (1000 10 20000 2000 2000 2000 2000: enough seeded
+#                    tokens for refresh_seeded, and users for login)
+#   SCALE_USERS SCALE_CLIENTS SCALE_REFRESH SCALE_EXPIRED SCALE_ENDED SCALE_SESSIONS SCALE_JTIS
+#                    the large one (1000000 10000 1000000 100000 100000 100000 100000)
 #   SCALE_PASSWORD   every seeded user's password (scale-password-1)
 set -euo pipefail
 
@@ -43,10 +43,10 @@ source "$here/run.sh"
 
 declare -A SIZE=(
   [small.users]="${SMALL_USERS:-1000}" [small.clients]="${SMALL_CLIENTS:-10}"
-  [small.refresh]="${SMALL_REFRESH:-20000}" [small.expired]="${SMALL_EXPIRED:-2000}"
+  [small.refresh]="${SMALL_REFRESH:-20000}" [small.expired]="${SMALL_EXPIRED:-2000}" [small.ended]="${SMALL_ENDED:-2000}"
   [small.sessions]="${SMALL_SESSIONS:-2000}" [small.jtis]="${SMALL_JTIS:-2000}"
   [scale.users]="${SCALE_USERS:-1000000}" [scale.clients]="${SCALE_CLIENTS:-10000}"
-  [scale.refresh]="${SCALE_REFRESH:-1000000}" [scale.expired]="${SCALE_EXPIRED:-100000}"
+  [scale.refresh]="${SCALE_REFRESH:-1000000}" [scale.expired]="${SCALE_EXPIRED:-100000}" [scale.ended]="${SCALE_ENDED:-100000}"
   [scale.sessions]="${SCALE_SESSIONS:-100000}" [scale.jtis]="${SCALE_JTIS:-100000}"
 )
 PHASE=""
@@ -80,7 +80,7 @@ after_start() {
   log "$p: seeding ${SIZE[$p.users]} users, ${SIZE[$p.clients]} clients, ${SIZE[$p.refresh]} refresh tokens"
   if ! env "${SURETY_ENV[@]}" SURETY_BIN="$BIN" SCALE_PASSWORD="$SCALE_PASSWORD" \
       SCALE_USERS="${SIZE[$p.users]}" SCALE_CLIENTS="${SIZE[$p.clients]}" SCALE_REFRESH="${SIZE[$p.refresh]}" \
-      SCALE_EXPIRED="${SIZE[$p.expired]}" SCALE_SESSIONS="${SIZE[$p.sessions]}" SCALE_JTIS="${SIZE[$p.jtis]}" \
+      SCALE_EXPIRED="${SIZE[$p.expired]}" SCALE_ENDED="${SIZE[$p.ended]}" SCALE_SESSIONS="${SIZE[$p.sessions]}" SCALE_JTIS="${SIZE[$p.jtis]}" \
       bash "$here/scale-seed.sh" >"$OUT/seed-$p.log" 2>&1; then
     log "$p: seeding failed:"; cat "$OUT/seed-$p.log" >&2; exit 1
   fi
