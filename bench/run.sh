@@ -105,6 +105,22 @@ trap cleanup EXIT
 cpu_ticks() { # pid -> utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
   awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# pg_ticks: "pid ticks" of each PostgreSQL backend connected to the run's database (none
+# without one); pg_cpu_delta BEFORE AFTER: their CPU ticks in between (a backend that
+# connected in between counts from zero).
+pg_ticks() {
+  [[ -n "$PG_DB" ]] || return 0
+  local pid
+  for pid in $(psql "$PG_URL/postgres" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$PG_DB'" 2>/dev/null); do
+    echo "$pid $(cpu_ticks "$pid")"
+  done
+}
+machine_ticks() { # "busy total" clock ticks of all CPUs since boot (/proc/stat)
+  awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
+}
+pg_cpu_delta() {
+  awk 'NR == FNR { a[$1] = $2; next } { d += $2 - ($1 in a ? a[$1] : 0) } END { print d + 0 }' <(echo "$1") <(echo "$2")
+}
 rss_of() { # pid -> "VmRSS_kB VmHWM_kB"
   awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{print r, h}' "/proc/$1/status"
 }
@@ -116,8 +132,10 @@ wrk_run() {
   if [[ "$WARMUP" != 0 ]]; then
     wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" "$@" >/dev/null 2>&1 || true
   fi
-  local out cpu0=0 cpu1=0
+  local out cpu0=0 cpu1=0 pg0 pg1
   [[ -n "$MEASURED_PID" ]] && cpu0="$(cpu_ticks "$MEASURED_PID")"
+  pg0="$(pg_ticks)"
+  local m0 m1; m0="$(machine_ticks)"
   local perf_pid=""
   if [[ -n "${BENCH_PERF:-}" && -n "$MEASURED_PID" ]]; then
     perf record -F 999 -g -p "$MEASURED_PID" -o "$OUT/perf-$target-$scenario.data" -- sleep "$DURATION" >/dev/null 2>&1 &
@@ -125,6 +143,8 @@ wrk_run() {
   fi
   out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
   [[ -n "$MEASURED_PID" ]] && cpu1="$(cpu_ticks "$MEASURED_PID")"
+  pg1="$(pg_ticks)"
+  m1="$(machine_ticks)"
   [[ -n "$perf_pid" ]] && { wait "$perf_pid" || true; }
   echo "$out" >"$OUT/wrk-$target-$scenario.txt"
   local res
@@ -133,7 +153,7 @@ wrk_run() {
     log "$target/$scenario: wrk printed no RESULT line:"; echo "$out" >&2
     res='{"requests":0,"duration_us":1,"p99_ms":0,"err_status":0,"failed_run":true}'
   fi
-  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" "$CONNS" >>"$RAW" <<'EOF'
+  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" "$CONNS" "$(pg_cpu_delta "$pg0" "$pg1")" "$m0" "$m1" >>"$RAW" <<'EOF'
 import json, sys
 t, s, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6), conns=int(sys.argv[6]))
@@ -144,6 +164,16 @@ if ticks > 0:
     r["server_cores"] = r["server_cpu_s"] / (r["duration_us"] / 1e6)
     if r["requests"]:
         r["server_cpu_ms_per_req"] = 1000 * r["server_cpu_s"] / r["requests"]
+pg = int(sys.argv[7])
+b0, t0 = map(int, sys.argv[8].split())
+b1, t1 = map(int, sys.argv[9].split())
+if t1 > t0:
+    # every process on the machine: with the server, PostgreSQL, Redis and wrk, whatever else ran
+    r["machine_busy_cores"] = (b1 - b0) / hz / (r["duration_us"] / 1e6)
+if pg > 0 and r["requests"]:
+    # the PostgreSQL backends serving this server's pool (shared server: others not counted)
+    r["pg_cpu_s"] = pg / hz
+    r["pg_cpu_ms_per_req"] = 1000 * r["pg_cpu_s"] / r["requests"]
 if "flows" in r:
     r["flows_per_s"] = r["flows"] / (r["duration_us"] / 1e6)
 print(json.dumps(r))
@@ -158,6 +188,8 @@ sock = sum(r.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_ti
 s = "%.0f req/s, p99 %.2f ms, status>=400: %d, socket errors: %d" % (r["rps"], r["p99_ms"], r.get("err_status", 0), sock)
 if "server_cores" in r:
     s += ", server CPU %.2f cores (%.3f ms/req)" % (r["server_cores"], r.get("server_cpu_ms_per_req", 0))
+if "pg_cpu_ms_per_req" in r:
+    s += ", PostgreSQL %.3f ms/req" % r["pg_cpu_ms_per_req"]
 if "flows" in r:
     s += ", flows/s %.0f, failed steps %d" % (r["flows_per_s"], r["failures"])
 if r.get("wrapped"):

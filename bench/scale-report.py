@@ -53,7 +53,7 @@ starts = [(p, one.get((p, "_start"))) for p in phases]
 out.append("\nLoad average and cargo/rustc processes as each phase started: " + "; ".join(
     f"{p} {s['at']} UTC: {s['load']}, {s['compilers']}" for p, s in starts if s) + ".\n")
 
-out.append(f"| scenario | small req/s | large req/s | large ÷ small | ≥ {AIM:.0%}? | small ms CPU/req | large ms CPU/req | small p99 ms | large p99 ms |")
+out.append(f"| scenario | small req/s | large req/s | large ÷ small | ≥ {AIM:.0%}? | server ms CPU/req small → large | PostgreSQL ms CPU/req small → large | p99 ms small → large | machine busy cores small → large |")
 out.append("| --- | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |")
 notes = []
 for key, label in SCENARIOS:
@@ -62,11 +62,14 @@ for key, label in SCENARIOS:
         continue
     ra, rb = rate(a, key), rate(b, key)
     ratio = rb / ra if ra and rb else None
-    cpu = lambda r: f"{r['server_cpu_ms_per_req']:.3f}" if r and "server_cpu_ms_per_req" in r else "—"
+    cpu = lambda r, k="server_cpu_ms_per_req": f"{r[k]:.3f}" if r and k in r else "—"
     p99 = lambda r: f"{r['p99_ms']:.1f}" if r else "—"
     fmt = lambda v: f"{v:,.0f}" if v else "—"
     ok = "—" if ratio is None else ("yes" if ratio >= AIM else "**no**")
-    out.append(f"| {label} | {fmt(ra)} | {fmt(rb)} | {f'{ratio:.2f}' if ratio else '—'} | {ok} | {cpu(a)} | {cpu(b)} | {p99(a)} | {p99(b)} |")
+    pg = "pg_cpu_ms_per_req"
+    busy = lambda r: f"{r['machine_busy_cores']:.2f}" if r and "machine_busy_cores" in r else "—"
+    out.append(f"| {label} | {fmt(ra)} | {fmt(rb)} | {f'{ratio:.2f}' if ratio else '—'} | {ok} | {cpu(a)} → {cpu(b)} | "
+               f"{cpu(a, pg)} → {cpu(b, pg)} | {p99(a)} → {p99(b)} | {busy(a)} → {busy(b)} |")
     for p, r in (("small", a), ("large", b)):
         if not r:
             continue
