@@ -118,6 +118,13 @@ pg_ticks() {
 machine_ticks() { # "busy total" clock ticks of all CPUs since boot (/proc/stat)
   awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
 }
+pg_blocks() { # "read hit": the run's database's block reads outside / inside shared buffers
+  if [[ -n "$PG_DB" ]]; then
+    psql "$PG_URL/postgres" -Atc "SELECT blks_read || ' ' || blks_hit FROM pg_stat_database WHERE datname = '$PG_DB'" 2>/dev/null || echo "0 0"
+  else
+    echo "0 0"
+  fi
+}
 pg_cpu_delta() {
   awk 'NR == FNR { a[$1] = $2; next } { d += $2 - ($1 in a ? a[$1] : 0) } END { print d + 0 }' <(echo "$1") <(echo "$2")
 }
@@ -135,7 +142,7 @@ wrk_run() {
   local out cpu0=0 cpu1=0 pg0 pg1
   [[ -n "$MEASURED_PID" ]] && cpu0="$(cpu_ticks "$MEASURED_PID")"
   pg0="$(pg_ticks)"
-  local m0 m1; m0="$(machine_ticks)"
+  local m0 m1 k0 k1; m0="$(machine_ticks)" k0="$(pg_blocks)"
   local perf_pid=""
   if [[ -n "${BENCH_PERF:-}" && -n "$MEASURED_PID" ]]; then
     perf record -F 999 -g -p "$MEASURED_PID" -o "$OUT/perf-$target-$scenario.data" -- sleep "$DURATION" >/dev/null 2>&1 &
@@ -144,7 +151,7 @@ wrk_run() {
   out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
   [[ -n "$MEASURED_PID" ]] && cpu1="$(cpu_ticks "$MEASURED_PID")"
   pg1="$(pg_ticks)"
-  m1="$(machine_ticks)"
+  m1="$(machine_ticks)" k1="$(pg_blocks)"
   [[ -n "$perf_pid" ]] && { wait "$perf_pid" || true; }
   echo "$out" >"$OUT/wrk-$target-$scenario.txt"
   local res
@@ -153,7 +160,7 @@ wrk_run() {
     log "$target/$scenario: wrk printed no RESULT line:"; echo "$out" >&2
     res='{"requests":0,"duration_us":1,"p99_ms":0,"err_status":0,"failed_run":true}'
   fi
-  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" "$CONNS" "$(pg_cpu_delta "$pg0" "$pg1")" "$m0" "$m1" >>"$RAW" <<'EOF'
+  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" "$CONNS" "$(pg_cpu_delta "$pg0" "$pg1")" "$m0" "$m1" "$k0" "$k1" >>"$RAW" <<'EOF'
 import json, sys
 t, s, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6), conns=int(sys.argv[6]))
@@ -170,6 +177,11 @@ b1, t1 = map(int, sys.argv[9].split())
 if t1 > t0:
     # every process on the machine: with the server, PostgreSQL, Redis and wrk, whatever else ran
     r["machine_busy_cores"] = (b1 - b0) / hz / (r["duration_us"] / 1e6)
+k0, k1 = [list(map(int, a.split())) for a in sys.argv[10:12]]
+if r["requests"] and k1[0] + k1[1] > k0[0] + k0[1]:
+    # PostgreSQL's block accesses per request: from the OS (not in shared buffers), and all
+    r["pg_blocks_read_per_req"] = (k1[0] - k0[0]) / r["requests"]
+    r["pg_blocks_per_req"] = (k1[0] - k0[0] + k1[1] - k0[1]) / r["requests"]
 if pg > 0 and r["requests"]:
     # the PostgreSQL backends serving this server's pool (shared server: others not counted)
     r["pg_cpu_s"] = pg / hz

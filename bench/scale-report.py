@@ -53,8 +53,8 @@ starts = [(p, one.get((p, "_start"))) for p in phases]
 out.append("\nLoad average and cargo/rustc processes as each phase started: " + "; ".join(
     f"{p} {s['at']} UTC: {s['load']}, {s['compilers']}" for p, s in starts if s) + ".\n")
 
-out.append(f"| scenario | small req/s | large req/s | large ÷ small | ≥ {AIM:.0%}? | server ms CPU/req small → large | PostgreSQL ms CPU/req small → large | p99 ms small → large | machine busy cores small → large |")
-out.append("| --- | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: |")
+out.append(f"| scenario | small req/s | large req/s | large ÷ small | ≥ {AIM:.0%}? | server ms CPU/req small → large | PostgreSQL ms CPU/req small → large | PostgreSQL blocks/req (from the OS) small → large | p99 ms small → large | machine busy cores small → large |")
+out.append("| --- | ---: | ---: | ---: | :---: | ---: | ---: | ---: | ---: | ---: |")
 notes = []
 for key, label in SCENARIOS:
     a, b = one.get(("pg-small", key)), one.get(("pg-scale", key))
@@ -67,9 +67,10 @@ for key, label in SCENARIOS:
     fmt = lambda v: f"{v:,.0f}" if v else "—"
     ok = "—" if ratio is None else ("yes" if ratio >= AIM else "**no**")
     pg = "pg_cpu_ms_per_req"
+    blk = lambda r: f"{r['pg_blocks_per_req']:.0f} ({r['pg_blocks_read_per_req']:.1f})" if r and "pg_blocks_per_req" in r else "—"
     busy = lambda r: f"{r['machine_busy_cores']:.2f}" if r and "machine_busy_cores" in r else "—"
     out.append(f"| {label} | {fmt(ra)} | {fmt(rb)} | {f'{ratio:.2f}' if ratio else '—'} | {ok} | {cpu(a)} → {cpu(b)} | "
-               f"{cpu(a, pg)} → {cpu(b, pg)} | {p99(a)} → {p99(b)} | {busy(a)} → {busy(b)} |")
+               f"{cpu(a, pg)} → {cpu(b, pg)} | {blk(a)} → {blk(b)} | {p99(a)} → {p99(b)} | {busy(a)} → {busy(b)} |")
     for p, r in (("small", a), ("large", b)):
         if not r:
             continue
