@@ -17,6 +17,7 @@ contract!(
     rotate_under_revoked_grant_is_reused,
     rotate_concurrently_has_one_winner,
     upkeep_deletes_the_grants_whose_tokens_all_expired,
+    revoking_a_clients_grants_spares_other_users,
 );
 
 async fn rotate_live_then_reused(s: &SqlStore) {
@@ -193,4 +194,22 @@ async fn upkeep_deletes_the_grants_whose_tokens_all_expired(s: &SqlStore) {
     }
     assert!(s.find_refresh("l2").await.is_ok());
     assert_eq!(s.purge(2000, 0, 0, 1900).await.unwrap(), 0);
+}
+
+/// Revoking what a client holds for one user ends that user's tokens only.
+async fn revoking_a_clients_grants_spares_other_users(s: &SqlStore) {
+    let mut other = grant("g2");
+    other.sub = "u2".into();
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_grant(&other).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
+    let mut theirs = refresh("h2", "g2", 9000);
+    theirs.sub = "u2".into();
+    s.insert_refresh(&theirs).await.unwrap();
+    assert_eq!(s.revoke_client_grants("c1", "u1", 2000).await.unwrap(), 1);
+    assert_eq!(s.find_refresh("h1").await.unwrap().rotated_at, Some(2000));
+    assert_eq!(s.find_refresh("h2").await.unwrap().rotated_at, None);
+    let next = refresh("h3", "g1", 9000);
+    let again = s.rotate_refresh("h1", &next, 2001, 0).await.unwrap();
+    assert!(matches!(again, Rotation::Reused(_)));
 }

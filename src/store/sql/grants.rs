@@ -61,6 +61,10 @@ const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, 
     scope, created_at, expires_at, rotated_at, jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const REFRESH_KILL: &str =
     "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL";
+/// Kills the live refresh tokens of the grants `$1` holds for `$2`.
+const REFRESH_KILL_CLIENT: &str = "UPDATE refresh_tokens SET rotated_at = $3 \
+    WHERE grant_id IN (SELECT id FROM grants WHERE client_id = $1 AND sub = $2) \
+    AND rotated_at IS NULL";
 /// Claims a live token: the single statement that decides which concurrent rotation wins
 /// (and, being a write, takes SQLite's write lock first). The claimed row remembers its
 /// successor, so a later retry can revoke exactly that one.
@@ -356,7 +360,9 @@ pub(crate) async fn revoke_client_tokens(
         .await
         .map_err(map_err)?
         .rows_affected();
-    let kill = sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL")
+    // Through the grants (indexed by `sub`), not by the tokens' own `client_id` and `sub`,
+    // which no index covers: that was a scan of every refresh token.
+    let kill = sqlx::query(REFRESH_KILL_CLIENT)
         .bind(client_id)
         .bind(sub)
         .bind(now);
