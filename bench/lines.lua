@@ -5,7 +5,9 @@
 --   wrk -s lines.lua URL -- METHOD FILE lines NTHREADS
 -- Line i of FILE goes to thread i % NTHREADS; a thread that runs out starts over and counts
 -- it in "wrapped" (the run then reports reused bodies). A line `PROOF<TAB>BODY` sends PROOF
--- as the request's DPoP header (RFC 9449) with BODY (the *_dpop scenarios).
+-- as the request's DPoP header (RFC 9449) with BODY (the *_dpop scenarios); a field before
+-- the body of the form `Name: value` is sent as that header instead (refresh_seeded: each
+-- request with its own client's Authorization).
 local threads = {}
 local counter = 0
 
@@ -16,12 +18,16 @@ function setup(thread)
 end
 
 local function format(method, line)
-  local proof, body = line:match("^([^\t]*)\t(.*)$")
-  if not proof then return wrk.format(method, nil, nil, line) end
+  if not line:find("\t", 1, true) then return wrk.format(method, nil, nil, line) end
   local h = {}
   for k, v in pairs(wrk.headers) do h[k] = v end
-  h["DPoP"] = proof
-  return wrk.format(method, nil, h, body)
+  local fields = {}
+  for f in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = f end
+  for i = 1, #fields - 1 do
+    local name, value = fields[i]:match("^([%w-]+): (.*)$")
+    if name then h[name] = value else h["DPoP"] = fields[i] end
+  end
+  return wrk.format(method, nil, h, fields[#fields])
 end
 
 function init(args)

@@ -10,10 +10,12 @@
 #   BENCH_DURATION      measured seconds per scenario (10)
 #   BENCH_WARMUP        warm-up seconds before each scenario, discarded (3)
 #   BENCH_CONNECTIONS   wrk connections (32)       BENCH_THREADS  wrk threads (1)
+#   BENCH_LOGIN_CONNECTIONS  wrk connections of the login scenario (4)
 #   BENCH_TARGETS       which servers, in order ("embedded pg peer")
 #   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection jwt_bearer
 #                       code_flow refresh"); also client_credentials_dpop and jwt_bearer_dpop (each request
-#                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on)
+#                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on), login
+#                       (POST /login with a password; Surety only) and refresh_seeded (bench/scale.sh)
 #   BENCH_ASSERTION_RATE  jwt_bearer: assertions generated per second of warm-up and of measured run
 #                       (15000); each is sent once, and running out is reported as reuse
 #   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
@@ -71,7 +73,9 @@ SERVER_PID=""
 MEASURED_PID=""   # the server under test; wrk_run records its CPU time over each measured run
 CLK_TCK="$(getconf CLK_TCK)"
 PG_DB=""
+PG_KEK=""
 REDIS_PREFIX=""
+SURETY_ENV=()
 PEER_STARTED=""
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
@@ -101,6 +105,29 @@ trap cleanup EXIT
 cpu_ticks() { # pid -> utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat)
   awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
+# pg_ticks: "pid ticks" of each PostgreSQL backend connected to the run's database (none
+# without one); pg_cpu_delta BEFORE AFTER: their CPU ticks in between (a backend that
+# connected in between counts from zero).
+pg_ticks() {
+  [[ -n "$PG_DB" ]] || return 0
+  local pid
+  for pid in $(psql "$PG_URL/postgres" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$PG_DB'" 2>/dev/null); do
+    echo "$pid $(cpu_ticks "$pid")"
+  done
+}
+machine_ticks() { # "busy total" clock ticks of all CPUs since boot (/proc/stat)
+  awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t}' /proc/stat
+}
+pg_blocks() { # "read hit": the run's database's block reads outside / inside shared buffers
+  if [[ -n "$PG_DB" ]]; then
+    psql "$PG_URL/postgres" -Atc "SELECT blks_read || ' ' || blks_hit FROM pg_stat_database WHERE datname = '$PG_DB'" 2>/dev/null || echo "0 0"
+  else
+    echo "0 0"
+  fi
+}
+pg_cpu_delta() {
+  awk 'NR == FNR { a[$1] = $2; next } { d += $2 - ($1 in a ? a[$1] : 0) } END { print d + 0 }' <(echo "$1") <(echo "$2")
+}
 rss_of() { # pid -> "VmRSS_kB VmHWM_kB"
   awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{print r, h}' "/proc/$1/status"
 }
@@ -112,8 +139,10 @@ wrk_run() {
   if [[ "$WARMUP" != 0 ]]; then
     wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" "$@" >/dev/null 2>&1 || true
   fi
-  local out cpu0=0 cpu1=0
+  local out cpu0=0 cpu1=0 pg0 pg1
   [[ -n "$MEASURED_PID" ]] && cpu0="$(cpu_ticks "$MEASURED_PID")"
+  pg0="$(pg_ticks)"
+  local m0 m1 k0 k1; m0="$(machine_ticks)" k0="$(pg_blocks)"
   local perf_pid=""
   if [[ -n "${BENCH_PERF:-}" && -n "$MEASURED_PID" ]]; then
     perf record -F 999 -g -p "$MEASURED_PID" -o "$OUT/perf-$target-$scenario.data" -- sleep "$DURATION" >/dev/null 2>&1 &
@@ -121,6 +150,8 @@ wrk_run() {
   fi
   out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
   [[ -n "$MEASURED_PID" ]] && cpu1="$(cpu_ticks "$MEASURED_PID")"
+  pg1="$(pg_ticks)"
+  m1="$(machine_ticks)" k1="$(pg_blocks)"
   [[ -n "$perf_pid" ]] && { wait "$perf_pid" || true; }
   echo "$out" >"$OUT/wrk-$target-$scenario.txt"
   local res
@@ -129,10 +160,10 @@ wrk_run() {
     log "$target/$scenario: wrk printed no RESULT line:"; echo "$out" >&2
     res='{"requests":0,"duration_us":1,"p99_ms":0,"err_status":0,"failed_run":true}'
   fi
-  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" >>"$RAW" <<'EOF'
+  python3 - "$target" "$scenario" "$res" "$(( cpu1 - cpu0 ))" "$CLK_TCK" "$CONNS" "$(pg_cpu_delta "$pg0" "$pg1")" "$m0" "$m1" "$k0" "$k1" >>"$RAW" <<'EOF'
 import json, sys
 t, s, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6))
+r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6), conns=int(sys.argv[6]))
 ticks, hz = int(sys.argv[4]), int(sys.argv[5])
 if ticks > 0:
     # server CPU (user + system, all threads) over the measured run
@@ -140,6 +171,21 @@ if ticks > 0:
     r["server_cores"] = r["server_cpu_s"] / (r["duration_us"] / 1e6)
     if r["requests"]:
         r["server_cpu_ms_per_req"] = 1000 * r["server_cpu_s"] / r["requests"]
+pg = int(sys.argv[7])
+b0, t0 = map(int, sys.argv[8].split())
+b1, t1 = map(int, sys.argv[9].split())
+if t1 > t0:
+    # every process on the machine: with the server, PostgreSQL, Redis and wrk, whatever else ran
+    r["machine_busy_cores"] = (b1 - b0) / hz / (r["duration_us"] / 1e6)
+k0, k1 = [list(map(int, a.split())) for a in sys.argv[10:12]]
+if r["requests"] and k1[0] + k1[1] > k0[0] + k0[1]:
+    # PostgreSQL's block accesses per request: from the OS (not in shared buffers), and all
+    r["pg_blocks_read_per_req"] = (k1[0] - k0[0]) / r["requests"]
+    r["pg_blocks_per_req"] = (k1[0] - k0[0] + k1[1] - k0[1]) / r["requests"]
+if pg > 0 and r["requests"]:
+    # the PostgreSQL backends serving this server's pool (shared server: others not counted)
+    r["pg_cpu_s"] = pg / hz
+    r["pg_cpu_ms_per_req"] = 1000 * r["pg_cpu_s"] / r["requests"]
 if "flows" in r:
     r["flows_per_s"] = r["flows"] / (r["duration_us"] / 1e6)
 print(json.dumps(r))
@@ -154,6 +200,8 @@ sock = sum(r.get(k, 0) for k in ("err_connect", "err_read", "err_write", "err_ti
 s = "%.0f req/s, p99 %.2f ms, status>=400: %d, socket errors: %d" % (r["rps"], r["p99_ms"], r.get("err_status", 0), sock)
 if "server_cores" in r:
     s += ", server CPU %.2f cores (%.3f ms/req)" % (r["server_cores"], r.get("server_cpu_ms_per_req", 0))
+if "pg_cpu_ms_per_req" in r:
+    s += ", PostgreSQL %.3f ms/req" % r["pg_cpu_ms_per_req"]
 if "flows" in r:
     s += ", flows/s %.0f, failed steps %d" % (r["flows_per_s"], r["failures"])
 if r.get("wrapped"):
@@ -262,21 +310,33 @@ record_rss() { # target pid
 }
 
 # ---------------------------------------------------------------------------------- Surety
-start_surety() { # target
-  local target="$1" port data
-  port="$(free_port)"
-  data="$WORK/data-$target"
+# surety_env TARGET: sets SURETY_ENV, the server's environment for TARGET (data dir, store);
+# for pg, the first call creates a fresh database and Redis prefix, which later calls (a
+# restart, `surety` sub-commands) reuse until bench_surety drops them.
+surety_env() {
+  local target="$1" data="$WORK/data-$1"
   mkdir -p "$data"
-  ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  local -a env=(SURETY_DATA_DIR="$data" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$ADMIN_TOKEN")
+  SURETY_ENV=(SURETY_DATA_DIR="$data")
   if [[ "$target" == pg ]]; then
-    PG_DB="surety_bench_$(date +%s)_$$"
-    psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
-    REDIS_PREFIX="surety-bench-$(date +%s)-$$:"
-    env+=(SURETY_DATABASE_URL="$PG_URL/$PG_DB" SURETY_REDIS_URL="$REDIS_URL" SURETY_REDIS_PREFIX="$REDIS_PREFIX"
-          SURETY_KEY_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')")
+    if [[ -z "$PG_DB" ]]; then
+      PG_DB="surety_bench_$(date +%s)_$$"
+      psql "$PG_URL/postgres" -qc "CREATE DATABASE \"$PG_DB\"" >/dev/null
+      REDIS_PREFIX="surety-bench-$(date +%s)-$$:"
+      PG_KEK="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    fi
+    SURETY_ENV+=(SURETY_DATABASE_URL="$PG_URL/$PG_DB" SURETY_REDIS_URL="$REDIS_URL" SURETY_REDIS_PREFIX="$REDIS_PREFIX"
+                 SURETY_KEY_ENCRYPTION_KEY="$PG_KEK")
   fi
-  env "${env[@]}" "$BIN" serve --demo >"$OUT/server-$target.log" 2>&1 &
+}
+
+start_surety() { # target
+  local target="$1" port
+  port="$(free_port)"
+  ADMIN_TOKEN="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  surety_env "$target"
+  # fd 9 (scale.sh's hold on the build lock, if any) is not the server's to keep.
+  env "${SURETY_ENV[@]}" SURETY_LISTEN="127.0.0.1:$port" SURETY_ADMIN_TOKEN="$ADMIN_TOKEN" \
+    "$BIN" serve --demo >"$OUT/server-$target.log" 2>&1 9>&- &
   SERVER_PID=$!
   ISS="http://127.0.0.1:$port"
   for _ in $(seq 200); do
@@ -318,11 +378,99 @@ surety_login() {
   [[ "$loc" == "303 $REDIRECT?code="* ]] || { log "session did not give a code directly: $loc"; exit 1; }
 }
 
-bench_surety() { # target
-  local target="$1" pid
+# login_run LABEL: the password login, `POST /login` (the form of a pending authorization
+# request) answered 303 to /authorize/resume. The users: LOGIN_USERS users named
+# LOGIN_PREFIX<n> with password LOGIN_PASSWORD when set (scale.sh: the seeded users), else
+# 64 users made here through the admin API. One transaction (tx + csrf + its binding cookie)
+# serves every request: a login marks it logged in and does not consume it. Consecutive
+# requests are different users, spread over all of them, so no user has two attempts in
+# flight (the lockout counts attempts before the password is checked).
+login_run() {
+  local target="$1" d="$WORK/login-$1" n prefix pw challenge loc html tx csrf bb code
+  mkdir -p "$d"
+  if [[ -n "${LOGIN_USERS:-}" ]]; then
+    n="$LOGIN_USERS" prefix="${LOGIN_PREFIX:-user}" pw="$LOGIN_PASSWORD"
+  else
+    n=64 prefix=bench-login- pw="bench-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    for i in $(seq 1 "$n"); do
+      code="$(curl -sS -o "$d/user.out" -w '%{http_code}' -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$prefix$i\",\"password\":\"$pw\"}" "$ISS/admin/users")"
+      [[ "$code" == 201 || "$code" == 200 ]] || { log "POST /admin/users: $code $(head -c 300 "$d/user.out")"; exit 1; }
+    done
+  fi
+  challenge="$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')"
+  loc="$(curl -sS -c "$d/jar" -o /dev/null -w '%{redirect_url}' "$ISS/authorize?response_type=code&client_id=demo-web&redirect_uri=$(urlenc "$REDIRECT")&scope=openid&state=login&code_challenge=$challenge&code_challenge_method=S256")"
+  html="$(curl -sS -b "$d/jar" "$loc")"
+  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  bb="$(awk '$6=="surety_bb"{print $7}' "$d/jar")"
+  [[ -n "$tx" && -n "$csrf" && -n "$bb" ]] || { log "$target/login: no login form at $loc"; exit 1; }
+  python3 - "$d/bodies" "$tx" "$csrf" "$prefix" "$n" "$pw" $(( ${LOGIN_RATE:-400} * DURATION )) <<'PY'
+import sys, urllib.parse
+out, tx, csrf, prefix, n, pw, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6], int(sys.argv[7])
+with open(out, "w") as f:
+    for i in range(count):
+        user = prefix + str(1 + (i * 7919) % n)  # 7919 is prime: distinct users until n
+        f.write(urllib.parse.urlencode({"tx": tx, "csrf": csrf, "username": user, "password": pw}) + "\n")
+PY
+  code="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H "Cookie: surety_bb=$bb" --data-binary "$(head -n1 "$d/bodies")" "$ISS/login")"
+  [[ "$code" == "303 $ISS/authorize/resume?tx=$tx" ]] || { log "$target/login: single login answered $code"; exit 1; }
+  log "$target/login: single login 303 to /authorize/resume ($n users)"
+  # No warm-up: wrk drops the requests in flight when it stops, the server then abandons
+  # those logins between counting the attempt and clearing it on success, and 32 attempts
+  # left counted for 127.0.0.1 would push the measured run into the per-address lockout.
+  # BENCH_LOGIN_CONNECTIONS (4): each login is ~20 ms of argon2id on a blocking thread with
+  # 19 MiB of its own; 32 at once on two cores run slower in all than a few (docs/benchmarks.md).
+  local save="$WARMUP" save_c="$CONNS"; WARMUP=0 CONNS="${BENCH_LOGIN_CONNECTIONS:-4}"
+  wrk_run "$target" login "$ISS/login" -s "$here/lines.lua" -H "Cookie: surety_bb=$bb" \
+    -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/bodies" lines "$THREADS"
+  WARMUP="$save" CONNS="$save_c"
+}
+
+# refresh_seeded_run LABEL: refresh with the refresh tokens scale.sh seeded (SEEDED_REFRESH
+# of them over SEEDED_CLIENTS clients and as many users as it made, see bench/scale-seed.sql):
+# each request a different token, spread over the whole table, each with its own client's
+# Basic credentials, so the rows read are as cold as a real load's. Each token is used once.
+refresh_seeded_run() {
+  local target="$1" d="$WORK/refresh-seeded-$1" code
+  mkdir -p "$d"
+  python3 - "$d/lines" "$SEEDED_REFRESH" "$SEEDED_CLIENTS" $(( ${REFRESH_SEEDED_RATE:-3000} * DURATION + 1 )) <<'PY'
+import base64, hashlib, sys
+out, refresh, clients, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+if count >= refresh:
+    sys.stderr.write("only %d seeded refresh tokens; using all but some\n" % refresh)
+    count = refresh - 1
+with open(out, "w") as f:
+    for i in range(count):
+        n = 1 + (i * 104729) % refresh  # 104729 is prime: each token once
+        k = 1 + (n - 1) % clients
+        cid = base64.urlsafe_b64encode(hashlib.md5(("scale-client-%d" % k).encode()).digest()).decode().rstrip("=")
+        basic = base64.b64encode(("%s:scale-secret-%d" % (cid, k)).encode()).decode()
+        f.write("Authorization: Basic %s\tgrant_type=refresh_token&refresh_token=scale-rt-%d\n" % (basic, n))
+PY
+  local first; first="$(head -n1 "$d/lines")"
+  code="$(curl -sS -o "$d/one.out" -w '%{http_code}' -H "${first%%$'\t'*}" --data-binary "${first#*$'\t'}" "$ISS/token")"
+  if [[ "$code" != 200 || -z "$(jget refresh_token <"$d/one.out")" || -z "$(jget id_token <"$d/one.out")" ]]; then
+    log "$target/refresh_seeded: a seeded token answered $code: $(head -c 400 "$d/one.out")"; exit 1
+  fi
+  tail -n +2 "$d/lines" >"$d/measured"
+  log "$target/refresh_seeded: a seeded token refreshed; $(wc -l <"$d/measured") more to send"
+  local save="$WARMUP"; WARMUP=0  # each token is good once
+  wrk_run "$target" refresh_seeded "$ISS/token" -s "$here/lines.lua" \
+    -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
+  WARMUP="$save"
+}
+
+# bench_surety TARGET [LABEL]: runs the chosen scenarios on TARGET (embedded or pg), recorded
+# under LABEL (default TARGET). Hooks a sourcing script may define: after_start TARGET (e.g.
+# fill the database and restart the server) and before_stop TARGET.
+bench_surety() { # target [label]
+  local target="$1" label="${2:-$1}" pid
   start_surety "$target"
+  if declare -F after_start >/dev/null; then after_start "$target"; fi
   pid="$SERVER_PID"
   MEASURED_PID="$pid"
+  local target="$label"
   want discovery && wrk_run "$target" discovery "$ISS/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   want jwks && wrk_run "$target" jwks "$ISS/jwks" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   local cc_body="grant_type=client_credentials&scope=api%3Aread"
@@ -368,10 +516,13 @@ bench_surety() { # target
     fi
     unset CF_AUTHORIZE CF_COOKIE CF_BASIC CF_TOKENS CF_TOKEN_BODY
   fi
+  want login && login_run "$target"
+  want refresh_seeded && refresh_seeded_run "$target"
   record_rss "$target" "$pid"
   MEASURED_PID=""
+  if declare -F before_stop >/dev/null; then before_stop "$1"; fi
   stop_surety
-  if [[ "$target" == pg ]]; then
+  if [[ -n "$PG_DB" ]]; then
     psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS \"$PG_DB\"" >/dev/null 2>&1 || true; PG_DB=""
     redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true; REDIS_PREFIX=""
   fi
@@ -427,27 +578,37 @@ bench_peer() {
 
 # ------------------------------------------------------------------------------------- run
 busy() { pgrep -x 'cargo|rustc' 2>/dev/null | wc -l; }
-if [[ "$QUIET_WAIT" != 0 ]]; then
-  waited=0
-  while [[ "$(busy)" != 0 && $waited -lt $QUIET_WAIT ]]; do
-    [[ $waited == 0 ]] && log "waiting for other compilations to finish (up to ${QUIET_WAIT}s): $(pgrep -ax 'cargo|rustc' | cut -c1-100 | tr '\n' ';')"
-    sleep 30; waited=$((waited + 30))
+quiet_wait() {
+  if [[ "$QUIET_WAIT" != 0 ]]; then
+    waited=0
+    while [[ "$(busy)" != 0 && $waited -lt $QUIET_WAIT ]]; do
+      [[ $waited == 0 ]] && log "waiting for other compilations to finish (up to ${QUIET_WAIT}s): $(pgrep -ax 'cargo|rustc' | cut -c1-100 | tr '\n' ';')"
+      sleep 30; waited=$((waited + 30))
+    done
+    [[ "$(busy)" != 0 ]] && log "still $(busy) cargo/rustc processes after ${QUIET_WAIT}s; measuring anyway (noisy)"
+  fi
+}
+record_meta() {
+  log "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  log "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per scenario; targets: $TARGETS"
+  {
+    echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers_at_start\":$(busy),\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
+  } >>"$RAW"
+}
+main() {
+  quiet_wait
+  record_meta
+  for t in $TARGETS; do
+    echo "{\"target\":\"$t\",\"scenario\":\"_start\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers\":$(busy),\"at\":\"$(date -u +%T)\"}" >>"$RAW"
+    log "$t: load $(cut -d' ' -f1-3 /proc/loadavg), $(busy) cargo/rustc processes"
+    case "$t" in
+      embedded|pg) bench_surety "$t" ;;
+      peer) bench_peer ;;
+      *) log "unknown target $t" ;;
+    esac
   done
-  [[ "$(busy)" != 0 ]] && log "still $(busy) cargo/rustc processes after ${QUIET_WAIT}s; measuring anyway (noisy)"
-fi
-log "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg)"
-log "wrk -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per scenario; targets: $TARGETS"
-{
-  echo "{\"_meta\":true,\"date\":\"$(date -u +%FT%TZ)\",\"cpus\":$(nproc),\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers_at_start\":$(busy),\"threads\":$THREADS,\"conns\":$CONNS,\"warmup\":$WARMUP,\"duration\":$DURATION,\"surety\":\"$("$BIN" --version 2>/dev/null || echo '?')\",\"wrk\":\"$(wrk -v 2>&1 | head -n1 | cut -d' ' -f1-2)\"}"
-} >>"$RAW"
-for t in $TARGETS; do
-  echo "{\"target\":\"$t\",\"scenario\":\"_start\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"compilers\":$(busy),\"at\":\"$(date -u +%T)\"}" >>"$RAW"
-  log "$t: load $(cut -d' ' -f1-3 /proc/loadavg), $(busy) cargo/rustc processes"
-  case "$t" in
-    embedded|pg) bench_surety "$t" ;;
-    peer) bench_peer ;;
-    *) log "unknown target $t" ;;
-  esac
-done
-python3 "$here/report.py" "$RAW" >"$OUT/results.md"
-cat "$OUT/results.md"
+  python3 "$here/report.py" "$RAW" >"$OUT/results.md"
+  cat "$OUT/results.md"
+}
+# bench/scale.sh sources this file for its functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main; fi

@@ -396,26 +396,42 @@ async fn reload_keys(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Every `purge_interval` seconds (first after one interval), deletes expired refresh
-/// tokens and revoked `jti`s, closed verifications older than their retention (at least
-/// the attempt window) and delivered outbox events older than theirs. Idempotent, so
-/// every node may run it; stops with the server.
+/// Every `purge_interval` seconds (first after one interval), runs [`upkeep_pass`].
+/// Idempotent, so every node may run it; stops with the server.
 async fn upkeep(p: Arc<Provider>, mut stop: watch::Receiver<bool>) {
     let every = p.settings.purge_interval;
     if every == 0 {
         return;
     }
-    let keep = (p.settings.verify_retention_days * 86_400).max(p.settings.verify_attempt_window);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(every)) => {}
             _ = stop.changed() => return,
         }
-        let now = p.now();
-        let sent = p.settings.outbox_retention_days * 86_400;
-        match p.stores.health.purge(now, now - keep, now - sent).await {
-            Ok(n) => tracing::info!(rows = n, "upkeep: expired rows deleted"),
+        let started = std::time::Instant::now();
+        match upkeep_pass(&p).await {
+            Ok(n) => tracing::info!(
+                rows = n,
+                ms = started.elapsed().as_millis() as u64,
+                "upkeep: expired rows deleted"
+            ),
             Err(e) => tracing::warn!(error = %e, "upkeep failed; retried at the next interval"),
         }
     }
+}
+
+/// One upkeep pass (what every node runs each `purge_interval`, and `surety upkeep` runs
+/// once): deletes expired refresh tokens and the grants they ended, revoked `jti`s,
+/// sessions, device authorizations and e-mailed links, closed verifications older than
+/// their retention (at least the attempt window) and delivered outbox events older than
+/// theirs. Returns the rows removed.
+pub async fn upkeep_pass(p: &Provider) -> crate::store::StoreResult<u64> {
+    let keep = (p.settings.verify_retention_days * 86_400).max(p.settings.verify_attempt_window);
+    let sent = p.settings.outbox_retention_days * 86_400;
+    let now = p.now();
+    let grants = now - p.settings.max_token_ttl();
+    p.stores
+        .health
+        .purge(now, now - keep, now - sent, grants)
+        .await
 }

@@ -1,4 +1,4 @@
-//! The `surety` command: `serve` (the default), `migrate`, `keys rotate`, and admin
+//! The `surety` command: `serve` (the default), `migrate`, `upkeep`, `keys rotate`, and admin
 //! actions on clients and users. The only place `anyhow` errors end.
 
 use anyhow::Context;
@@ -34,6 +34,9 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Run one upkeep pass now (what each node runs every `SURETY_PURGE_INTERVAL`):
+    /// delete expired rows, print how many and how long it took.
+    Upkeep,
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -195,6 +198,7 @@ async fn run() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Upkeep => upkeep(settings).await,
         Command::Keys { action } => keys(settings, action).await,
         Command::Clients { action } => client_cmd(settings, action).await,
         Command::Users { action } => user_cmd(settings, action).await,
@@ -232,6 +236,15 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
 
 async fn provider(settings: Settings) -> anyhow::Result<surety::oauth::provider::Provider> {
     app::build_provider(settings, app::Deps::default()).await
+}
+
+async fn upkeep(settings: Settings) -> anyhow::Result<()> {
+    let p = provider(settings).await?;
+    let started = std::time::Instant::now();
+    let rows = app::upkeep_pass(&p).await?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!("{}", serde_json::json!({"rows_deleted": rows, "ms": ms}));
+    Ok(())
 }
 
 async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {

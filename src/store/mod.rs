@@ -558,15 +558,15 @@ pub struct Revocation {
 #[async_trait]
 pub trait Health: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
-    /// Deletes what is no longer needed: revoked `jti`s and refresh tokens expired at
-    /// `now`, verifications started before `verifications_before` that are closed
-    /// (their decisions stay in `verification_history`), and outbox events delivered
-    /// before `delivered_before`. Returns the rows removed.
+    /// Deletes revoked `jti`s and refresh tokens expired at `now`, grants whose tokens all
+    /// expired (none issued after `grants_before`), closed verifications begun before
+    /// `verifications_before` (history kept), events delivered before `delivered_before`.
     async fn purge(
         &self,
         now: Timestamp,
         verifications_before: Timestamp,
         delivered_before: Timestamp,
+        grants_before: Timestamp,
     ) -> StoreResult<u64>;
 }
 

@@ -517,8 +517,8 @@ mod tests {
         s.enqueue(&event("EV2", "https://a.example/", 100))
             .await
             .unwrap();
-        assert_eq!(s.purge(10_000, 0, 131).await.unwrap(), 0);
-        assert_eq!(s.purge(10_000, 0, 132).await.unwrap(), 1);
+        assert_eq!(s.purge(10_000, 0, 131, 0).await.unwrap(), 0);
+        assert_eq!(s.purge(10_000, 0, 132, 0).await.unwrap(), 1);
         assert!(matches!(
             s.get_event("EV1").await,
             Err(StoreError::NotFound)

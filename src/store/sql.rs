@@ -564,8 +564,11 @@ impl Health for SqlStore {
         now: Timestamp,
         verifications_before: Timestamp,
         delivered_before: Timestamp,
+        grants_before: Timestamp,
     ) -> StoreResult<u64> {
-        let expired = self.purge_expired(now).await?;
+        // First: the expired tokens name the grants that may have ended.
+        let ended = grants::purge_ended(self, now, grants_before).await?;
+        let expired = ended + self.purge_expired(now).await?;
         let old =
             sqlx::query("DELETE FROM verifications WHERE created_at < $1 AND expires_at <= $2")
                 .bind(verifications_before)

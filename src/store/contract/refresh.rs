@@ -1,7 +1,7 @@
 //! Contract cases for refresh-token rotation (RFC 9700 §4.14.2): one live token per
 //! family, one winner of concurrent presentations with and without a grace window, the
-//! one retry of a lost response, reuse. On a fresh SQLite file and (when configured) a
-//! fresh PostgreSQL database each.
+//! one retry of a lost response, reuse; the upkeep pass ending a family whose tokens all
+//! expired. On a fresh SQLite file and (when configured) a fresh PostgreSQL database each.
 
 use std::sync::Arc;
 
@@ -16,6 +16,8 @@ contract!(
     retry_after_the_successor_was_used_is_reuse,
     rotate_under_revoked_grant_is_reused,
     rotate_concurrently_has_one_winner,
+    upkeep_deletes_the_grants_whose_tokens_all_expired,
+    revoking_a_clients_grants_spares_other_users,
 );
 
 async fn rotate_live_then_reused(s: &SqlStore) {
@@ -165,4 +167,49 @@ async fn rotate_concurrently_has_one_winner(s: &SqlStore) {
             "grace {grace}: one live successor"
         );
     }
+}
+
+/// A family whose tokens all expired is gone with them; one with a live token, one that
+/// never had a token, and one whose last token may have minted a still-live access token
+/// stay.
+async fn upkeep_deletes_the_grants_whose_tokens_all_expired(s: &SqlStore) {
+    for g in ["ended", "live", "tokenless", "recent"] {
+        s.insert_grant(&grant(g)).await.unwrap();
+    }
+    let tokens = [("e1", "ended", 1500), ("e2", "ended", 1800)];
+    for (hash, g, exp) in tokens
+        .into_iter()
+        .chain([("l1", "live", 1500), ("l2", "live", 9000)])
+    {
+        s.insert_refresh(&refresh(hash, g, exp)).await.unwrap();
+    }
+    let mut late = refresh("r1", "recent", 1900);
+    late.created_at = 1950;
+    s.insert_refresh(&late).await.unwrap();
+    // now = 2000; access tokens minted up to 1900 have expired.
+    assert_eq!(s.purge(2000, 0, 0, 1900).await.unwrap(), 1 + 4);
+    assert!(is_not_found(s.get_grant("ended").await));
+    for g in ["live", "tokenless", "recent"] {
+        assert!(s.get_grant(g).await.is_ok(), "{g} must stay");
+    }
+    assert!(s.find_refresh("l2").await.is_ok());
+    assert_eq!(s.purge(2000, 0, 0, 1900).await.unwrap(), 0);
+}
+
+/// Revoking what a client holds for one user ends that user's tokens only.
+async fn revoking_a_clients_grants_spares_other_users(s: &SqlStore) {
+    let mut other = grant("g2");
+    other.sub = "u2".into();
+    s.insert_grant(&grant("g1")).await.unwrap();
+    s.insert_grant(&other).await.unwrap();
+    s.insert_refresh(&refresh("h1", "g1", 9000)).await.unwrap();
+    let mut theirs = refresh("h2", "g2", 9000);
+    theirs.sub = "u2".into();
+    s.insert_refresh(&theirs).await.unwrap();
+    assert_eq!(s.revoke_client_grants("c1", "u1", 2000).await.unwrap(), 1);
+    assert_eq!(s.find_refresh("h1").await.unwrap().rotated_at, Some(2000));
+    assert_eq!(s.find_refresh("h2").await.unwrap().rotated_at, None);
+    let next = refresh("h3", "g1", 9000);
+    let again = s.rotate_refresh("h1", &next, 2001, 0).await.unwrap();
+    assert!(matches!(again, Rotation::Reused(_)));
 }

@@ -322,7 +322,7 @@ async fn verifications_purge_keeps_open_recent_ones_and_history(s: &SqlStore) {
         .await
         .unwrap();
     // now = 6000, keep what was started from 4000 on.
-    assert_eq!(s.purge(6000, 4000, 0).await.unwrap(), 1);
+    assert_eq!(s.purge(6000, 4000, 0, 0).await.unwrap(), 1);
     assert!(matches!(
         s.get_verification("vf_old").await,
         Err(StoreError::NotFound)
@@ -333,5 +333,5 @@ async fn verifications_purge_keeps_open_recent_ones_and_history(s: &SqlStore) {
     let h = s.history("EN1", 10).await.unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].verification_id, "vf_old");
-    assert_eq!(s.purge(6000, 4000, 0).await.unwrap(), 0);
+    assert_eq!(s.purge(6000, 4000, 0, 0).await.unwrap(), 0);
 }

@@ -61,6 +61,10 @@ const REFRESH_INSERT: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, 
     scope, created_at, expires_at, rotated_at, jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const REFRESH_KILL: &str =
     "UPDATE refresh_tokens SET rotated_at = $2 WHERE grant_id = $1 AND rotated_at IS NULL";
+/// Kills the live refresh tokens of the grants `$1` holds for `$2`.
+const REFRESH_KILL_CLIENT: &str = "UPDATE refresh_tokens SET rotated_at = $3 \
+    WHERE grant_id IN (SELECT id FROM grants WHERE client_id = $1 AND sub = $2) \
+    AND rotated_at IS NULL";
 /// Claims a live token: the single statement that decides which concurrent rotation wins
 /// (and, being a write, takes SQLite's write lock first). The claimed row remembers its
 /// successor, so a later retry can revoke exactly that one.
@@ -83,6 +87,16 @@ const SUCCESSOR_KILL: &str =
 const HORIZON_RAISE: &str = "INSERT INTO replay_horizons (contents, until) VALUES ($1, $2) \
     ON CONFLICT (contents) DO UPDATE SET until = CASE \
     WHEN replay_horizons.until < excluded.until THEN excluded.until ELSE replay_horizons.until END";
+/// The grants named by a refresh token expired at `$1`: those that may have ended.
+const GRANT_ENDED_CANDIDATES: &str =
+    "SELECT DISTINCT grant_id FROM refresh_tokens WHERE expires_at <= $1";
+/// Deletes the grants among the listed ids (`$3`…) every refresh token of which has expired
+/// at `$1`, none issued after `$2`.
+const GRANT_PURGE_ENDED: &str = "DELETE FROM grants WHERE created_at <= $2 \
+    AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.grant_id = grants.id \
+    AND (r.expires_at > $1 OR r.created_at > $2)) AND id IN ";
+/// Grant ids per deletion (bound parameters, well under SQLite's limit).
+const PURGE_BATCH: usize = 500;
 /// Idempotent; keeps the later expiry.
 const JTI_REVOKE: &str = "INSERT INTO revoked_jtis (jti, expires_at) VALUES ($1, $2) \
     ON CONFLICT (jti) DO UPDATE SET expires_at = CASE \
@@ -295,6 +309,40 @@ impl GrantStore for SqlStore {
     }
 }
 
+/// Upkeep, before the expired refresh tokens are deleted: deletes the grants whose refresh
+/// tokens have all expired at `now`, none issued after `issued_before` (an access token
+/// minted with the last one has then expired too; nothing else refers to a grant). The
+/// expired tokens name the candidates, which are then deleted by id, batch by batch: the
+/// work follows what expired, whatever the planner thinks of the table. A grant that never
+/// had a refresh token is kept.
+pub(crate) async fn purge_ended(
+    s: &SqlStore,
+    now: Timestamp,
+    issued_before: Timestamp,
+) -> StoreResult<u64> {
+    let rows = s.all(sqlx::query(GRANT_ENDED_CANDIDATES).bind(now)).await?;
+    let ids = rows
+        .iter()
+        .map(|r| col::<String>(r, "grant_id"))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut deleted = 0;
+    for batch in ids.chunks(PURGE_BATCH) {
+        let list = (3..batch.len() + 3).map(|i| format!("${i}"));
+        let sql = format!(
+            "{GRANT_PURGE_ENDED}({})",
+            list.collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(now)
+            .bind(issued_before);
+        for id in batch {
+            q = q.bind(id.as_str());
+        }
+        deleted += s.exec(q).await?.rows_affected();
+    }
+    Ok(deleted)
+}
+
 /// Inside the caller's transaction: revokes the grants `client_id` holds for `sub` and
 /// kills their refresh tokens; returns how many grants were revoked.
 pub(crate) async fn revoke_client_tokens(
@@ -312,7 +360,9 @@ pub(crate) async fn revoke_client_tokens(
         .await
         .map_err(map_err)?
         .rows_affected();
-    let kill = sqlx::query("UPDATE refresh_tokens SET rotated_at = $3 WHERE client_id = $1 AND sub = $2 AND rotated_at IS NULL")
+    // Through the grants (indexed by `sub`), not by the tokens' own `client_id` and `sub`,
+    // which no index covers: that was a scan of every refresh token.
+    let kill = sqlx::query(REFRESH_KILL_CLIENT)
         .bind(client_id)
         .bind(sub)
         .bind(now);
