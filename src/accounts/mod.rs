@@ -3,6 +3,7 @@
 //! ephemeral cache (so every node sees them) with their `auth_time`, `acr` and `amr`;
 //! the password login as the engine's first authentication step.
 
+pub mod assurance;
 pub mod login_step;
 pub mod password;
 pub mod session;

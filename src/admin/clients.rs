@@ -151,7 +151,32 @@ pub struct ClientInput {
     /// `none`; unset: the server's default (`SURETY_DEFAULT_PROFILE`).
     #[schema(inline)]
     pub surety_profile: Option<crate::store::SecurityProfile>,
+    /// OpenID Connect Dynamic Client Registration 1.0 §2: the `acr` values asked for
+    /// when an authorization request names none (voluntary), each one of
+    /// `acr_values_supported`.
+    #[schema(value_type = Option<Vec<AcrValue>>, max_items = 8)]
+    pub default_acr_values: Option<Vec<String>>,
+    /// The least level every sign-in at this client must reach (one of
+    /// `acr_values_supported`): requests below it are raised to it, as essential.
+    #[schema(value_type = Option<AcrValue>)]
+    pub minimum_acr: Option<String>,
 }
+
+/// One of the server's `acr` values (`accounts::assurance::LADDER`), in the OpenAPI
+/// document.
+pub struct AcrValue;
+
+impl utoipa::PartialSchema for AcrValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let names = crate::accounts::assurance::LADDER.map(|(acr, _)| acr);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(names))
+            .into()
+    }
+}
+impl utoipa::ToSchema for AcrValue {}
 
 /// The RFC 7591 §3.2.1 registration response.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -196,6 +221,7 @@ pub fn validate(
         ));
     }
     super::client_profile::check(&input, &method)?;
+    check_acr_policy(&input)?;
     let grant_types = input
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".into()]);
@@ -287,7 +313,25 @@ pub fn validate(
             .require_pushed_authorization_requests
             .unwrap_or(false),
         surety_profile: input.surety_profile,
+        default_acr_values: input.default_acr_values.unwrap_or_default(),
+        minimum_acr: input.minimum_acr,
     })
+}
+
+/// `default_acr_values` (at most 8) and `minimum_acr` name levels of the ladder.
+fn check_acr_policy(input: &ClientInput) -> Result<(), FieldError> {
+    use crate::accounts::assurance::parse_policy;
+    let defaults = input.default_acr_values.as_deref().unwrap_or_default();
+    if defaults.len() > 8 {
+        return Err(FieldError::new("default_acr_values", "at most 8 values"));
+    }
+    for v in defaults {
+        parse_policy(v).map_err(|m| FieldError::new("default_acr_values", m))?;
+    }
+    if let Some(m) = &input.minimum_acr {
+        parse_policy(m).map_err(|e| FieldError::new("minimum_acr", e))?;
+    }
+    Ok(())
 }
 
 fn check_keys(

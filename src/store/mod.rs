@@ -125,6 +125,13 @@ pub struct ClientMetadata {
     /// §2.2: the client needs `sid` in logout tokens (Surety always sends it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    /// OpenID Connect Dynamic Client Registration 1.0 §2: the `acr` values asked for
+    /// when a request names none (voluntary).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_acr_values: Vec<String>,
+    /// The least level every sign-in at the client must reach (Surety's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_acr: Option<String>,
 }
 
 /// A security profile a client is held to (client metadata `surety_profile`).

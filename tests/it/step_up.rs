@@ -44,7 +44,14 @@ async fn a_password_session_steps_up_to_verified_through_the_challenge() {
             .unwrap();
         assert_eq!(
             meta["acr_values_supported"],
-            json!([PASSWORD_ACR, VERIFIED])
+            json!([
+                PASSWORD_ACR,
+                "urn:surety:acr:mfa",
+                "urn:surety:acr:phishing-resistant",
+                VERIFIED,
+                "urn:surety:acr:verified:mfa",
+                "urn:surety:acr:verified:phishing-resistant"
+            ])
         );
         assert_eq!(meta["claims_parameter_supported"], true);
         assert_eq!(meta["verified_claims_supported"], true);
