@@ -46,7 +46,10 @@ pub const LADDER: [(&str, Level); 6] = [
     (ACR_PHISHING_RESISTANT, PHISHING_RESISTANT),
     (ACR_VERIFIED, VERIFIED),
     (ACR_VERIFIED_MFA, VERIFIED.and(MFA)),
-    (ACR_VERIFIED_PHISHING_RESISTANT, VERIFIED.and(PHISHING_RESISTANT)),
+    (
+        ACR_VERIFIED_PHISHING_RESISTANT,
+        VERIFIED.and(PHISHING_RESISTANT),
+    ),
 ];
 
 /// RFC 8176 `amr` values Surety asserts.
@@ -98,7 +101,11 @@ pub fn parse_policy(acr: &str) -> Result<Level, &'static str> {
 /// The `amr` of a sign-in or step that used `methods`, with `mfa` added when two
 /// factors or a user-verified passkey were used (RFC 8176 §2: `mfa`).
 pub fn amr_with(previous: &[String], methods: &[&str]) -> Vec<String> {
-    let mut out: Vec<String> = previous.iter().filter(|m| *m != amr::MFA).cloned().collect();
+    let mut out: Vec<String> = previous
+        .iter()
+        .filter(|m| *m != amr::MFA)
+        .cloned()
+        .collect();
     for m in methods {
         if !out.iter().any(|x| x == m) {
             out.push((*m).to_owned());
@@ -130,7 +137,10 @@ mod tests {
         assert!(!l.acr_meets(ACR_VERIFIED, ACR_MFA));
         assert!(!l.acr_meets(ACR_MFA, ACR_VERIFIED));
         assert!(!l.acr_meets(ACR_VERIFIED_MFA, ACR_PHISHING_RESISTANT));
-        assert_eq!(l.name(VERIFIED.and(PHISHING_RESISTANT)), Some(ACR_VERIFIED_PHISHING_RESISTANT));
+        assert_eq!(
+            l.name(VERIFIED.and(PHISHING_RESISTANT)),
+            Some(ACR_VERIFIED_PHISHING_RESISTANT)
+        );
         assert!(parse_policy("urn:surety:acr:partner").is_err());
     }
 

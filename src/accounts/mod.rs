@@ -1,11 +1,15 @@
 //! People and their browser sessions: argon2id passwords (OWASP parameters, hashed off
 //! the async runtime), login with rate limits and lockout, and sessions kept in the
 //! ephemeral cache (so every node sees them) with their `auth_time`, `acr` and `amr`;
-//! the password login as the engine's first authentication step.
+//! the password login as the engine's first authentication step; the second factors
+//! (TOTP, recovery codes, passkeys) and the assurance ladder they climb.
 
 pub mod assurance;
+pub mod factors;
 pub mod login_step;
 pub mod password;
+pub mod recovery;
 pub mod session;
 pub mod sessions;
+pub mod totp;
 pub mod users;

@@ -21,7 +21,12 @@ impl AcrPolicy for PartnerMinimum {
         let Some(app) = app_of(p, client.client_id.as_str()).await? else {
             return Ok(Level::BASE);
         };
-        let account = match p.stores.accounts.get_account_cached(app.developer_sid.as_str()).await {
+        let account = match p
+            .stores
+            .accounts
+            .get_account_cached(app.developer_sid.as_str())
+            .await
+        {
             Ok(a) => a,
             Err(StoreError::NotFound) => return Ok(Level::BASE),
             Err(e) => return Err(e.into()),
@@ -29,7 +34,12 @@ impl AcrPolicy for PartnerMinimum {
         let Some(partner_id) = &account.partner_id else {
             return Ok(Level::BASE);
         };
-        let partner = match p.stores.partners.get_partner_cached(partner_id.as_str()).await {
+        let partner = match p
+            .stores
+            .partners
+            .get_partner_cached(partner_id.as_str())
+            .await
+        {
             Ok(pt) => pt,
             Err(StoreError::NotFound) => return Ok(Level::BASE),
             Err(e) => return Err(e.into()),

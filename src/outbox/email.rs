@@ -75,6 +75,20 @@ pub async fn enqueue_email_to(
     to: &str,
     message: &EmailMessage,
 ) -> Result<EventId, OutboxError> {
+    let (id, event) = email_event(rng, now, to, message)?;
+    outbox.enqueue(&event).await?;
+    tracing::info!(event_id = %id.as_str(), kind = KIND_EMAIL, "outbox event queued");
+    Ok(id)
+}
+
+/// The `email` event for `message` to `to`, for a caller that queues it in the same
+/// transaction as the change it tells of.
+pub fn email_event(
+    rng: &dyn Entropy,
+    now: Timestamp,
+    to: &str,
+    message: &EmailMessage,
+) -> Result<(EventId, OutboxEvent), OutboxError> {
     let to = parse_address(to)?;
     message.check()?;
     let body = serde_json::to_string(message).map_err(|_| OutboxError::Payload("not JSON"))?;
@@ -83,9 +97,7 @@ pub async fn enqueue_email_to(
     }
     let id = EventId::new(rng);
     let event = new_event(&id, KIND_EMAIL, to.as_ref(), body, None, now);
-    outbox.enqueue(&event).await?;
-    tracing::info!(event_id = %id.as_str(), kind = KIND_EMAIL, "outbox event queued");
-    Ok(id)
+    Ok((id, event))
 }
 
 /// Checks the SMTP settings: `None` when no server is configured (no e-mail is sent),

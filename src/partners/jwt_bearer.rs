@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 
 use super::assertion::Vouched;
 use super::keys::PartnerKeys;
-use crate::oauth::authorize::acr::Level;
 use super::{assertion, scope_ceiling};
+use crate::oauth::authorize::acr::Level;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{ClientAuthPolicy, Grant, JWT_BEARER, TokenRequest};
@@ -129,7 +129,11 @@ fn vouched_acr(p: &Provider, v: &Vouched) -> Result<Option<String>, OAuthError> 
         Some(Value::String(a)) => Some(levels.parse(a).ok_or_else(|| {
             OAuthError::invalid_grant("the assertion's acr is not one of acr_values_supported")
         })?),
-        Some(_) => return Err(OAuthError::invalid_grant("the assertion's acr is not a string")),
+        Some(_) => {
+            return Err(OAuthError::invalid_grant(
+                "the assertion's acr is not a string",
+            ));
+        }
     };
     let level = claimed.map(|c| c.within(policy(&limits.max_acr).unwrap_or(Level::BASE)));
     let min = policy(&limits.minimum_acr).unwrap_or(Level::BASE);

@@ -134,6 +134,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_browser_sessions.sql"),
         postgres: include_str!("../../migrations/postgres/0019_browser_sessions.sql"),
     },
+    Migration {
+        version: 22,
+        name: "authenticators",
+        sqlite: include_str!("../../migrations/sqlite/0022_authenticators.sql"),
+        postgres: include_str!("../../migrations/postgres/0022_authenticators.sql"),
+    },
 ];
 
 /// Advisory lock key serialising migrations across nodes (arbitrary; "surety" in ASCII).

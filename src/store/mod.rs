@@ -6,6 +6,7 @@
 mod agents_sql;
 mod apps_sql;
 pub mod audit_batch;
+mod authenticators_sql;
 mod bindings_sql;
 pub mod cached;
 pub mod cached_partners;
@@ -34,6 +35,9 @@ use crate::clock::Timestamp;
 use crate::scope::Scope;
 
 pub use agents_sql::{AgentLink, AgentLinkStore, agent_status};
+pub use authenticators_sql::{
+    PasskeyRecord, PasskeyStore, RecoveryCodeStore, TotpRecord, TotpStore,
+};
 pub use bindings_sql::{EntityBinding, EntityBindingStore};
 pub use device_sql::{DeviceApproval, DeviceAuthorization, DeviceStatus, DeviceStore};
 pub use entities_sql::{
@@ -560,6 +564,10 @@ pub struct Stores {
     pub devices: Arc<dyn DeviceStore>,
     /// Browser sessions and the clients they signed in to (Back-Channel Logout).
     pub sessions: Arc<dyn SessionStore>,
+    /// Authenticators beyond the password: TOTP, recovery codes, passkeys.
+    pub totp: Arc<dyn TotpStore>,
+    pub recovery_codes: Arc<dyn RecoveryCodeStore>,
+    pub passkeys: Arc<dyn PasskeyStore>,
     pub health: Arc<dyn Health>,
 }
 
@@ -596,6 +604,9 @@ impl Stores {
             resource_servers: s.clone(),
             devices: s.clone(),
             sessions: s.clone(),
+            totp: s.clone(),
+            recovery_codes: s.clone(),
+            passkeys: s.clone(),
             health: s,
         }
     }

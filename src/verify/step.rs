@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(r.acr, ACR_VERIFIED);
         assert_eq!(r.amr, vec!["pwd", "kba"]);
         assert_eq!(r.auth_time, 500);
-        assert_eq!(raised(&steps, &r, 900, "region+kba").amr, vec!["pwd", "kba"]);
+        assert_eq!(
+            raised(&steps, &r, 900, "region+kba").amr,
+            vec!["pwd", "kba"]
+        );
         assert_eq!(raised(&steps, &s, 900, "network").amr, vec!["pwd"]);
         // A passkey session keeps what it proved.
         let pk = Session {

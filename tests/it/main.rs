@@ -25,6 +25,7 @@ mod dpop;
 mod eligibility;
 mod entities;
 mod errors;
+mod factors;
 mod fapi;
 mod form_post;
 mod introspection;

@@ -292,10 +292,7 @@ mod tests {
             Ok(Level::BASE)
         );
         // A verified session meets a password request.
-        assert_eq!(
-            req(&[PASSWORD], true).issued(&l, VERIFIED),
-            Ok(Level::BASE)
-        );
+        assert_eq!(req(&[PASSWORD], true).issued(&l, VERIFIED), Ok(Level::BASE));
         // Essential with a fallback the session meets.
         assert_eq!(
             req(&[VERIFIED_PHR_NAME, MFA_NAME], true).issued(&l, PHR),
@@ -328,7 +325,10 @@ mod tests {
     #[test]
     fn unsupported_essential_values_are_unmet_at_once() {
         let l = levels();
-        assert_eq!(req(&["urn:mace:loa:4"], true).check_supported(&l), Err(Unmet));
+        assert_eq!(
+            req(&["urn:mace:loa:4"], true).check_supported(&l),
+            Err(Unmet)
+        );
         assert!(req(&["urn:mace:loa:4"], false).check_supported(&l).is_ok());
         assert!(
             req(&["urn:mace:loa:4", VERIFIED_NAME], true)

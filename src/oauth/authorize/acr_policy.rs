@@ -24,8 +24,8 @@ pub trait AcrPolicy: Send + Sync {
 pub async fn minimum(p: &Provider, client: &ClientRecord) -> Result<Level, OAuthError> {
     let levels = p.ext.authn.levels();
     let named = |acr: Option<&str>| acr.and_then(|a| levels.parse(a)).unwrap_or(Level::BASE);
-    let mut min = named(p.settings.minimum_acr.as_deref())
-        .and(named(client.metadata.minimum_acr.as_deref()));
+    let mut min =
+        named(p.settings.minimum_acr.as_deref()).and(named(client.metadata.minimum_acr.as_deref()));
     for policy in &p.ext.acr_policies {
         min = min.and(policy.minimum(p, client).await?);
     }

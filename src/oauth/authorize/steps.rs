@@ -113,7 +113,12 @@ mod tests {
         fn page(&self) -> &'static str {
             self.1
         }
-        async fn holds(&self, _: &Provider, _: &Session, _: Option<i64>) -> Result<bool, OAuthError> {
+        async fn holds(
+            &self,
+            _: &Provider,
+            _: &Session,
+            _: Option<i64>,
+        ) -> Result<bool, OAuthError> {
             Ok(false)
         }
     }
@@ -131,9 +136,15 @@ mod tests {
         assert_eq!(s.page_towards(Level::BASE, mfa), Some("/second"));
         assert_eq!(s.page_towards(Level::BASE, phr), Some("/passkey"));
         assert_eq!(s.page_towards(mfa, phr), Some("/passkey"));
-        assert_eq!(s.page_towards(Level::BASE, verified.and(phr)), Some("/passkey"));
+        assert_eq!(
+            s.page_towards(Level::BASE, verified.and(phr)),
+            Some("/passkey")
+        );
         assert_eq!(s.page_towards(phr, verified.and(phr)), Some("/challenge"));
-        assert_eq!(s.page_towards(Level::BASE, verified.and(mfa)), Some("/second"));
+        assert_eq!(
+            s.page_towards(Level::BASE, verified.and(mfa)),
+            Some("/second")
+        );
         assert_eq!(s.page_towards(verified, verified), None);
         assert_eq!(s.page_towards(Level::BASE, Level::property(7)), None);
     }

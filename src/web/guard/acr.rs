@@ -149,8 +149,10 @@ mod tests {
             .is_ok()
         );
         assert!(
-            need.check(&bearer(json!({"acr": "urn:surety:acr:mfa", "auth_time": 9_900})))
-                .is_err()
+            need.check(&bearer(
+                json!({"acr": "urn:surety:acr:mfa", "auth_time": 9_900})
+            ))
+            .is_err()
         );
         let basic = Principal {
             scheme: Scheme::Basic,

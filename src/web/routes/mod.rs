@@ -1,7 +1,9 @@
 //! One file per endpoint (house rule 4): extract, call the engine, map the result.
 
 pub mod account_apps;
+pub mod account_security;
 pub mod account_sessions;
+pub mod authenticate;
 pub mod authorize;
 pub mod challenge;
 pub mod consent;
@@ -14,6 +16,7 @@ pub mod logout;
 pub mod ops;
 pub mod par;
 pub mod partner_login;
+pub mod passkeys;
 pub mod passport;
 pub mod portal;
 pub mod signup;
