@@ -7,6 +7,7 @@
 pub mod assurance;
 pub mod factors;
 pub mod login_step;
+pub mod passkeys;
 pub mod password;
 pub mod recovery;
 pub mod session;

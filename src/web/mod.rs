@@ -126,6 +126,13 @@ pub fn router(state: AppState) -> Router {
             post(routes::account_security::totp_remove),
         )
         .route(
+            routes::passkeys::PATH,
+            get(routes::passkeys::page).post(routes::passkeys::register),
+        )
+        .route(routes::passkeys::REMOVE, post(routes::passkeys::remove))
+        .route(routes::passkeys::LOGIN, post(routes::passkeys::login))
+        .route(routes::passkeys::SCRIPT, get(routes::passkeys::script))
+        .route(
             routes::account_security::RECOVERY,
             get(routes::account_security::recovery_page)
                 .post(routes::account_security::recovery_new),

@@ -190,8 +190,9 @@ async fn recovery_codes_stand_in_once_audited_and_emailed_and_are_regenerable() 
         .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
-        // A password session of a user with a factor must confirm it before a new set.
-        let r = b
+        // A password session of a user with a factor must confirm it before a new set
+        // (the enrolling browser's session became multi-factor with the enrolment).
+        let r = third
             .get(srv.url("/account/security/recovery"))
             .send()
             .await
@@ -199,12 +200,14 @@ async fn recovery_codes_stand_in_once_audited_and_emailed_and_are_regenerable() 
         assert!(r.status().is_redirection());
         let confirm = location(&r);
         assert_eq!(confirm, "/authenticate?return=/account/security/recovery");
-        let page = run(&srv, &b, &confirm, "bob").await.page("/authenticate");
+        let page = run(&srv, &third, &confirm, "bob")
+            .await
+            .page("/authenticate");
         clock.advance(30);
         let code = totp_now(&srv, &secret);
         let r = post(
             &srv,
-            &b,
+            &third,
             "/authenticate",
             &page,
             &[
@@ -215,31 +218,39 @@ async fn recovery_codes_stand_in_once_audited_and_emailed_and_are_regenerable() 
         )
         .await;
         assert_eq!(location(&r), "/account/security/recovery");
-        let page = run(&srv, &b, "/account/security/recovery", "bob")
+        let page = run(&srv, &third, "/account/security/recovery", "bob")
             .await
             .page("/account/security/recovery");
         assert!(page.contains("9 unused recovery codes"));
-        let r = post(&srv, &b, "/account/security/recovery", &page, &[]).await;
+        let r = post(&srv, &third, "/account/security/recovery", &page, &[]).await;
         let fresh = recovery_codes(&r.text().await.unwrap());
         assert_eq!(fresh.len(), 10);
+        let fourth = browser();
         let r = post(
             &srv,
-            &third,
+            &fourth,
             "/authenticate",
-            &page_of(&srv, &third, &rp).await,
+            &page_of(&srv, &fourth, &rp).await,
             &[("method", "recovery"), ("code", &codes[1])],
         )
         .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old set stopped");
         let r = post(
             &srv,
-            &third,
+            &fourth,
             "/authenticate",
-            &page_of(&srv, &third, &rp).await,
+            &page_of(&srv, &fourth, &rp).await,
             &[("method", "recovery"), ("code", &fresh[1])],
         )
         .await;
         assert!(r.status().is_redirection());
+        // The enrolling browser's session is multi-factor: the page opens at once.
+        let r = b
+            .get(srv.url("/account/security/recovery"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
         srv.shutdown().await;
     }
 }

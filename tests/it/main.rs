@@ -39,6 +39,7 @@ mod outbox;
 mod par;
 mod partner_api;
 mod partner_keys;
+mod passkeys;
 mod portal;
 mod refresh;
 mod replay;

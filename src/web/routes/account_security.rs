@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account_apps::{checked_form, csrf_for, signed_in};
-use super::authenticate::may_manage;
+use super::authenticate::{enrolled_with, may_manage, with_session_on};
 use crate::accounts::factors::{self, Checked, Enrolled};
 use crate::accounts::session::Session;
 use crate::accounts::{recovery, totp};
@@ -199,7 +199,11 @@ pub async fn totp_confirm(
     let code = f.get("code").map(String::as_str).unwrap_or("");
     let r = async {
         let error = match totp::confirm(p, &sess.sub, code).await? {
-            Checked::Passed => return after_totp(p, &sess, f.get("csrf"), tx).await,
+            Checked::Passed => {
+                let page = after_totp(p, &sess, f.get("csrf"), tx).await?;
+                let raised = enrolled_with(p, &sess, &factors::OTP_METHODS);
+                return Ok(with_session_on(p, &cookies, &raised, page).await);
+            }
             Checked::Invalid => "That code is not right; type the one the app shows now.",
             Checked::Locked => "Too many attempts. Try again later.",
         };

@@ -287,12 +287,21 @@ pub(super) async fn with_session(
     sess: &Session,
     next: &str,
 ) -> Response {
+    with_session_on(p, cookies, sess, Redirect::to(next).into_response()).await
+}
+
+/// Stores `sess` in place of the browser's session, its cookie set on `resp`.
+pub(super) async fn with_session_on(
+    p: &Provider,
+    cookies: &Cookies,
+    sess: &Session,
+    mut resp: Response,
+) -> Response {
     let old = cookies.get(SESSION_COOKIE);
     let cookie = match session::replace(p, old, sess, p.settings.session_ttl).await {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };
-    let mut resp = Redirect::to(next).into_response();
     let c = set_cookie(
         SESSION_COOKIE,
         &cookie,
@@ -303,6 +312,13 @@ pub(super) async fn with_session(
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
+}
+
+/// The session after the user set up their first second factor: the enrolment used it
+/// (a code typed from the app; a passkey made with user verification), so the session
+/// is multi-factor from now on, and the user may go on to the other security pages.
+pub(super) fn enrolled_with(p: &Provider, sess: &Session, methods: &[&str]) -> Session {
+    factors::raised(p, sess, MFA, methods)
 }
 
 /// Whether `sess` may change its user's authenticators: a user with a second factor must
