@@ -468,7 +468,7 @@ async fn concurrent_first_migration(db: TestDb) {
     for r in runs {
         r.await.unwrap().unwrap();
     }
-    let expected: Vec<i64> = (1..=latest_version()).collect();
+    let expected = super::migrate::versions();
     assert_eq!(applied_versions(db.store.pool()).await.unwrap(), expected);
     db.store.insert_user(&user("u1", "alice")).await.unwrap();
     for n in nodes {

@@ -200,7 +200,12 @@ pub async fn totp_confirm(
     let r = async {
         let error = match totp::confirm(p, &sess.sub, code).await? {
             Checked::Passed => {
-                let page = after_totp(p, &sess, f.get("csrf"), tx).await?;
+                tracing::info!("an authenticator app was set up");
+                let csrf = f.get("csrf").map(String::as_str).unwrap_or("");
+                let page = match first_factor_page(p, &sess, csrf, tx.clone(), true).await? {
+                    Some(page) => page,
+                    None => recovery_view(p, &sess, csrf, tx, true).await?,
+                };
                 let raised = enrolled_with(p, &sess, &factors::OTP_METHODS);
                 return Ok(with_session_on(p, &cookies, &raised, page).await);
             }
@@ -222,32 +227,52 @@ pub async fn totp_confirm(
     r.await.unwrap_or_else(|e| ProtocolError(e).into_response())
 }
 
-async fn after_totp(
+/// With no recovery codes yet, the page showing a new set (once) after a second factor
+/// was set up (`totp`: the authenticator app, else a passkey); `None` when the user has
+/// codes.
+pub(super) async fn first_factor_page(
     p: &Provider,
     sess: &Session,
-    csrf: Option<&String>,
+    csrf: &str,
     tx: Option<String>,
-) -> Result<Response, OAuthError> {
-    tracing::info!("an authenticator app was set up");
-    let left = p
-        .stores
+    totp: bool,
+) -> Result<Option<Response>, OAuthError> {
+    if p.stores
         .recovery_codes
         .recovery_codes_left(&sess.sub)
-        .await?;
-    let codes = match left {
-        0 => recovery::new_set(p, &sess.sub).await?,
-        _ => Vec::new(),
-    };
+        .await?
+        > 0
+    {
+        return Ok(None);
+    }
     let page = RecoveryPage {
-        csrf: csrf.map(String::as_str).unwrap_or(""),
+        csrf,
         tx,
-        left: if codes.is_empty() {
-            left
-        } else {
-            recovery::SET_SIZE as i64
-        },
-        codes,
-        totp_added: true,
+        left: recovery::SET_SIZE as i64,
+        codes: recovery::new_set(p, &sess.sub).await?,
+        totp_added: totp,
+    };
+    Ok(Some(Html(page.render_html()).into_response()))
+}
+
+/// The recovery page with the count of unused codes.
+async fn recovery_view(
+    p: &Provider,
+    sess: &Session,
+    csrf: &str,
+    tx: Option<String>,
+    totp_added: bool,
+) -> Result<Response, OAuthError> {
+    let page = RecoveryPage {
+        csrf,
+        tx,
+        left: p
+            .stores
+            .recovery_codes
+            .recovery_codes_left(&sess.sub)
+            .await?,
+        codes: Vec::new(),
+        totp_added,
     };
     Ok(Html(page.render_html()).into_response())
 }
@@ -279,18 +304,7 @@ pub async fn recovery_page(
             Ok(v) => v,
             Err(resp) => return Ok(resp),
         };
-        let page = RecoveryPage {
-            csrf: &csrf,
-            tx: clean_tx(q.tx.as_deref()),
-            left: p
-                .stores
-                .recovery_codes
-                .recovery_codes_left(&sess.sub)
-                .await?,
-            codes: Vec::new(),
-            totp_added: false,
-        };
-        Ok::<_, OAuthError>(Html(page.render_html()).into_response())
+        recovery_view(p, &sess, &csrf, clean_tx(q.tx.as_deref()), false).await
     };
     r.await.unwrap_or_else(|e| ProtocolError(e).into_response())
 }

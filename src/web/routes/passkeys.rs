@@ -12,8 +12,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::account_apps::signed_in;
+use super::account_security::first_factor_page;
 use super::account_security::{clean_tx, confirm_first, not_signed_in};
-use super::authenticate::{Ctx, enrolled_with, may_manage, passed, render, with_session};
+use super::authenticate::{
+    Ctx, enrolled_with, may_manage, passed, render, with_session, with_session_on,
+};
 use super::authorize::BINDING_COOKIE;
 use crate::accounts::assurance::PHISHING_RESISTANT;
 use crate::accounts::passkeys::{self, Refused};
@@ -35,8 +38,9 @@ pub const SCRIPT: &str = "/assets/passkey.js";
 const SCRIPT_BODY: &str = include_str!("passkeys/passkey.js");
 
 /// The CSP of a page that loads the passkey script: the default one plus
-/// `script-src 'self'`.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// `script-src 'self'` (no `form-action`: it would also bind the redirects after the
+/// login form, on to the relying party).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'";
 
 /// Lets a page load the passkey script.
 pub fn allow_script(r: &mut Response) {
@@ -230,21 +234,14 @@ pub async fn register(
             Ok(methods) => {
                 tracing::info!("a passkey was registered");
                 let raised = enrolled_with(p, &sess, &methods);
-                let next = match p
-                    .stores
-                    .recovery_codes
-                    .recovery_codes_left(&sess.sub)
-                    .await?
-                {
-                    // Recovery codes come with the first second factor (shown once).
-                    0 => super::account_security::RECOVERY.to_owned(),
-                    _ => format!("{PATH}?added=1"),
-                };
+                // Recovery codes come with the first second factor (shown once).
+                let first = first_factor_page(p, &sess, field("csrf"), tx.clone(), false).await?;
+                if let Some(page) = first {
+                    return Ok(with_session_on(p, &cookies, &raised, page).await);
+                }
                 let next = match &tx {
-                    Some(t) => {
-                        format!("{next}{}tx={t}", if next.contains('?') { '&' } else { '?' })
-                    }
-                    None => next,
+                    Some(t) => format!("{PATH}?added=1&tx={t}"),
+                    None => format!("{PATH}?added=1"),
                 };
                 Ok(with_session(p, &cookies, &raised, &next).await)
             }

@@ -89,6 +89,8 @@
       if (signal) req.signal = signal;
       credential = assertionJSON(await navigator.credentials.get(req));
     }
+    // An autofill request and a button's may both answer: the first submits.
+    if (form.dataset.done) return;
     form.querySelector('input[name="credential"]').value = JSON.stringify(credential);
     form.dataset.done = "1";
     form.submit();
@@ -104,6 +106,7 @@
       if (form.dataset.done) return;
       e.preventDefault();
       if (conditional) conditional.abort();
+      conditional = null;
       run(form, null, null).catch(() => say(form, "The passkey was not used. Try again."));
     });
     if (form.dataset.conditional !== undefined && PublicKeyCredential.isConditionalMediationAvailable) {
