@@ -389,3 +389,69 @@ async fn partners_vouch_for_a_level_within_their_policy() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_partners_minimum_holds_at_its_developers_apps() {
+    let srv = TestServer::start().await;
+    srv.user("gail").await;
+    let admin = |path: String, body: Value| {
+        let req = srv
+            .api
+            .post(srv.url(&path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body);
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let partner = admin(
+        "/admin/partners".into(),
+        json!({"name": "Strict Telecom", "secret": "s".repeat(32), "limits": {"minimum_acr": MFA}}),
+    )
+    .await;
+    assert_eq!(partner["limits"]["minimum_acr"], MFA);
+    let pid = partner["partner_id"].as_str().unwrap();
+    let acct = admin(
+        format!("/admin/partners/{pid}/accounts"),
+        json!({"friendly_name": "Dev"}),
+    )
+    .await;
+    let dev = (
+        acct["account_sid"].as_str().unwrap().to_owned(),
+        acct["auth_token"].as_str().unwrap().to_owned(),
+    );
+    let app = crate::apps::register_app(&srv, &dev).await;
+    let b = browser();
+    let (url, _) = authorize_url(&srv, &app.0, &[("scope", "openid read messages:send")]);
+    let page = run(&srv, &b, &url, "gail").await.page("/authenticate");
+    let r = post(&srv, &b, "/authenticate", &page, &[("method", "skip")]).await;
+    let cb = run(&srv, &b, &location(&r), "gail").await.callback();
+    assert_eq!(query_param(&cb, "error").as_deref(), Some(UNMET));
+    // A client outside the partner's apps is not held to it.
+    let rp = srv.web_client().await;
+    let (url, _) = authorize_url(&srv, &rp.0, &[]);
+    run(&srv, &b, &url, "gail").await.callback();
+    // On an account (the Partner API), the acr policy is refused: only an operator sets it.
+    let tok: Value = srv
+        .api
+        .post(srv.url("/token"))
+        .basic_auth(pid, Some("s".repeat(32)))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "partner:api"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = srv
+        .api
+        .put(srv.url(&format!("/partner/v1/accounts/{}/limits", dev.0)))
+        .bearer_auth(tok["access_token"].as_str().unwrap())
+        .json(&json!({"minimum_acr": MFA}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    srv.shutdown().await;
+}

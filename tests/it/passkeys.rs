@@ -215,3 +215,74 @@ async fn a_synced_passkey_is_a_software_key() {
     assert_eq!(t["amr"], json!(["swk", "user", "mfa"]));
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn verified_identity_and_a_passkey_combine() {
+    use crate::step_up::driver::{RIGHT, challenge, seeded};
+    for backend in all_backends().await {
+        let srv = seeded(&backend).await;
+        let rp = srv.web_client().await;
+        let b = srv.browser.clone();
+        let (url, v) = authorize_url(&srv, &rp.0, &[]);
+        id_token(
+            &srv,
+            &rp,
+            &run(&srv, &b, &url, "alice").await.callback(),
+            &v,
+        )
+        .await;
+        let mut key = SoftKey::new(false);
+        register(&srv, &b, &mut key, "Laptop").await;
+
+        // Both properties missing: the passkey first (it proves the most), then the
+        // verified-entity challenge.
+        let both = "urn:surety:acr:verified:phishing-resistant";
+        let (url, verifier) = authorize_url(&srv, &rp.0, &[("acr_values", both)]);
+        let page = run(&srv, &b, &url, "alice").await.page("/authenticate");
+        assert!(!page.contains("id=\"totp-form\""), "a passkey only");
+        let answer = key.get(&options_in(&page, "passkey-form"), &origin(&srv));
+        let r = post(
+            &srv,
+            &b,
+            "/authenticate",
+            &page,
+            &[("method", "passkey"), ("credential", &answer)],
+        )
+        .await;
+        let page = run(&srv, &b, &location(&r), "alice")
+            .await
+            .page("/challenge");
+        let base = vec![
+            ("tx".to_owned(), hidden(&page, "tx")),
+            ("csrf".to_owned(), hidden(&page, "csrf")),
+        ];
+        let (next, _, ended) = challenge(&srv, page, base, RIGHT).await;
+        assert!(ended.is_none(), "the challenge passed");
+        let cb = run(&srv, &b, &next, "alice").await.callback();
+        let t = id_token(&srv, &rp, &cb, &verifier).await;
+        assert_eq!(t["acr"], both);
+        assert_eq!(t["amr"], json!(["pwd", "hwk", "user", "mfa", "kba"]));
+
+        // The session holds both at every relying party; each asks for what it needs.
+        let other = srv.web_client().await;
+        for (acr, want) in [
+            (PHR, PHR),
+            ("urn:surety:acr:verified", "urn:surety:acr:verified"),
+            ("", both),
+        ] {
+            let extra: Vec<(&str, &str)> = if acr.is_empty() {
+                vec![]
+            } else {
+                vec![("acr_values", acr)]
+            };
+            let (url, verifier) = authorize_url(&srv, &other.0, &extra);
+            let cb = run(&srv, &b, &url, "alice").await.callback();
+            assert_eq!(
+                id_token(&srv, &other, &cb, &verifier).await["acr"],
+                want,
+                "asked {acr:?}"
+            );
+        }
+        srv.shutdown().await;
+    }
+}
