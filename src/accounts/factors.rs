@@ -47,6 +47,11 @@ pub fn raised(p: &Provider, s: &Session, proven: Level, methods: &[&str]) -> Ses
     }
 }
 
+/// The name authenticators show for the user: their username.
+pub async fn account_name(p: &Provider, sub: &str) -> Result<String, OAuthError> {
+    Ok(p.stores.users.get_user(sub).await?.username)
+}
+
 /// What a user has enrolled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enrolled {

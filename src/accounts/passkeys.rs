@@ -368,6 +368,11 @@ fn passkey_is_synced(credential: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// `sub`'s passkeys, oldest first.
+pub async fn list(p: &Provider, sub: &str) -> Result<Vec<PasskeyRecord>, OAuthError> {
+    Ok(p.stores.passkeys.user_passkeys(sub).await?)
+}
+
 /// Removes one of `sub`'s passkeys; `true` if it was theirs.
 pub async fn remove(p: &Provider, sub: &str, credential_id: &str) -> Result<bool, OAuthError> {
     Ok(p.stores.passkeys.delete_passkey(sub, credential_id).await?)

@@ -58,6 +58,20 @@ pub async fn new_set(p: &Provider, sub: &str) -> Result<Vec<String>, OAuthError>
     Ok(codes)
 }
 
+/// Unspent codes `sub` has left.
+pub async fn left(p: &Provider, sub: &str) -> Result<i64, OAuthError> {
+    Ok(p.stores.recovery_codes.recovery_codes_left(sub).await?)
+}
+
+/// A first set for `sub` (with their first second factor), shown once; `None` when they
+/// have codes already.
+pub async fn first_set(p: &Provider, sub: &str) -> Result<Option<Vec<String>>, OAuthError> {
+    match left(p, sub).await? {
+        0 => Ok(Some(new_set(p, sub).await?)),
+        _ => Ok(None),
+    }
+}
+
 /// The e-mail telling the user a code was used, if they have an address.
 async fn notice(p: &Provider, sub: &str, left: i64) -> Result<Option<OutboxEvent>, OAuthError> {
     let user = match p.stores.users.get_user(sub).await {

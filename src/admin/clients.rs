@@ -154,29 +154,14 @@ pub struct ClientInput {
     /// OpenID Connect Dynamic Client Registration 1.0 §2: the `acr` values asked for
     /// when an authorization request names none (voluntary), each one of
     /// `acr_values_supported`.
-    #[schema(value_type = Option<Vec<AcrValue>>, max_items = 8)]
+    #[schema(max_items = 8)]
     pub default_acr_values: Option<Vec<String>>,
     /// The least level every sign-in at this client must reach (one of
     /// `acr_values_supported`): requests below it are raised to it, as essential.
-    #[schema(value_type = Option<AcrValue>)]
+    #[schema(pattern = r"^urn:surety:acr:(password|mfa|phishing-resistant|verified|verified:mfa|verified:phishing-resistant)$")]
     pub minimum_acr: Option<String>,
 }
 
-/// One of the server's `acr` values (`accounts::assurance::LADDER`), in the OpenAPI
-/// document.
-pub struct AcrValue;
-
-impl utoipa::PartialSchema for AcrValue {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        let names = crate::accounts::assurance::LADDER.map(|(acr, _)| acr);
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .enum_values(Some(names))
-            .into()
-    }
-}
-impl utoipa::ToSchema for AcrValue {}
 
 /// The RFC 7591 §3.2.1 registration response.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

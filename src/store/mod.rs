@@ -24,6 +24,7 @@ pub mod resource_servers;
 mod resource_sql;
 mod sessions_sql;
 pub mod sql;
+mod stores;
 mod types;
 mod verify_sql;
 
@@ -53,6 +54,7 @@ pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
 pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
+pub use stores::Stores;
 pub use types::{
     AccountStatus, AppPermission, GrantStatus, OutboxStatus, PartnerLimits, PartnerStatus,
     UsageLimits,
@@ -537,77 +539,4 @@ pub trait Health: Send + Sync {
         verifications_before: Timestamp,
         delivered_before: Timestamp,
     ) -> StoreResult<u64>;
-}
-
-/// Every durable aggregate, injected as trait objects.
-#[derive(Clone)]
-pub struct Stores {
-    pub clients: Arc<dyn ClientStore>,
-    pub users: Arc<dyn UserStore>,
-    pub consents: Arc<dyn ConsentStore>,
-    pub grants: Arc<dyn GrantStore>,
-    pub keys: Arc<dyn KeyStore>,
-    pub partners: Arc<dyn PartnerStore>,
-    pub accounts: Arc<dyn AccountStore>,
-    pub audit: Arc<dyn AuditStore>,
-    pub resources: Arc<dyn ResourceStore>,
-    pub apps: Arc<dyn AppStore>,
-    pub outbox: Arc<dyn OutboxStore>,
-    pub api_keys: Arc<dyn ApiKeyStore>,
-    pub entities: Arc<dyn EntityStore>,
-    pub promotions: Arc<dyn PromotionStore>,
-    pub verifications: Arc<dyn VerificationStore>,
-    pub entity_bindings: Arc<dyn EntityBindingStore>,
-    pub agents: Arc<dyn AgentLinkStore>,
-    pub resource_servers: Arc<dyn resource_servers::ResourceServerStore>,
-    /// Device authorizations (RFC 8628).
-    pub devices: Arc<dyn DeviceStore>,
-    /// Browser sessions and the clients they signed in to (Back-Channel Logout).
-    pub sessions: Arc<dyn SessionStore>,
-    /// Authenticators beyond the password: TOTP, recovery codes, passkeys.
-    pub totp: Arc<dyn TotpStore>,
-    pub recovery_codes: Arc<dyn RecoveryCodeStore>,
-    pub passkeys: Arc<dyn PasskeyStore>,
-    pub health: Arc<dyn Health>,
-}
-
-impl Stores {
-    /// Every aggregate on one SQL store; client reads cached for `client_cache_ttl` seconds.
-    pub fn from_sql(
-        s: sql::SqlStore,
-        clock: crate::clock::SharedClock,
-        client_cache_ttl: i64,
-    ) -> Self {
-        let s = Arc::new(s);
-        Self {
-            clients: Arc::new(cached::CachedClients::new(
-                s.clone(),
-                clock,
-                client_cache_ttl,
-            )),
-            users: s.clone(),
-            consents: s.clone(),
-            grants: s.clone(),
-            keys: s.clone(),
-            partners: s.clone(),
-            accounts: s.clone(),
-            audit: s.clone(),
-            resources: s.clone(),
-            apps: s.clone(),
-            outbox: s.clone(),
-            api_keys: s.clone(),
-            entities: s.clone(),
-            promotions: s.clone(),
-            verifications: s.clone(),
-            entity_bindings: s.clone(),
-            agents: s.clone(),
-            resource_servers: s.clone(),
-            devices: s.clone(),
-            sessions: s.clone(),
-            totp: s.clone(),
-            recovery_codes: s.clone(),
-            passkeys: s.clone(),
-            health: s,
-        }
-    }
 }

@@ -123,11 +123,6 @@ async fn managing(
     Ok(Ok((sess, csrf)))
 }
 
-/// The account name apps show next to the code: the username.
-async fn account_name(p: &Provider, sub: &str) -> Result<String, OAuthError> {
-    Ok(p.stores.users.get_user(sub).await?.username)
-}
-
 pub async fn totp_page(
     State(s): State<AppState>,
     cookies: Cookies,
@@ -142,7 +137,9 @@ pub async fn totp_page(
         let enrolled = factors::enrolled(p, &sess.sub).await?.totp;
         let pending = match enrolled {
             true => None,
-            false => Some(totp::enrolment(p, &sess.sub, &account_name(p, &sess.sub).await?).await?),
+            false => Some(
+                totp::enrolment(p, &sess.sub, &factors::account_name(p, &sess.sub).await?).await?,
+            ),
         };
         let page = TotpPage {
             csrf: &csrf,
@@ -212,7 +209,8 @@ pub async fn totp_confirm(
             Checked::Invalid => "That code is not right; type the one the app shows now.",
             Checked::Locked => "Too many attempts. Try again later.",
         };
-        let pending = totp::enrolment(p, &sess.sub, &account_name(p, &sess.sub).await?).await?;
+        let pending =
+            totp::enrolment(p, &sess.sub, &factors::account_name(p, &sess.sub).await?).await?;
         let page = TotpPage {
             csrf: f.get("csrf").map(String::as_str).unwrap_or(""),
             tx,
@@ -237,19 +235,14 @@ pub(super) async fn first_factor_page(
     tx: Option<String>,
     totp: bool,
 ) -> Result<Option<Response>, OAuthError> {
-    if p.stores
-        .recovery_codes
-        .recovery_codes_left(&sess.sub)
-        .await?
-        > 0
-    {
+    let Some(codes) = recovery::first_set(p, &sess.sub).await? else {
         return Ok(None);
-    }
+    };
     let page = RecoveryPage {
         csrf,
         tx,
         left: recovery::SET_SIZE as i64,
-        codes: recovery::new_set(p, &sess.sub).await?,
+        codes,
         totp_added: totp,
     };
     Ok(Some(Html(page.render_html()).into_response()))
@@ -266,11 +259,7 @@ async fn recovery_view(
     let page = RecoveryPage {
         csrf,
         tx,
-        left: p
-            .stores
-            .recovery_codes
-            .recovery_codes_left(&sess.sub)
-            .await?,
+        left: recovery::left(p, &sess.sub).await?,
         codes: Vec::new(),
         totp_added,
     };

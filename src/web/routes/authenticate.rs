@@ -181,12 +181,7 @@ async fn render_page(p: &Provider, ctx: &Ctx, error: Option<&str>) -> Result<Str
         Flow::Tx { id, tx } => (
             Some(id.as_str()),
             None,
-            p.stores
-                .clients
-                .get_client(&tx.req.client_id)
-                .await
-                .ok()
-                .and_then(|c| c.metadata.client_name),
+            Some(crate::accounts::sessions::client_name(p, &tx.req.client_id).await?),
             tx.req.acr.essential,
         ),
         Flow::Account { return_to } => (None, Some(return_to.as_str()), None, true),

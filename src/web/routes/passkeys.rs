@@ -143,8 +143,8 @@ async fn render_list(
         return Ok(confirm_first(PATH));
     }
     let csrf = super::account_apps::csrf_for(p, &cookie).await?;
-    let username = p.stores.users.get_user(&sess.sub).await?.username;
-    let keys = p.stores.passkeys.user_passkeys(&sess.sub).await?;
+    let username = crate::accounts::factors::account_name(p, &sess.sub).await?;
+    let keys = passkeys::list(p, &sess.sub).await?;
     let page = Page {
         csrf: &csrf,
         tx,
