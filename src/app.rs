@@ -122,6 +122,10 @@ async fn build_provider_with(
     products: &ProductState,
 ) -> anyhow::Result<Provider> {
     let Deps { clock, entropy } = deps;
+    if let Some(m) = &s.minimum_acr {
+        crate::accounts::assurance::parse_policy(m)
+            .map_err(|e| anyhow::anyhow!("SURETY_MINIMUM_ACR: {e}"))?;
+    }
     let store = open_store(&s).await?;
     let stores = Stores::from_sql(store, clock.clone(), s.client_cache_ttl)
         .with_partner_cache(clock.clone(), s.partner_cache_ttl);
@@ -211,15 +215,23 @@ fn grants(products: &ProductState) -> GrantRegistry {
 /// What the products plug into the engine (see `oauth::extensions`).
 fn extensions(s: &Settings) -> Extensions {
     let mut ext = Extensions::default();
-    // Authentication steps, weakest first: the login, then the step-up challenge.
+    // The assurance ladder's levels, then the authentication steps, weakest first: the
+    // login, the second factor and the passkey, then the step-up challenge.
+    crate::accounts::assurance::define(&mut ext.authn);
     ext.authn
         .register(Arc::new(crate::accounts::login_step::PasswordLogin));
+    ext.authn
+        .register(Arc::new(crate::accounts::login_step::Factor::MULTI));
+    ext.authn
+        .register(Arc::new(crate::accounts::login_step::Factor::PASSKEY));
     ext.authn.register(Arc::new(crate::verify::step::Challenge));
     ext.verified_claims = Some(Arc::new(crate::verify::claims::EntityClaims));
     // Developer apps: their consent and refreshes are connect's.
     let apps = Arc::new(crate::connect::policy::Apps);
     ext.consent = Some(apps.clone());
     ext.refresh = Some(apps);
+    ext.acr_policies
+        .push(Arc::new(crate::connect::acr::PartnerMinimum));
     // Partners authenticate at the token endpoint under their own ids.
     ext.clients
         .push(Arc::new(crate::partners::client::PartnerClients));

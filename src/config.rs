@@ -114,6 +114,10 @@ pub struct Settings {
     /// default 365 days): within it a session that stepped up at any relying party keeps
     /// the `urn:surety:acr:verified` level, and `verified_claims` are released.
     pub verified_policy_age: i64,
+    /// The least level (`acr`) every sign-in must reach, at every client
+    /// (`SURETY_MINIMUM_ACR`; unset: none). One of `acr_values_supported`; a request
+    /// below it is raised to it and becomes essential.
+    pub minimum_acr: Option<String>,
     /// SMTP server that sends e-mail alerts (`SURETY_SMTP_HOST`); unset: no e-mail is sent.
     pub smtp_host: Option<String>,
     /// Its port (`SURETY_SMTP_PORT`); default by `smtp_tls`: 25, 587 or 465.
@@ -311,6 +315,7 @@ impl Default for Settings {
             outbox_retry_base: 5,
             outbox_max_attempts: 8,
             verified_policy_age: 365 * 24 * 3600,
+            minimum_acr: None,
             smtp_host: None,
             smtp_port: None,
             smtp_tls: SmtpTls::default(),

@@ -1,5 +1,5 @@
 //! Browser sessions, stored in the ephemeral cache under the hash of the cookie value, and
-//! the `acr` values of Surety's authentication steps (OpenID Connect Core §2). Each
+//! the `acr` of partner-opened sessions. Each
 //! session also has a durable record (`store::SessionStore`) holding its id (`sid`,
 //! OpenID Connect Back-Channel Logout 1.0 §2.1) and its cache entry, so that it can be
 //! listed and ended from elsewhere (`oauth::backchannel`).
@@ -17,11 +17,8 @@ pub use crate::oauth::session::Session;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "surety_session";
-/// The `acr` of a password login.
-pub const ACR_PASSWORD: &str = "urn:surety:acr:password";
-/// The `acr` of a session whose user also passed a verified-entity challenge (step-up,
-/// `amr` `["pwd", "kba"]`).
-pub const ACR_VERIFIED: &str = "urn:surety:acr:verified";
+/// The ladder's `acr` values of Surety's own sign-ins (see [`super::assurance`]).
+pub use super::assurance::{ACR_PASSWORD, ACR_VERIFIED};
 /// The `acr` of a session a partner opened with a signed login link (portal only).
 pub const ACR_PARTNER: &str = "urn:surety:acr:partner";
 

@@ -210,6 +210,17 @@ pub struct ClientInput {
     /// host is the client's sector.
     #[schema(value_type = Option<crate::uri::WebUrl>)]
     pub sector_identifier_uri: Option<String>,
+    /// OpenID Connect Dynamic Client Registration 1.0 §2: the `acr` values asked for
+    /// when an authorization request names none (voluntary), each one of
+    /// `acr_values_supported`.
+    #[schema(max_items = 8)]
+    pub default_acr_values: Option<Vec<String>>,
+    /// The least level every sign-in at this client must reach (one of
+    /// `acr_values_supported`): requests below it are raised to it, as essential.
+    #[schema(
+        pattern = r"^urn:surety:acr:(password|mfa|phishing-resistant|verified|verified:mfa|verified:phishing-resistant)$"
+    )]
+    pub minimum_acr: Option<String>,
 }
 
 /// The RFC 7591 §3.2.1 registration response.
@@ -255,6 +266,7 @@ pub fn validate(
         ));
     }
     super::client_profile::check(&input, &method)?;
+    check_acr_policy(&input)?;
     let grant_types = input
         .grant_types
         .unwrap_or_else(|| vec!["authorization_code".into()]);
@@ -348,9 +360,27 @@ pub fn validate(
         surety_profile: input.surety_profile,
         subject_type: input.subject_type.unwrap_or_default(),
         sector_identifier_uri: input.sector_identifier_uri,
+        default_acr_values: input.default_acr_values.unwrap_or_default(),
+        minimum_acr: input.minimum_acr,
     };
     super::client_subject::check(&m)?;
     Ok(m)
+}
+
+/// `default_acr_values` (at most 8) and `minimum_acr` name levels of the ladder.
+fn check_acr_policy(input: &ClientInput) -> Result<(), FieldError> {
+    use crate::accounts::assurance::parse_policy;
+    let defaults = input.default_acr_values.as_deref().unwrap_or_default();
+    if defaults.len() > 8 {
+        return Err(FieldError::new("default_acr_values", "at most 8 values"));
+    }
+    for v in defaults {
+        parse_policy(v).map_err(|m| FieldError::new("default_acr_values", m))?;
+    }
+    if let Some(m) = &input.minimum_acr {
+        parse_policy(m).map_err(|e| FieldError::new("minimum_acr", e))?;
+    }
+    Ok(())
 }
 
 fn check_keys(

@@ -7,6 +7,7 @@
 //! Tokens the app gets act on the subaccount (`account_sid`) with exactly those
 //! ([`policy`]: connect as the engine's consent and refresh policy).
 
+pub mod acr;
 pub mod apps;
 pub mod listing;
 pub mod policy;

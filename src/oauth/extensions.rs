@@ -6,6 +6,7 @@
 //! | point | trait | implemented by |
 //! |---|---|---|
 //! | authentication steps (Core §2 `acr`) | [`AuthnStep`](super::authorize::steps::AuthnStep) | `accounts` (password), `verify` (challenge) |
+//! | minimum levels (Core §2 `acr`) | [`AcrPolicy`] | `connect` (a partner's minimum for its developers' apps) |
 //! | consent (Core §3.1.2.4) | [`ConsentPolicy`] | `connect` (developer apps) |
 //! | refresh (RFC 6749 §6) | [`RefreshPolicy`] | `connect` (developer apps) |
 //! | clients beyond the registry (RFC 6749 §2.3) | [`ClientSource`] | `partners` (partners as clients), `admin` (client metadata documents) |
@@ -20,6 +21,7 @@
 
 use std::sync::Arc;
 
+use super::authorize::acr_policy::AcrPolicy;
 use super::authorize::consent::ConsentPolicy;
 use super::authorize::steps::AuthnSteps;
 use super::client_auth::ClientSource;
@@ -34,6 +36,8 @@ use super::verified_claims::ClaimsSource;
 pub struct Extensions {
     /// Authentication steps, weakest first (the first is the login).
     pub authn: AuthnSteps,
+    /// Minimum levels the products require of the clients they govern.
+    pub acr_policies: Vec<Arc<dyn AcrPolicy>>,
     /// Consent for the clients a product governs; none: ordinary consent only.
     pub consent: Option<Arc<dyn ConsentPolicy>>,
     /// What a product checks when a client it governs refreshes.

@@ -294,9 +294,12 @@ pub async fn set_limits(
     limits: PartnerLimits,
     now: Timestamp,
 ) -> Result<AccountRecord> {
+    let m = "set on the partner, not on an account";
     if limits.max_assertion_lifetime.is_some() {
-        let m = "set on the partner, not on an account";
         return Err(FieldError::invalid("max_assertion_lifetime", m).into());
+    }
+    if limits.minimum_acr.is_some() || limits.max_acr.is_some() {
+        return Err(FieldError::invalid("minimum_acr", m).into());
     }
     if Scope::parse(&limits.denied_scopes.join(" ")).is_none() {
         return Err(FieldError::invalid("denied_scopes", "malformed scope").into());

@@ -6,16 +6,22 @@
 //! at the account) is passed on as `partner_user`, never as `sub`, since Surety cannot
 //! check it. The scope is only what exists and the partner may delegate: at most the
 //! permission registry, narrowed by the partner's and the account's `allowed_scopes`,
-//! less their `denied_scopes`; internal scopes never (`invalid_scope`). The grant is
+//! less their `denied_scopes`; internal scopes never (`invalid_scope`). The partner may
+//! state the level it authenticated the person at (`acr`, one of Surety's
+//! `acr_values_supported`, with `auth_time`): the token carries it, capped by the
+//! partner policy's `max_acr` (the password level when unset); under the policy's
+//! `minimum_acr` the assertion is refused. The grant is
 //! partners' own, registered in the engine's grant registry by `app.rs`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::assertion::Vouched;
 use super::keys::PartnerKeys;
 use super::{assertion, scope_ceiling};
+use crate::oauth::authorize::acr::Level;
 use crate::oauth::client_auth::AuthenticatedClient;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{ClientAuthPolicy, Grant, JWT_BEARER, TokenRequest};
@@ -56,6 +62,11 @@ impl Grant for JwtBearer {
         };
         let audiences = [p.issuer.clone(), p.url(paths::TOKEN)];
         let v = assertion::verify(p, &self.keys, a, &audiences, "jwt-bearer").await?;
+        let acr = vouched_acr(p, &v)?;
+        let auth_time = acr
+            .as_ref()
+            .and(v.claims.get("auth_time").and_then(Value::as_i64))
+            .filter(|t| *t <= p.now());
         let scope = requested.unwrap_or_default();
         // Only scopes that exist and may be delegated, within the partner's ceiling
         // (narrowed per account) and outside both denied lists.
@@ -87,6 +98,8 @@ impl Grant for JwtBearer {
             scope: scope.clone(),
             extra,
             act: Some(json!({"sub": v.partner.id})),
+            acr,
+            auth_time,
             audience: resources.uris,
             cnf: req.cnf(),
             ..AccessGrant::default()
@@ -102,4 +115,32 @@ impl Grant for JwtBearer {
             ..Default::default()
         })
     }
+}
+
+/// The level the partner vouches for: the assertion's `acr` within the policy's
+/// `max_acr` (the password level when unset); `None` when the assertion states none.
+/// Below the policy's `minimum_acr` (a missing `acr` included) the assertion is refused.
+fn vouched_acr(p: &Provider, v: &Vouched) -> Result<Option<String>, OAuthError> {
+    let levels = p.ext.authn.levels();
+    let policy = |a: &Option<String>| a.as_deref().and_then(|a| levels.parse(a));
+    let limits = &v.partner.limits;
+    let claimed = match v.claims.get("acr") {
+        None => None,
+        Some(Value::String(a)) => Some(levels.parse(a).ok_or_else(|| {
+            OAuthError::invalid_grant("the assertion's acr is not one of acr_values_supported")
+        })?),
+        Some(_) => {
+            return Err(OAuthError::invalid_grant(
+                "the assertion's acr is not a string",
+            ));
+        }
+    };
+    let level = claimed.map(|c| c.within(policy(&limits.max_acr).unwrap_or(Level::BASE)));
+    let min = policy(&limits.minimum_acr).unwrap_or(Level::BASE);
+    if !level.unwrap_or(Level::BASE).meets(min) {
+        return Err(OAuthError::invalid_grant(
+            "the partner's policy requires a higher acr than the assertion vouches for",
+        ));
+    }
+    Ok(level.and_then(|l| levels.name(l)).map(str::to_owned))
 }

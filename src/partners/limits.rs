@@ -39,6 +39,12 @@ pub fn check(l: &PartnerLimits) -> Result<(), FieldError> {
             "max_assertion_lifetime between 1 and 3600",
         ));
     }
+    for (field, acr) in [("minimum_acr", &l.minimum_acr), ("max_acr", &l.max_acr)] {
+        if let Some(a) = acr {
+            crate::accounts::assurance::parse_policy(a)
+                .map_err(|m| FieldError::invalid("limits", format!("{field}: {m}")))?;
+        }
+    }
     if l.max_monthly_api_calls.is_some_and(|n| n > i64::MAX as u64) {
         return Err(FieldError::invalid(
             "limits",
@@ -86,6 +92,13 @@ fn integer(min: i64, max: Option<i64>) -> ObjectBuilder {
         .maximum(max)
 }
 
+fn acr_value() -> ObjectBuilder {
+    let names = crate::accounts::assurance::LADDER.map(|(acr, _)| acr);
+    ObjectBuilder::new()
+        .schema_type(nullable(Type::String))
+        .enum_values(Some(names.into_iter().map(Some).chain([None])))
+}
+
 impl utoipa::PartialSchema for PartnerLimits {
     fn schema() -> RefOr<Schema> {
         let names = ArrayBuilder::new()
@@ -114,6 +127,12 @@ impl utoipa::PartialSchema for PartnerLimits {
                     "Metered resource-API calls per calendar month (UTC); on a partner, the default for its accounts.",
                 )),
             )
+            .property("minimum_acr", acr_value().description(Some(
+                "Partner only: the least level (acr) of every sign-in at the apps of the partner's developer accounts and of every delegated session (assertion) it opens.",
+            )))
+            .property("max_acr", acr_value().description(Some(
+                "Partner only: the highest level the partner may vouch for in an assertion's acr claim (unset: urn:surety:acr:password).",
+            )))
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))
             .into()
     }

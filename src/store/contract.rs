@@ -145,6 +145,7 @@ contract!(
 mod accounts;
 mod agents;
 mod audit;
+mod authenticators;
 mod bindings;
 mod devices;
 mod entities;

@@ -147,6 +147,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0021_server_secrets.sql"),
     },
     Migration {
+        version: 22,
+        name: "authenticators",
+        sqlite: include_str!("../../migrations/sqlite/0022_authenticators.sql"),
+        postgres: include_str!("../../migrations/postgres/0022_authenticators.sql"),
+    },
+    Migration {
         version: 23,
         name: "account_links",
         sqlite: include_str!("../../migrations/sqlite/0023_account_links.sql"),

@@ -6,6 +6,7 @@
 mod agents_sql;
 mod apps_sql;
 pub mod audit_batch;
+mod authenticators_sql;
 mod bindings_sql;
 pub mod cached;
 pub mod cached_partners;
@@ -25,6 +26,7 @@ pub mod resource_servers;
 mod resource_sql;
 mod sessions_sql;
 pub mod sql;
+mod stores;
 mod types;
 mod verify_sql;
 
@@ -36,6 +38,9 @@ use crate::clock::Timestamp;
 use crate::scope::Scope;
 
 pub use agents_sql::{AgentLink, AgentLinkStore, agent_status};
+pub use authenticators_sql::{
+    PasskeyRecord, PasskeyStore, RecoveryCodeStore, TotpRecord, TotpStore,
+};
 pub use bindings_sql::{EntityBinding, EntityBindingStore};
 pub use device_sql::{DeviceApproval, DeviceAuthorization, DeviceStatus, DeviceStore};
 pub use entities_sql::{
@@ -55,6 +60,7 @@ pub use resource_sql::{
     AccountNode, ActivityKind, ActivityRecord, Charge, Cursor, Metered, NumberRecord, ResourceStore,
 };
 pub use sessions_sql::{SessionClient, SessionEnd, SessionRecord, SessionStore};
+pub use stores::Stores;
 pub use types::{
     AccountStatus, AppPermission, GrantStatus, LinkPurpose, OutboxStatus, PartnerLimits,
     PartnerStatus, UsageLimits,
@@ -138,6 +144,13 @@ pub struct ClientMetadata {
     /// URI of the client; its host is the client's sector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sector_identifier_uri: Option<String>,
+    /// OpenID Connect Dynamic Client Registration 1.0 §2: the `acr` values asked for
+    /// when a request names none (voluntary).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_acr_values: Vec<String>,
+    /// The least level every sign-in at the client must reach (Surety's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_acr: Option<String>,
 }
 
 /// The subject identifier type of a client (OpenID Connect Core §8).
@@ -568,75 +581,4 @@ pub trait Health: Send + Sync {
         delivered_before: Timestamp,
         grants_before: Timestamp,
     ) -> StoreResult<u64>;
-}
-
-/// Every durable aggregate, injected as trait objects.
-#[derive(Clone)]
-pub struct Stores {
-    pub clients: Arc<dyn ClientStore>,
-    pub users: Arc<dyn UserStore>,
-    pub consents: Arc<dyn ConsentStore>,
-    pub grants: Arc<dyn GrantStore>,
-    pub keys: Arc<dyn KeyStore>,
-    pub partners: Arc<dyn PartnerStore>,
-    pub accounts: Arc<dyn AccountStore>,
-    pub audit: Arc<dyn AuditStore>,
-    pub resources: Arc<dyn ResourceStore>,
-    pub apps: Arc<dyn AppStore>,
-    pub outbox: Arc<dyn OutboxStore>,
-    pub api_keys: Arc<dyn ApiKeyStore>,
-    pub entities: Arc<dyn EntityStore>,
-    pub promotions: Arc<dyn PromotionStore>,
-    pub verifications: Arc<dyn VerificationStore>,
-    pub entity_bindings: Arc<dyn EntityBindingStore>,
-    pub agents: Arc<dyn AgentLinkStore>,
-    pub resource_servers: Arc<dyn resource_servers::ResourceServerStore>,
-    /// Device authorizations (RFC 8628).
-    pub devices: Arc<dyn DeviceStore>,
-    /// Browser sessions and the clients they signed in to (Back-Channel Logout).
-    pub sessions: Arc<dyn SessionStore>,
-    /// Initial access tokens and clients' own registrations (RFC 7591, RFC 7592).
-    pub registrations: Arc<dyn RegistrationStore>,
-    pub links: Arc<dyn LinkStore>,
-    pub health: Arc<dyn Health>,
-}
-
-impl Stores {
-    /// Every aggregate on one SQL store; client reads cached for `client_cache_ttl` seconds.
-    pub fn from_sql(
-        s: sql::SqlStore,
-        clock: crate::clock::SharedClock,
-        client_cache_ttl: i64,
-    ) -> Self {
-        let s = Arc::new(s);
-        Self {
-            clients: Arc::new(cached::CachedClients::new(
-                s.clone(),
-                clock,
-                client_cache_ttl,
-            )),
-            users: s.clone(),
-            consents: s.clone(),
-            grants: s.clone(),
-            keys: s.clone(),
-            partners: s.clone(),
-            accounts: s.clone(),
-            audit: s.clone(),
-            resources: s.clone(),
-            apps: s.clone(),
-            outbox: s.clone(),
-            api_keys: s.clone(),
-            entities: s.clone(),
-            promotions: s.clone(),
-            verifications: s.clone(),
-            entity_bindings: s.clone(),
-            agents: s.clone(),
-            resource_servers: s.clone(),
-            devices: s.clone(),
-            sessions: s.clone(),
-            registrations: s.clone(),
-            links: s.clone(),
-            health: s,
-        }
-    }
 }

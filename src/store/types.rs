@@ -107,6 +107,14 @@ pub struct PartnerLimits {
     /// its accounts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_monthly_api_calls: Option<u64>,
+    /// Partner only: the least level (`acr`) of every sign-in at the apps of the
+    /// partner's developer accounts, and of every delegated session it opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_acr: Option<String>,
+    /// Partner only: the highest level the partner may vouch for in an assertion's
+    /// `acr` claim (unset: the password level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_acr: Option<String>,
 }
 
 /// What an app asks of the accounts it acts on, and what an authorization grants.

@@ -22,8 +22,9 @@
 
 use async_trait::async_trait;
 
-use crate::accounts::session::{ACR_PASSWORD, ACR_VERIFIED};
-use crate::oauth::authorize::steps::AuthnStep;
+use crate::accounts::assurance::{VERIFIED, amr};
+use crate::oauth::authorize::acr::Level;
+use crate::oauth::authorize::steps::{AuthnStep, AuthnSteps};
 use crate::oauth::error::OAuthError;
 use crate::oauth::provider::{Provider, paths};
 use crate::oauth::session::Session;
@@ -34,8 +35,8 @@ pub struct Challenge;
 
 #[async_trait]
 impl AuthnStep for Challenge {
-    fn acr(&self) -> &'static str {
-        ACR_VERIFIED
+    fn proves(&self) -> Level {
+        VERIFIED
     }
     fn page(&self) -> &'static str {
         paths::CHALLENGE
@@ -49,10 +50,11 @@ impl AuthnStep for Challenge {
         s: &Session,
         max_age: Option<i64>,
     ) -> Result<bool, OAuthError> {
-        let raised = s.acr == ACR_VERIFIED;
-        if !raised && s.acr != ACR_PASSWORD {
+        // Only sessions of the ladder (never a partner's portal session).
+        let Some(own) = p.ext.authn.levels().parse(&s.acr) else {
             return Ok(false);
-        }
+        };
+        let raised = own.meets(VERIFIED);
         let Some(b) = fresh_binding(p, &s.sub).await? else {
             return Ok(false);
         };
@@ -92,24 +94,24 @@ pub async fn passed(
             method: method.to_owned(),
         })
         .await?;
-    Ok(raised(session, now, method))
+    Ok(raised(&p.ext.authn, session, now, method))
 }
 
-/// The session after a pass at `now`.
-fn raised(session: &Session, now: i64, method: &str) -> Session {
+/// The session after a pass at `now`: verified, with what it had proven itself before.
+fn raised(steps: &AuthnSteps, session: &Session, now: i64, method: &str) -> Session {
     let mut amr: Vec<String> = session
         .amr
         .iter()
-        .filter(|m| *m != "kba")
+        .filter(|m| *m != amr::KBA)
         .cloned()
         .collect();
-    if method.split('+').any(|m| m == "kba") {
-        amr.push("kba".to_owned());
+    if method.split('+').any(|m| m == amr::KBA) {
+        amr.push(amr::KBA.to_owned());
     }
     Session {
         sub: session.sub.clone(),
         auth_time: now,
-        acr: ACR_VERIFIED.to_owned(),
+        acr: steps.raised_acr(session, VERIFIED),
         amr,
         sid: session.sid.clone(),
     }
@@ -118,9 +120,14 @@ fn raised(session: &Session, now: i64, method: &str) -> Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::assurance::{
+        ACR_PASSWORD, ACR_PHISHING_RESISTANT, ACR_VERIFIED, ACR_VERIFIED_PHISHING_RESISTANT,
+    };
 
     #[test]
     fn a_pass_raises_the_session_and_its_auth_time() {
+        let mut steps = AuthnSteps::default();
+        crate::accounts::assurance::define(&mut steps);
         let s = Session {
             sub: "u".into(),
             auth_time: 100,
@@ -128,12 +135,25 @@ mod tests {
             amr: vec!["pwd".into()],
             sid: Some("SE1".into()),
         };
-        let r = raised(&s, 500, "kba");
+        let r = raised(&steps, &s, 500, "kba");
         assert_eq!(r.sid.as_deref(), Some("SE1"));
         assert_eq!(r.acr, ACR_VERIFIED);
         assert_eq!(r.amr, vec!["pwd", "kba"]);
         assert_eq!(r.auth_time, 500);
-        assert_eq!(raised(&r, 900, "region+kba").amr, vec!["pwd", "kba"]);
-        assert_eq!(raised(&s, 900, "network").amr, vec!["pwd"]);
+        assert_eq!(
+            raised(&steps, &r, 900, "region+kba").amr,
+            vec!["pwd", "kba"]
+        );
+        assert_eq!(raised(&steps, &s, 900, "network").amr, vec!["pwd"]);
+        // A passkey session keeps what it proved.
+        let pk = Session {
+            acr: ACR_PHISHING_RESISTANT.into(),
+            amr: vec!["hwk".into(), "user".into(), "mfa".into()],
+            ..s.clone()
+        };
+        assert_eq!(
+            raised(&steps, &pk, 900, "kba").acr,
+            ACR_VERIFIED_PHISHING_RESISTANT
+        );
     }
 }

@@ -111,6 +111,34 @@ pub fn router(state: AppState) -> Router {
         .route("/account/apps/revoke", post(routes::account_apps::revoke))
         .route("/account/sessions", get(routes::account_sessions::page))
         .route(
+            routes::authenticate::PATH,
+            get(routes::authenticate::page).post(routes::authenticate::submit),
+        )
+        .route(
+            routes::account_security::PATH,
+            get(routes::account_security::overview),
+        )
+        .route(
+            routes::account_security::TOTP,
+            get(routes::account_security::totp_page).post(routes::account_security::totp_confirm),
+        )
+        .route(
+            routes::account_security::TOTP_REMOVE,
+            post(routes::account_security::totp_remove),
+        )
+        .route(
+            routes::passkeys::PATH,
+            get(routes::passkeys::page).post(routes::passkeys::register),
+        )
+        .route(routes::passkeys::REMOVE, post(routes::passkeys::remove))
+        .route(routes::passkeys::LOGIN, post(routes::passkeys::login))
+        .route(routes::passkeys::SCRIPT, get(routes::passkeys::script))
+        .route(
+            routes::account_security::RECOVERY,
+            get(routes::account_security::recovery_page)
+                .post(routes::account_security::recovery_new),
+        )
+        .route(
             "/account/sessions/end",
             post(routes::account_sessions::end_one),
         )

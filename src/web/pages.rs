@@ -12,6 +12,8 @@ pub struct LoginPage<'a> {
     pub error: Option<&'a str>,
     /// The request allows signing up (`prompt=create`).
     pub signup: bool,
+    /// WebAuthn request options for a sign-in with a passkey (JSON).
+    pub passkey_options: Option<String>,
 }
 
 #[derive(Template)]

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Headless-Chromium checks (see README.md here): the embeddable account portal
 # (portal.mjs), the consent page for a developer's app (consent.mjs), then the
-# verified-entity challenge inside an OpenID Connect login (challenge.mjs).
+# verified-entity challenge inside an OpenID Connect login (challenge.mjs), then passkeys
+# and one-time codes with a virtual WebAuthn authenticator (passkeys.mjs).
 #
-#   bash tests/browser/run.sh                # all three
-#   bash tests/browser/run.sh consent        # only the named ones (portal, consent, challenge)
+#   bash tests/browser/run.sh                # all four
+#   bash tests/browser/run.sh consent        # only the named ones (portal, consent, challenge, passkeys)
 #
 # Installs what it needs: Debian's chromium (apt-get, as root) when /usr/bin/chromium is
 # missing, playwright-core (pinned in package-lock.json) into tests/browser/node_modules,
@@ -18,7 +19,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 scripts=("$@")
-[[ ${#scripts[@]} -gt 0 ]] || scripts=(portal consent challenge)
+[[ ${#scripts[@]} -gt 0 ]] || scripts=(portal consent challenge passkeys)
 for s in "${scripts[@]}"; do
   [[ -f "$here/$s.mjs" ]] || { echo "no browser test $s.mjs in $here" >&2; exit 2; }
 done

@@ -3,6 +3,7 @@
 //! request between pages in a short-lived transaction bound to the browser.
 
 pub mod acr;
+pub mod acr_policy;
 pub mod claims;
 pub mod consent;
 pub mod par;

@@ -204,6 +204,9 @@ async fn validate_resolved(
     }
     let levels = p.ext.authn.levels();
     let acr = check_acr(levels, get("acr_values"), claims.as_ref()).map_err(|(c, d)| fail(c, d))?;
+    let acr = super::acr_policy::apply(p, client, acr)
+        .await
+        .map_err(|e| fail(e.code, e.description.as_deref().unwrap_or("")))?;
     for k in ["state", "nonce", "acr_values", "login_hint"] {
         if get(k).is_some_and(|v| v.len() > MAX_OPAQUE_LEN) {
             return Err(fail(ErrorCode::InvalidRequest, "a parameter is too long"));
@@ -421,8 +424,8 @@ mod tests {
     fn acr_from_claims_wins_over_acr_values() {
         let verified = "urn:surety:acr:verified";
         let mut levels = Levels::default();
-        levels.push("urn:surety:acr:password");
-        levels.push(verified);
+        levels.define("urn:surety:acr:password", super::super::acr::Level::BASE);
+        levels.define(verified, super::super::acr::Level::property(2));
         let c = ClaimsRequest::parse(
             r#"{"id_token":{"acr":{"essential":true,"values":["urn:surety:acr:verified"]}}}"#,
         )

@@ -1,7 +1,9 @@
 //! The step-up of an authorization request:
 //! after login and before consent, a session whose level is below the level the request
-//! prefers goes through the page of the step that establishes it (see [`super::steps`];
-//! today verify's verified-entity challenge, `web::routes::challenge`). A pass raises
+//! prefers goes through the page of the step that proves the most of what is missing
+//! (see [`super::steps`]: accounts' second factor or passkey at `/authenticate`, verify's
+//! verified-entity challenge at `/challenge`), then the next, until the level is
+//! met. A pass raises
 //! the session (the step's page stores the raised one), a failure continues at the lower
 //! level — or, when the `acr` was essential, ends in `unmet_authentication_requirements`
 //! at the client's redirect URI (OpenID Connect Core §3.1.2.6). Which level a session
@@ -65,8 +67,8 @@ pub async fn check(
     let page = req
         .acr
         .target(levels)
-        .filter(|t| *t > level)
-        .and_then(|t| p.ext.authn.page(t));
+        .filter(|t| !level.meets(*t))
+        .and_then(|t| p.ext.authn.page_towards(level, t));
     if let Some(page) = page.filter(|_| !progress.step_up_failed) {
         if !req.has_prompt("none") {
             let mut tx = new_tx_value(p.entropy.as_ref(), req.clone(), binding, p.now());
@@ -80,7 +82,7 @@ pub async fn check(
         if !met {
             let e = OAuthError::new(
                 ErrorCode::InteractionRequired,
-                "the user must pass a verification challenge",
+                "the user must authenticate further",
             );
             return Ok(Some(Outcome::Client(error_response(p, req, &e))));
         }

@@ -1,10 +1,12 @@
-//! Authentication steps: the ways a user proves who they are, each establishing one level
-//! (`acr`, OpenID Connect Core §2) — node-oidc-provider's interaction prompts. Products
-//! register theirs when the provider is built, weakest first: the first is the login
-//! (accounts' password), a stronger one runs when a request prefers its level
-//! (`acr_values`, Core §3.1.2.1; see [`super::step_up`]) — today verify's
-//! verified-entity challenge; passkeys or TOTP would register here as peers. Each step
-//! names the page that runs it and says whether a session holds its level now.
+//! Authentication steps: the ways a user proves who they are, each proving properties of
+//! a sign-in (a [`Level`], OpenID Connect Core §2 `acr`) — node-oidc-provider's
+//! interaction prompts. Products register theirs when the provider is built, weakest
+//! first: the first is the login (accounts' password or passkey), stronger ones run when
+//! a request prefers a level the session does not meet (`acr_values`, Core §3.1.2.1; see
+//! [`super::step_up`]) — accounts' second factor and passkey, verify's verified-entity
+//! challenge. Each step names the page that runs it and says whether a session holds
+//! what it proves; the products also name the levels relying parties may ask for
+//! ([`AuthnSteps::define`]).
 
 use std::sync::Arc;
 
@@ -15,15 +17,15 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::session::Session;
 
-/// One way to authenticate, at one level.
+/// One way to authenticate, proving one set of properties.
 #[async_trait]
 pub trait AuthnStep: Send + Sync {
-    /// The `acr` a session that passed this step holds.
-    fn acr(&self) -> &'static str;
+    /// What a session that passed this step has proven ([`Level::BASE`] for the login).
+    fn proves(&self) -> Level;
     /// The page (a path under the issuer) that runs the step for a transaction
     /// (`?tx=…`).
     fn page(&self) -> &'static str;
-    /// Whether `session` is at this step's level now, for a request with `max_age`.
+    /// Whether `session` holds what this step proves now, for a request with `max_age`.
     async fn holds(
         &self,
         p: &Provider,
@@ -32,7 +34,7 @@ pub trait AuthnStep: Send + Sync {
     ) -> Result<bool, OAuthError>;
 }
 
-/// The registered steps, weakest first, and the levels they define.
+/// The registered steps, weakest first, and the named levels.
 #[derive(Clone, Default)]
 pub struct AuthnSteps {
     steps: Vec<Arc<dyn AuthnStep>>,
@@ -42,33 +44,108 @@ pub struct AuthnSteps {
 impl AuthnSteps {
     /// Adds a step stronger than those registered before it.
     pub fn register(&mut self, step: Arc<dyn AuthnStep>) {
-        self.levels.push(step.acr());
         self.steps.push(step);
+    }
+
+    /// Names a level relying parties may ask for (listed in discovery in this order).
+    pub fn define(&mut self, acr: &'static str, level: Level) {
+        self.levels.define(acr, level);
     }
 
     pub fn levels(&self) -> &Levels {
         &self.levels
     }
 
-    /// The page of the step that establishes `level`.
-    pub fn page(&self, level: Level) -> Option<&'static str> {
-        let acr = self.levels.name(level)?;
-        self.steps.iter().find(|s| s.acr() == acr).map(|s| s.page())
+    /// The page of the step to run next for a session at `have` to reach `target`: of
+    /// the steps that prove nothing beyond the target and something the session lacks,
+    /// the one that proves the most of what is missing (the first registered among
+    /// equals). `None`: no registered step helps.
+    pub fn page_towards(&self, have: Level, target: Level) -> Option<&'static str> {
+        let mut best: Option<(u32, &Arc<dyn AuthnStep>)> = None;
+        for s in &self.steps {
+            let gain = s.proves().beyond(have).count();
+            if target.meets(s.proves()) && gain > 0 && best.is_none_or(|(g, _)| gain > g) {
+                best = Some((gain, s));
+            }
+        }
+        best.map(|(_, s)| s.page())
     }
 
-    /// The highest level `session` holds now for a request with `max_age`; the login's
-    /// when no stronger step holds.
+    /// The level `session` holds now for a request with `max_age`: everything the steps
+    /// that hold have proven (the login's alone when none does).
     pub async fn level_of(
         &self,
         p: &Provider,
         session: &Session,
         max_age: Option<i64>,
     ) -> Result<Level, OAuthError> {
-        for step in self.steps.iter().rev() {
-            if step.holds(p, session, max_age).await? {
-                return Ok(self.levels.parse(step.acr()).unwrap_or(Level::BASE));
+        let mut level = Level::BASE;
+        for step in &self.steps {
+            if !level.meets(step.proves()) && step.holds(p, session, max_age).await? {
+                level = level.and(step.proves());
             }
         }
-        Ok(Level::BASE)
+        Ok(level)
+    }
+
+    /// The `acr` of `session` after it passed a step proving `proven`: the name of
+    /// what the session had proven itself (its own `acr`) and `proven` together.
+    pub fn raised_acr(&self, session: &Session, proven: Level) -> String {
+        let own = self.levels.parse(&session.acr).unwrap_or(Level::BASE);
+        self.levels
+            .name(own.and(proven))
+            .unwrap_or(session.acr.as_str())
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Step(Level, &'static str);
+
+    #[async_trait]
+    impl AuthnStep for Step {
+        fn proves(&self) -> Level {
+            self.0
+        }
+        fn page(&self) -> &'static str {
+            self.1
+        }
+        async fn holds(
+            &self,
+            _: &Provider,
+            _: &Session,
+            _: Option<i64>,
+        ) -> Result<bool, OAuthError> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn the_next_page_proves_the_most_of_what_is_missing() {
+        let mfa = Level::property(0);
+        let phr = mfa.and(Level::property(1));
+        let verified = Level::property(2);
+        let mut s = AuthnSteps::default();
+        s.register(Arc::new(Step(Level::BASE, "/login")));
+        s.register(Arc::new(Step(mfa, "/second")));
+        s.register(Arc::new(Step(phr, "/passkey")));
+        s.register(Arc::new(Step(verified, "/challenge")));
+        assert_eq!(s.page_towards(Level::BASE, mfa), Some("/second"));
+        assert_eq!(s.page_towards(Level::BASE, phr), Some("/passkey"));
+        assert_eq!(s.page_towards(mfa, phr), Some("/passkey"));
+        assert_eq!(
+            s.page_towards(Level::BASE, verified.and(phr)),
+            Some("/passkey")
+        );
+        assert_eq!(s.page_towards(phr, verified.and(phr)), Some("/challenge"));
+        assert_eq!(
+            s.page_towards(Level::BASE, verified.and(mfa)),
+            Some("/second")
+        );
+        assert_eq!(s.page_towards(verified, verified), None);
+        assert_eq!(s.page_towards(Level::BASE, Level::property(7)), None);
     }
 }

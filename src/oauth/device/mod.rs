@@ -157,6 +157,7 @@ async fn device_request(
     }
     let acr = request::check_acr(p.ext.authn.levels(), get("acr_values"), None)
         .map_err(|(code, d)| OAuthError::new(code, d))?;
+    let acr = crate::oauth::authorize::acr_policy::apply(p, client, acr).await?;
     Ok(AuthRequest {
         client_id: client.client_id.to_string(),
         // Never a client's: a refusal the pipeline did not foresee ends on our own page.

@@ -5,6 +5,11 @@
 //! `WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values=…,
 //! max_age=…`, and the client re-runs authorization with those values.
 //!
+//! Levels are Surety's ladder (`accounts::assurance`): a token at a level that meets the
+//! required one passes (`urn:surety:acr:verified:phishing-resistant` meets both
+//! `urn:surety:acr:verified` and `urn:surety:acr:phishing-resistant`); the challenge
+//! names the required level, as RFC 9470 §3 asks.
+//!
 //! Only bearer tokens carry a user authentication: credentials without one (HTTP Basic
 //! account credentials and API keys, tokens of grants with no user such as
 //! `client_credentials`) never meet the requirement.
@@ -27,6 +32,7 @@ use serde_json::Value;
 use tower::Layer;
 
 use super::{GuardError, Principal, Required, Requirement, Scheme};
+use crate::accounts::assurance::ladder;
 use crate::clock::{SharedClock, SystemClock};
 
 /// Requires `acr` (and, with [`RequireAcr::max_age`], an `auth_time` within that many
@@ -71,7 +77,8 @@ impl Requirement for RequireAcr {
         if !matches!(p.scheme, Scheme::Bearer | Scheme::Dpop) {
             return Err(refuse("this request needs a signed-in user"));
         }
-        if p.claims.get("acr").and_then(Value::as_str) != Some(self.acr) {
+        let have = p.claims.get("acr").and_then(Value::as_str).unwrap_or("");
+        if have != self.acr && !ladder().acr_meets(have, self.acr) {
             return Err(refuse(
                 "this request needs a higher level of user authentication",
             ));
@@ -134,6 +141,19 @@ mod tests {
         ] {
             assert!(need.check(&bearer(claims.clone())).is_err(), "{claims}");
         }
+        // A stronger level of the ladder meets it.
+        assert!(
+            need.check(&bearer(
+                json!({"acr": "urn:surety:acr:verified:phishing-resistant", "auth_time": 9_900})
+            ))
+            .is_ok()
+        );
+        assert!(
+            need.check(&bearer(
+                json!({"acr": "urn:surety:acr:mfa", "auth_time": 9_900})
+            ))
+            .is_err()
+        );
         let basic = Principal {
             scheme: Scheme::Basic,
             ..bearer(json!({"acr": VERIFIED, "auth_time": 9_900}))

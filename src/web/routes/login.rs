@@ -32,7 +32,7 @@ pub async fn page(
     }
 }
 
-async fn render(
+pub(super) async fn render(
     p: &Provider,
     tx_id: &str,
     tx: &Tx,
@@ -43,6 +43,11 @@ async fn render(
         .await
         .ok()
         .and_then(|c| c.metadata.client_name);
+    // A passkey may sign in instead of the password (autofill or the button); without a
+    // usable relying party (an issuer on an IP address) the page offers none.
+    let passkey_options = crate::accounts::passkeys::start_sign_in(p, tx_id)
+        .await
+        .ok();
     let page = LoginPage {
         tx: tx_id,
         csrf: &tx.csrf,
@@ -50,8 +55,11 @@ async fn render(
         client_name: client_name.as_deref(),
         error,
         signup: tx.req.has_prompt("create"),
+        passkey_options,
     };
-    (status, Html(page.render_html())).into_response()
+    let mut r = (status, Html(page.render_html())).into_response();
+    super::passkeys::allow_script(&mut r);
+    r
 }
 
 /// The cookie of a browser that signed in before (see `users::remember_device`).
@@ -151,11 +159,23 @@ pub(super) async fn password_session(
         sub,
         auth_time: p.now(),
         acr: ACR_PASSWORD.to_owned(),
-        amr: vec!["pwd".to_owned()],
+        amr: vec![crate::accounts::assurance::amr::PWD.to_owned()],
         sid: None,
     };
+    open_session(p, cookies, &sess, tx_id, tx).await
+}
+
+/// Opens `sess` (ending the browser's previous session), marks the transaction logged
+/// in, and continues the authorization request.
+pub(super) async fn open_session(
+    p: &Provider,
+    cookies: &Cookies,
+    sess: &Session,
+    tx_id: &str,
+    tx: Tx,
+) -> Response {
     let old = cookies.get(SESSION_COOKIE);
-    let cookie = match session::replace(p, old, &sess, p.settings.session_ttl).await {
+    let cookie = match session::replace(p, old, sess, p.settings.session_ttl).await {
         Ok(c) => c,
         Err(e) => return AuthorizeError::from(e).into_response(),
     };

@@ -3,7 +3,9 @@
 pub mod account_apps;
 pub mod account_email;
 pub mod account_password;
+pub mod account_security;
 pub mod account_sessions;
+pub mod authenticate;
 pub mod authorize;
 pub mod challenge;
 pub mod consent;
@@ -17,6 +19,7 @@ pub mod logout;
 pub mod ops;
 pub mod par;
 pub mod partner_login;
+pub mod passkeys;
 pub mod passport;
 pub mod password_reset;
 pub mod portal;
