@@ -14,7 +14,13 @@ SCENARIOS = [
     ("jwt_bearer_dpop", "jwt-bearer with a fresh assertion and DPoP proof per request"),
     ("code_flow", "code flow with a session: `GET /authorize` → code → `POST /token`"),
     ("refresh", "refresh (rotation; each token used once)"),
+    ("refresh_seeded", "refresh of seeded tokens (bench/scale.sh)"),
+    ("login", "password login `POST /login` (argon2id)"),
+    ("login_ceiling", "ceiling: argon2id verifications in-process, every core (server idle)"),
+    ("passkey_login", "passkey sign-in: login page + `POST /login/passkey`"),
+    ("passkey_login_ceiling", "ceiling: WebAuthn assertion checks in-process (webauthn-rs), every core"),
 ]
+CEILINGS = [("login", "password logins"), ("passkey_login", "passkey sign-ins")]
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 meta = next((r for r in rows if r.get("_meta")), {})
@@ -110,6 +116,19 @@ if any("server_cpu_s" in r for r in res.values()):
             else:
                 line += " — | — |"
         out.append(line)
+    out.append("")
+ceil_lines = []
+for key, what in CEILINGS:
+    for t, name in present:
+        a, c = res.get((t, key)), res.get((t, key + "_ceiling"))
+        if a and c and c.get("rps") and not a.get("failed_run"):
+            ceil_lines.append(f"| {name} | {what} | {a['rps']:,.1f} | {c['rps']:,.1f} | {100 * a['rps'] / c['rps']:.0f} % |")
+if ceil_lines:
+    out.append("Sign-ins next to their crypto ceiling, measured in the same run (the ceiling: the check alone, "
+               "in the driver's process on every core while the server idles):\n")
+    out.append("| server | sign-ins | per second | ceiling per second | share of the ceiling |")
+    out.append("| --- | --- | ---: | ---: | ---: |")
+    out.extend(ceil_lines)
     out.append("")
 rss = {t: res.get((t, "_rss")) for t, _ in present}
 out.append("| server | RSS after the load (MiB) | peak RSS (MiB) |")

@@ -15,7 +15,14 @@
 #   BENCH_SCENARIOS     which scenarios ("discovery jwks client_credentials introspection jwt_bearer
 #                       code_flow refresh"); also client_credentials_dpop and jwt_bearer_dpop (each request
 #                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on), login
-#                       (POST /login with a password; Surety only) and refresh_seeded (bench/scale.sh)
+#                       (POST /login with a password; Surety only), passkey_login (the login page and
+#                       POST /login/passkey answered by a software passkey; Surety only) and
+#                       refresh_seeded (bench/scale.sh). login and passkey_login are each followed,
+#                       the server idle, by their crypto ceiling (argon2id verifications/s with the
+#                       server's parameters; WebAuthn assertion checks/s by webauthn-rs), all cores
+#   BENCH_AUTHN_BIN     the sign-in driver and ceilings (target/release/examples/authn_bench; build it
+#                       with `cargo build --release --example authn_bench`)
+#   BENCH_PASSKEY_CONNECTIONS  concurrent passkey sign-ins (16)
 #   BENCH_ASSERTION_RATE  jwt_bearer: assertions generated per second of warm-up and of measured run
 #                       (15000); each is sent once, and running out is reported as reuse
 #   BENCH_REFRESH_GEN   extra seconds of code flows run only to mint refresh tokens for the
@@ -58,6 +65,7 @@ if [[ -z "$PEER" ]]; then
   done
 fi
 OUT="${BENCH_OUT:-$here/out}"
+AUTHN_BIN="${BENCH_AUTHN_BIN:-$root/target/release/examples/authn_bench}"
 PEER_STATE_DIR="${PEER_STATE:-${PEER_DIR:-/tmp/peer}/state}"
 REDIRECT="http://127.0.0.1:9999/callback"
 VERIFIER="bench-verifier-bench-verifier-bench-verifier-0123456789"
@@ -65,6 +73,9 @@ VERIFIER="bench-verifier-bench-verifier-bench-verifier-0123456789"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 if [[ " $SCENARIOS " == *" jwt_bearer "* ]]; then command -v node >/dev/null || { echo "node is missing (jwt_bearer assertions)" >&2; exit 2; }; fi
 [[ " $TARGETS " == *" embedded "* || " $TARGETS " == *" pg "* ]] && { [[ -x "$BIN" ]] || { echo "no binary at $BIN (cargo build --release, or set SURETY_BIN)" >&2; exit 2; }; }
+if [[ " $SCENARIOS " == *" login "* || " $SCENARIOS " == *" passkey_login "* ]]; then
+  [[ -x "$AUTHN_BIN" ]] || { echo "no sign-in driver at $AUTHN_BIN (cargo build --release --example authn_bench)" >&2; exit 2; }
+fi
 mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"
 : >"$RAW"
@@ -133,10 +144,12 @@ rss_of() { # pid -> "VmRSS_kB VmHWM_kB"
 }
 
 # wrk_run TARGET SCENARIO URL [wrk args...]: warm-up (discarded), then the measured run;
-# appends {"target","scenario",...RESULT} to raw.jsonl.
+# appends {"target","scenario",...RESULT} to raw.jsonl. With DRIVER set (an array: a command
+# printing one `RESULT {json}` line, which does its own warm-up), that command is the load
+# instead of wrk; a `server_ticks` in its result (CPU of its measured seconds alone) wins.
 wrk_run() {
   local target="$1" scenario="$2" url="$3"; shift 3
-  if [[ "$WARMUP" != 0 ]]; then
+  if [[ "$WARMUP" != 0 && -z "${DRIVER[*]:-}" ]]; then
     wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" "$@" >/dev/null 2>&1 || true
   fi
   local out cpu0=0 cpu1=0 pg0 pg1
@@ -148,7 +161,11 @@ wrk_run() {
     perf record -F 999 -g -p "$MEASURED_PID" -o "$OUT/perf-$target-$scenario.data" -- sleep "$DURATION" >/dev/null 2>&1 &
     perf_pid=$!
   fi
-  out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
+  if [[ -n "${DRIVER[*]:-}" ]]; then
+    out="$("${DRIVER[@]}" 2>&1)" || true
+  else
+    out="$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" "$@" 2>&1)" || true
+  fi
   [[ -n "$MEASURED_PID" ]] && cpu1="$(cpu_ticks "$MEASURED_PID")"
   pg1="$(pg_ticks)"
   m1="$(machine_ticks)" k1="$(pg_blocks)"
@@ -165,6 +182,8 @@ import json, sys
 t, s, r = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 r.update(target=t, scenario=s, rps=r["requests"] / (r["duration_us"] / 1e6), conns=int(sys.argv[6]))
 ticks, hz = int(sys.argv[4]), int(sys.argv[5])
+if "server_ticks" in r:
+    ticks = r.pop("server_ticks")
 if ticks > 0:
     # server CPU (user + system, all threads) over the measured run
     r["server_cpu_s"] = ticks / hz
@@ -359,15 +378,15 @@ surety_login() {
   AUTHZ="/authorize?response_type=code&client_id=demo-web&redirect_uri=$(urlenc "$REDIRECT")&scope=$(urlenc "$scope")&state=bench&code_challenge=$challenge&code_challenge_method=S256"
   loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$ISS$AUTHZ")"
   html="$(curl -sS -c "$jar" -b "$jar" "$loc")"
-  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
-  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
+  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
   loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" --data-urlencode "csrf=$csrf" \
         --data-urlencode "username=demo" --data-urlencode "password=$PASSWORD" "$ISS/login")"
   loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$loc")"
   if [[ "$loc" == *"/consent?"* ]]; then
     html="$(curl -sS -c "$jar" -b "$jar" "$loc")"
-    tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
-    csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+    tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
+    csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
     loc="$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" --data-urlencode "csrf=$csrf" \
           -d decision=approve "$ISS/consent")"
   fi
@@ -401,8 +420,8 @@ login_run() {
   challenge="$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')"
   loc="$(curl -sS -c "$d/jar" -o /dev/null -w '%{redirect_url}' "$ISS/authorize?response_type=code&client_id=demo-web&redirect_uri=$(urlenc "$REDIRECT")&scope=openid&state=login&code_challenge=$challenge&code_challenge_method=S256")"
   html="$(curl -sS -b "$d/jar" "$loc")"
-  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
-  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | cut -d'"' -f4)"
+  tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
+  csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
   bb="$(awk '$6=="surety_bb"{print $7}' "$d/jar")"
   [[ -n "$tx" && -n "$csrf" && -n "$bb" ]] || { log "$target/login: no login form at $loc"; exit 1; }
   python3 - "$d/bodies" "$tx" "$csrf" "$prefix" "$n" "$pw" $(( ${LOGIN_RATE:-400} * DURATION )) <<'PY'
@@ -425,6 +444,31 @@ PY
   wrk_run "$target" login "$ISS/login" -s "$here/lines.lua" -H "Cookie: surety_bb=$bb" \
     -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/bodies" lines "$THREADS"
   WARMUP="$save" CONNS="$save_c"
+  ceiling_run "$target" login argon2
+}
+
+# ceiling_run TARGET SCENARIO MODE: the crypto ceiling of a sign-in scenario, measured by
+# the driver in its own process on every core while the server idles (authn_bench MODE);
+# recorded as SCENARIO_ceiling, without server CPU.
+ceiling_run() {
+  local target="$1" scenario="$2" mode="$3" save="$MEASURED_PID"
+  MEASURED_PID=""
+  local -a DRIVER=("$AUTHN_BIN" "$mode" "$DURATION" "$(nproc)")
+  wrk_run "$target" "${scenario}_ceiling" -
+  MEASURED_PID="$save"
+}
+
+# passkey_login_run LABEL: BENCH_PASSKEY_CONNECTIONS (16) users, each with a synced passkey
+# registered through the account pages, sign in with it again and again (authn_bench load):
+# each sign-in is the login page of a pending authorization request (new request options)
+# and `POST /login/passkey` answered 303 to /authorize/resume. Then the WebAuthn ceiling.
+passkey_login_run() {
+  local target="$1"
+  local -a DRIVER=(env BENCH_SERVER_PID="$MEASURED_PID" "$AUTHN_BIN" load "$ISS" "$ADMIN_TOKEN" "$REDIRECT"
+    "${BENCH_PASSKEY_CONNECTIONS:-16}" "$DURATION" "$WARMUP")
+  wrk_run "$target" passkey_login "$ISS/login/passkey"
+  unset DRIVER
+  ceiling_run "$target" passkey_login webauthn
 }
 
 # refresh_seeded_run LABEL: refresh with the refresh tokens scale.sh seeded (SEEDED_REFRESH
@@ -517,6 +561,7 @@ bench_surety() { # target [label]
     unset CF_AUTHORIZE CF_COOKIE CF_BASIC CF_TOKENS CF_TOKEN_BODY
   fi
   want login && login_run "$target"
+  want passkey_login && passkey_login_run "$target"
   want refresh_seeded && refresh_seeded_run "$target"
   record_rss "$target" "$pid"
   MEASURED_PID=""
