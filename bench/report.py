@@ -20,6 +20,17 @@ SCENARIOS = [
     ("passkey_login", "passkey sign-in: login page + `POST /login/passkey`"),
     ("passkey_login_ceiling", "ceiling: WebAuthn assertion checks in-process (webauthn-rs), every core"),
 ]
+# The signature operations each flow cannot avoid (per request; code_flow per flow).
+FLOORS = {
+    "client_credentials": ["es256_sign"],
+    "introspection": ["es256_verify"],
+    "client_credentials_dpop": ["es256_verify", "es256_sign"],
+    "jwt_bearer": ["es256_verify", "es256_sign"],
+    "jwt_bearer_dpop": ["es256_verify", "es256_verify", "es256_sign"],
+    "code_flow": ["rs256_sign", "es256_sign"],
+    "refresh": ["rs256_sign", "es256_sign"],
+    "refresh_seeded": ["rs256_sign", "es256_sign"],
+}
 CEILINGS = [("login", "password logins"), ("passkey_login", "passkey sign-ins")]
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -116,6 +127,37 @@ if any("server_cpu_s" in r for r in res.values()):
             else:
                 line += " — | — |"
         out.append(line)
+    out.append("")
+floor_lines = []
+for t, name in present:
+    fl = res.get((t, "_floor"))
+    http = (res.get((t, "discovery")) or {}).get("server_cpu_ms_per_req")
+    if not fl:
+        continue
+    ops = fl["ops_ms"]
+    for key, label in SCENARIOS:
+        r = res.get((t, key))
+        if key not in FLOORS or not r or "server_cpu_s" not in r:
+            continue
+        per = 2 if key == "code_flow" else 1
+        count = r.get("flows") if key == "code_flow" else r.get("requests")
+        if not count:
+            continue
+        cpu = 1000 * r["server_cpu_s"] / count
+        crypto = sum(ops[o] for o in FLOORS[key])
+        floor = crypto + (per * http if http else 0)
+        what = " + ".join(FLOORS[key])
+        floor_lines.append(f"| {name} | {key}{' (per flow)' if per == 2 else ''} | {cpu:.3f} | {what} = {crypto:.3f} | "
+                           + (f"{per * http:.3f} | {floor:.3f} | {cpu / floor:.2f}× |" if http else "— | — | — |"))
+if floor_lines:
+    fl_any = next(res[(t, "_floor")] for t, _ in present if (t, "_floor") in res)
+    out.append("Each flow next to its floor, measured in the same run: the signatures it cannot avoid (one thread of "
+               "`bench_driver floor` with the server's own `keys::jws`, the server idle: "
+               + ", ".join(f"{k} {v:.3f} ms" for k, v in fl_any["ops_ms"].items())
+               + ") and a bare HTTP exchange (the server's CPU per request in the discovery scenario of the run).\n")
+    out.append("| server | flow | server CPU ms/req | signatures ms | HTTP ms | floor ms | ÷ floor |")
+    out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    out.extend(floor_lines)
     out.append("")
 ceil_lines = []
 for key, what in CEILINGS:

@@ -20,8 +20,9 @@
 #                       refresh_seeded (bench/scale.sh). login and passkey_login are each followed,
 #                       the server idle, by their crypto ceiling (argon2id verifications/s with the
 #                       server's parameters; WebAuthn assertion checks/s by webauthn-rs), all cores
-#   BENCH_AUTHN_BIN     the sign-in driver and ceilings (target/release/examples/authn_bench; build it
-#                       with `cargo build --release --example authn_bench`)
+#   BENCH_AUTHN_BIN     the driver of the crypto floors (run as each Surety target starts, when built),
+#                       the passkey load and the sign-in ceilings (target/release/examples/bench_driver; build it
+#                       with `cargo build --release --example bench_driver`)
 #   BENCH_PASSKEY_CONNECTIONS  concurrent passkey sign-ins (16)
 #   BENCH_ASSERTION_RATE  jwt_bearer: assertions generated per second of warm-up and of measured run
 #                       (15000); each is sent once, and running out is reported as reuse
@@ -65,7 +66,7 @@ if [[ -z "$PEER" ]]; then
   done
 fi
 OUT="${BENCH_OUT:-$here/out}"
-AUTHN_BIN="${BENCH_AUTHN_BIN:-$root/target/release/examples/authn_bench}"
+AUTHN_BIN="${BENCH_AUTHN_BIN:-$root/target/release/examples/bench_driver}"
 PEER_STATE_DIR="${PEER_STATE:-${PEER_DIR:-/tmp/peer}/state}"
 REDIRECT="http://127.0.0.1:9999/callback"
 VERIFIER="bench-verifier-bench-verifier-bench-verifier-0123456789"
@@ -74,7 +75,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 if [[ " $SCENARIOS " == *" jwt_bearer "* ]]; then command -v node >/dev/null || { echo "node is missing (jwt_bearer assertions)" >&2; exit 2; }; fi
 [[ " $TARGETS " == *" embedded "* || " $TARGETS " == *" pg "* ]] && { [[ -x "$BIN" ]] || { echo "no binary at $BIN (cargo build --release, or set SURETY_BIN)" >&2; exit 2; }; }
 if [[ " $SCENARIOS " == *" login "* || " $SCENARIOS " == *" passkey_login "* ]]; then
-  [[ -x "$AUTHN_BIN" ]] || { echo "no sign-in driver at $AUTHN_BIN (cargo build --release --example authn_bench)" >&2; exit 2; }
+  [[ -x "$AUTHN_BIN" ]] || { echo "no sign-in driver at $AUTHN_BIN (cargo build --release --example bench_driver)" >&2; exit 2; }
 fi
 mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"
@@ -447,8 +448,20 @@ PY
   ceiling_run "$target" login argon2
 }
 
+# floor_run TARGET: the signature operations' CPU cost on one thread (bench_driver floor),
+# measured as the target starts, the server idle; recorded as `_floor` with `ops_ms`. The
+# report composes each flow's floor from them and the same run's discovery CPU per request
+# (a bare HTTP exchange).
+floor_run() {
+  local target="$1" out
+  out="$("$AUTHN_BIN" floor 3 2>&1 | grep '^RESULT ' | cut -c8-)" || true
+  [[ -n "$out" ]] || { log "$target: no crypto floor (bench_driver floor failed)"; return; }
+  python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print(json.dumps({"target": sys.argv[1], "scenario": "_floor", "ops_ms": r["ops_ms"]}))' "$target" "$out" >>"$RAW"
+  log "$target: crypto floor $(tail -n1 "$RAW")"
+}
+
 # ceiling_run TARGET SCENARIO MODE: the crypto ceiling of a sign-in scenario, measured by
-# the driver in its own process on every core while the server idles (authn_bench MODE);
+# the driver in its own process on every core while the server idles (bench_driver MODE);
 # recorded as SCENARIO_ceiling, without server CPU.
 ceiling_run() {
   local target="$1" scenario="$2" mode="$3" save="$MEASURED_PID"
@@ -459,7 +472,7 @@ ceiling_run() {
 }
 
 # passkey_login_run LABEL: BENCH_PASSKEY_CONNECTIONS (16) users, each with a synced passkey
-# registered through the account pages, sign in with it again and again (authn_bench load):
+# registered through the account pages, sign in with it again and again (bench_driver load):
 # each sign-in is the login page of a pending authorization request (new request options)
 # and `POST /login/passkey` answered 303 to /authorize/resume. Then the WebAuthn ceiling.
 passkey_login_run() {
@@ -515,6 +528,7 @@ bench_surety() { # target [label]
   pid="$SERVER_PID"
   MEASURED_PID="$pid"
   local target="$label"
+  [[ -x "$AUTHN_BIN" ]] && floor_run "$target"
   want discovery && wrk_run "$target" discovery "$ISS/.well-known/openid-configuration" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   want jwks && wrk_run "$target" jwks "$ISS/jwks" -s "$PEER/wrk-bench.lua" -- GET - static "$THREADS"
   local cc_body="grant_type=client_credentials&scope=api%3Aread"

@@ -1,8 +1,12 @@
-//! Benchmark driver for sign-in (issue 12): the load a browser full of passkeys puts on
-//! `POST /login/passkey`, and the two crypto ceilings the sign-ins are measured against.
-//! `bench/run.sh` runs it (scenarios `login` and `passkey_login`); build it with
-//! `cargo build --release --example authn_bench`.
+//! Benchmark driver for what wrk cannot do alone: the crypto floors every flow is measured
+//! against (issue 13), the load a browser full of passkeys puts on `POST /login/passkey`, and
+//! the two crypto ceilings sign-ins are measured against (issue 12). `bench/run.sh` runs it;
+//! build it with `cargo build --release --example bench_driver`.
 //!
+//! - `floor SECONDS`: the CPU time of each signature operation a flow cannot avoid, with the
+//!   server's own `keys::jws` code on one thread (ES256 sign and verify, RS256 sign), for
+//!   SECONDS in all. Printed as `ops_ms` beside the RESULT fields; run.sh composes each
+//!   flow's floor from them.
 //! - `argon2 SECONDS THREADS`: password verifications per second with the server's own
 //!   `accounts::password::verify` (argon2id with the configured parameters) on THREADS
 //!   blocking threads at once: the most logins per second the machine could give.
@@ -47,6 +51,7 @@ async fn main() {
     let out = match args.first().map(String::as_str) {
         Some("argon2") => argon2_ceiling(num(1), num(2)).await,
         Some("webauthn") => webauthn_ceiling(num(1), num(2)),
+        Some("floor") => floor(num(1)),
         Some("load") if args.len() >= 6 => {
             let cfg = Load {
                 issuer: args[1].clone(),
@@ -58,12 +63,12 @@ async fn main() {
             };
             load(cfg).await
         }
-        _ => Err("usage: authn_bench argon2|webauthn SECONDS THREADS | load ISSUER ADMIN_TOKEN REDIRECT_URI CONNS SECONDS [WARMUP]".into()),
+        _ => Err("usage: bench_driver floor SECONDS | argon2|webauthn SECONDS THREADS | load ISSUER ADMIN_TOKEN REDIRECT_URI CONNS SECONDS [WARMUP]".into()),
     };
     match out {
         Ok(v) => println!("RESULT {v}"),
         Err(e) => {
-            eprintln!("authn_bench: {e}");
+            eprintln!("bench_driver: {e}");
             std::process::exit(1);
         }
     }
@@ -72,6 +77,55 @@ async fn main() {
 fn result(requests: u64, elapsed: Duration, errors: u64, p99_ms: f64) -> Value {
     json!({"requests": requests, "duration_us": elapsed.as_micros() as u64,
            "p99_ms": p99_ms, "err_status": errors})
+}
+
+/// Milliseconds of one thread's CPU per operation, each run for `seconds / 4`.
+fn floor(seconds: u64) -> Res<Value> {
+    use surety::keys::jws::{self, Alg, Signer, VerifyKey};
+    let each = Duration::from_millis(seconds * 1000 / 4);
+    let claims = json!({"iss": "https://issuer.example", "sub": "user-1", "aud": "client-1",
+        "iat": 1_800_000_000, "exp": 1_800_000_300, "jti": "0123456789abcdef", "scope": "openid"});
+    let time = |f: &mut dyn FnMut()| {
+        let (start, mut n) = (Instant::now(), 0u64);
+        while start.elapsed() < each {
+            f();
+            n += 1;
+        }
+        (n, start.elapsed().as_secs_f64() * 1000.0 / n as f64)
+    };
+    let (es, _) = Signer::generate(Alg::ES256).map_err(|e| e.to_string())?;
+    let (rs, _) = Signer::generate(Alg::RS256).map_err(|e| e.to_string())?;
+    let (n1, es_sign) = time(&mut || {
+        jws::sign(&es, Alg::ES256, "k1", "at+jwt", &claims).unwrap();
+    });
+    let token = jws::sign(&es, Alg::ES256, "k1", "at+jwt", &claims).unwrap();
+    let key = VerifyKey::from_jwk(&es.public_jwk()).map_err(|e| e.to_string())?;
+    let (n2, es_verify) = time(&mut || {
+        jws::verify(&token, std::slice::from_ref(&key)).unwrap();
+    });
+    let (n3, rs_sign) = time(&mut || {
+        jws::sign(&rs, Alg::RS256, "k2", "JWT", &claims).unwrap();
+    });
+    // A DPoP proof's whole check (RFC 9449 §4.3 but its jti): parse, import the key,
+    // verify, claims, thumbprint; next to es256_verify it shows what the rest costs.
+    let (pk, _) = Signer::generate(Alg::ES256).map_err(|e| e.to_string())?;
+    let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": pk.public_jwk()});
+    let proof_claims = json!({"htm": "POST", "htu": "https://issuer.example/token",
+        "iat": 1_800_000_000, "jti": "4d1b0c1e-3c53-4a0e-9a54-2f2f2f2f2f2f"});
+    let proof = jws::sign_with_header(&pk, &header, &proof_claims).unwrap();
+    let want = surety::oauth::dpop::Expected {
+        htm: "POST",
+        htu: "https://issuer.example/token",
+        access_token: None,
+    };
+    let window = surety::oauth::dpop::Window { past: 60, future: 5 };
+    let (n4, dpop_check) = time(&mut || {
+        surety::oauth::dpop::check(&proof, &want, 1_800_000_001, window).unwrap();
+    });
+    let mut r = result(n1 + n2 + n3 + n4, Duration::from_secs(seconds), 0, 0.0);
+    r["ops_ms"] = json!({"es256_sign": es_sign, "es256_verify": es_verify, "rs256_sign": rs_sign});
+    r["dpop_check_ms"] = json!(dpop_check);
+    Ok(r)
 }
 
 /// Password verifications per second on `threads` blocking threads, the server's code.
