@@ -118,7 +118,10 @@ fn floor(seconds: u64) -> Res<Value> {
         htu: "https://issuer.example/token",
         access_token: None,
     };
-    let window = surety::oauth::dpop::Window { past: 60, future: 5 };
+    let window = surety::oauth::dpop::Window {
+        past: 60,
+        future: 5,
+    };
     let (n4, dpop_check) = time(&mut || {
         surety::oauth::dpop::check(&proof, &want, 1_800_000_001, window).unwrap();
     });

@@ -255,6 +255,14 @@ pub struct RefreshRecord {
     pub jkt: Option<String>,
 }
 
+/// A refresh token with its grant and the grant's session (Back-Channel Logout's `sid`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshRead {
+    pub token: RefreshRecord,
+    pub grant: GrantRecord,
+    pub sid: Option<String>,
+}
+
 /// The outcome of presenting a refresh token for rotation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rotation {
@@ -329,6 +337,10 @@ pub trait GrantStore: Send + Sync {
     async fn revoke_grant(&self, g: &GrantRecord, now: Timestamp) -> StoreResult<()>;
     async fn insert_refresh(&self, r: &RefreshRecord) -> StoreResult<()>;
     async fn find_refresh(&self, token_hash: &str) -> StoreResult<RefreshRecord>;
+    /// What a refresh reads, in one statement: the token as [`Self::find_refresh`] reports
+    /// it, its grant, and the session the grant was signed in under. `NotFound` when the
+    /// token or its grant is missing.
+    async fn find_refresh_grant(&self, token_hash: &str) -> StoreResult<RefreshRead>;
     /// Atomically rotates `old_hash` into `successor` (RFC 9700 §4.14.2). A family never
     /// has more than one live token: of concurrent presentations exactly one rotates. With
     /// `grace > 0`, a token rotated between `RETRY_MIN_AGE` and `grace` seconds ago may be

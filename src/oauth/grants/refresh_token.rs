@@ -15,7 +15,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::provider::Provider;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{AccessGrant, GrantClaims, IdTokenContext, TokenResponse};
-use crate::store::{ClientRecord, GrantRecord, RefreshRecord, Rotation, StoreError};
+use crate::store::{ClientRecord, GrantRecord, RefreshRead, RefreshRecord, Rotation, StoreError};
 use crate::util::secret_hash;
 
 /// Where a governed client's grant stands at a refresh.
@@ -81,7 +81,11 @@ impl Grant for RefreshToken {
         let client = &client
             .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?
             .client;
-        let old = presented(p, client, req.params).await?;
+        let RefreshRead {
+            token: old,
+            grant,
+            sid,
+        } = presented(p, client, req.params).await?;
         // RFC 9449 §5: checked before rotation, so a wrong key does not spend the token.
         binding::check_refresh(old.jkt.as_deref(), req.cnf)?;
         let held = old.scope.clone();
@@ -89,11 +93,6 @@ impl Grant for RefreshToken {
             return Err(invalid());
         };
         let scope = narrowed_scope(req.params, &held)?;
-        let grant = match p.stores.grants.get_grant(&old.grant_id).await {
-            Ok(g) => g,
-            Err(StoreError::NotFound) => return Err(invalid()),
-            Err(e) => return Err(e.into()),
-        };
         // RFC 8707 §2.2: a refresh may narrow to some of the grant's resources.
         let audience = crate::oauth::resource::narrowed(&grant.resources, req.params)?;
         let refresh_token = rotate(p, client, &old, &held, &grant).await?;
@@ -110,7 +109,9 @@ impl Grant for RefreshToken {
             ..AccessGrant::default()
         })?;
         let id_token = match scope.contains("openid") {
-            true => Some(id_token(p, client, &old.sub, &grant, &scope, &access_token).await?),
+            true => {
+                Some(id_token(p, client, &old.sub, (&grant, sid), &scope, &access_token).await?)
+            }
             false => None,
         };
         Ok(TokenResponse {
@@ -129,24 +130,30 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }
 
-/// The live refresh token presented, if it is the client's.
+/// The refresh token presented, if it is the client's, with its grant and session (one
+/// read: the rotation itself then decides, atomically, whether the token is still live).
 async fn presented(
     p: &Provider,
     client: &ClientRecord,
     params: &super::Params,
-) -> Result<RefreshRecord, OAuthError> {
+) -> Result<RefreshRead, OAuthError> {
     let presented = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let old = match p.stores.grants.find_refresh(&secret_hash(presented)).await {
+    let read = match p
+        .stores
+        .grants
+        .find_refresh_grant(&secret_hash(presented))
+        .await
+    {
         Ok(r) => r,
         Err(StoreError::NotFound) => return Err(invalid()),
         Err(e) => return Err(e.into()),
     };
-    if client.client_id != old.client_id {
+    if client.client_id != read.token.client_id {
         return Err(invalid());
     }
-    Ok(old)
+    Ok(read)
 }
 
 /// The scope asked for (the grant's by default), which may only narrow what it holds.
@@ -201,7 +208,7 @@ async fn id_token(
     p: &Provider,
     client: &ClientRecord,
     sub: &str,
-    grant: &GrantRecord,
+    (grant, sid): (&GrantRecord, Option<String>),
     scope: &Scope,
     access_token: &str,
 ) -> Result<String, OAuthError> {
@@ -209,8 +216,6 @@ async fn id_token(
         StoreError::NotFound => invalid(),
         e => e.into(),
     })?;
-    // The session the grant was signed in under (back-channel logout's `sid`).
-    let sid = p.stores.sessions.sid_of_grant(&grant.id).await?;
     p.mint_id_token(
         client,
         &user,

@@ -12,6 +12,7 @@ contract!(
     sessions_insert_rekey_list_and_clients,
     sessions_end_once_revokes_and_queues_atomically,
     sessions_of_an_account_and_purge,
+    a_refresh_reads_its_token_grant_and_session_at_once,
 );
 
 fn session(sid: &str, sub: &str, created_at: Timestamp) -> SessionRecord {
@@ -166,4 +167,38 @@ async fn sessions_of_an_account_and_purge(s: &SqlStore) {
     assert!(is_not_found(s.get_session("S1").await));
     assert!(s.session_clients("S1").await.unwrap().is_empty());
     assert!(s.get_session("S2").await.is_ok(), "not expired yet");
+}
+
+/// [`GrantStore::find_refresh_grant`]: the token, its grant and the grant's session in one
+/// read; a revoked grant shows as a rotated token; a token without its grant, or none, is
+/// not found.
+async fn a_refresh_reads_its_token_grant_and_session_at_once(s: &SqlStore) {
+    s.insert_grant(&grant("g1")).await.unwrap();
+    let r = refresh("h1", "g1", 5000);
+    s.insert_refresh(&r).await.unwrap();
+    let read = s.find_refresh_grant("h1").await.unwrap();
+    assert_eq!(
+        (read.token, read.grant, read.sid),
+        (r.clone(), grant("g1"), None)
+    );
+    s.insert_session(&session("S1", "u1", 1000)).await.unwrap();
+    s.record_client(&client("S1", "g1", "c1", false))
+        .await
+        .unwrap();
+    let read = s.find_refresh_grant("h1").await.unwrap();
+    assert_eq!(read.sid.as_deref(), Some("S1"));
+    assert_eq!(read.token.rotated_at, None);
+    s.revoke_grant(&grant("g1"), 1500).await.unwrap();
+    let read = s.find_refresh_grant("h1").await.unwrap();
+    assert_eq!(
+        read.token.rotated_at,
+        Some(1500),
+        "a revoked grant's token is not live"
+    );
+    assert_eq!(read.grant.revoked_at, Some(1500));
+    s.insert_refresh(&refresh("h2", "g-missing", 5000))
+        .await
+        .unwrap();
+    assert!(is_not_found(s.find_refresh_grant("h2").await));
+    assert!(is_not_found(s.find_refresh_grant("nope").await));
 }

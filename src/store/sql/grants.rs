@@ -8,7 +8,7 @@ use sqlx::{Any, Executor, Transaction};
 
 use super::{AnyQuery, SqlStore, col, json_col, map_err, to_json};
 use crate::clock::Timestamp;
-use crate::store::{GrantRecord, GrantStore, RefreshRecord, Rotation, StoreResult};
+use crate::store::{GrantRecord, GrantStore, RefreshRead, RefreshRecord, Rotation, StoreResult};
 
 /// Seconds a rotated token must be old before a re-presentation counts as the retry of a
 /// lost response: anything sooner is racing the rotation (concurrent presentations) and
@@ -16,17 +16,23 @@ use crate::store::{GrantRecord, GrantStore, RefreshRecord, Rotation, StoreResult
 pub const RETRY_MIN_AGE: i64 = 2;
 
 fn grant_from(row: &AnyRow) -> StoreResult<GrantRecord> {
+    grant_from_columns(row, "")
+}
+
+/// A grant from columns named with `prefix` (`g_` where a join renames them).
+fn grant_from_columns(row: &AnyRow, prefix: &str) -> StoreResult<GrantRecord> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(GrantRecord {
-        id: col(row, "id")?,
-        client_id: col(row, "client_id")?,
-        sub: col(row, "sub")?,
-        scope: super::text_col(row, "scope")?,
-        auth_time: col(row, "auth_time")?,
-        acr: col(row, "acr")?,
-        amr: json_col(row, "amr")?,
-        created_at: col(row, "created_at")?,
-        revoked_at: col(row, "revoked_at")?,
-        resources: col::<String>(row, "resources")?
+        id: col(row, &c("id"))?,
+        client_id: col(row, &c("client_id"))?,
+        sub: col(row, &c("sub"))?,
+        scope: super::text_col(row, &c("scope"))?,
+        auth_time: col(row, &c("auth_time"))?,
+        acr: col(row, &c("acr"))?,
+        amr: json_col(row, &c("amr"))?,
+        created_at: col(row, &c("created_at"))?,
+        revoked_at: col(row, &c("revoked_at"))?,
+        resources: col::<String>(row, &c("resources"))?
             .split(' ')
             .filter(|r| !r.is_empty())
             .map(str::to_owned)
@@ -77,6 +83,15 @@ const REFRESH_WITH_GRANT: &str = "SELECT r.token_hash, r.grant_id, r.client_id, 
     r.scope, r.created_at, r.expires_at, r.rotated_at, r.jkt, r.successor_hash, r.retried_at, \
     g.id AS g_id, g.revoked_at AS g_revoked_at \
     FROM refresh_tokens r LEFT JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
+/// A refresh token, its grant (columns `g_…`) and the session the grant was signed in
+/// under: everything a refresh reads, in one statement.
+const REFRESH_FOR_ROTATION: &str = "SELECT r.token_hash, r.grant_id, r.client_id, r.sub, \
+    r.scope, r.created_at, r.expires_at, r.rotated_at, r.jkt, g.id AS g_id, \
+    g.client_id AS g_client_id, g.sub AS g_sub, g.scope AS g_scope, g.auth_time AS g_auth_time, \
+    g.acr AS g_acr, g.amr AS g_amr, g.created_at AS g_created_at, g.revoked_at AS g_revoked_at, \
+    g.resources AS g_resources, \
+    (SELECT sc.sid FROM session_clients sc WHERE sc.grant_id = r.grant_id LIMIT 1) AS sid \
+    FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
 /// Claims the one retry a rotated token may have, pointing it at the new successor.
 const RETRY_CLAIM: &str = "UPDATE refresh_tokens SET retried_at = $2, successor_hash = $3 \
     WHERE token_hash = $1 AND retried_at IS NULL";
@@ -245,6 +260,20 @@ impl GrantStore for SqlStore {
         let grant_revoked: Option<Timestamp> = col(&row, "g_revoked_at")?;
         rec.rotated_at = rec.rotated_at.or(grant_revoked);
         Ok(rec)
+    }
+
+    async fn find_refresh_grant(&self, token_hash: &str) -> StoreResult<RefreshRead> {
+        let row = self
+            .one(sqlx::query(REFRESH_FOR_ROTATION).bind(token_hash))
+            .await?;
+        let grant = grant_from_columns(&row, "g_")?;
+        let mut token = refresh_from(&row)?;
+        token.rotated_at = token.rotated_at.or(grant.revoked_at);
+        Ok(RefreshRead {
+            token,
+            grant,
+            sid: col(&row, "sid")?,
+        })
     }
 
     async fn rotate_refresh(
