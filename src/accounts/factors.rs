@@ -68,6 +68,15 @@ impl Enrolled {
     }
 }
 
+/// After one of `sub`'s factors was removed: with none left, their recovery codes go too
+/// (they stand in for a second factor, and there is none to stand in for).
+pub async fn removed(p: &Provider, sub: &str) -> Result<(), OAuthError> {
+    if !enrolled(p, sub).await?.any() {
+        p.stores.recovery_codes.delete_recovery_codes(sub).await?;
+    }
+    Ok(())
+}
+
 /// What `sub` has enrolled.
 pub async fn enrolled(p: &Provider, sub: &str) -> Result<Enrolled, OAuthError> {
     let totp = match p.stores.totp.get_totp(sub).await {

@@ -375,7 +375,9 @@ pub async fn list(p: &Provider, sub: &str) -> Result<Vec<PasskeyRecord>, OAuthEr
 
 /// Removes one of `sub`'s passkeys; `true` if it was theirs.
 pub async fn remove(p: &Provider, sub: &str, credential_id: &str) -> Result<bool, OAuthError> {
-    Ok(p.stores.passkeys.delete_passkey(sub, credential_id).await?)
+    let removed = p.stores.passkeys.delete_passkey(sub, credential_id).await?;
+    super::factors::removed(p, sub).await?;
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -105,7 +105,10 @@ async fn notice(p: &Provider, sub: &str, left: i64) -> Result<Option<OutboxEvent
 /// e-mailed (the notice queued with the spending).
 pub async fn verify(p: &Provider, sub: &str, code: &str) -> Result<Checked, OAuthError> {
     let left = p.stores.recovery_codes.recovery_codes_left(sub).await?;
-    if left == 0 {
+    // A code stands in for a second factor the user has; without one it proves nothing
+    // more than the password (codes left over from removed factors are deleted with the
+    // last one, [`super::factors::removed`], but may predate that rule).
+    if left == 0 || !super::factors::enrolled(p, sub).await?.any() {
         return Ok(Checked::Invalid);
     }
     if !factors::reserve_attempt(p, sub).await? {

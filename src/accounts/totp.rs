@@ -119,13 +119,21 @@ pub struct Pending {
     pub qr_svg: String,
 }
 
-fn pending_key(sub: &str) -> String {
-    format!("totp_enrol:{}", secret_hash(sub))
+/// An enrolment in progress belongs to one browser session of the user (`browser`: its
+/// session cookie): another session, a stolen password's included, neither sees nor
+/// confirms its secret.
+fn pending_key(sub: &str, browser: &str) -> String {
+    format!("totp_enrol:{}", secret_hash(&format!("{sub}\n{browser}")))
 }
 
-/// The user's enrolment in progress, begun now if there is none.
-pub async fn enrolment(p: &Provider, sub: &str, account: &str) -> Result<Pending, OAuthError> {
-    let key = pending_key(sub);
+/// The enrolment in progress in this browser session, begun now if there is none.
+pub async fn enrolment(
+    p: &Provider,
+    sub: &str,
+    browser: &str,
+    account: &str,
+) -> Result<Pending, OAuthError> {
+    let key = pending_key(sub, browser);
     let secret = match p.cache.get(&key).await? {
         Some(sealed) => open(p, sub, &sealed)?,
         None => {
@@ -168,8 +176,13 @@ fn open(p: &Provider, sub: &str, sealed: &[u8]) -> Result<Vec<u8>, OAuthError> {
 /// Confirms the enrolment in progress with a code from the app: the credential is
 /// stored (replacing any earlier one) with that code's step spent. Attempts count
 /// toward the factor limit.
-pub async fn confirm(p: &Provider, sub: &str, code: &str) -> Result<Checked, OAuthError> {
-    let Some(sealed) = p.cache.get(&pending_key(sub)).await? else {
+pub async fn confirm(
+    p: &Provider,
+    sub: &str,
+    browser: &str,
+    code: &str,
+) -> Result<Checked, OAuthError> {
+    let Some(sealed) = p.cache.get(&pending_key(sub, browser)).await? else {
         return Ok(Checked::Invalid);
     };
     if !factors::reserve_attempt(p, sub).await? {
@@ -188,7 +201,7 @@ pub async fn confirm(p: &Provider, sub: &str, code: &str) -> Result<Checked, OAu
             last_step: step,
         })
         .await?;
-    p.cache.delete(&pending_key(sub)).await?;
+    p.cache.delete(&pending_key(sub, browser)).await?;
     factors::attempt_passed(p, sub).await?;
     Ok(Checked::Passed)
 }
@@ -218,7 +231,9 @@ pub async fn verify(p: &Provider, sub: &str, code: &str) -> Result<Checked, OAut
 
 /// Removes the user's TOTP credential; `true` if there was one.
 pub async fn remove(p: &Provider, sub: &str) -> Result<bool, OAuthError> {
-    Ok(p.stores.totp.delete_totp(sub).await?)
+    let removed = p.stores.totp.delete_totp(sub).await?;
+    factors::removed(p, sub).await?;
+    Ok(removed)
 }
 
 #[cfg(test)]

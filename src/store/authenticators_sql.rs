@@ -279,7 +279,12 @@ impl PasskeyStore for SqlStore {
     }
 
     async fn get_passkey(&self, credential_id: &str) -> StoreResult<PasskeyRecord> {
-        let q = format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1");
+        // Only a passkey whose user exists (an account deleted before its passkeys were
+        // deleted with it signs nobody in).
+        let q = format!(
+            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = $1 \
+             AND EXISTS (SELECT 1 FROM users u WHERE u.sub = passkeys.user_id)"
+        );
         let r = sqlx::query(sqlx::AssertSqlSafe(q))
             .bind(credential_id)
             .fetch_one(self.pool())

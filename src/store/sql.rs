@@ -477,9 +477,19 @@ impl UserStore for SqlStore {
         )
     }
 
+    /// The user and, in the same transaction, their authenticators (passkeys, TOTP,
+    /// recovery codes): nothing of theirs can sign in afterwards.
     async fn delete_user(&self, sub: &str) -> StoreResult<()> {
+        let (_gate, mut tx) = self.begin_write().await?;
+        for table in ["passkeys", "totp_credentials", "recovery_codes"] {
+            let sql = format!("DELETE FROM {table} WHERE user_id = $1");
+            let q = sqlx::query(AssertSqlSafe(sql)).bind(sub);
+            q.execute(&mut *tx).await.map_err(map_err)?;
+        }
         let q = sqlx::query("DELETE FROM users WHERE sub = $1").bind(sub);
-        expect_row(self.exec(q).await?)
+        let done = q.execute(&mut *tx).await.map_err(map_err)?;
+        expect_row(done)?;
+        tx.commit().await.map_err(map_err)
     }
 }
 

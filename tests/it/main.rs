@@ -27,6 +27,7 @@ mod eligibility;
 mod email_verify;
 mod entities;
 mod errors;
+mod factor_rules;
 mod factors;
 mod fapi;
 mod form_post;

@@ -4,12 +4,13 @@
 
 use super::super::sql::SqlStore;
 use super::super::*;
-use super::{is_not_found, postgres_db, sqlite_db};
+use super::{is_not_found, postgres_db, sqlite_db, user};
 
 contract!(
     totp_steps_are_accepted_once_and_forward,
     recovery_codes_are_spent_once_with_their_notice,
     passkey_counters_only_move_forward,
+    a_deleted_user_takes_their_authenticators,
 );
 
 async fn totp_steps_are_accepted_once_and_forward(s: &SqlStore) {
@@ -111,6 +112,7 @@ fn passkey(id: &str, user: &str, counter: i64) -> PasskeyRecord {
 }
 
 async fn passkey_counters_only_move_forward(s: &SqlStore) {
+    s.insert_user(&user("u1", "alice")).await.unwrap();
     s.insert_passkey(&passkey("c1", "u1", 5)).await.unwrap();
     s.insert_passkey(&passkey("c2", "u1", 0)).await.unwrap();
     assert!(matches!(
@@ -143,4 +145,43 @@ async fn passkey_counters_only_move_forward(s: &SqlStore) {
     assert!(!s.delete_passkey("u2", "c1").await.unwrap(), "not u2's");
     assert!(s.delete_passkey("u1", "c1").await.unwrap());
     assert!(is_not_found(s.get_passkey("c1").await));
+}
+
+/// Deleting a user deletes their passkeys, TOTP and recovery codes with them, and a
+/// passkey whose user is gone (left by an older version) is never found for a sign-in.
+async fn a_deleted_user_takes_their_authenticators(s: &SqlStore) {
+    s.insert_user(&user("u1", "alice")).await.unwrap();
+    s.insert_user(&user("u2", "bob")).await.unwrap();
+    s.insert_passkey(&passkey("c1", "u1", 0)).await.unwrap();
+    s.insert_passkey(&passkey("c2", "u2", 0)).await.unwrap();
+    s.insert_passkey(&passkey("orphan", "u-gone", 0))
+        .await
+        .unwrap();
+    let totp = TotpRecord {
+        user_id: "u1".into(),
+        sealed_secret: vec![1],
+        created_at: 100,
+        last_step: 0,
+    };
+    s.put_totp(&totp).await.unwrap();
+    s.replace_recovery_codes("u1", &["h1".into(), "h2".into()], 100)
+        .await
+        .unwrap();
+    assert_eq!(s.get_passkey("c1").await.unwrap().user_id, "u1");
+    assert!(
+        is_not_found(s.get_passkey("orphan").await),
+        "no user, no sign-in"
+    );
+
+    s.delete_user("u1").await.unwrap();
+    assert!(is_not_found(s.get_passkey("c1").await));
+    assert!(s.user_passkeys("u1").await.unwrap().is_empty());
+    assert!(is_not_found(s.get_totp("u1").await));
+    assert_eq!(s.recovery_codes_left("u1").await.unwrap(), 0);
+    assert_eq!(
+        s.get_passkey("c2").await.unwrap().user_id,
+        "u2",
+        "others' stay"
+    );
+    assert!(is_not_found(s.delete_user("u1").await));
 }

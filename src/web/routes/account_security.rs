@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::account_apps::{checked_form, csrf_for, signed_in};
 use super::authenticate::{enrolled_with, may_manage, with_session_on};
 use crate::accounts::factors::{self, Checked, Enrolled};
-use crate::accounts::session::Session;
+use crate::accounts::session::{SESSION_COOKIE, Session};
 use crate::accounts::{recovery, totp};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::Params;
@@ -108,6 +108,11 @@ pub async fn overview(State(s): State<AppState>, cookies: Cookies) -> Response {
 
 /// The signed-in session, if it may change authenticators: `Err` is the response to
 /// give instead (not signed in, or confirm first).
+/// The browser session's cookie (present once a handler has found the session).
+fn browser(cookies: &Cookies) -> &str {
+    cookies.get(SESSION_COOKIE).unwrap_or("")
+}
+
 async fn managing(
     p: &Provider,
     cookies: &Cookies,
@@ -138,7 +143,13 @@ pub async fn totp_page(
         let pending = match enrolled {
             true => None,
             false => Some(
-                totp::enrolment(p, &sess.sub, &factors::account_name(p, &sess.sub).await?).await?,
+                totp::enrolment(
+                    p,
+                    &sess.sub,
+                    browser(&cookies),
+                    &factors::account_name(p, &sess.sub).await?,
+                )
+                .await?,
             ),
         };
         let page = TotpPage {
@@ -195,7 +206,7 @@ pub async fn totp_confirm(
     let tx = clean_tx(f.get("tx").map(String::as_str));
     let code = f.get("code").map(String::as_str).unwrap_or("");
     let r = async {
-        let error = match totp::confirm(p, &sess.sub, code).await? {
+        let error = match totp::confirm(p, &sess.sub, browser(&cookies), code).await? {
             Checked::Passed => {
                 tracing::info!("an authenticator app was set up");
                 let csrf = f.get("csrf").map(String::as_str).unwrap_or("");
@@ -209,8 +220,8 @@ pub async fn totp_confirm(
             Checked::Invalid => "That code is not right; type the one the app shows now.",
             Checked::Locked => "Too many attempts. Try again later.",
         };
-        let pending =
-            totp::enrolment(p, &sess.sub, &factors::account_name(p, &sess.sub).await?).await?;
+        let account = factors::account_name(p, &sess.sub).await?;
+        let pending = totp::enrolment(p, &sess.sub, browser(&cookies), &account).await?;
         let page = TotpPage {
             csrf: f.get("csrf").map(String::as_str).unwrap_or(""),
             tx,

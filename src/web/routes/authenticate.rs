@@ -87,10 +87,13 @@ pub(super) enum Flow {
     Account { return_to: String },
 }
 
-/// Only the security pages may be returned to.
+/// Only the security pages may be returned to: one of their exact paths, nothing else
+/// (no dot segments, escapes or query a browser could resolve elsewhere).
 fn safe_return(r: Option<&str>) -> String {
-    r.filter(|r| r.starts_with("/account/security") && !r.contains("//") && r.len() < 200)
-        .unwrap_or("/account/security")
+    use super::account_security::{PATH, RECOVERY, TOTP};
+    const PAGES: [&str; 4] = [PATH, TOTP, RECOVERY, super::passkeys::PATH];
+    r.and_then(|r| PAGES.into_iter().find(|p| *p == r))
+        .unwrap_or(PATH)
         .to_owned()
 }
 
@@ -321,4 +324,33 @@ pub(super) fn enrolled_with(p: &Provider, sess: &Session, methods: &[&str]) -> S
 pub(super) async fn may_manage(p: &Provider, sess: &Session) -> Result<bool, OAuthError> {
     let own = p.ext.authn.levels().parse(&sess.acr).unwrap_or(Level::BASE);
     Ok(own.meets(MFA) || !factors::enrolled(p, &sess.sub).await?.any())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return;
+
+    #[test]
+    fn only_the_security_pages_are_returned_to() {
+        for page in [
+            "/account/security",
+            "/account/security/totp",
+            "/account/security/recovery",
+            "/account/security/passkeys",
+        ] {
+            assert_eq!(safe_return(Some(page)), page);
+        }
+        for other in [
+            "/account/security/../../authorize?client_id=x",
+            "/account/security/%2e%2e/%2e%2e/authorize",
+            "/account/security/..\\..\\authorize",
+            "/account/security/totp?x=1",
+            "/account/securityx",
+            "//evil.example",
+            "https://evil.example/account/security",
+        ] {
+            assert_eq!(safe_return(Some(other)), "/account/security", "{other}");
+        }
+        assert_eq!(safe_return(None), "/account/security");
+    }
 }
