@@ -36,6 +36,10 @@ pub async fn attempt_passed(p: &Provider, sub: &str) -> Result<(), OAuthError> {
     Ok(p.cache.delete(&key(sub)).await?)
 }
 
+/// Seconds after a session's last authentication during which it may change the user's
+/// authenticators (after that, it authenticates again first).
+pub const MANAGE_FRESH: i64 = 900;
+
 /// The session after passing a factor that proves `proven` with `methods` (`amr`).
 pub fn raised(p: &Provider, s: &Session, proven: Level, methods: &[&str]) -> Session {
     Session {

@@ -1,7 +1,8 @@
 //! Rules around authenticators found by review, on every backend: an authenticator-app
 //! enrolment in progress belongs to one browser session (another session of the same user
 //! — a stolen password's — neither sees its secret nor confirms it); recovery codes end
-//! with the last second factor and never stand in for one the user does not have.
+//! with the last second factor and never stand in for one the user does not have;
+//! changing authenticators needs a recent sign-in, and enrolling one is not a sign-in.
 
 use reqwest::StatusCode;
 
@@ -134,6 +135,57 @@ async fn recovery_codes_end_with_the_last_second_factor() {
         )
         .await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        srv.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn changing_authenticators_needs_a_recent_sign_in_and_enrolling_is_not_one() {
+    for backend in all_backends().await {
+        let clock = fixed_clock();
+        let srv = TestServer::start_with_clock(settings_for(&backend), clock.clone()).await;
+        let rp = srv.web_client().await;
+        srv.user("erin").await;
+
+        // A session signed in 16 minutes ago (a stale or stolen cookie) enrols nothing.
+        let stale = signed_in(&srv, &rp, "erin").await;
+        clock.advance(16 * 60);
+        let r = stale
+            .get(srv.url("/account/security/totp"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("sign in again"), "{page}");
+        assert!(!page.contains("totp-secret"), "no secret shown");
+
+        // A fresh sign-in may; enrolling raises the level, not the time of sign-in.
+        let b = signed_in(&srv, &rp, "erin").await;
+        let signed_in_at = srv.provider().now();
+        clock.advance(300);
+        enrol_totp(&srv, &b).await;
+        let (url, verifier) = authorize_url(&srv, &rp.0, &[]);
+        let cb = run(&srv, &b, &url, "erin").await.callback();
+        let t = id_token(&srv, &rp, &cb, &verifier).await;
+        assert_eq!(t["acr"], MFA);
+        assert_eq!(
+            t["auth_time"], signed_in_at,
+            "enrolment is not an authentication"
+        );
+
+        // Later, the multi-factor session must use its factor again before changing any.
+        clock.advance(16 * 60);
+        let r = b
+            .get(srv.url("/account/security/recovery"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection(), "{}", r.status());
+        assert_eq!(
+            location(&r),
+            "/authenticate?return=/account/security/recovery"
+        );
         srv.shutdown().await;
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::account_apps::{checked_form, csrf_for, signed_in};
-use super::authenticate::{enrolled_with, may_manage, with_session_on};
+use super::authenticate::{enrolled_with, manage_gate, with_session_on};
 use crate::accounts::factors::{self, Checked, Enrolled};
 use crate::accounts::session::{SESSION_COOKIE, Session};
 use crate::accounts::{recovery, totp};
@@ -121,8 +121,8 @@ async fn managing(
     let Some((sess, cookie)) = signed_in(p, cookies).await? else {
         return Ok(Err(not_signed_in()));
     };
-    if !may_manage(p, &sess).await? {
-        return Ok(Err(confirm_first(back)));
+    if let Some(r) = manage_gate(p, &sess, back).await? {
+        return Ok(Err(r));
     }
     let csrf = csrf_for(p, &cookie).await?;
     Ok(Ok((sess, csrf)))
@@ -184,9 +184,9 @@ async fn managed_form(
         }
         Err(e) => return Err(ProtocolError(e).into_response()),
     };
-    match may_manage(p, &sess).await {
-        Ok(true) => Ok((sess, f)),
-        Ok(false) => Err(confirm_first(back)),
+    match manage_gate(p, &sess, back).await {
+        Ok(None) => Ok((sess, f)),
+        Ok(Some(r)) => Err(r),
         Err(e) => Err(ProtocolError(e).into_response()),
     }
 }

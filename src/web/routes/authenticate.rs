@@ -316,14 +316,38 @@ pub(super) async fn with_session_on(
 /// (a code typed from the app; a passkey made with user verification), so the session
 /// is multi-factor from now on, and the user may go on to the other security pages.
 pub(super) fn enrolled_with(p: &Provider, sess: &Session, methods: &[&str]) -> Session {
-    factors::raised(p, sess, MFA, methods)
+    // Enrolling proves the new factor is at hand, not who is at the keyboard: the level
+    // rises, the time of the last authentication (`auth_time`, `max_age`) stays.
+    Session {
+        auth_time: sess.auth_time,
+        ..factors::raised(p, sess, MFA, methods)
+    }
 }
 
-/// Whether `sess` may change its user's authenticators: a user with a second factor must
-/// have used one in this session (so a stolen password alone cannot add another).
-pub(super) async fn may_manage(p: &Provider, sess: &Session) -> Result<bool, OAuthError> {
+/// Whether `sess` may change its user's authenticators (`None`), or what to answer
+/// instead: only a session authenticated within [`factors::MANAGE_FRESH`] seconds may;
+/// a user with a second factor must have used one in it (so a stolen password alone
+/// cannot add another), and is asked for it again once that is older; a user without
+/// one must sign in again (a stale or stolen session cookie cannot enrol a factor of
+/// its own and lock the user out).
+pub(super) async fn manage_gate(
+    p: &Provider,
+    sess: &Session,
+    back: &str,
+) -> Result<Option<Response>, OAuthError> {
     let own = p.ext.authn.levels().parse(&sess.acr).unwrap_or(Level::BASE);
-    Ok(own.meets(MFA) || !factors::enrolled(p, &sess.sub).await?.any())
+    let fresh = p.now() - sess.auth_time <= factors::MANAGE_FRESH;
+    let has_factor = factors::enrolled(p, &sess.sub).await?.any();
+    Ok(match (fresh, has_factor) {
+        (true, false) => None,
+        (true, true) if own.meets(MFA) => None,
+        (_, true) => Some(super::account_security::confirm_first(back)),
+        (false, false) => Some(error_page(
+            StatusCode::UNAUTHORIZED,
+            "To set up a second factor, sign in again through an application first \
+             (your last sign-in is too long ago), then come back to this page.",
+        )),
+    })
 }
 
 #[cfg(test)]

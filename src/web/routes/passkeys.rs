@@ -13,9 +13,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::account_apps::signed_in;
 use super::account_security::first_factor_page;
-use super::account_security::{clean_tx, confirm_first, not_signed_in};
+use super::account_security::{clean_tx, not_signed_in};
 use super::authenticate::{
-    Ctx, enrolled_with, may_manage, passed, render, with_session, with_session_on,
+    Ctx, enrolled_with, manage_gate, passed, render, with_session, with_session_on,
 };
 use super::authorize::BINDING_COOKIE;
 use crate::accounts::assurance::PHISHING_RESISTANT;
@@ -139,8 +139,8 @@ async fn render_list(
     let Some((sess, cookie)) = signed_in(p, cookies).await? else {
         return Ok(not_signed_in());
     };
-    if !may_manage(p, &sess).await? {
-        return Ok(confirm_first(PATH));
+    if let Some(r) = manage_gate(p, &sess, PATH).await? {
+        return Ok(r);
     }
     let csrf = super::account_apps::csrf_for(p, &cookie).await?;
     let username = crate::accounts::factors::account_name(p, &sess.sub).await?;
@@ -207,9 +207,9 @@ async fn checked(
         }
         Err(e) => return Err(ProtocolError(e).into_response()),
     };
-    match may_manage(p, &sess).await {
-        Ok(true) => Ok((sess, f)),
-        Ok(false) => Err(confirm_first(PATH)),
+    match manage_gate(p, &sess, PATH).await {
+        Ok(None) => Ok((sess, f)),
+        Ok(Some(r)) => Err(r),
         Err(e) => Err(ProtocolError(e).into_response()),
     }
 }
