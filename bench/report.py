@@ -14,6 +14,7 @@ SCENARIOS = [
     ("jwt_bearer_dpop", "jwt-bearer with a fresh assertion and DPoP proof per request"),
     ("code_flow", "code flow with a session: `GET /authorize` → code → `POST /token`"),
     ("refresh", "refresh (rotation; each token used once)"),
+    ("refresh_es256", "refresh, a client with ES256 ID tokens"),
     ("refresh_seeded", "refresh of seeded tokens (bench/scale.sh)"),
     ("login", "password login `POST /login` (argon2id)"),
     ("login_ceiling", "ceiling: argon2id verifications in-process, every core (server idle)"),
@@ -30,6 +31,7 @@ FLOORS = {
     "code_flow": ["rs256_sign", "es256_sign"],
     "refresh": ["rs256_sign", "es256_sign"],
     "refresh_seeded": ["rs256_sign", "es256_sign"],
+    "refresh_es256": ["es256_sign", "es256_sign"],
 }
 CEILINGS = [("login", "password logins"), ("passkey_login", "passkey sign-ins")]
 

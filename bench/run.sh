@@ -17,7 +17,8 @@
 #                       with a fresh DPoP proof, RFC 9449; the peer then runs with DPoP on), login
 #                       (POST /login with a password; Surety only), passkey_login (the login page and
 #                       POST /login/passkey answered by a software passkey; Surety only) and
-#                       refresh_seeded (bench/scale.sh). login and passkey_login are each followed,
+#                       refresh_seeded (bench/scale.sh), refresh_es256 (refresh for a client with
+#                       ES256 ID tokens: what RS256 costs). login and passkey_login are each followed,
 #                       the server idle, by their crypto ceiling (argon2id verifications/s with the
 #                       server's parameters; WebAuthn assertion checks/s by webauthn-rs), all cores
 #   BENCH_AUTHN_BIN     the driver of the crypto floors (run as each Surety target starts, when built),
@@ -484,6 +485,45 @@ passkey_login_run() {
   ceiling_run "$target" passkey_login webauthn
 }
 
+# refresh_es256_run LABEL: refresh as in the refresh scenario, for a second client that
+# registered ES256 ID tokens (`id_token_signed_response_alg`): what the ID token's algorithm
+# costs next to the default RS256. The client is made through the admin API with demo-web's
+# redirect URI and scopes; the signed-in demo user consents to it once; its refresh tokens
+# are minted by the code flow (not measured), then each is refreshed once.
+refresh_es256_run() {
+  local target="$1" d="$WORK/refresh-es256-$1" out id secret challenge loc html tx csrf code
+  mkdir -p "$d"
+  out="$(curl -sS -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"client_name\":\"bench ES256\",\"redirect_uris\":[\"$REDIRECT\"],\"grant_types\":[\"authorization_code\",\"refresh_token\"],\"scope\":\"openid profile offline_access\",\"id_token_signed_response_alg\":\"ES256\"}" \
+    "$ISS/admin/clients")"
+  id="$(jget client_id <<<"$out")" secret="$(jget client_secret <<<"$out")"
+  [[ -n "$id" && -n "$secret" ]] || { log "$target/refresh_es256: POST /admin/clients: $(head -c 300 <<<"$out")"; exit 1; }
+  challenge="$(printf '%s' "$VERIFIER" | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')"
+  local authz="/authorize?response_type=code&client_id=$(urlenc "$id")&redirect_uri=$(urlenc "$REDIRECT")&scope=$(urlenc "openid profile offline_access")&state=es&code_challenge=$challenge&code_challenge_method=S256"
+  loc="$(curl -sS -H "Cookie: $COOKIE" -o /dev/null -w '%{redirect_url}' "$ISS$authz")"
+  if [[ "$loc" == *"/consent?"* ]]; then
+    html="$(curl -sS -H "Cookie: $COOKIE" "$loc")"
+    tx="$(grep -o 'name="tx" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
+    csrf="$(grep -o 'name="csrf" value="[^"]*"' <<<"$html" | head -n1 | cut -d'"' -f4)"
+    loc="$(curl -sS -H "Cookie: $COOKIE" -o /dev/null -w '%{redirect_url}' --data-urlencode "tx=$tx" --data-urlencode "csrf=$csrf" \
+          -d decision=approve "$ISS/consent")"
+  fi
+  [[ "$loc" == "$REDIRECT?code="* ]] || { log "$target/refresh_es256: consent did not reach the callback: $loc"; exit 1; }
+  export CF_AUTHORIZE="$authz" CF_BASIC="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)" CF_TOKENS="$d/tokens"
+  log "$target/refresh_es256: minting refresh tokens for $((REFRESH_GEN * 2))s"
+  wrk -t"$THREADS" -c"$CONNS" -d"$((REFRESH_GEN * 2))s" -s "$here/codeflow.lua" "$ISS/authorize" >/dev/null 2>&1 || true
+  cat "$d"/tokens.* | sed 's/^/grant_type=refresh_token\&refresh_token=/' >"$d/bodies"
+  code="$(curl -sS -H "Authorization: $CF_BASIC" --data-binary "$(head -n1 "$d/bodies")" "$ISS/token")"
+  [[ "$(jget id_token <<<"$code" | cut -d. -f1 | basenc -d --base64url 2>/dev/null || true)" == *'"ES256"'* ]] ||
+    { log "$target/refresh_es256: the refreshed ID token is not ES256: $(head -c 300 <<<"$code")"; exit 1; }
+  tail -n +2 "$d/bodies" >"$d/measured"
+  log "$target/refresh_es256: ES256 ID token on refresh; $(wc -l <"$d/measured") refresh tokens"
+  local save="$WARMUP"; WARMUP=0
+  wrk_run "$target" refresh_es256 "$ISS/token" -s "$PEER/wrk-bench.lua" \
+    -H "Authorization: $CF_BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$d/measured" lines "$THREADS"
+  WARMUP="$save"
+}
+
 # refresh_seeded_run LABEL: refresh with the refresh tokens scale.sh seeded (SEEDED_REFRESH
 # of them over SEEDED_CLIENTS clients and as many users as it made, see bench/scale-seed.sql):
 # each request a different token, spread over the whole table, each with its own client's
@@ -549,7 +589,7 @@ bench_surety() { # target [label]
     want jwt_bearer_dpop && jwt_bearer_run "$target" "$ISS/token" "$PARTNER_KEY" "$PARTNER_ID" "$ACCOUNT_SID" "$ISS" \
       --scope=read --dpop-htu="$ISS/token" --
   fi
-  if want code_flow || want refresh; then
+  if want code_flow || want refresh || want refresh_es256; then
     surety_login
     local tokens="$WORK/refresh-$target"
     rm -f "$tokens".*
@@ -572,6 +612,7 @@ bench_surety() { # target [label]
         -H "Authorization: $BASIC" -H "Content-Type: application/x-www-form-urlencoded" -- POST "$WORK/refresh-bodies-$target" lines "$THREADS"
       WARMUP="$save"
     fi
+    want refresh_es256 && refresh_es256_run "$target"
     unset CF_AUTHORIZE CF_COOKIE CF_BASIC CF_TOKENS CF_TOKEN_BODY
   fi
   want login && login_run "$target"
