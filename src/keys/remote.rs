@@ -1,7 +1,8 @@
 //! Public keys published by others at a `jwks_uri` (clients using `private_key_jwt`,
 //! partners): fetched with a timeout and a size limit, cached, and re-fetched when a token
 //! names a `kid` the cache does not hold (at most once per `min_refetch` seconds, so
-//! strangers cannot make Surety hammer a partner's server).
+//! strangers cannot make Surety hammer a partner's server); at most [`MAX_URIS`] sets
+//! per node.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,6 +13,24 @@ use crate::clock::Timestamp;
 
 const MAX_JWKS_BYTES: usize = 64 * 1024;
 const CACHE_FOR: i64 = 300;
+/// Most `jwks_uri`s held per node: past it, stale sets go first, then the oldest.
+const MAX_URIS: usize = 1_000;
+
+type Cached = HashMap<String, (Timestamp, Vec<VerifyKey>)>;
+
+/// Keeps `keys` for `uri` within [`MAX_URIS`].
+fn remember(cache: &mut Cached, uri: &str, now: Timestamp, keys: Vec<VerifyKey>) {
+    if cache.len() >= MAX_URIS && !cache.contains_key(uri) {
+        cache.retain(|_, (at, _)| now - *at < CACHE_FOR);
+        if cache.len() >= MAX_URIS
+            && let Some(oldest) = cache.iter().min_by_key(|(_, (at, _))| *at)
+        {
+            let oldest = oldest.0.clone();
+            cache.remove(&oldest);
+        }
+    }
+    cache.insert(uri.to_owned(), (now, keys));
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not fetch the JWK Set: {0}")]
@@ -20,7 +39,7 @@ pub struct FetchError(&'static str);
 pub struct RemoteJwks {
     http: reqwest::Client,
     min_refetch: i64,
-    cache: Mutex<HashMap<String, (Timestamp, Vec<VerifyKey>)>>,
+    cache: Mutex<Cached>,
 }
 
 impl Default for RemoteJwks {
@@ -61,7 +80,7 @@ impl RemoteJwks {
         }
         let keys = self.fetch(uri).await?;
         if let Ok(mut c) = self.cache.lock() {
-            c.insert(uri.to_owned(), (now, keys.clone()));
+            remember(&mut c, uri, now, keys.clone());
         }
         Ok(keys)
     }
@@ -86,5 +105,30 @@ impl RemoteJwks {
         let v: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| FetchError("not JSON"))?;
         Ok(VerifyKey::from_jwks(&v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_holds_at_most_max_uris_dropping_stale_then_oldest() {
+        let mut c = Cached::new();
+        // A full cache, all fetched within the last 250 s (none stale), k0 the oldest.
+        for i in 0..MAX_URIS {
+            let at = if i == 0 { 999 } else { 1_000 + i as i64 / 4 };
+            remember(&mut c, &format!("https://k{i}.example/jwks"), at, vec![]);
+        }
+        remember(&mut c, "https://new.example/jwks", 1_260, vec![]);
+        assert_eq!(c.len(), MAX_URIS);
+        assert!(!c.contains_key("https://k0.example/jwks"));
+        assert!(c.contains_key("https://new.example/jwks"));
+        // Refreshing a held one takes no room.
+        remember(&mut c, "https://k5.example/jwks", 1_261, vec![]);
+        assert_eq!(c.len(), MAX_URIS);
+        // Much later every earlier set is stale: they all go.
+        remember(&mut c, "https://later.example/jwks", 10_000, vec![]);
+        assert_eq!(c.len(), 1);
     }
 }
