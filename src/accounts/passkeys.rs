@@ -90,8 +90,10 @@ struct Registering {
     state: PasskeyRegistration,
 }
 
-fn registration_key(sub: &str) -> String {
-    format!("pk_reg:{}", secret_hash(sub))
+/// A registration in progress belongs to one browser session of the user (`browser`:
+/// its session cookie), so two tabs or devices do not overwrite each other's.
+fn registration_key(sub: &str, browser: &str) -> String {
+    format!("pk_reg:{}", secret_hash(&format!("{sub}\n{browser}")))
 }
 
 /// The user's WebAuthn user handle: the one their passkeys share, or a new random one.
@@ -117,6 +119,7 @@ fn uuid_v4(mut b: [u8; 16]) -> Uuid {
 pub async fn start_registration(
     p: &Provider,
     sub: &str,
+    browser: &str,
     username: &str,
 ) -> Result<Option<String>, OAuthError> {
     let keys = p.stores.passkeys.user_passkeys(sub).await?;
@@ -131,7 +134,8 @@ pub async fn start_registration(
     let (ccr, state) = webauthn(p)?
         .start_passkey_registration(handle, username, username, Some(exclude))
         .map_err(OAuthError::server_error)?;
-    keep(p, &registration_key(sub), &Registering { handle, state }).await?;
+    let key = registration_key(sub, browser);
+    keep(p, &key, &Registering { handle, state }).await?;
     let mut options = serde_json::to_value(&ccr).map_err(OAuthError::server_error)?;
     if let Some(sel) = options
         .pointer_mut("/publicKey/authenticatorSelection")
@@ -160,10 +164,11 @@ pub enum Refused {
 pub async fn finish_registration(
     p: &Provider,
     sub: &str,
+    browser: &str,
     name: &str,
     credential: &str,
 ) -> Result<Result<Vec<&'static str>, Refused>, OAuthError> {
-    let Some(r) = take::<Registering>(p, &registration_key(sub)).await? else {
+    let Some(r) = take::<Registering>(p, &registration_key(sub, browser)).await? else {
         return Ok(Err(Refused::NoCeremony));
     };
     let Ok(answer) = serde_json::from_str::<RegisterPublicKeyCredential>(credential) else {

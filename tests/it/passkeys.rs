@@ -286,3 +286,49 @@ async fn verified_identity_and_a_passkey_combine() {
         srv.shutdown().await;
     }
 }
+
+/// Two browsers of one user opening the passkeys page: each registration belongs to its
+/// own session, so loading the page in the second does not spoil the first's ceremony.
+#[tokio::test]
+async fn a_registration_in_progress_belongs_to_its_browser_session() {
+    let srv = TestServer::start().await;
+    let rp = srv.web_client().await;
+    srv.user("gwen").await;
+    let (a, b) = (browser(), browser());
+    for br in [&a, &b] {
+        let (url, v) = authorize_url(&srv, &rp.0, &[]);
+        id_token(&srv, &rp, &run(&srv, br, &url, "gwen").await.callback(), &v).await;
+    }
+    let page = |br: reqwest::Client| {
+        let srv = &srv;
+        async move {
+            let r = br
+                .get(srv.url("/account/security/passkeys"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap()
+        }
+    };
+    let first = page(a.clone()).await;
+    let _second = page(b.clone()).await;
+    let mut key = SoftKey::new(false);
+    let credential = key.create(&options_in(&first, "passkey-register"), &origin(&srv));
+    let r = post(
+        &srv,
+        &a,
+        "/account/security/passkeys",
+        &first,
+        &[("name", "Laptop"), ("credential", &credential)],
+    )
+    .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let listed = page(a.clone()).await;
+    assert!(listed.contains("Laptop"), "{listed}");
+    srv.shutdown().await;
+}

@@ -20,6 +20,7 @@ use super::authenticate::{
 use super::authorize::BINDING_COOKIE;
 use crate::accounts::assurance::PHISHING_RESISTANT;
 use crate::accounts::passkeys::{self, Refused};
+use crate::accounts::session::SESSION_COOKIE;
 use crate::oauth::authorize::{self, AuthorizeError};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::Params;
@@ -149,7 +150,7 @@ async fn render_list(
         csrf: &csrf,
         tx,
         keys: keys.into_iter().map(KeyLine::from).collect(),
-        options: passkeys::start_registration(p, &sess.sub, &username).await?,
+        options: passkeys::start_registration(p, &sess.sub, &cookie, &username).await?,
         error,
         added,
     };
@@ -228,9 +229,9 @@ pub async fn register(
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let tx = clean_tx(f.get("tx").map(String::as_str));
     let r = async {
-        match passkeys::finish_registration(p, &sess.sub, field("name"), field("credential"))
-            .await?
-        {
+        let browser = cookies.get(SESSION_COOKIE).unwrap_or("");
+        let answer = field("credential");
+        match passkeys::finish_registration(p, &sess.sub, browser, field("name"), answer).await? {
             Ok(methods) => {
                 tracing::info!("a passkey was registered");
                 let raised = enrolled_with(p, &sess, &methods);
