@@ -5,7 +5,7 @@
 //! timeout, size limit, no private addresses), whose JSON array must list every redirect
 //! URI of the client. Refusals are `invalid_client_metadata` naming the field. What the
 //! sector then derives: `oauth::subject`. The OpenAPI document does not state these rules
-//! as schema (a schema cannot compare hosts; see `clients::key_rule` on the schema's
+//! as schema (a schema cannot compare hosts; see `client_schema::key_rule` on the schema's
 //! budget): the field descriptions do.
 
 use std::collections::HashSet;

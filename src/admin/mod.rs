@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod client_documents;
 pub mod client_profile;
+mod client_schema;
 pub mod client_subject;
 pub mod clients;
 pub mod metadata;
